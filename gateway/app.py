@@ -1,0 +1,124 @@
+"""Lifecycle: start the components, run until told to stop, drain within a bound.
+
+Start order is database, ingress, then the loops; stop is the reverse. Each loop watches one
+``stopping`` event: the processor finishes the message in hand (its transaction either commits
+or rolls back), the sender finishes the send in hand, the IMAP loop leaves IDLE. Whatever is
+still running after ``drain_seconds`` is cancelled; nothing is lost because every step is
+transactional and every side effect on the outside world happens after its commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import date
+
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.ingest.imap import ImapIngest
+from gateway.ingest.smtp import SmtpIngress
+from gateway.log import event
+from gateway.pipeline import Services
+from gateway.processor import Processor
+from gateway.scheduler import Scheduler
+from gateway.sender import Sender
+from gateway.store import Store
+
+log = logging.getLogger("gateway.app")
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        *,
+        backfill_since: date | None = None,
+        drain_seconds: float = 20.0,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.drain_seconds = drain_seconds
+        self.store = Store(config.database.path)
+        self.services = Services.build(config, clock)
+        self.sender = Sender(self.store, config.smtp, clock, tick=config.scheduler.tick_seconds)
+        self.imap: ImapIngest | None = None
+        self.processor = Processor(self.store, self.services, on_done=self._processed)
+        self.scheduler = Scheduler(self.store, self.services, on_queued=self.sender.wake.set)
+        if config.imap.enabled:
+            self.imap = ImapIngest(
+                self.store,
+                config.imap,
+                clock,
+                on_stored=self.processor.wake.set,
+                backfill_since=backfill_since,
+            )
+        self.ingress: SmtpIngress | None = None
+        if config.ingress.enabled:
+            self.ingress = SmtpIngress(
+                self.store, config.ingress, clock, on_stored=self.processor.wake.set
+            )
+        self.stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _processed(self) -> None:
+        self.sender.wake.set()
+        if self.imap is not None:
+            self.imap.kick.set()
+
+    async def start(self) -> None:
+        await self.store.start()
+        if self.ingress is not None:
+            await self.ingress.start()
+        loops = {
+            "processor": self.processor.run,
+            "sender": self.sender.run,
+            "scheduler": self.scheduler.run,
+        }
+        if self.imap is not None:
+            loops["imap"] = self.imap.run
+        self._tasks = [
+            asyncio.create_task(run(self.stopping), name=name) for name, run in loops.items()
+        ]
+        event(log, "started", loops=",".join(loops), database=self.config.database.path)
+
+    def poke(self) -> None:
+        """Look at everything now (tests and the demo call this after moving the clock)."""
+        for e in (self.processor.wake, self.sender.wake, self.scheduler.wake):
+            e.set()
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        if self.ingress is not None:
+            await self.ingress.stop()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=self.drain_seconds)
+            for task in pending:
+                event(log, "drain-timeout", logging.WARNING, task=task.get_name())
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for task in self._tasks:
+                if not task.cancelled() and task.exception() is not None:
+                    exc = task.exception()
+                    event(log, "task-failed", logging.ERROR, task=task.get_name(), error=exc)
+        await self.store.stop()
+        event(log, "stopped")
+
+    async def run_until_signalled(self) -> None:
+        """The daemon: start, wait for SIGTERM or SIGINT, drain, return."""
+        loop = asyncio.get_running_loop()
+        signalled = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, signalled.set)
+        await self.start()
+        try:
+            watch = [asyncio.create_task(signalled.wait()), *self._tasks]
+            await asyncio.wait(watch, return_when=asyncio.FIRST_COMPLETED)
+            watch[0].cancel()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(Exception):
+                    loop.remove_signal_handler(sig)
+            await self.stop()

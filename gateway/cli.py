@@ -1,0 +1,98 @@
+"""``support-gateway`` commands: run, demo, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import smtplib
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from gateway.clock import SystemClock
+from gateway.config import Config, ConfigError, load_config
+from gateway.log import setup
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="support-gateway", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("--config", required=True, help="TOML config file")
+    run.add_argument(
+        "--backfill",
+        metavar="SINCE",
+        type=date.fromisoformat,
+        help="also take mail already in the mailbox since this date (YYYY-MM-DD)",
+    )
+
+    check = sub.add_parser("check-config", help="validate a config file")
+    check.add_argument("--config", required=True, help="TOML config file")
+    check.add_argument("--connect", action="store_true", help="also log in to IMAP and SMTP")
+
+    demo = sub.add_parser("demo", help="show the whole story on this machine, end to end")
+    demo.add_argument("--factor", type=float, default=7200.0, help="clock speed-up (default 7200)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from gateway.demo import run_demo
+
+        return asyncio.run(run_demo(args.factor))
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"{args.config}: invalid configuration", file=sys.stderr)
+        for key, msg in exc.problems:
+            print(f"  {key}: {msg}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        return check_config(config, args.config, args.connect)
+    setup(config.log.level)
+    from gateway.app import Gateway
+
+    gateway = Gateway(config, SystemClock(), backfill_since=args.backfill)
+    asyncio.run(gateway.run_until_signalled())
+    return 0
+
+
+def check_config(config: Config, path: str, connect: bool) -> int:
+    print(f"{path}: configuration is valid")
+    if not connect:
+        return 0
+    failures = 0
+    if config.imap.enabled:
+        from gateway.ingest.imap import CONNECTION_ERRORS, open_client
+
+        try:
+            client = open_client(config.imap)
+            client.select_folder(config.imap.inbox, readonly=True)
+            client.logout()
+            print(f"imap: logged in to {config.imap.host}:{config.imap.port} as {config.imap.user}")
+        except (*CONNECTION_ERRORS, KeyError) as exc:
+            failures += 1
+            print(f"imap: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+    failures += _check_smtp(config)
+    return 1 if failures else 0
+
+
+def _check_smtp(config: Config) -> int:
+    cfg = config.smtp
+    try:
+        cls = smtplib.SMTP_SSL if cfg.tls.value == "tls" else smtplib.SMTP
+        with cls(cfg.host, cfg.port, timeout=cfg.timeout_seconds) as smtp:
+            if cfg.tls.value == "starttls":
+                smtp.starttls()
+            if cfg.user:
+                smtp.login(cfg.user, cfg.password.read().get_secret_value())
+            smtp.noop()
+        print(f"smtp: connected to {cfg.host}:{cfg.port}")
+        return 0
+    except (OSError, smtplib.SMTPException, KeyError) as exc:
+        print(f"smtp: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,66 @@
+"""Injected time.
+
+Logic never calls ``datetime.now()``: it asks a :class:`Clock`. Every instant is timezone-aware
+and in UTC; local time exists only at the edges (calendar arithmetic, words in mail).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Where the gateway gets the current instant from."""
+
+    def now(self) -> datetime:
+        """The current instant, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    """The real time."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FakeClock:
+    """A clock that only moves when a test moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FakeClock needs a timezone-aware start")
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("time does not run backwards")
+        self._now += delta
+        return self._now
+
+    def set(self, instant: datetime) -> datetime:
+        return self.advance(instant.astimezone(UTC) - self._now)
+
+
+class ScaledClock:
+    """Time that runs ``factor`` times faster than real time from ``start`` (the demo's clock)."""
+
+    def __init__(self, start: datetime, factor: float) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ScaledClock needs a timezone-aware start")
+        self._start = start.astimezone(UTC)
+        self._origin = time.monotonic()
+        self.factor = factor
+
+    def now(self) -> datetime:
+        elapsed = time.monotonic() - self._origin
+        return self._start + timedelta(seconds=elapsed * self.factor)
+
+    def real_seconds(self, delta: timedelta) -> float:
+        """How long ``delta`` of this clock's time takes in real time."""
+        return max(0.0, delta.total_seconds() / self.factor)

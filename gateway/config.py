@@ -1,0 +1,452 @@
+"""The configuration schema: every key, its default and its meaning, in one place.
+
+The example in ``deploy/support-gateway.toml`` is checked against this schema by the test suite
+(every key here must appear there), and ``support-gateway check-config`` reports every problem
+with the dotted key it belongs to.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import itertools
+import os
+import re
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from datetime import date, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import model_validator as _model_validator
+
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``problems`` holds (dotted key, message) pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{key}: {msg}" for key, msg in problems))
+
+
+class TlsMode(StrEnum):
+    TLS = "tls"
+    STARTTLS = "starttls"
+    NONE = "none"
+
+
+def _check_address(value: str) -> str:
+    value = value.strip()
+    if not _ADDRESS.match(value):
+        raise ValueError(f"not an email address: {value!r}")
+    return value.lower()
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Secret(_Section):
+    """Where a secret comes from: a file (e.g. under $CREDENTIALS_DIRECTORY), an environment
+    variable, or (OAuth2 tokens only) a command that prints it. Never the config itself."""
+
+    file: str = Field(
+        "", description="Path of a file holding the secret (trailing newline ignored)."
+    )
+    env: str = Field("", description="Name of an environment variable holding the secret.")
+    command: str = Field(
+        "", description="Command whose standard output is the secret (for OAuth2 tokens)."
+    )
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.file or self.env or self.command)
+
+    def read(self) -> SecretStr:
+        """Read the secret now (tokens expire, so callers read it at each login)."""
+        if self.file:
+            path = Path(os.path.expandvars(self.file))
+            return SecretStr(path.read_text(encoding="utf-8").rstrip("\r\n"))
+        if self.env:
+            if self.env not in os.environ:
+                raise KeyError(f"environment variable {self.env} is not set")
+            return SecretStr(os.environ[self.env])
+        if self.command:
+            out = subprocess.run(
+                self.command, shell=True, check=True, capture_output=True, text=True, timeout=30
+            )
+            return SecretStr(out.stdout.strip())
+        return SecretStr("")
+
+    @_model_validator(mode="after")
+    def _one_source(self) -> Secret:
+        if sum(bool(x) for x in (self.file, self.env, self.command)) > 1:
+            raise ValueError("give only one of file, env, command")
+        return self
+
+
+class SupportSection(_Section):
+    address: str = Field(
+        "support@example.com", description="The support mailbox customers write to."
+    )
+    display_name: str = Field("Support", description="Display name on every mail we send.")
+    message_id_domain: str = Field(
+        "", description="Domain of our Message-IDs; empty means the support address's domain."
+    )
+    ticket_prefix: str = Field("SUP", description="Ticket keys look like [SUP-1001].")
+    first_ticket_number: int = Field(1001, ge=1, description="Number of the first ticket.")
+    our_color: str = Field(
+        "#1a5fb4", description="Colour of our words in HTML mail (#rrggbb; any but red)."
+    )
+    own_addresses: list[str] = Field(
+        default_factory=list,
+        description="Other addresses that are ours (never answered automatically).",
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _addr(cls, v: str) -> str:
+        return _check_address(v)
+
+    @field_validator("ticket_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Z][A-Z0-9]{1,9}", v):
+            raise ValueError("2-10 capital letters or digits, starting with a letter")
+        return v
+
+    @field_validator("our_color")
+    @classmethod
+    def _color(cls, v: str) -> str:
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", v):
+            raise ValueError("a colour as #rrggbb")
+        r, g, b = (int(v[i : i + 2], 16) / 255 for i in (1, 3, 5))
+        hue, _, sat = colorsys.rgb_to_hls(r, g, b)
+        if sat > 0.25 and (hue < 20 / 360 or hue > 340 / 360) and r > 0.35:
+            raise ValueError(f"{v} is a shade of red: customers read red as an error")
+        return v
+
+    @field_validator("own_addresses")
+    @classmethod
+    def _own(cls, v: list[str]) -> list[str]:
+        return [_check_address(a) for a in v]
+
+    @property
+    def domain(self) -> str:
+        return self.message_id_domain or self.address.rsplit("@", 1)[1]
+
+
+class ImapSection(_Section):
+    enabled: bool = Field(True, description="Watch the mailbox over IMAP.")
+    host: str = Field("127.0.0.1", description="IMAP server host name.")
+    port: int = Field(993, ge=1, le=65535, description="IMAP server port.")
+    tls: TlsMode = Field(TlsMode.TLS, description="tls (implicit, 993), starttls or none.")
+    tls_verify: bool = Field(True, description="Verify the server certificate.")
+    user: str = Field("", description="Login name.")
+    auth: Literal["password", "xoauth2"] = Field(
+        "password", description="password (LOGIN) or xoauth2 (OAuth2 bearer token)."
+    )
+    password: Secret = Field(default_factory=Secret, description="The password's source.")
+    oauth2_token: Secret = Field(default_factory=Secret, description="The OAuth2 token's source.")
+    inbox: str = Field("INBOX", description="Folder to watch.")
+    processed_folder: str = Field(
+        "Processed", description="Where handled mail is moved; empty: leave it, marked \\Seen."
+    )
+    quarantine_folder: str = Field("Quarantine", description="Where unprocessable mail is moved.")
+    idle: bool = Field(True, description="Use IDLE when the server advertises it.")
+    idle_renew_seconds: int = Field(
+        1500, ge=30, le=1740, description="Re-issue IDLE this often (servers drop it at 29 min)."
+    )
+    poll_seconds: float = Field(60, gt=0, description="Polling interval without IDLE.")
+    fetch_batch: int = Field(100, ge=1, description="Messages fetched per FETCH command.")
+    timeout_seconds: float = Field(60, gt=0, description="Socket timeout of IMAP commands.")
+    backoff_initial_seconds: float = Field(1, gt=0, description="First reconnect delay.")
+    backoff_max_seconds: float = Field(300, gt=0, description="Cap of the reconnect delay.")
+
+
+class SmtpSection(_Section):
+    host: str = Field("127.0.0.1", description="SMTP relay host name.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP relay port.")
+    tls: TlsMode = Field(TlsMode.STARTTLS, description="tls (implicit, 465), starttls or none.")
+    tls_verify: bool = Field(True, description="Verify the relay's certificate.")
+    user: str = Field("", description="Login name; empty: no authentication.")
+    password: Secret = Field(default_factory=Secret, description="The password's source.")
+    timeout_seconds: float = Field(60, gt=0, description="Timeout of one SMTP conversation.")
+    retry_initial_seconds: float = Field(
+        30, gt=0, description="First retry delay after a 4xx or a connection failure."
+    )
+    retry_max_seconds: float = Field(1800, gt=0, description="Cap of the retry delay.")
+    give_up_hours: float = Field(
+        48, gt=0, description="Dead-letter a message still failing temporarily after this long."
+    )
+
+
+class IngressSection(_Section):
+    enabled: bool = Field(False, description="Accept mail pushed by an MTA (SMTP or LMTP).")
+    protocol: Literal["smtp", "lmtp"] = Field("lmtp", description="smtp or lmtp.")
+    host: str = Field("127.0.0.1", description="Listen address.")
+    port: int = Field(8024, ge=1, le=65535, description="Listen port.")
+    max_message_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest mail taken.")
+
+
+class DatabaseSection(_Section):
+    path: str = Field("/var/lib/support-gateway/gateway.db", description="SQLite database file.")
+
+
+def parse_window(text: str) -> tuple[time, time]:
+    m = _WINDOW.match(text.strip())
+    if not m:
+        raise ValueError(f"window {text!r} is not HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    if not (0 <= h1 <= 23 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60) or (h2 == 24 and m2):
+        raise ValueError(f"window {text!r} has an impossible time")
+    start = time(h1, m1)
+    end = time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
+    if end <= start:
+        raise ValueError(f"window {text!r} ends before it starts")
+    return start, end
+
+
+class HoursSection(_Section):
+    timezone: str = Field("America/New_York", description="The support team's time zone.")
+    holidays_country: str = Field("US", description="Public holidays of this country are closed.")
+    holidays_subdivision: str = Field("", description="State or province, if any.")
+    closed_dates: list[date] = Field(
+        default_factory=list, description="Extra closed dates (YYYY-MM-DD)."
+    )
+    mon: list[str] = Field(["08:00-17:00"], description="Open windows on Mondays.")
+    tue: list[str] = Field(["08:00-17:00"], description="Open windows on Tuesdays.")
+    wed: list[str] = Field(["08:00-17:00"], description="Open windows on Wednesdays.")
+    thu: list[str] = Field(["08:00-17:00"], description="Open windows on Thursdays.")
+    fri: list[str] = Field(["08:00-17:00"], description="Open windows on Fridays.")
+    sat: list[str] = Field(default_factory=list, description="Open windows on Saturdays.")
+    sun: list[str] = Field(default_factory=list, description="Open windows on Sundays.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @field_validator("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    @classmethod
+    def _windows(cls, v: list[str]) -> list[str]:
+        parsed = sorted(parse_window(w) for w in v)
+        for (_, end), (start, _) in itertools.pairwise(parsed):
+            if start < end:
+                raise ValueError("windows overlap")
+        return v
+
+    @_model_validator(mode="after")
+    def _calendar(self) -> HoursSection:
+        try:
+            holidays.country_holidays(
+                self.holidays_country, subdiv=self.holidays_subdivision or None
+            )
+        except NotImplementedError as exc:
+            raise ValueError(f"holidays: {exc}") from exc
+        if not any(getattr(self, d) for d in WEEKDAYS):
+            raise ValueError("no open hours on any weekday")
+        return self
+
+    def weekly(self) -> list[list[tuple[time, time]]]:
+        return [sorted(parse_window(w) for w in getattr(self, d)) for d in WEEKDAYS]
+
+
+class SlaSection(_Section):
+    acknowledge_minutes: int = Field(
+        60, ge=1, description="Acknowledgement target (the gateway acknowledges at once)."
+    )
+    actionable_business_days: int = Field(
+        1, ge=1, description="In hours: actionable response this many business days later."
+    )
+    resolution_business_days: int = Field(
+        3, ge=1, description="In hours: resolution this many business days later."
+    )
+    after_hours_actionable_business_days: int = Field(
+        1, ge=1, description="After hours: actionable response by the end of the Nth business day."
+    )
+    after_hours_resolution_business_days: int = Field(
+        2, ge=0, description="After hours: resolution this many business days after that."
+    )
+    revision_grace_minutes: int = Field(
+        5, ge=0, description="A missed date is revised within this many minutes."
+    )
+    revised_business_days: int = Field(
+        1, ge=1, description="A revised date is the end of the Nth next business day."
+    )
+
+
+class Person(_Section):
+    name: str = Field(description="Full name, as shown to customers.")
+    address: str = Field(description="Email address.")
+    role: Literal["se", "sc", "lead"] = Field(
+        description="se (support engineer), sc (sales consultant) or lead."
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _addr(cls, v: str) -> str:
+        return _check_address(v)
+
+
+class Account(_Section):
+    name: str = Field(description="Customer account name.")
+    domains: list[str] = Field(default_factory=list, description="The customer's mail domains.")
+    addresses: list[str] = Field(
+        default_factory=list, description="Single customer addresses of this account."
+    )
+    sc: str = Field("", description="Address of the account's sales consultant.")
+    se: str = Field("", description="Address of the account's support engineer.")
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, v: list[str]) -> list[str]:
+        return [d.strip().lower().lstrip("@") for d in v]
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        return [_check_address(a) for a in v]
+
+
+class RoutingSection(_Section):
+    default_se: str = Field("", description="SE of mail that matches no account.")
+    default_sc: str = Field("", description="SC in CC when the account names none (optional).")
+
+
+class SchedulerSection(_Section):
+    tick_seconds: float = Field(
+        30, gt=0, description="How often due commitments are checked (real seconds)."
+    )
+
+
+class LogSection(_Section):
+    level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+
+
+class Config(_Section):
+    support: SupportSection = Field(default_factory=SupportSection)
+    imap: ImapSection = Field(default_factory=ImapSection)
+    smtp: SmtpSection = Field(default_factory=SmtpSection)
+    ingress: IngressSection = Field(default_factory=IngressSection)
+    database: DatabaseSection = Field(default_factory=DatabaseSection)
+    hours: HoursSection = Field(default_factory=HoursSection)
+    sla: SlaSection = Field(default_factory=SlaSection)
+    scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
+    log: LogSection = Field(default_factory=LogSection)
+    templates_dir: str = Field("", description="Operator templates overriding the built-in ones.")
+    routing: RoutingSection = Field(default_factory=RoutingSection)
+    people: list[Person] = Field(default_factory=list, description="SEs, SCs and leads.")
+    accounts: list[Account] = Field(default_factory=list, description="Customer accounts.")
+
+    @_model_validator(mode="after")
+    def _references(self) -> Config:
+        problems = list(self.reference_problems())
+        if problems:
+            raise ValueError("; ".join(f"{k}: {m}" for k, m in problems))
+        return self
+
+    def reference_problems(self) -> Iterator[tuple[str, str]]:
+        roles = {p.address: p.role for p in self.people}
+        seen: set[str] = set()
+        for i, p in enumerate(self.people):
+            if p.address in seen:
+                yield f"people[{i}].address", f"{p.address} is listed twice"
+            seen.add(p.address)
+
+        def ref(key: str, addr: str, role: str, required: bool) -> Iterator[tuple[str, str]]:
+            if not addr:
+                if required:
+                    yield key, f"required: the address of a configured {role}"
+                return
+            got = roles.get(addr.lower())
+            if got is None:
+                yield key, f"{addr} is not in [[people]]"
+            elif got != role and not (role == "se" and got == "lead"):
+                yield key, f"{addr} is a {got}, not an {role}"
+
+        yield from ref("routing.default_se", self.routing.default_se, "se", True)
+        yield from ref("routing.default_sc", self.routing.default_sc, "sc", False)
+        for i, a in enumerate(self.accounts):
+            yield from ref(f"accounts[{i}].se", a.se, "se", False)
+            yield from ref(f"accounts[{i}].sc", a.sc, "sc", False)
+            if not a.domains and not a.addresses:
+                yield f"accounts[{i}]", "give domains or addresses"
+        if self.imap.enabled:
+            if not self.imap.user:
+                yield "imap.user", "required when imap.enabled"
+            secret = self.imap.oauth2_token if self.imap.auth == "xoauth2" else self.imap.password
+            name = "imap.oauth2_token" if self.imap.auth == "xoauth2" else "imap.password"
+            if not secret.configured:
+                yield name, "give file, env or command"
+        if self.smtp.user and not self.smtp.password.configured:
+            yield "smtp.password", "give file or env when smtp.user is set"
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in {"function-after[", "function-before["} or "[" in str(part):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def parse_config(data: dict[str, Any]) -> Config:
+    """Validate a config mapping; raise :class:`ConfigError` listing every problem by key."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems: list[tuple[str, str]] = []
+        for err in exc.errors():
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            key = _loc(tuple(err["loc"]))
+            # Cross-reference problems carry their own keys ("key: message; key: message").
+            if key == "(top level)" and ": " in msg:
+                for part in msg.split("; "):
+                    k, _, m = part.partition(": ")
+                    problems.append((k, m))
+            else:
+                problems.append((key, msg))
+        raise ConfigError(problems) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML config file."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError([("(file)", f"cannot read {path}: {exc.strerror}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([("(file)", f"not valid TOML: {exc}")]) from None
+    return parse_config(data)
+
+
+def schema_keys(model: type[BaseModel] = Config, prefix: str = "") -> Iterator[str]:
+    """Every dotted key of the schema (list items as ``people[].name``)."""
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            yield from schema_keys(ann, key + ".")
+        elif args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+            yield from schema_keys(args[0], key + "[].")
+        else:
+            yield key

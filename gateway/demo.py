@@ -1,0 +1,126 @@
+"""``support-gateway demo``: the whole story on one machine, with nothing but the install.
+
+An embedded SMTP ingress takes the customer's mail (as an MTA would push it), an SMTP sink plays
+the relay, a temporary database holds the state, and the clock runs fast: a customer writes on a
+Monday morning, is acknowledged with dates, the SE and SC get their copy, and when Tuesday's date
+passes with no reply the customer gets a revised date without having to ask.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import textwrap
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiosmtplib
+
+from gateway.app import Gateway
+from gateway.clock import ScaledClock
+from gateway.config import parse_config
+from gateway.sink import Received, SmtpSink
+from gateway.words import when
+
+START = datetime(2026, 11, 23, 10, 15, tzinfo=ZoneInfo("America/New_York"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def demo_config(tmp: Path, sink_port: int, ingress_port: int) -> dict[str, object]:
+    return {
+        "support": {"address": "support@example.com", "display_name": "Example Support"},
+        "imap": {"enabled": False},
+        "ingress": {"enabled": True, "protocol": "smtp", "port": ingress_port},
+        "smtp": {"host": "127.0.0.1", "port": sink_port, "tls": "none"},
+        "database": {"path": str(tmp / "gateway.db")},
+        "scheduler": {"tick_seconds": 0.2},
+        "people": [
+            {"name": "Sam Engineer", "address": "sam@example.com", "role": "se"},
+            {"name": "Dana Default", "address": "dana@example.com", "role": "se"},
+            {"name": "Casey Consultant", "address": "casey@example.com", "role": "sc"},
+        ],
+        "routing": {"default_se": "dana@example.com"},
+        "accounts": [
+            {
+                "name": "Acme",
+                "domains": ["acme.example"],
+                "se": "sam@example.com",
+                "sc": "casey@example.com",
+            },
+        ],
+    }
+
+
+def _say(clock: ScaledClock, text: str) -> None:
+    stamp = when(clock.now(), ZoneInfo("America/New_York"))
+    print(f"\n[{stamp}] {text}")
+
+
+def _show(m: Received, body: bool = True) -> None:
+    for h in ("From", "To", "Cc", "Subject", "In-Reply-To", "Auto-Submitted"):
+        if m[h]:
+            print(f"    {h}: {m[h]}")
+    if body:
+        print(textwrap.indent(m.text().strip(), "    | ", lambda _line: True))
+
+
+async def run_demo(factor: float = 7200.0) -> int:
+    clock = ScaledClock(START, factor)
+    sink = SmtpSink()
+    await sink.start()
+    with tempfile.TemporaryDirectory(prefix="support-gateway-demo-") as tmp:
+        config = parse_config(demo_config(Path(tmp), sink.port, _free_port()))
+        gateway = Gateway(config, clock)
+        await gateway.start()
+        try:
+            return await _story(gateway, clock, sink)
+        finally:
+            await gateway.stop()
+            await sink.stop()
+
+
+async def _story(gateway: Gateway, clock: ScaledClock, sink: SmtpSink) -> int:
+    print("support-gateway demo: one customer mail, from arrival to a revised ETA.")
+    print(f"(the clock runs {clock.factor:.0f}x faster than real time)")
+    customer = EmailMessage()
+    customer["From"] = "Jane Customer <jane@acme.example>"
+    customer["To"] = "support@example.com"
+    customer["Subject"] = "Exports fail since this morning"
+    customer["Message-ID"] = "<demo-1@acme.example>"
+    customer["Date"] = "Mon, 23 Nov 2026 16:15:00 +0100"
+    customer.set_content("Hello,\n\nOur nightly export fails with error E42. Can you help?\n\nJane")
+    _say(clock, "Jane (Acme, writing from UTC+01:00) emails support@example.com:")
+    print(textwrap.indent(customer.get_content().strip(), "    | ", lambda _line: True))
+    assert gateway.ingress is not None
+    await aiosmtplib.send(customer, hostname="127.0.0.1", port=gateway.ingress.port)
+
+    await sink.wait_for(2)
+    ack = next(
+        m for m in sink.messages if m["X-Support-Ticket"] and m["Auto-Submitted"] == "auto-replied"
+    )
+    copy = next(m for m in sink.messages if m is not ack)
+    _say(clock, "The gateway acknowledges at once, with dates it can keep:")
+    _show(ack)
+    _say(clock, "The account's SE gets the thread, with the SC in CC (original attached):")
+    _show(copy, body=False)
+
+    _say(clock, "Nobody replies. Time passes...")
+    await sink.wait_for(4, timeout=60)
+    revised = next(m for m in sink.messages[2:] if m["To"] == ack["To"])
+    alert = next(m for m in sink.messages[2:] if m is not revised)
+    _say(clock, "The reply date has passed: the customer hears from us before chasing:")
+    _show(revised)
+    _say(clock, "And the SE (SC in CC) is alerted:")
+    _show(alert, body=False)
+    print(
+        f"\nDone: {len(sink.messages)} mails sent; 1 acknowledgement, 1 SE copy, "
+        "1 revised ETA, 1 alert."
+    )
+    return 0

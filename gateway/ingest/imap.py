@@ -1,0 +1,287 @@
+"""IMAP ingest: store new mail durably, then (after processing commits) move it on the server.
+
+imapclient is blocking, so every call runs in a worker thread (``asyncio.to_thread``) on this
+component's own connection, one call at a time. The order of events for each message is:
+
+1. FETCH ``BODY.PEEK[]`` and ``INTERNALDATE`` (the server's received time, never ``Date:``);
+2. in one transaction: insert the raw bytes and advance the cursor of (mailbox, UIDVALIDITY);
+3. the processor runs the pipeline (its own transaction);
+4. only then: MOVE to the processed folder (or COPY + \\Deleted + EXPUNGE, or \\Seen), and mark
+   the row disposed. A crash before 4 repeats only the move, which is idempotent.
+
+On the first start for a mailbox the cursor is set to the mailbox's current end, so old mail gets
+no surprise acknowledgement; ``backfill_since`` asks for mail since a date instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import imapclient
+from imapclient.exceptions import IMAPClientError
+
+from gateway.clock import Clock
+from gateway.config import ImapSection, TlsMode
+from gateway.log import event
+from gateway.store import Store, inbox
+from gateway.waiting import wait_any
+
+log = logging.getLogger("gateway.imap")
+
+# What a dropped or refused connection looks like from imapclient.
+CONNECTION_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOFError)
+
+
+def open_client(cfg: ImapSection) -> imapclient.IMAPClient:
+    """Connect and log in (blocking). The secret is read now and never logged."""
+    context = ssl.create_default_context()
+    if not cfg.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    client = imapclient.IMAPClient(
+        cfg.host,
+        port=cfg.port,
+        ssl=cfg.tls is TlsMode.TLS,
+        ssl_context=context,
+        timeout=cfg.timeout_seconds,
+        use_uid=True,
+    )
+    try:
+        if cfg.tls is TlsMode.STARTTLS:
+            client.starttls(context)
+        if cfg.auth == "xoauth2":
+            client.oauth2_login(cfg.user, cfg.oauth2_token.read().get_secret_value())
+        else:
+            client.login(cfg.user, cfg.password.read().get_secret_value())
+    except BaseException:
+        _close(client)
+        raise
+    client.normalise_times = False  # INTERNALDATE stays timezone-aware
+    return client
+
+
+def _close(client: imapclient.IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # closing a broken connection may fail in many ways; it is closed anyway
+        with contextlib.suppress(Exception):
+            client.shutdown()
+
+
+class ImapIngest:
+    def __init__(
+        self,
+        store: Store,
+        cfg: ImapSection,
+        clock: Clock,
+        on_stored: Callable[[], None] = lambda: None,
+        backfill_since: date | None = None,
+    ) -> None:
+        self.store = store
+        self.cfg = cfg
+        self.clock = clock
+        self.on_stored = on_stored
+        self.backfill_since = backfill_since
+        self.kick = asyncio.Event()  # set when handled mail waits to be moved
+        self.connected = asyncio.Event()
+        self.stored = 0
+        self._client: imapclient.IMAPClient | None = None
+        self._uidvalidity = 0
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        delay = self.cfg.backoff_initial_seconds
+        while not stopping.is_set():
+            try:
+                await self._session(stopping)
+                delay = self.cfg.backoff_initial_seconds
+            except CONNECTION_ERRORS as exc:
+                event(
+                    log,
+                    "imap-down",
+                    logging.WARNING,
+                    host=self.cfg.host,
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in=round(delay, 1),
+                )
+                await wait_any(stopping, timeout=delay)
+                delay = min(delay * 2, self.cfg.backoff_max_seconds)
+            finally:
+                await self._disconnect()
+
+    async def _session(self, stopping: asyncio.Event) -> None:
+        client: imapclient.IMAPClient = await asyncio.to_thread(open_client, self.cfg)
+        self._client = client
+        await asyncio.to_thread(self._prepare_folders, client)
+        selected = await asyncio.to_thread(client.select_folder, self.cfg.inbox)
+        self._uidvalidity = int(selected[b"UIDVALIDITY"])
+        uidnext = int(selected.get(b"UIDNEXT", 1))
+        can_idle = self.cfg.idle and client.has_capability("IDLE")
+        self.connected.set()
+        event(
+            log,
+            "imap-up",
+            host=self.cfg.host,
+            mailbox=self.cfg.inbox,
+            uidvalidity=self._uidvalidity,
+            idle=can_idle,
+        )
+        await self._init_cursor(client, uidnext)
+        while not stopping.is_set():
+            await self._dispose(client)
+            if await self._fetch_new(client):
+                continue
+            if can_idle:
+                await self._idle(client, stopping)
+            else:
+                await wait_any(stopping, self.kick, timeout=self.cfg.poll_seconds)
+            self.kick.clear()
+        await self._dispose(client)
+
+    async def _disconnect(self) -> None:
+        self.connected.clear()
+        if self._client is not None:
+            client, self._client = self._client, None
+            await asyncio.to_thread(_close, client)
+
+    def _prepare_folders(self, client: imapclient.IMAPClient) -> None:
+        for folder in (self.cfg.processed_folder, self.cfg.quarantine_folder):
+            if folder and not client.folder_exists(folder):
+                client.create_folder(folder)
+
+    # -- cursor and fetching -----------------------------------------------------------------
+
+    async def _init_cursor(self, client: imapclient.IMAPClient, uidnext: int) -> None:
+        mailbox, uv = self.cfg.inbox, self._uidvalidity
+        async with self.store.transaction() as db:
+            cursor = await inbox.get_cursor(db, mailbox, uv)
+            known_mailbox = await inbox.has_any_cursor(db, mailbox)
+            if cursor is None:
+                # First start: begin at the end. A new UIDVALIDITY on a mailbox we knew means
+                # every UID changed: take everything (duplicates are caught by Message-ID).
+                start = 0 if known_mailbox else uidnext - 1
+                await inbox.set_cursor(db, mailbox, uv, start)
+                event(
+                    log,
+                    "imap-cursor",
+                    mailbox=mailbox,
+                    uidvalidity=uv,
+                    start=start,
+                    reason="uidvalidity changed" if known_mailbox else "first start",
+                )
+        if self.backfill_since is not None:
+            since, self.backfill_since = self.backfill_since, None
+            uids = await asyncio.to_thread(client.search, ["SINCE", since])
+            await self._fetch_store(client, sorted(int(u) for u in uids), advance_cursor=False)
+            event(log, "imap-backfill", since=since.isoformat(), messages=len(uids))
+
+    async def _fetch_new(self, client: imapclient.IMAPClient) -> int:
+        async with self.store.transaction() as db:
+            last = await inbox.get_cursor(db, self.cfg.inbox, self._uidvalidity) or 0
+        uids = await asyncio.to_thread(client.search, ["UID", f"{last + 1}:*"])
+        # "n:*" always matches the last message, even when its UID is below n.
+        fresh = sorted(int(u) for u in uids if int(u) > last)
+        return await self._fetch_store(client, fresh, advance_cursor=True)
+
+    async def _fetch_store(
+        self, client: imapclient.IMAPClient, uids: list[int], advance_cursor: bool
+    ) -> int:
+        stored = 0
+        for i in range(0, len(uids), self.cfg.fetch_batch):
+            batch = uids[i : i + self.cfg.fetch_batch]
+            data: dict[int, dict[bytes, Any]] = await asyncio.to_thread(
+                client.fetch, batch, ["BODY.PEEK[]", "INTERNALDATE"]
+            )
+            now = self.clock.now()
+            async with self.store.transaction() as db:
+                for uid in batch:
+                    item = data.get(uid)
+                    if item is None:
+                        continue  # expunged between SEARCH and FETCH
+                    raw = bytes(item.get(b"BODY[]") or b"")
+                    received = _received(item.get(b"INTERNALDATE"), now)
+                    if await inbox.store_raw(
+                        db,
+                        raw,
+                        received,
+                        now,
+                        source="imap",
+                        mailbox=self.cfg.inbox,
+                        uidvalidity=self._uidvalidity,
+                        uid=uid,
+                    ):
+                        stored += 1
+                if advance_cursor:
+                    await inbox.set_cursor(db, self.cfg.inbox, self._uidvalidity, batch[-1])
+            self.stored += stored
+            self.on_stored()
+        if stored:
+            event(log, "imap-stored", mailbox=self.cfg.inbox, messages=stored)
+        return stored
+
+    # -- waiting -----------------------------------------------------------------------------
+
+    async def _idle(self, client: imapclient.IMAPClient, stopping: asyncio.Event) -> None:
+        """IDLE until new mail, handled mail to move, stop, or the renewal time."""
+        await asyncio.to_thread(client.idle)
+        started = time.monotonic()  # a protocol timer, not business time
+        try:
+            while not (stopping.is_set() or self.kick.is_set()):
+                responses = await asyncio.to_thread(client.idle_check, 1.0)
+                if any(isinstance(r, tuple) and b"EXISTS" in r for r in responses):
+                    break
+                if time.monotonic() - started > self.cfg.idle_renew_seconds:
+                    break
+        finally:
+            await asyncio.to_thread(client.idle_done)
+
+    # -- after processing ----------------------------------------------------------------------
+
+    async def _dispose(self, client: imapclient.IMAPClient) -> None:
+        async with self.store.transaction() as db:
+            rows = await inbox.undisposed(db, self.cfg.inbox)
+        if not rows:
+            return
+        stale = [r[0] for r in rows if r[1] != self._uidvalidity]
+        processed = [r for r in rows if r[1] == self._uidvalidity and r[3] == "processed"]
+        quarantined = [r for r in rows if r[1] == self._uidvalidity and r[3] == "quarantined"]
+        await asyncio.to_thread(
+            self._move, client, [r[2] for r in processed], self.cfg.processed_folder
+        )
+        await asyncio.to_thread(
+            self._move, client, [r[2] for r in quarantined], self.cfg.quarantine_folder
+        )
+        async with self.store.transaction() as db:
+            await inbox.mark_disposed(db, [r[0] for r in processed + quarantined] + stale)
+
+    def _move(self, client: imapclient.IMAPClient, uids: list[int], folder: str) -> None:
+        if not uids:
+            return
+        if not folder:
+            client.add_flags(uids, [imapclient.SEEN])
+        elif client.has_capability("MOVE"):
+            client.move(uids, folder)
+        else:
+            client.copy(uids, folder)
+            client.add_flags(uids, [imapclient.DELETED])
+            if client.has_capability("UIDPLUS"):
+                client.uid_expunge(uids)
+            else:
+                client.expunge()
+
+
+def _received(internaldate: object, fallback: datetime) -> datetime:
+    if isinstance(internaldate, datetime):
+        if internaldate.tzinfo is None:
+            return internaldate.replace(tzinfo=UTC)
+        return internaldate.astimezone(UTC)
+    return fallback

@@ -1,0 +1,83 @@
+"""SMTP/LMTP ingress (aiosmtpd) for MTAs that push: store the raw mail, then answer 250.
+
+The ``250`` is sent only after the transaction that stores the bytes has committed, so an MTA
+never drops a message we have not kept; any failure to store answers ``451`` and the MTA retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from gateway.clock import Clock
+from gateway.config import IngressSection
+from gateway.log import event
+from gateway.store import Store, inbox
+
+log = logging.getLogger("gateway.ingress")
+
+
+class StoreHandler:
+    def __init__(self, store: Store, clock: Clock, on_stored: Callable[[], None]) -> None:
+        self.store = store
+        self.clock = clock
+        self.on_stored = on_stored
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        now = self.clock.now()
+        try:
+            async with self.store.transaction() as db:
+                inbox_id = await inbox.store_raw(db, raw, now, now, source="smtp")
+        except Exception as exc:
+            event(log, "ingress-store-failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+            return "451 4.3.0 Could not store the message, try again later"
+        event(log, "ingress-stored", inbox_id=inbox_id, size=len(raw), mail_from=envelope.mail_from)
+        self.on_stored()
+        return "250 2.0.0 Message stored"
+
+
+class SmtpIngress:
+    def __init__(
+        self,
+        store: Store,
+        cfg: IngressSection,
+        clock: Clock,
+        on_stored: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.cfg = cfg
+        self.handler = StoreHandler(store, clock, on_stored)
+        self._server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        protocol: Any = LMTP if self.cfg.protocol == "lmtp" else SMTP
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: protocol(
+                self.handler,
+                data_size_limit=self.cfg.max_message_bytes,
+                enable_SMTPUTF8=True,
+                decode_data=False,
+            ),
+            host=self.cfg.host,
+            port=self.cfg.port,
+        )
+        event(log, "ingress-up", protocol=self.cfg.protocol, host=self.cfg.host, port=self.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None

@@ -1,0 +1,104 @@
+"""The gateway's nouns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class TicketState(StrEnum):
+    NEW = "new"  # acknowledged; the actionable response is still owed
+    ANSWERED = "answered"  # an engineer has replied
+    WAITING = "waiting"  # waiting on the customer: clocks paused
+    RESOLVED = "resolved"
+
+
+class Action(StrEnum):
+    """What the gateway did with an inbound message (recorded, shown by ``explain``)."""
+
+    ACKNOWLEDGE = "acknowledge"  # new ticket: acknowledgement + SE copy
+    FOLLOW_UP = "follow-up"  # customer mail in a known thread: SE copy only
+    ENGINEER_REPLY = "engineer-reply"  # staff mail in a known thread: recorded as the response
+    SUPPRESS = "suppress"  # automated mail: never answered
+    DUPLICATE = "duplicate"  # the same message again: nothing
+    QUARANTINE = "quarantine"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A parsed customer (or robot) message, as the rules and steps see it."""
+
+    message_id: str  # with angle brackets; synthesised from the content hash when missing
+    subject: str
+    from_address: str  # lower-case; '' when none could be parsed
+    from_name: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    in_reply_to: str
+    references: tuple[str, ...]
+    date: datetime | None  # the sender's Date: header, only for their UTC offset
+    headers: dict[str, tuple[str, ...]]  # lower-case name -> values, decoded
+    text: str
+    html: str
+    return_path: str | None  # None when the header is absent; '' for the null sender '<>'
+    content_type: str
+    size: int
+    has_message_id: bool = True
+    attachments: tuple[str, ...] = field(default_factory=tuple)
+
+    def header(self, name: str) -> str:
+        """The first value of header ``name`` ('' when absent)."""
+        values = self.headers.get(name.lower(), ())
+        return values[0] if values else ""
+
+    @property
+    def utc_offset_minutes(self) -> int | None:
+        if self.date is None or self.date.utcoffset() is None:
+            return None
+        offset = self.date.utcoffset()
+        assert offset is not None
+        return int(offset.total_seconds() // 60)
+
+    @property
+    def thread_ids(self) -> tuple[str, ...]:
+        """Message-IDs this message answers, nearest first."""
+        ids = [self.in_reply_to] if self.in_reply_to else []
+        ids += [r for r in reversed(self.references) if r not in ids]
+        return tuple(ids)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    key: str
+    subject: str
+    customer_address: str
+    customer_name: str
+    customer_utc_offset: int | None
+    account: str
+    se: str
+    sc: str
+    state: TicketState
+    received_at: datetime
+    last_customer_message_id: str
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Route:
+    account: str
+    se: str
+    sc: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A composed mail, ready for the outbox."""
+
+    kind: str
+    message_id: str
+    mail_from: str
+    recipients: tuple[str, ...]
+    raw: bytes

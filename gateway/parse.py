@@ -1,0 +1,98 @@
+"""Raw bytes -> :class:`InboundMessage` (mail-parser for the MIME tree, stdlib for addresses)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from datetime import datetime
+from email.header import decode_header, make_header
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+
+import mailparser
+
+from gateway.models import InboundMessage
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+_SPACE = re.compile(r"[\r\n\t]+")
+
+
+class ParseError(Exception):
+    """The bytes are not a mail we can work with (the message is quarantined)."""
+
+
+def clean(value: str) -> str:
+    """One line: CR, LF and tabs become spaces, so no header value can start a new header."""
+    return _SPACE.sub(" ", value).strip()
+
+
+def _decode(value: object) -> str:
+    text = str(value)
+    # An undecodable encoded word stays as it was sent.
+    with contextlib.suppress(LookupError, UnicodeError, ValueError, TypeError):
+        text = str(make_header(decode_header(text)))
+    return clean(text)
+
+
+def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(a.lower() for _, a in getaddresses(list(values)) if "@" in a)
+
+
+def parse(raw: bytes) -> InboundMessage:
+    """Parse one message; raise :class:`ParseError` when it has nothing to work with."""
+    if not raw.strip():
+        raise ParseError("empty message")
+    try:
+        mail = mailparser.parse_from_bytes(raw)
+    except Exception as exc:  # mail-parser raises a variety of types on hostile input
+        raise ParseError(f"unparseable MIME: {type(exc).__name__}: {exc}") from exc
+    msg = mail.message
+    headers: dict[str, list[str]] = {}
+    for name, value in msg.items():
+        headers.setdefault(str(name).lower(), []).append(_decode(value))
+    if not headers:
+        raise ParseError("no headers")
+
+    def first(name: str) -> str:
+        return headers.get(name, [""])[0]
+
+    from_name, from_address = parseaddr(first("from"))
+    from_address = from_address.lower() if "@" in from_address else ""
+    return_path: str | None = None
+    if "return-path" in headers:
+        return_path = parseaddr(first("return-path"))[1].lower()
+
+    ids = _MSGID.findall(first("message-id"))
+    has_id = bool(ids)
+    message_id = ids[0] if ids else f"<{hashlib.sha256(raw).hexdigest()[:32]}@no-message-id>"
+    in_reply_to = (_MSGID.findall(first("in-reply-to")) or [""])[0]
+    references = tuple(_MSGID.findall(" ".join(headers.get("references", []))))
+
+    date: datetime | None
+    try:
+        date = parsedate_to_datetime(first("date")) if first("date") else None
+    except (TypeError, ValueError, IndexError):
+        date = None
+    if date is not None and date.tzinfo is None:
+        date = None
+
+    attachments = tuple(clean(str(a.get("filename") or "")) for a in (mail.attachments or []))
+    return InboundMessage(
+        message_id=message_id,
+        subject=first("subject"),
+        from_address=from_address,
+        from_name=clean(from_name),
+        to=_addresses(tuple(headers.get("to", []))),
+        cc=_addresses(tuple(headers.get("cc", []))),
+        in_reply_to=in_reply_to,
+        references=references,
+        date=date,
+        headers={k: tuple(v) for k, v in headers.items()},
+        text="\n".join(mail.text_plain or []),
+        html="\n".join(mail.text_html or []),
+        return_path=return_path,
+        content_type=msg.get_content_type(),
+        size=len(raw),
+        has_message_id=has_id,
+        attachments=attachments,
+    )

@@ -1,0 +1,259 @@
+"""What happens to one inbound message, in order.
+
+``PIPELINE`` below is the whole story; each step does one thing and either lets the message go on
+or ends its journey with :class:`Done` (an action and a reason, both recorded). The processor runs
+every step for one message inside one database transaction, so either all of a message's effects
+(ticket, commitments, outbox rows, decisions) are stored, or none are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from gateway import rules, words
+from gateway.calendar import BusinessCalendar
+from gateway.clock import Clock
+from gateway.compose import Composer, Envelope
+from gateway.config import Config
+from gateway.models import Action, InboundMessage, Outbound, Route, Ticket
+from gateway.parse import parse
+from gateway.routing import Directory
+from gateway.sla import Policy, Promise, initial_promises
+from gateway.store import commitments, inbox, outbox, tickets
+from gateway.store.inbox import InboxRow
+
+
+class Done(Exception):
+    """The message's journey ends here, with this action and reason."""
+
+    def __init__(self, action: Action, reason: str) -> None:
+        self.action = action
+        self.reason = reason
+        super().__init__(f"{action}: {reason}")
+
+
+@dataclass
+class Services:
+    """Everything the steps need, built once from the config."""
+
+    config: Config
+    clock: Clock
+    calendar: BusinessCalendar
+    policy: Policy
+    directory: Directory
+    composer: Composer
+    ours: rules.Ours
+
+    @classmethod
+    def build(cls, config: Config, clock: Clock) -> Services:
+        calendar = BusinessCalendar.from_config(config.hours)
+        own = {config.support.address, *config.support.own_addresses}
+        return cls(
+            config=config,
+            clock=clock,
+            calendar=calendar,
+            policy=Policy(calendar, config.sla),
+            directory=Directory(config),
+            composer=Composer(config, clock),
+            ours=rules.Ours(frozenset(own), config.support.domain.lower()),
+        )
+
+    def when(self, t: datetime, ticket: Ticket) -> str:
+        return words.when(t, self.calendar.tz, ticket.customer_utc_offset)
+
+
+@dataclass
+class Work:
+    """One message on its way through the pipeline."""
+
+    row: InboxRow
+    now: datetime
+    msg: InboundMessage | None = None
+    mail_class: str = ""
+    ticket: Ticket | None = None
+    new_ticket: bool = False
+    route: Route | None = None
+    promises: list[Promise] = field(default_factory=list)
+    outgoing: list[Outbound] = field(default_factory=list)
+    decisions: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def message(self) -> InboundMessage:
+        assert self.msg is not None, "the parse step runs first"
+        return self.msg
+
+    @property
+    def the_ticket(self) -> Ticket:
+        assert self.ticket is not None, "the ticket step runs first"
+        return self.ticket
+
+    def decide(self, step: str, verdict: str, reason: str) -> None:
+        self.decisions.append((step, verdict, reason))
+
+
+Step = Callable[[Services, Work, aiosqlite.Connection], Awaitable[None]]
+
+
+async def step_parse(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    w.msg = parse(w.row.raw)
+    w.decide("parse", "ok", f"{w.msg.message_id} from {w.msg.from_address or '(none)'}")
+
+
+async def step_classify(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    w.mail_class, results = rules.classify(w.message, s.ours)
+    for r in results:
+        w.decide(f"rule:{r.rule}", r.verdict, r.reason)
+    if w.mail_class != "human":
+        fired = results[-1]
+        raise Done(Action.SUPPRESS, f"{w.mail_class}: {fired.reason} (rule {fired.rule})")
+
+
+async def step_dedupe(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    if await inbox.already_processed(db, w.message.message_id, w.row.id):
+        raise Done(Action.DUPLICATE, f"{w.message.message_id} was already processed")
+
+
+async def step_thread(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    msg = w.message
+    w.ticket = await tickets.by_message_ids(db, msg.thread_ids)
+    how = "In-Reply-To/References"
+    if w.ticket is None:
+        w.ticket = await tickets.by_subject_token(db, msg.subject, s.config.support.ticket_prefix)
+        how = "subject token"
+    if w.ticket is None:
+        w.decide("thread", "new", "no known Message-ID or ticket token")
+    else:
+        w.decide("thread", w.ticket.key, f"matched by {how}")
+
+
+async def step_staff(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    """Our own engineer writing in a ticket's thread: that is the response we promised."""
+    sender = w.message.from_address
+    if w.ticket is None or not s.directory.is_staff(sender):
+        return
+    await tickets.add_message_id(db, w.message.message_id, w.ticket.id, "in")
+    met = await commitments.meet(db, w.ticket.id, "actionable", w.now)
+    await tickets.record_response(db, w.ticket, w.now)
+    raise Done(
+        Action.ENGINEER_REPLY,
+        f"{s.directory.name_of(sender)} replied on {w.ticket.key}; {met} commitment(s) met",
+    )
+
+
+async def step_route(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    if w.ticket is not None:
+        t = w.ticket
+        w.route = Route(t.account, t.se, t.sc, f"follow-up sticks to {t.se}")
+    else:
+        w.route = s.directory.route(w.message.from_address)
+    w.decide("route", w.route.se, w.route.reason)
+
+
+async def step_ticket(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    assert w.route is not None
+    if w.ticket is not None:
+        w.ticket = await tickets.customer_follow_up(db, w.ticket, w.message)
+        return
+    sup = s.config.support
+    w.ticket = await tickets.create(
+        db, w.message, w.route, w.row.received_at, w.now, sup.ticket_prefix, sup.first_ticket_number
+    )
+    w.new_ticket = True
+    w.decide("ticket", w.ticket.key, "opened")
+
+
+async def step_plan(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    if not w.new_ticket:
+        return  # a follow-up: the ticket's commitments stand
+    t = w.the_ticket
+    w.promises = initial_promises(s.policy, w.row.received_at, w.now)
+    for p in w.promises:
+        revision_of = None
+        if p.missed is not None:
+            revision_of = await commitments.make(
+                db, t.id, p.kind, p.missed, s.when(p.missed, t), w.now
+            )
+            await commitments.mark_missed(db, revision_of, w.now)
+        await commitments.make(db, t.id, p.kind, p.due, s.when(p.due, t), w.now, revision_of)
+        w.decide(f"plan:{p.kind}", p.due.isoformat(), "revised at intake" if p.missed else "policy")
+
+
+async def step_compose(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    t, msg, route = w.the_ticket, w.message, w.route
+    assert route is not None
+    d = s.directory
+    sc = (route.sc,) if route.sc else ()
+    dates = {p.kind: p for p in w.promises}  # empty for a follow-up
+    common = {
+        "customer_name": msg.from_name or msg.from_address,
+        "se_name": d.name_of(route.se),
+        "sc_name": d.name_of(route.sc) if route.sc else "",
+        "received_words": s.when(w.row.received_at, t),
+        "actionable_words": s.when(dates["actionable"].due, t) if dates else "",
+        "resolution_words": s.when(dates["resolution"].due, t) if dates else "",
+    }
+    if dates:
+        missed = dates["actionable"].missed
+        late = w.now - w.row.received_at > timedelta(minutes=s.config.sla.revision_grace_minutes)
+        w.outgoing.append(
+            s.composer.build(
+                "ack",
+                "ack",
+                t,
+                Envelope(to=(t.customer_address,), cc=sc),
+                {
+                    **common,
+                    "late_intake": late,
+                    "missed_words": s.when(missed, t) if missed else "",
+                },
+                auto_submitted="auto-replied",
+            )
+        )
+    w.outgoing.append(
+        s.composer.build(
+            "se-copy",
+            "se_copy",
+            t,
+            Envelope(to=(route.se,), cc=sc),
+            {
+                **common,
+                "follow_up": not dates,
+                "route_reason": route.reason,
+                "customer_text": msg.text or msg.html,
+            },
+            subject=f"[{t.key}] {'Follow-up' if not dates else 'New'}: {msg.subject or t.subject}",
+            attach_raw=w.row.raw,
+        )
+    )
+    for out in w.outgoing:
+        await tickets.add_message_id(db, out.message_id, t.id, "out")
+        await outbox.enqueue(db, out, t.id, w.now)
+    action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP
+    raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
+
+
+PIPELINE: tuple[tuple[str, Step], ...] = (
+    ("parse", step_parse),
+    ("classify", step_classify),
+    ("dedupe", step_dedupe),
+    ("thread", step_thread),
+    ("staff", step_staff),
+    ("route", step_route),
+    ("ticket", step_ticket),
+    ("plan", step_plan),
+    ("compose", step_compose),
+)
+
+
+async def run_pipeline(s: Services, w: Work, db: aiosqlite.Connection) -> Done:
+    """Run every step; return how the message's journey ended."""
+    for _name, step in PIPELINE:
+        try:
+            await step(s, w, db)
+        except Done as done:
+            return done
+    raise AssertionError("the compose step always ends the journey")

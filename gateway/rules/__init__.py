@@ -1,0 +1,60 @@
+"""The classification chain: mail that must never get an automatic reply (RFC 3834).
+
+Each rule is one module with ``NAME``, ``VERDICT`` (the class of mail it catches), a one-line
+docstring and ``check(msg, ours) -> reason | None``. The chain below is the order they run in;
+the first rule that returns a reason classifies the message, and every verdict is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+from gateway.models import InboundMessage
+from gateway.rules import (
+    auto_submitted,
+    list_headers,
+    null_sender,
+    own_mail,
+    precedence,
+    report,
+    vendor_autoreply,
+)
+
+
+@dataclass(frozen=True)
+class Ours:
+    """What identifies our own mail."""
+
+    addresses: frozenset[str]
+    message_id_domain: str
+
+
+CHAIN: tuple[ModuleType, ...] = (
+    own_mail,
+    null_sender,
+    report,
+    auto_submitted,
+    vendor_autoreply,
+    precedence,
+    list_headers,
+)
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: str
+    verdict: str  # the class of mail, when the rule fired; 'pass' otherwise
+    reason: str
+
+
+def classify(msg: InboundMessage, ours: Ours) -> tuple[str, list[RuleResult]]:
+    """Run the chain; return the class ('human' when no rule fires) and every rule's verdict."""
+    results: list[RuleResult] = []
+    for rule in CHAIN:
+        reason = rule.check(msg, ours)
+        if reason is not None:
+            results.append(RuleResult(rule.NAME, rule.VERDICT, reason))
+            return str(rule.VERDICT), results
+        results.append(RuleResult(rule.NAME, "pass", ""))
+    return "human", results

@@ -1,0 +1,173 @@
+"""Drains the outbox over SMTP: the only component that talks to the relay.
+
+A row is marked sent only after the relay's ``250`` to ``DATA``; a crash between the two resends
+the same bytes (same Message-ID) once. 4xx replies and connection trouble are retried with capped
+exponential backoff; 5xx replies, and mail still failing after ``smtp.give_up_hours``, are
+dead-lettered with the relay's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiosmtplib
+
+from gateway.clock import Clock
+from gateway.config import SmtpSection, TlsMode
+from gateway.log import event
+from gateway.store import Store, outbox
+from gateway.store.outbox import OutboxRow
+from gateway.waiting import wait_any
+
+log = logging.getLogger("gateway.sender")
+
+
+@dataclass(frozen=True)
+class Failure:
+    permanent: bool
+    text: str
+
+
+def classify_error(exc: BaseException) -> Failure:
+    """One place that decides whether an SMTP failure is worth retrying."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        return Failure(
+            bool(codes) and all(c >= 500 for c in codes), f"all recipients refused: {text}"
+        )
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return Failure(exc.code >= 500, f"{exc.code} {exc.message}")
+    return Failure(False, f"{type(exc).__name__}: {exc}")
+
+
+def connect_kwargs(cfg: SmtpSection) -> dict[str, object]:
+    context = ssl.create_default_context()
+    if not cfg.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    kwargs: dict[str, object] = {
+        "hostname": cfg.host,
+        "port": cfg.port,
+        "timeout": cfg.timeout_seconds,
+        "use_tls": cfg.tls is TlsMode.TLS,
+        "start_tls": cfg.tls is TlsMode.STARTTLS,
+        "tls_context": context,
+    }
+    if cfg.user:
+        kwargs["username"] = cfg.user
+        kwargs["password"] = cfg.password.read().get_secret_value()
+    return kwargs
+
+
+class Sender:
+    def __init__(self, store: Store, cfg: SmtpSection, clock: Clock, tick: float = 30.0) -> None:
+        self.store = store
+        self.cfg = cfg
+        self.clock = clock
+        self.tick = tick
+        self.wake = asyncio.Event()
+        self.sent = 0
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            self.wake.clear()
+            try:
+                await self.drain(stopping)
+            except Exception as exc:  # the sender must outlive any one bad moment
+                event(log, "sender-error", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+            await wait_any(self.wake, stopping, timeout=self.tick)
+
+    def backoff(self, attempts: int) -> timedelta:
+        seconds = self.cfg.retry_initial_seconds * (2 ** min(attempts, 30))
+        return timedelta(seconds=min(seconds, self.cfg.retry_max_seconds))
+
+    async def drain(self, stopping: asyncio.Event | None = None) -> int:
+        """Send every due row; return how many were sent."""
+        async with self.store.transaction() as db:
+            rows = await outbox.due(db, self.clock.now())
+        if not rows:
+            return 0
+        sent = 0
+        smtp = aiosmtplib.SMTP(**connect_kwargs(self.cfg))  # type: ignore[arg-type]
+        try:
+            await smtp.connect()
+        except Exception as exc:
+            failure = classify_error(exc)
+            for row in rows:
+                await self._failed(row, Failure(False, f"relay unreachable: {failure.text}"))
+            return 0
+        try:
+            for row in rows:
+                if stopping is not None and stopping.is_set():
+                    break  # finish the send in hand, start no new one
+                if await self._send(smtp, row):
+                    sent += 1
+                if not smtp.is_connected:
+                    break  # the rest wait for the next pass (and a new connection)
+        finally:
+            if smtp.is_connected:
+                try:
+                    await smtp.quit()
+                except aiosmtplib.SMTPException:
+                    smtp.close()
+        return sent
+
+    async def _send(self, smtp: aiosmtplib.SMTP, row: OutboxRow) -> bool:
+        try:
+            refused, _ = await smtp.sendmail(row.mail_from, list(row.recipients), row.raw)
+        except Exception as exc:
+            await self._failed(row, classify_error(exc))
+            return False
+        now = self.clock.now()
+        deferred = tuple(r for r, resp in refused.items() if resp.code < 500)
+        note = "; ".join(f"{r}: {resp.code} {resp.message}" for r, resp in refused.items()) or None
+        async with self.store.transaction() as db:
+            await outbox.mark_sent(db, row.id, now, note)
+            if deferred:
+                await outbox.requeue_for(
+                    db, row, deferred, now + self.backoff(row.attempts), note or "", now
+                )
+        self.sent += 1
+        event(
+            log,
+            "sent",
+            outbox_id=row.id,
+            kind=row.kind,
+            message_id=row.message_id,
+            rcpt=",".join(row.recipients),
+            refused=note or "",
+        )
+        return True
+
+    async def _failed(self, row: OutboxRow, failure: Failure) -> None:
+        now = self.clock.now()
+        give_up = row.created_at + timedelta(hours=self.cfg.give_up_hours)
+        async with self.store.transaction() as db:
+            if failure.permanent or now >= give_up:
+                reason = failure.text if failure.permanent else f"gave up: {failure.text}"
+                await outbox.mark_dead(db, row.id, reason)
+                event(
+                    log,
+                    "dead-letter",
+                    logging.ERROR,
+                    outbox_id=row.id,
+                    message_id=row.message_id,
+                    reason=reason,
+                )
+                return
+            next_at = now + self.backoff(row.attempts)
+            await outbox.mark_retry(db, row.id, next_at, failure.text)
+        event(
+            log,
+            "send-deferred",
+            logging.WARNING,
+            outbox_id=row.id,
+            message_id=row.message_id,
+            reason=failure.text,
+            retry_at=next_at.isoformat(),
+        )

@@ -1,0 +1,181 @@
+"""The database: one SQLite file, one connection, explicit transactions.
+
+SQLite runs in WAL mode with ``synchronous=FULL``: a commit is on disk before the gateway acts on
+it (flags a message on the IMAP server, answers an SMTP ``DATA``), which is what "stored before
+anything else happens" means. All access goes through :meth:`Store.transaction`, which
+serialises the gateway's tasks on the one connection so that no task ever sees or joins another
+task's half-done transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,               -- imap | smtp
+        mailbox TEXT NOT NULL DEFAULT '',
+        uidvalidity INTEGER NOT NULL DEFAULT 0,
+        uid INTEGER NOT NULL DEFAULT 0,
+        raw BLOB NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        received_at TEXT NOT NULL,          -- INTERNALDATE, or the ingress time
+        stored_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'new',  -- new | processed | quarantined
+        action TEXT,                        -- acknowledge | follow-up | engineer-reply | ...
+        reason TEXT,
+        message_id TEXT,
+        ticket_id INTEGER REFERENCES tickets(id),
+        processed_at TEXT,
+        disposed INTEGER NOT NULL DEFAULT 0 -- the IMAP move/flag is done
+    );
+    CREATE UNIQUE INDEX inbox_uid ON inbox(mailbox, uidvalidity, uid) WHERE source = 'imap';
+    CREATE INDEX inbox_state ON inbox(state, id);
+    CREATE INDEX inbox_message_id ON inbox(message_id);
+
+    CREATE TABLE cursors (
+        mailbox TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        last_uid INTEGER NOT NULL,
+        PRIMARY KEY (mailbox, uidvalidity)
+    );
+
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        subject TEXT NOT NULL,
+        customer_address TEXT NOT NULL,
+        customer_name TEXT NOT NULL,
+        customer_utc_offset INTEGER,        -- minutes, from the customer's Date: header
+        account TEXT NOT NULL DEFAULT '',
+        se TEXT NOT NULL,
+        sc TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,                -- new | answered | waiting | resolved
+        received_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        responded_at TEXT,
+        last_customer_message_id TEXT NOT NULL,
+        references_ TEXT NOT NULL DEFAULT ''
+    );
+
+    CREATE TABLE message_ids (
+        message_id TEXT PRIMARY KEY,
+        ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+        direction TEXT NOT NULL             -- in | out
+    );
+
+    CREATE TABLE commitments (
+        id INTEGER PRIMARY KEY,
+        ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+        kind TEXT NOT NULL,                 -- actionable | resolution
+        due_at TEXT NOT NULL,
+        told TEXT NOT NULL,                 -- the words we used
+        made_at TEXT NOT NULL,
+        met_at TEXT,
+        missed_at TEXT,
+        revision_of INTEGER REFERENCES commitments(id),
+        superseded_by INTEGER REFERENCES commitments(id)
+    );
+    CREATE INDEX commitments_open ON commitments(due_at)
+        WHERE met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL;
+
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        ticket_id INTEGER REFERENCES tickets(id),
+        kind TEXT NOT NULL,                 -- ack | se-copy | revised-eta | alert
+        message_id TEXT NOT NULL,
+        mail_from TEXT NOT NULL,
+        rcpt TEXT NOT NULL,                 -- comma-separated envelope recipients
+        raw BLOB NOT NULL,
+        state TEXT NOT NULL DEFAULT 'queued', -- queued | sent | dead
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+    );
+    CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        inbox_id INTEGER NOT NULL REFERENCES inbox(id),
+        step TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX decisions_inbox ON decisions(inbox_id);
+    """,
+)
+
+
+def ts(t: datetime) -> str:
+    """An instant as stored: UTC ISO 8601 with microseconds, so text order is time order."""
+    if t.tzinfo is None:
+        raise ValueError("naive datetime")
+    return t.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_ts(s: str) -> datetime:
+    return datetime.fromisoformat(s)
+
+
+class Store:
+    """The gateway's one database connection."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(self.path, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=FULL")
+        await db.execute("PRAGMA busy_timeout=10000")
+        await db.execute("PRAGMA foreign_keys=ON")
+        self._db = db
+        await self._migrate()
+
+    async def stop(self) -> None:
+        if self._db is not None:
+            async with self._lock:
+                await self._db.close()
+            self._db = None
+
+    async def _migrate(self) -> None:
+        async with self.transaction() as db:
+            row = await (await db.execute("PRAGMA user_version")).fetchone()
+            version = int(row[0]) if row else 0
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        await db.execute(statement)
+                await db.execute(f"PRAGMA user_version={number}")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back if the block raises."""
+        if self._db is None:
+            raise RuntimeError("the store is not started")
+        async with self._lock:
+            db = self._db
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")

@@ -1,0 +1,145 @@
+"""Raw inbound mail, stored before anything else happens to it, and the IMAP cursor."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from gateway.store.db import from_ts, ts
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    source: str
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    raw: bytes
+    received_at: datetime
+
+
+async def store_raw(
+    db: aiosqlite.Connection,
+    raw: bytes,
+    received_at: datetime,
+    now: datetime,
+    *,
+    source: str,
+    mailbox: str = "",
+    uidvalidity: int = 0,
+    uid: int = 0,
+) -> int | None:
+    """Insert one raw message; None when this IMAP UID is already stored."""
+    cur = await db.execute(
+        "INSERT OR IGNORE INTO inbox (source, mailbox, uidvalidity, uid, raw, sha256, size,"
+        " received_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            source,
+            mailbox,
+            uidvalidity,
+            uid,
+            raw,
+            hashlib.sha256(raw).hexdigest(),
+            len(raw),
+            ts(received_at),
+            ts(now),
+        ),
+    )
+    return cur.lastrowid if cur.rowcount else None
+
+
+def _row(r: sqlite3.Row) -> InboxRow:
+    return InboxRow(
+        r["id"],
+        r["source"],
+        r["mailbox"],
+        r["uidvalidity"],
+        r["uid"],
+        bytes(r["raw"]),
+        from_ts(r["received_at"]),
+    )
+
+
+async def next_new(db: aiosqlite.Connection, after_id: int = 0) -> InboxRow | None:
+    cur = await db.execute(
+        "SELECT * FROM inbox WHERE state = 'new' AND id > ? ORDER BY id LIMIT 1", (after_id,)
+    )
+    r = await cur.fetchone()
+    return _row(r) if r else None
+
+
+async def mark_done(
+    db: aiosqlite.Connection,
+    inbox_id: int,
+    *,
+    state: str,
+    action: str,
+    reason: str,
+    message_id: str | None,
+    ticket_id: int | None,
+    now: datetime,
+) -> None:
+    await db.execute(
+        "UPDATE inbox SET state = ?, action = ?, reason = ?, message_id = ?, ticket_id = ?,"
+        " processed_at = ? WHERE id = ?",
+        (state, action, reason, message_id, ticket_id, ts(now), inbox_id),
+    )
+
+
+async def record_decisions(
+    db: aiosqlite.Connection, inbox_id: int, decisions: list[tuple[str, str, str]]
+) -> None:
+    await db.executemany(
+        "INSERT INTO decisions (inbox_id, step, verdict, reason) VALUES (?, ?, ?, ?)",
+        [(inbox_id, step, verdict, reason) for step, verdict, reason in decisions],
+    )
+
+
+async def already_processed(db: aiosqlite.Connection, message_id: str, inbox_id: int) -> bool:
+    cur = await db.execute(
+        "SELECT 1 FROM inbox WHERE message_id = ? AND state = 'processed' AND id != ? LIMIT 1",
+        (message_id, inbox_id),
+    )
+    return await cur.fetchone() is not None
+
+
+async def undisposed(db: aiosqlite.Connection, mailbox: str) -> list[tuple[int, int, int, str]]:
+    """(id, uidvalidity, uid, state) of IMAP mail handled here but not yet moved or flagged."""
+    cur = await db.execute(
+        "SELECT id, uidvalidity, uid, state FROM inbox WHERE source = 'imap' AND mailbox = ?"
+        " AND state != 'new' AND disposed = 0 ORDER BY id",
+        (mailbox,),
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
+
+
+async def mark_disposed(db: aiosqlite.Connection, ids: list[int]) -> None:
+    await db.executemany("UPDATE inbox SET disposed = 1 WHERE id = ?", [(i,) for i in ids])
+
+
+async def get_cursor(db: aiosqlite.Connection, mailbox: str, uidvalidity: int) -> int | None:
+    cur = await db.execute(
+        "SELECT last_uid FROM cursors WHERE mailbox = ? AND uidvalidity = ?",
+        (mailbox, uidvalidity),
+    )
+    r = await cur.fetchone()
+    return int(r[0]) if r else None
+
+
+async def has_any_cursor(db: aiosqlite.Connection, mailbox: str) -> bool:
+    cur = await db.execute("SELECT 1 FROM cursors WHERE mailbox = ? LIMIT 1", (mailbox,))
+    return await cur.fetchone() is not None
+
+
+async def set_cursor(db: aiosqlite.Connection, mailbox: str, uidvalidity: int, uid: int) -> None:
+    await db.execute(
+        "INSERT INTO cursors (mailbox, uidvalidity, last_uid) VALUES (?, ?, ?)"
+        " ON CONFLICT (mailbox, uidvalidity)"
+        " DO UPDATE SET last_uid = max(last_uid, excluded.last_uid)",
+        (mailbox, uidvalidity, uid),
+    )

@@ -1,0 +1,104 @@
+"""Mail waiting to be sent; the sender is the only reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from gateway.models import Outbound
+from gateway.store.db import from_ts, ts
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    kind: str
+    message_id: str
+    mail_from: str
+    recipients: tuple[str, ...]
+    raw: bytes
+    attempts: int
+    created_at: datetime
+
+
+async def enqueue(
+    db: aiosqlite.Connection, out: Outbound, ticket_id: int | None, now: datetime
+) -> int:
+    cur = await db.execute(
+        "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, raw, next_attempt_at,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            ticket_id,
+            out.kind,
+            out.message_id,
+            out.mail_from,
+            ",".join(out.recipients),
+            out.raw,
+            ts(now),
+            ts(now),
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def due(db: aiosqlite.Connection, now: datetime, limit: int = 50) -> list[OutboxRow]:
+    cur = await db.execute(
+        "SELECT id, kind, message_id, mail_from, rcpt, raw, attempts, created_at FROM outbox"
+        " WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+        (ts(now), limit),
+    )
+    return [
+        OutboxRow(r[0], r[1], r[2], r[3], tuple(r[4].split(",")), bytes(r[5]), r[6], from_ts(r[7]))
+        for r in await cur.fetchall()
+    ]
+
+
+async def next_due_at(db: aiosqlite.Connection) -> datetime | None:
+    cur = await db.execute("SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'")
+    r = await cur.fetchone()
+    return from_ts(r[0]) if r and r[0] else None
+
+
+async def mark_sent(
+    db: aiosqlite.Connection, row_id: int, now: datetime, note: str | None = None
+) -> None:
+    await db.execute(
+        "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = ?"
+        " WHERE id = ?",
+        (ts(now), note, row_id),
+    )
+
+
+async def mark_retry(db: aiosqlite.Connection, row_id: int, next_at: datetime, error: str) -> None:
+    await db.execute(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+        " WHERE id = ?",
+        (ts(next_at), error, row_id),
+    )
+
+
+async def mark_dead(db: aiosqlite.Connection, row_id: int, error: str) -> None:
+    await db.execute(
+        "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
+        (error, row_id),
+    )
+
+
+async def requeue_for(
+    db: aiosqlite.Connection,
+    row: OutboxRow,
+    recipients: tuple[str, ...],
+    next_at: datetime,
+    error: str,
+    now: datetime,
+) -> None:
+    """Queue the same mail (same Message-ID) again for the recipients a relay deferred."""
+    await db.execute(
+        "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, raw, next_attempt_at,"
+        " created_at, last_error) SELECT ticket_id, kind, message_id, mail_from, ?, raw, ?, ?, ?"
+        " FROM outbox WHERE id = ?",
+        (",".join(recipients), ts(next_at), ts(now), error, row.id),
+    )

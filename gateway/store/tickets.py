@@ -1,0 +1,130 @@
+"""Tickets and the Message-IDs that thread mail to them."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+from datetime import datetime
+
+import aiosqlite
+
+from gateway.models import InboundMessage, Route, Ticket, TicketState
+from gateway.store.db import from_ts, ts
+
+
+def _ticket(r: sqlite3.Row) -> Ticket:
+    return Ticket(
+        id=r["id"],
+        key=r["key"],
+        subject=r["subject"],
+        customer_address=r["customer_address"],
+        customer_name=r["customer_name"],
+        customer_utc_offset=r["customer_utc_offset"],
+        account=r["account"],
+        se=r["se"],
+        sc=r["sc"],
+        state=TicketState(r["state"]),
+        received_at=from_ts(r["received_at"]),
+        last_customer_message_id=r["last_customer_message_id"],
+        references=tuple(r["references_"].split()),
+    )
+
+
+async def get(db: aiosqlite.Connection, ticket_id: int) -> Ticket:
+    cur = await db.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+    r = await cur.fetchone()
+    if r is None:
+        raise KeyError(f"no ticket {ticket_id}")
+    return _ticket(r)
+
+
+async def by_message_ids(db: aiosqlite.Connection, ids: tuple[str, ...]) -> Ticket | None:
+    for mid in ids:
+        cur = await db.execute("SELECT ticket_id FROM message_ids WHERE message_id = ?", (mid,))
+        r = await cur.fetchone()
+        if r:
+            return await get(db, r[0])
+    return None
+
+
+async def by_subject_token(db: aiosqlite.Connection, subject: str, prefix: str) -> Ticket | None:
+    for key in re.findall(rf"\[({re.escape(prefix)}-\d+)\]", subject):
+        cur = await db.execute("SELECT * FROM tickets WHERE key = ?", (key,))
+        r = await cur.fetchone()
+        if r:
+            return _ticket(r)
+    return None
+
+
+async def seen_message_id(db: aiosqlite.Connection, message_id: str) -> bool:
+    cur = await db.execute("SELECT 1 FROM message_ids WHERE message_id = ?", (message_id,))
+    return await cur.fetchone() is not None
+
+
+async def add_message_id(
+    db: aiosqlite.Connection, message_id: str, ticket_id: int, direction: str
+) -> None:
+    await db.execute(
+        "INSERT OR IGNORE INTO message_ids (message_id, ticket_id, direction) VALUES (?, ?, ?)",
+        (message_id, ticket_id, direction),
+    )
+
+
+async def create(
+    db: aiosqlite.Connection,
+    msg: InboundMessage,
+    route: Route,
+    received_at: datetime,
+    now: datetime,
+    prefix: str,
+    first_number: int,
+) -> Ticket:
+    # The key is derived from the row id so it is unique without a second counter; a random
+    # placeholder keeps the UNIQUE constraint satisfied until the id is known.
+    cur = await db.execute(
+        "INSERT INTO tickets (key, subject, customer_address, customer_name, customer_utc_offset,"
+        " account, se, sc, state, received_at, created_at, last_customer_message_id, references_)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            f"tmp-{secrets.token_hex(8)}",
+            msg.subject,
+            msg.from_address,
+            msg.from_name,
+            msg.utc_offset_minutes,
+            route.account,
+            route.se,
+            route.sc,
+            TicketState.NEW.value,
+            ts(received_at),
+            ts(now),
+            msg.message_id,
+            " ".join(msg.references),
+        ),
+    )
+    ticket_id = cur.lastrowid
+    assert ticket_id is not None
+    number = first_number + ticket_id - 1
+    await db.execute("UPDATE tickets SET key = ? WHERE id = ?", (f"{prefix}-{number}", ticket_id))
+    await add_message_id(db, msg.message_id, ticket_id, "in")
+    return await get(db, ticket_id)
+
+
+async def customer_follow_up(
+    db: aiosqlite.Connection, ticket: Ticket, msg: InboundMessage
+) -> Ticket:
+    """Thread later mail to the customer's newest message."""
+    refs = " ".join(dict.fromkeys([*ticket.references, ticket.last_customer_message_id]))
+    await db.execute(
+        "UPDATE tickets SET last_customer_message_id = ?, references_ = ? WHERE id = ?",
+        (msg.message_id, refs, ticket.id),
+    )
+    await add_message_id(db, msg.message_id, ticket.id, "in")
+    return await get(db, ticket.id)
+
+
+async def record_response(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> None:
+    await db.execute(
+        "UPDATE tickets SET state = ?, responded_at = coalesce(responded_at, ?) WHERE id = ?",
+        (TicketState.ANSWERED.value, ts(now), ticket.id),
+    )

@@ -1,0 +1,147 @@
+"""A real Dovecot on loopback, started by the test suite (see ../shared/dovecot-notes.md)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import imapclient
+
+USER = "support"
+PASSWORD = "test-password-not-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+CONF = """\
+base_dir = {base}/run
+state_dir = {base}/state
+log_path = {base}/dovecot.log
+info_log_path = {base}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{base}/mail/%u
+first_valid_uid = 1
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+default_internal_group = {internal_group}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {base}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={base}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+"""
+
+
+class Dovecot:
+    """One private Dovecot instance under ``base`` (a fresh directory)."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.port = free_port()
+        self.conf = base / "dovecot.conf"
+
+    def start(self) -> None:
+        binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        if not Path(binary).exists():
+            raise RuntimeError(
+                "Dovecot is not installed: apt-get install -y dovecot-imapd (.ci/run does this)"
+            )
+        base = self.base
+        for d in ("run", "state", "mail"):
+            (base / d).mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("dovecot")
+            uid, gid = user.pw_uid, user.pw_gid
+            login_user, internal_user, internal_group = "dovenull", "dovecot", "dovecot"
+            os.chown(base / "mail", uid, gid)
+            for p in (base, base / "run", base / "state"):
+                p.chmod(0o755)
+        else:
+            uid, gid = os.getuid(), os.getgid()
+            me = pwd.getpwuid(uid).pw_name
+            login_user = internal_user = me
+            internal_group = me
+        (base / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+        self.conf.write_text(
+            CONF.format(
+                base=base,
+                port=self.port,
+                uid=uid,
+                gid=gid,
+                login_user=login_user,
+                internal_user=internal_user,
+                internal_group=internal_group,
+            )
+        )
+        subprocess.run([binary, "-c", str(self.conf)], check=True)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"Dovecot did not listen on {self.port}; see {base}/dovecot.log")
+
+    def stop(self) -> None:
+        doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
+        subprocess.run([doveadm, "-c", str(self.conf), "stop"], check=False, capture_output=True)
+
+    def client(self) -> imapclient.IMAPClient:
+        c = imapclient.IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
+        c.login(USER, PASSWORD)
+        return c
+
+    def append(self, raw: bytes, folder: str = "INBOX") -> None:
+        with self.client() as c:
+            c.append(folder, raw)
+
+    def count(self, folder: str) -> int:
+        with self.client() as c:
+            if not c.folder_exists(folder):
+                return 0
+            return int(c.folder_status(folder, ["MESSAGES"])[b"MESSAGES"])
+
+    def reset(self) -> None:
+        """Empty every folder (between tests sharing one server)."""
+        with self.client() as c:
+            for _flags, _delim, name in c.list_folders():
+                if name == "INBOX":
+                    c.select_folder("INBOX")
+                    uids = c.search(["ALL"])
+                    if uids:
+                        c.delete_messages(uids)
+                        c.expunge()
+                else:
+                    c.delete_folder(name)
