@@ -12,6 +12,8 @@ from pathlib import Path
 
 import imapclient
 
+from gateway.clock import Clock
+
 USER = "support"
 PASSWORD = "test-password-not-secret"
 
@@ -70,6 +72,7 @@ class Dovecot:
         self.base = base
         self.port = free_port()
         self.conf = base / "dovecot.conf"
+        self.clock: Clock | None = None
 
     def start(self) -> None:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -124,8 +127,10 @@ class Dovecot:
         return c
 
     def append(self, raw: bytes, folder: str = "INBOX") -> None:
+        """APPEND with INTERNALDATE from the test's clock (the gateway's received time)."""
+        when = self.clock.now() if self.clock is not None else None
         with self.client() as c:
-            c.append(folder, raw)
+            c.append(folder, raw, msg_time=when)
 
     def count(self, folder: str) -> int:
         with self.client() as c:

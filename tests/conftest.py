@@ -1,0 +1,162 @@
+"""Fixtures: a real Dovecot (one per session), an SMTP sink per test, a fake clock, configs."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gateway.app import Gateway
+from gateway.clock import FakeClock
+from gateway.config import Config, parse_config
+from gateway.sink import SmtpSink
+from tests.dovecot import PASSWORD, USER, Dovecot
+
+NY = ZoneInfo("America/New_York")
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=NY)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    # Not under pytest's tmp_path: the Dovecot users must be able to traverse the directory.
+    base = Path(tempfile.mkdtemp(prefix="sgw-dovecot-", dir="/tmp"))
+    server = Dovecot(base)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def mailbox(dovecot: Dovecot, clock: FakeClock) -> Dovecot:
+    dovecot.reset()
+    dovecot.clock = clock
+    return dovecot
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[SmtpSink]:
+    s = SmtpSink()
+    await s.start()
+    yield s
+    await s.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(MONDAY_10)
+
+
+PEOPLE = [
+    {"name": "Sam Engineer", "address": "sam@example.com", "role": "se"},
+    {"name": "Dana Default", "address": "dana@example.com", "role": "se"},
+    {"name": "Casey Consultant", "address": "casey@example.com", "role": "sc"},
+    {"name": "Robin Reseller", "address": "robin@example.com", "role": "sc"},
+]
+ACCOUNTS = [
+    {"name": "Acme", "domains": ["acme.example"], "se": "sam@example.com",
+     "sc": "casey@example.com"},
+    {"name": "Globex", "domains": ["globex.example"], "sc": "robin@example.com"},
+]
+
+
+def base_config(tmp_path: Path) -> dict[str, Any]:
+    return {
+        "support": {"address": "support@example.com", "display_name": "Example Support"},
+        "imap": {"enabled": False},
+        "smtp": {"host": "127.0.0.1", "port": 2525, "tls": "none",
+                 "retry_initial_seconds": 60, "retry_max_seconds": 600},
+        "database": {"path": str(tmp_path / "gateway.db")},
+        "scheduler": {"tick_seconds": 0.1},
+        "people": PEOPLE,
+        "routing": {"default_se": "dana@example.com"},
+        "accounts": ACCOUNTS,
+    }
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, sink: SmtpSink) -> Callable[..., Config]:
+    """Config for the daemon under test: the SMTP sink as relay, IMAP off unless asked."""
+
+    def make(dovecot: Dovecot | None = None, **over: Any) -> Config:
+        data = base_config(tmp_path)
+        data["smtp"]["port"] = sink.port
+        if dovecot is not None:
+            secret = tmp_path / "imap-password"
+            secret.write_text(PASSWORD + "\n")
+            data["imap"] = {
+                "enabled": True, "host": "127.0.0.1", "port": dovecot.port, "tls": "none",
+                "user": USER, "password": {"file": str(secret)}, "poll_seconds": 0.2,
+                "backoff_initial_seconds": 0.1, "backoff_max_seconds": 1,
+            }
+        return parse_config(merge(data, over))
+
+    return make
+
+
+@asynccontextmanager
+async def running(config: Config, clock: FakeClock, **kw: Any) -> AsyncIterator[Gateway]:
+    gw = Gateway(config, clock, drain_seconds=5, **kw)
+    await gw.start()
+    try:
+        yield gw
+    finally:
+        await gw.stop()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout: float = 15.0
+) -> None:
+    """Wait (real time, bounded) until ``check()`` is true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s: {check}")
+
+
+def customer_mail(
+    n: int | str,
+    sender: str = "jane@acme.example",
+    name: str = "Jane Customer",
+    subject: str | None = None,
+    body: str = "Our export fails with error E42. Can you help?",
+    in_reply_to: str | None = None,
+    date: datetime = MONDAY_10,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"{name} <{sender}>"
+    msg["To"] = "support@example.com"
+    msg["Subject"] = subject if subject is not None else f"Problem number {n}"
+    msg["Message-ID"] = f"<customer-{n}@{sender.split('@')[1]}>"
+    msg["Date"] = format_datetime(date)
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
+    for k, v in (headers or {}).items():
+        msg[k] = v
+    msg.set_content(body)
+    return msg.as_bytes()

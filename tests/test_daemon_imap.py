@@ -1,0 +1,178 @@
+"""The daemon end to end: real Dovecot in, real SMTP socket out, fake business clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from gateway.clock import FakeClock
+from gateway.config import Config
+from gateway.sink import SmtpSink
+from gateway.store import Store
+from tests.conftest import customer_mail, eventually, running
+from tests.dovecot import Dovecot
+
+pytestmark = pytest.mark.dovecot
+
+
+def acks(sink: SmtpSink) -> list:
+    return [m for m in sink.messages if m["Auto-Submitted"] == "auto-replied"]
+
+
+def se_copies(sink: SmtpSink) -> list:
+    return [m for m in sink.messages if "] New:" in m["Subject"] or "] Follow-up:" in m["Subject"]]
+
+
+async def test_twenty_customer_mails_get_twenty_threaded_acks_and_se_copies(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox)
+    senders = ["jane@acme.example", "li@globex.example", "max@unknown.example"]
+    async with running(config, clock) as gw:
+        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
+        for n in range(20):
+            mailbox.append(customer_mail(n, sender=senders[n % 3]))
+        await sink.wait_for(40, timeout=30)
+        await eventually(lambda: mailbox.count("Processed") == 20)
+
+    assert len(sink.messages) == 40
+    by_reply = {m["In-Reply-To"]: m for m in acks(sink)}
+    expected = {f"<customer-{n}@{senders[n % 3].split('@')[1]}>" for n in range(20)}
+    assert set(by_reply) == expected, "one acknowledgement threaded to each customer mail"
+    for n in range(20):
+        sender = senders[n % 3]
+        ack = by_reply[f"<customer-{n}@{sender.split('@')[1]}>"]
+        assert ack["To"] == sender
+        assert "[SUP-" in ack["Subject"] and ack["Subject"].startswith("Re: Problem number")
+        assert ack["References"].endswith(ack["In-Reply-To"])
+        assert ack["X-Auto-Response-Suppress"] == "All"
+        assert ack["Message-ID"].endswith("@example.com>")
+        assert "will reply by Tuesday 24 November, 10:00 EST" in ack.text()
+        assert ack.html() and "Tuesday 24 November, 10:00 EST" in ack.html()
+    copies = se_copies(sink)
+    assert len(copies) == 20
+    routed = {(c["To"], c["Cc"]) for c in copies}
+    assert routed == {
+        ("sam@example.com", "casey@example.com"),  # Acme: account SE and SC
+        ("dana@example.com", "robin@example.com"),  # Globex: default SE, account SC
+        ("dana@example.com", ""),  # unknown customer: default SE
+    }
+    for c in copies:
+        attached = [p for p in c.message.iter_attachments() if p.get_content_type() == "message/rfc822"]
+        assert len(attached) == 1, "the SE copy carries the customer's original"
+    assert mailbox.count("INBOX") == 0
+
+
+async def test_follow_up_goes_to_the_same_se_without_a_second_ack(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox)
+    async with running(config, clock) as gw:
+        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
+        mailbox.append(customer_mail(1, sender="li@globex.example"))
+        await sink.wait_for(2)
+        ack = acks(sink)[0]
+        mailbox.append(
+            customer_mail("1-more", sender="li@globex.example", subject=ack["Subject"],
+                          body="More detail: it started at 09:00.", in_reply_to=ack["Message-ID"])
+        )
+        await sink.wait_for(3)
+        await eventually(lambda: mailbox.count("Processed") == 2)
+
+    assert len(acks(sink)) == 1
+    follow = sink.messages[2]
+    assert follow["To"] == "dana@example.com"
+    assert "Follow-up" in follow["Subject"]
+    assert "More detail" in follow.text()
+
+
+async def test_auto_submitted_mail_gets_nothing_and_is_still_kept(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox)
+    async with running(config, clock) as gw:
+        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
+        mailbox.append(customer_mail("ooo", headers={"Auto-Submitted": "auto-replied"}))
+        mailbox.append(customer_mail("human"))
+        await sink.wait_for(2)
+        await eventually(lambda: mailbox.count("Processed") == 2)
+
+    assert [m["In-Reply-To"] for m in acks(sink)] == ["<customer-human@acme.example>"]
+    db = Store(config.database.path)
+    await db.start()
+    async with db.transaction() as conn:
+        rows = await (await conn.execute(
+            "SELECT action, reason FROM inbox WHERE message_id = '<customer-ooo@acme.example>'"
+        )).fetchall()
+    await db.stop()
+    assert [tuple(r) for r in rows] == [
+        ("suppress", "auto-reply: Auto-Submitted: auto-replied (rule auto-submitted)")
+    ]
+
+
+async def test_restart_mid_stream_neither_loses_nor_repeats(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox)
+    async with running(config, clock) as gw:
+        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
+        for n in range(10):
+            mailbox.append(customer_mail(n))
+        await sink.wait_for(1)  # stop while the stream is still being worked through
+    for n in range(10, 15):
+        mailbox.append(customer_mail(n))  # arrives while the daemon is down
+    async with running(config, clock):
+        await sink.wait_for(30, timeout=30)
+        await eventually(lambda: mailbox.count("Processed") == 15)
+
+    replies = sorted(m["In-Reply-To"] for m in acks(sink))
+    assert replies == sorted(f"<customer-{n}@acme.example>" for n in range(15))
+    assert len(se_copies(sink)) == 15
+    assert len(sink.messages) == 30
+
+
+async def test_first_start_does_not_acknowledge_old_mail(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    mailbox.append(customer_mail("old"))
+    config = make_config(mailbox)
+    async with running(config, clock) as gw:
+        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
+        mailbox.append(customer_mail("new"))
+        await sink.wait_for(2)
+        await eventually(lambda: mailbox.count("Processed") == 1)
+    assert [m["In-Reply-To"] for m in acks(sink)] == ["<customer-new@acme.example>"]
+    assert mailbox.count("INBOX") == 1, "old mail is left alone"
+
+
+async def test_missed_eta_gets_exactly_one_revised_eta_end_to_end(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox)
+    async with running(config, clock) as gw:
+        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
+        mailbox.append(customer_mail(1))
+        await sink.wait_for(2)
+        ack = acks(sink)[0]
+        assert "will reply by Tuesday 24 November, 10:00 EST" in ack.text()
+
+        clock.advance(__import__("datetime").timedelta(hours=24, minutes=4))  # inside the grace
+        gw.poke()
+        clock.advance(__import__("datetime").timedelta(minutes=2))  # grace (5 min) is over
+        gw.poke()
+        await sink.wait_for(4)
+        for _ in range(5):  # the scheduler runs again and again: still one revision
+            gw.poke()
+            await __import__("asyncio").sleep(0.1)
+
+    revised = [m for m in sink.messages if m["To"] == "jane@acme.example" and m is not ack]
+    assert len(revised) == 1
+    r = revised[0]
+    assert r["Cc"] == "casey@example.com"
+    assert r["In-Reply-To"] == "<customer-1@acme.example>"
+    assert r["Subject"] == ack["Subject"]
+    assert "by Tuesday 24 November, 10:00 EST" in r.text()
+    assert "will reply by Wednesday 25 November, 17:00 EST" in r.text()
+    alerts = [m for m in sink.messages if "Missed date" in m["Subject"]]
+    assert [(a["To"], a["Cc"]) for a in alerts] == [("sam@example.com", "casey@example.com")]
