@@ -121,9 +121,10 @@ class BusinessCalendar:
 
         Friday 10:15 plus one business day is Monday 10:15 (holidays skipped). When that wall
         time is closed on the target day (different hours, or a DST gap), the next open instant.
+        A closed ``t`` counts from the next open instant, which keeps the result monotonic in
+        ``t`` (Saturday noon plus one business day is Tuesday at opening, not Monday).
         """
-        t = _aware(t)
-        local = t.astimezone(self.tz)
+        local = self.next_open(t).astimezone(self.tz)
         target = self.business_day_after(local.date(), n)
         wall = datetime.combine(target, local.time().replace(tzinfo=None), tzinfo=self.tz)
         return self.next_open(wall.astimezone(UTC))

@@ -65,8 +65,12 @@ PEOPLE = [
     {"name": "Robin Reseller", "address": "robin@example.com", "role": "sc"},
 ]
 ACCOUNTS = [
-    {"name": "Acme", "domains": ["acme.example"], "se": "sam@example.com",
-     "sc": "casey@example.com"},
+    {
+        "name": "Acme",
+        "domains": ["acme.example"],
+        "se": "sam@example.com",
+        "sc": "casey@example.com",
+    },
     {"name": "Globex", "domains": ["globex.example"], "sc": "robin@example.com"},
 ]
 
@@ -75,8 +79,13 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
     return {
         "support": {"address": "support@example.com", "display_name": "Example Support"},
         "imap": {"enabled": False},
-        "smtp": {"host": "127.0.0.1", "port": 2525, "tls": "none",
-                 "retry_initial_seconds": 60, "retry_max_seconds": 600},
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": 2525,
+            "tls": "none",
+            "retry_initial_seconds": 60,
+            "retry_max_seconds": 600,
+        },
         "database": {"path": str(tmp_path / "gateway.db")},
         "scheduler": {"tick_seconds": 0.1},
         "people": PEOPLE,
@@ -103,9 +112,15 @@ def make_config(tmp_path: Path, sink: SmtpSink) -> Callable[..., Config]:
             secret = tmp_path / "imap-password"
             secret.write_text(PASSWORD + "\n")
             data["imap"] = {
-                "enabled": True, "host": "127.0.0.1", "port": dovecot.port, "tls": "none",
-                "user": USER, "password": {"file": str(secret)}, "poll_seconds": 0.2,
-                "backoff_initial_seconds": 0.1, "backoff_max_seconds": 1,
+                "enabled": True,
+                "host": "127.0.0.1",
+                "port": dovecot.port,
+                "tls": "none",
+                "user": USER,
+                "password": {"file": str(secret)},
+                "poll_seconds": 0.2,
+                "backoff_initial_seconds": 0.1,
+                "backoff_max_seconds": 1,
             }
         return parse_config(merge(data, over))
 

@@ -59,7 +59,9 @@ async def test_twenty_customer_mails_get_twenty_threaded_acks_and_se_copies(
         ("dana@example.com", ""),  # unknown customer: default SE
     }
     for c in copies:
-        attached = [p for p in c.message.iter_attachments() if p.get_content_type() == "message/rfc822"]
+        attached = [
+            p for p in c.message.iter_attachments() if p.get_content_type() == "message/rfc822"
+        ]
         assert len(attached) == 1, "the SE copy carries the customer's original"
     assert mailbox.count("INBOX") == 0
 
@@ -74,8 +76,13 @@ async def test_follow_up_goes_to_the_same_se_without_a_second_ack(
         await sink.wait_for(2)
         ack = acks(sink)[0]
         mailbox.append(
-            customer_mail("1-more", sender="li@globex.example", subject=ack["Subject"],
-                          body="More detail: it started at 09:00.", in_reply_to=ack["Message-ID"])
+            customer_mail(
+                "1-more",
+                sender="li@globex.example",
+                subject=ack["Subject"],
+                body="More detail: it started at 09:00.",
+                in_reply_to=ack["Message-ID"],
+            )
         )
         await sink.wait_for(3)
         await eventually(lambda: mailbox.count("Processed") == 2)
@@ -102,9 +109,11 @@ async def test_auto_submitted_mail_gets_nothing_and_is_still_kept(
     db = Store(config.database.path)
     await db.start()
     async with db.transaction() as conn:
-        rows = await (await conn.execute(
-            "SELECT action, reason FROM inbox WHERE message_id = '<customer-ooo@acme.example>'"
-        )).fetchall()
+        rows = await (
+            await conn.execute(
+                "SELECT action, reason FROM inbox WHERE message_id = '<customer-ooo@acme.example>'"
+            )
+        ).fetchall()
     await db.stop()
     assert [tuple(r) for r in rows] == [
         ("suppress", "auto-reply: Auto-Submitted: auto-replied (rule auto-submitted)")

@@ -1,7 +1,8 @@
-"""Mail from one of our own addresses, naming us in X-Loop, or carrying our Message-ID domain."""
+"""Mail from one of our own addresses, naming us in X-Loop, or carrying a Message-ID we made."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from gateway.models import InboundMessage
@@ -11,6 +12,9 @@ if TYPE_CHECKING:
 
 NAME = "own-mail"
 VERDICT = "own"
+# The shape of the Message-IDs compose.py makes: <SUP-1001.kind.20 hex digits@domain>. Staff
+# often share our domain, so the domain alone does not make a message ours.
+_OURS = re.compile(r"<[A-Z][A-Z0-9]*-\d+\.[a-z-]+\.[0-9a-f]{20}@([^>]+)>")
 
 
 def check(msg: InboundMessage, ours: Ours) -> str | None:
@@ -19,6 +23,7 @@ def check(msg: InboundMessage, ours: Ours) -> str | None:
     for loop in msg.headers.get("x-loop", ()):
         if loop.strip().lower() in ours.addresses:
             return f"X-Loop names us ({loop.strip()})"
-    if msg.has_message_id and msg.message_id.lower().endswith(f"@{ours.message_id_domain}>"):
-        return f"Message-ID {msg.message_id} is on our own domain"
+    m = _OURS.fullmatch(msg.message_id)
+    if m and m.group(1).lower() == ours.message_id_domain:
+        return f"Message-ID {msg.message_id} was made by this gateway"
     return None

@@ -1,0 +1,200 @@
+"""Processing, the revised-ETA scheduler and the sender, step by step on a fake clock.
+
+The components run one pass at a time (no background loops), against a real SQLite file and a
+real SMTP socket (the sink), so every assertion is about what a customer or an SE would receive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiosmtplib
+import pytest
+
+from gateway.clock import FakeClock
+from gateway.config import Config
+from gateway.ingest.smtp import SmtpIngress
+from gateway.pipeline import Services
+from gateway.processor import Processor
+from gateway.scheduler import Scheduler
+from gateway.sender import Sender
+from gateway.sink import SmtpSink
+from gateway.store import Store, inbox
+from tests.conftest import customer_mail
+
+
+@dataclass
+class Harness:
+    store: Store
+    clock: FakeClock
+    sink: SmtpSink
+    processor: Processor
+    scheduler: Scheduler
+    sender: Sender
+
+    async def receive(self, raw: bytes) -> None:
+        now = self.clock.now()
+        async with self.store.transaction() as db:
+            await inbox.store_raw(db, raw, now, now, source="test")
+        await self.processor.process_pending()
+        await self.sender.drain()
+
+    async def later(self, delta: timedelta) -> None:
+        self.clock.advance(delta)
+        await self.scheduler.tick()
+        await self.sender.drain()
+
+    async def scalar(self, sql: str) -> object:
+        async with self.store.transaction() as db:
+            row = await (await db.execute(sql)).fetchone()
+        return row[0] if row else None
+
+    def to(self, address: str) -> list:
+        return [m for m in self.sink.messages if m["To"] == address]
+
+
+@pytest.fixture
+async def h(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> AsyncIterator[Harness]:
+    config = make_config()
+    store = Store(config.database.path)
+    await store.start()
+    services = Services.build(config, clock)
+    yield Harness(
+        store,
+        clock,
+        sink,
+        Processor(store, services),
+        Scheduler(store, services),
+        Sender(store, config.smtp, clock),
+    )
+    await store.stop()
+
+
+async def test_unanswered_ticket_gets_one_revised_eta_per_miss(h: Harness) -> None:
+    await h.receive(customer_mail(1))
+    assert len(h.to("jane@acme.example")) == 1
+    await h.later(timedelta(hours=24, minutes=5, seconds=1))  # Tue 10:05: due 10:00 + grace
+    for _ in range(3):
+        await h.later(timedelta(minutes=1))
+    revised = h.to("jane@acme.example")[1:]
+    assert len(revised) == 1
+    assert "will reply by Wednesday 25 November, 17:00 EST" in revised[0].text()
+    # The revised date is missed too: a second revision, again exactly one.
+    await h.later(timedelta(days=1, hours=7, minutes=10))  # Wed 17:16
+    await h.later(timedelta(minutes=1))
+    revised = h.to("jane@acme.example")[1:]
+    assert len(revised) == 2
+    assert "will reply by Friday 27 November, 17:00 EST" in revised[1].text()
+    assert await h.scalar("SELECT count(*) FROM commitments WHERE missed_at IS NOT NULL") == 2
+
+
+async def test_an_engineer_reply_in_time_means_no_revision(h: Harness) -> None:
+    await h.receive(customer_mail(1))
+    ack = h.to("jane@acme.example")[0]
+    h.clock.advance(timedelta(hours=3))
+    reply = customer_mail(
+        "sam-1",
+        sender="sam@example.com",
+        name="Sam Engineer",
+        subject=ack["Subject"],
+        body="Please try the new export option.",
+        in_reply_to="<customer-1@acme.example>",
+    )
+    await h.receive(reply)
+    assert await h.scalar("SELECT action FROM inbox ORDER BY id DESC LIMIT 1") == "engineer-reply"
+    assert await h.scalar("SELECT state FROM tickets") == "answered"
+    await h.later(timedelta(days=5))
+    assert len(h.to("jane@acme.example")) == 1, "no revised ETA for an answered ticket"
+    assert len(h.sink.messages) == 2  # the ack and the SE copy; the SE's own mail is not echoed
+
+
+async def test_the_same_message_twice_is_acknowledged_once(h: Harness) -> None:
+    await h.receive(customer_mail(1))
+    await h.receive(customer_mail(1))
+    assert len(h.to("jane@acme.example")) == 1
+    assert await h.scalar("SELECT action FROM inbox ORDER BY id DESC LIMIT 1") == "duplicate"
+
+
+async def test_mail_that_waited_is_acknowledged_with_a_date_still_ahead(h: Harness) -> None:
+    now = h.clock.now()
+    received = now - timedelta(days=3)  # Friday 10:00; the gateway was down all weekend
+    async with h.store.transaction() as db:
+        await inbox.store_raw(db, customer_mail(1), received, now, source="test")
+    await h.processor.process_pending()
+    await h.sender.drain()
+    ack = h.to("jane@acme.example")[0]
+    assert "Thank you for your message of Friday 20 November, 10:00 EST" in ack.text()
+    assert "will reply by Tuesday 24 November, 17:00 EST" in ack.text()
+    assert "Monday 23 November, 10:00 EST" in ack.text()  # the date that had already passed
+    await h.later(timedelta(minutes=10))
+    assert len(h.to("jane@acme.example")) == 1, "the date told at intake is not revised again"
+
+
+async def test_hostile_mail_is_quarantined_and_the_next_one_still_processed(h: Harness) -> None:
+    await h.receive(b"\r\n\r\n")
+    await h.receive(customer_mail(2))
+    assert await h.scalar("SELECT state FROM inbox WHERE id = 1") == "quarantined"
+    assert await h.scalar("SELECT reason FROM inbox WHERE id = 1") == "empty message"
+    assert len(h.to("jane@acme.example")) == 1
+
+
+async def test_relay_4xx_is_retried_with_the_same_message_id(h: Harness) -> None:
+    h.sink.fail_with = "451 4.3.0 try later"
+    await h.receive(customer_mail(1))
+    assert h.sink.messages == []
+    assert await h.scalar("SELECT count(*) FROM outbox WHERE state = 'queued'") == 2
+    first_id = await h.scalar("SELECT message_id FROM outbox WHERE kind = 'ack'")
+    h.sink.fail_with = ""
+    await h.sender.drain()
+    assert h.sink.messages == [], "not before the backoff has passed"
+    h.clock.advance(timedelta(seconds=61))
+    await h.sender.drain()
+    assert len(h.sink.messages) == 2
+    assert h.to("jane@acme.example")[0]["Message-ID"] == first_id
+
+
+async def test_relay_5xx_dead_letters_with_the_reason(h: Harness) -> None:
+    h.sink.refuse["jane@acme.example"] = "550 5.1.1 no such user"
+    h.sink.refuse["casey@example.com"] = "550 5.1.1 no such user"
+    await h.receive(customer_mail(1))
+    reason = await h.scalar("SELECT last_error FROM outbox WHERE kind = 'ack'")
+    assert await h.scalar("SELECT state FROM outbox WHERE kind = 'ack'") == "dead"
+    assert "550" in str(reason) and "no such user" in str(reason)
+    assert [m["To"] for m in h.sink.messages] == ["sam@example.com"]  # the SE copy went
+
+
+async def test_relay_down_is_retried_not_lost(h: Harness) -> None:
+    await h.sink.stop()
+    await h.receive(customer_mail(1))
+    assert await h.scalar("SELECT count(*) FROM outbox WHERE state = 'queued'") == 2
+    assert "relay unreachable" in str(await h.scalar("SELECT last_error FROM outbox LIMIT 1"))
+    await h.sink.start()
+    h.clock.advance(timedelta(minutes=2))
+    await h.sender.drain()
+    assert len(h.sink.messages) == 2
+
+
+async def test_smtp_ingress_stores_before_answering(
+    h: Harness, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(ingress={"enabled": True, "protocol": "smtp", "port": 1})
+    ingress = SmtpIngress(h.store, config.ingress.model_copy(update={"port": 0}), h.clock)
+    await ingress.start()
+    try:
+        await aiosmtplib.send(
+            customer_mail(9),
+            sender="jane@acme.example",
+            recipients=["support@example.com"],
+            hostname="127.0.0.1",
+            port=ingress.port,
+        )
+    finally:
+        await ingress.stop()
+    assert await h.scalar("SELECT count(*) FROM inbox WHERE source = 'smtp'") == 1
+    await h.processor.process_pending()
+    await h.sender.drain()
+    assert len(h.to("jane@acme.example")) == 1

@@ -1,0 +1,153 @@
+"""Parsing, the loop guard chain and composing: pure, no servers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email import message_from_bytes, policy
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gateway.clock import FakeClock
+from gateway.compose import Composer, Envelope, ticket_subject
+from gateway.config import parse_config
+from gateway.models import Ticket, TicketState
+from gateway.parse import ParseError, parse
+from gateway.rules import Ours, classify
+from tests.conftest import customer_mail
+
+OURS = Ours(frozenset({"support@example.com"}), "example.com")
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, "human"),
+        ({"Auto-Submitted": "no"}, "human"),
+        ({"Auto-Submitted": "auto-replied"}, "auto-reply"),
+        ({"Auto-Submitted": "auto-generated; type=x"}, "auto-reply"),
+        ({"Precedence": "bulk"}, "list"),
+        ({"Precedence": "junk"}, "list"),
+        ({"Precedence": "list"}, "list"),
+        ({"List-Id": "<users.lists.example>"}, "list"),
+        ({"List-Unsubscribe": "<mailto:u@x.example>"}, "list"),
+        ({"X-Autoreply": "yes"}, "auto-reply"),
+        ({"X-Auto-Response-Suppress": "OOF, AutoReply"}, "auto-reply"),
+        ({"Return-Path": "<>"}, "bounce"),
+        ({"X-Loop": "support@example.com"}, "own"),
+    ],
+)
+def test_classification(headers: dict[str, str], expected: str) -> None:
+    msg = parse(customer_mail(1, headers=headers))
+    assert classify(msg, OURS)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("sender", "expected"),
+    [
+        ("MAILER-DAEMON@mx.acme.example", "bounce"),
+        ("postmaster@acme.example", "bounce"),
+        ("support@example.com", "own"),
+        ("jane@acme.example", "human"),
+    ],
+)
+def test_system_and_own_senders(sender: str, expected: str) -> None:
+    assert classify(parse(customer_mail(1, sender=sender)), OURS)[0] == expected
+
+
+def test_our_own_message_id_coming_back_is_recognised() -> None:
+    ours = b"<SUP-1001.ack.0123456789abcdef0123@example.com>"
+    raw = customer_mail(1).replace(b"<customer-1@acme.example>", ours)
+    verdict, results = classify(parse(raw), OURS)
+    assert verdict == "own"
+    assert "made by this gateway" in results[-1].reason
+    # A colleague on our domain is not us.
+    staff = customer_mail(1, sender="sam@example.com")
+    assert classify(parse(staff), OURS)[0] == "human"
+
+
+def test_parse_reads_what_the_pipeline_needs() -> None:
+    raw = customer_mail(
+        7, subject="=?utf-8?q?R=C3=A9sum=C3=A9_broken?=", in_reply_to="<ack-1@example.com>"
+    )
+    msg = parse(raw)
+    assert msg.subject == "Résumé broken"
+    assert msg.from_address == "jane@acme.example" and msg.from_name == "Jane Customer"
+    assert msg.thread_ids == ("<ack-1@example.com>",)
+    assert msg.utc_offset_minutes == -300
+    assert "error E42" in msg.text
+
+
+def test_parse_refuses_nothing_to_work_with() -> None:
+    with pytest.raises(ParseError):
+        parse(b"   \r\n")
+
+
+def test_missing_message_id_gets_a_stable_one() -> None:
+    raw = b"From: a@b.example\r\nSubject: x\r\n\r\nhello\r\n"
+    assert parse(raw).message_id == parse(raw).message_id
+    assert not parse(raw).has_message_id
+
+
+def _ticket(subject: str, name: str = "Jane") -> Ticket:
+    return Ticket(
+        id=1,
+        key="SUP-1001",
+        subject=subject,
+        customer_address="jane@acme.example",
+        customer_name=name,
+        customer_utc_offset=None,
+        account="Acme",
+        se="sam@example.com",
+        sc="casey@example.com",
+        state=TicketState.NEW,
+        received_at=datetime(2026, 11, 23, 15, tzinfo=ZoneInfo("UTC")),
+        last_customer_message_id="<c-1@acme.example>",
+        references=("<c-0@acme.example>",),
+    )
+
+
+def test_subject_gets_re_and_token_once() -> None:
+    assert ticket_subject(_ticket("Help")) == "Re: Help [SUP-1001]"
+    assert ticket_subject(_ticket("RE: Help [SUP-1001]")) == "RE: Help [SUP-1001]"
+
+
+def test_composed_mail_is_threaded_marked_and_escaped() -> None:
+    config = parse_config(
+        {
+            "imap": {"enabled": False},
+            "people": [{"name": "S", "address": "sam@example.com", "role": "se"}],
+            "routing": {"default_se": "sam@example.com"},
+        }
+    )
+    composer = Composer(config, FakeClock(datetime(2026, 11, 23, 15, tzinfo=ZoneInfo("UTC"))))
+    hostile = _ticket("Hi\r\nBcc: victim@evil.example", name="<script>alert(1)</script>")
+    out = composer.build(
+        "ack",
+        "ack",
+        hostile,
+        Envelope(to=("jane@acme.example",), cc=("casey@example.com",)),
+        {
+            "customer_name": hostile.customer_name,
+            "se_name": "Sam",
+            "late_intake": False,
+            "missed_words": "",
+            "actionable_words": "Tuesday",
+            "resolution_words": "Friday",
+            "received_words": "Monday",
+        },
+        auto_submitted="auto-replied",
+    )
+    msg = message_from_bytes(out.raw, policy=policy.default)
+    assert msg["Bcc"] is None and "victim" not in (msg["To"] + msg["Cc"])
+    assert msg["Subject"] == "Re: Hi Bcc: victim@evil.example [SUP-1001]"
+    assert msg["In-Reply-To"] == "<c-1@acme.example>"
+    assert msg["References"] == "<c-0@acme.example> <c-1@acme.example>"
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+    assert out.message_id == msg["Message-ID"] and out.message_id.endswith("@example.com>")
+    assert out.recipients == ("jane@acme.example", "casey@example.com")
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    assert "Dear <script>alert(1)</script>" in text  # plain text needs no escaping
