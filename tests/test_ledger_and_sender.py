@@ -198,3 +198,49 @@ async def test_smtp_ingress_stores_before_answering(
     await h.processor.process_pending()
     await h.sender.drain()
     assert len(h.to("jane@acme.example")) == 1
+
+
+async def test_lmtp_ingress_answers_per_recipient_after_storing(
+    h: Harness, make_config: Callable[..., Config]
+) -> None:
+    import asyncio
+    import smtplib
+
+    config = make_config(ingress={"enabled": True, "protocol": "lmtp", "port": 1})
+    ingress = SmtpIngress(h.store, config.ingress.model_copy(update={"port": 0}), h.clock)
+    await ingress.start()
+
+    def deliver() -> dict[str, tuple[int, bytes]]:
+        with smtplib.LMTP("127.0.0.1", ingress.port) as lmtp:
+            return lmtp.sendmail("jane@acme.example", ["support@example.com"], customer_mail(3))
+
+    try:
+        refused = await asyncio.to_thread(deliver)
+    finally:
+        await ingress.stop()
+    assert refused == {}
+    assert await h.scalar("SELECT count(*) FROM inbox WHERE source = 'smtp'") == 1
+
+
+def test_the_demo_tells_the_whole_story() -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "gateway", "demo", "--factor", "40000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    for line in (
+        "Jane (Acme, writing from UTC+01:00) emails support@example.com",
+        "The gateway acknowledges at once",
+        "Sam Engineer will reply by Tuesday 24 November",
+        "The account's SE gets the thread, with the SC in CC",
+        "The reply date has passed: the customer hears from us before chasing",
+        "will reply by Wednesday 25 November, 17:00 EST",
+        "1 acknowledgement, 1 SE copy, 1 revised ETA, 1 alert",
+    ):
+        assert line in out, out

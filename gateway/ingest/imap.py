@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import imapclient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from gateway.clock import Clock
 from gateway.config import ImapSection, TlsMode
@@ -93,6 +93,7 @@ class ImapIngest:
         self.kick = asyncio.Event()  # set when handled mail waits to be moved
         self.connected = asyncio.Event()
         self.stored = 0
+        self.sessions = 0  # successful logins so far (reconnects show here)
         self._client: imapclient.IMAPClient | None = None
         self._uidvalidity = 0
 
@@ -103,8 +104,10 @@ class ImapIngest:
         while not stopping.is_set():
             try:
                 await self._session(stopping)
+                await self._disconnect(clean=True)
                 delay = self.cfg.backoff_initial_seconds
             except CONNECTION_ERRORS as exc:
+                await self._disconnect(clean=False)
                 event(
                     log,
                     "imap-down",
@@ -115,8 +118,9 @@ class ImapIngest:
                 )
                 await wait_any(stopping, timeout=delay)
                 delay = min(delay * 2, self.cfg.backoff_max_seconds)
-            finally:
-                await self._disconnect()
+            except BaseException:
+                await self._disconnect(clean=False)
+                raise
 
     async def _session(self, stopping: asyncio.Event) -> None:
         client: imapclient.IMAPClient = await asyncio.to_thread(open_client, self.cfg)
@@ -126,6 +130,7 @@ class ImapIngest:
         self._uidvalidity = int(selected[b"UIDVALIDITY"])
         uidnext = int(selected.get(b"UIDNEXT", 1))
         can_idle = self.cfg.idle and client.has_capability("IDLE")
+        self.sessions += 1
         self.connected.set()
         event(
             log,
@@ -147,11 +152,16 @@ class ImapIngest:
             self.kick.clear()
         await self._dispose(client)
 
-    async def _disconnect(self) -> None:
+    async def _disconnect(self, clean: bool) -> None:
+        """LOGOUT after a clean session; after an error just drop the socket (no waiting)."""
         self.connected.clear()
         if self._client is not None:
             client, self._client = self._client, None
-            await asyncio.to_thread(_close, client)
+            if clean:
+                await asyncio.to_thread(_close, client)
+            else:
+                with contextlib.suppress(Exception):
+                    client.shutdown()
 
     def _prepare_folders(self, client: imapclient.IMAPClient) -> None:
         for folder in (self.cfg.processed_folder, self.cfg.quarantine_folder):
@@ -234,15 +244,17 @@ class ImapIngest:
         """IDLE until new mail, handled mail to move, stop, or the renewal time."""
         await asyncio.to_thread(client.idle)
         started = time.monotonic()  # a protocol timer, not business time
-        try:
-            while not (stopping.is_set() or self.kick.is_set()):
-                responses = await asyncio.to_thread(client.idle_check, 1.0)
-                if any(isinstance(r, tuple) and b"EXISTS" in r for r in responses):
-                    break
-                if time.monotonic() - started > self.cfg.idle_renew_seconds:
-                    break
-        finally:
-            await asyncio.to_thread(client.idle_done)
+        # No try/finally: after a connection error there is no IDLE to end, and DONE would
+        # only wait out the socket timeout before the reconnect.
+        while not (stopping.is_set() or self.kick.is_set()):
+            responses = await asyncio.to_thread(client.idle_check, 1.0)
+            if any(isinstance(r, tuple) and r[:1] == (b"BYE",) for r in responses):
+                raise IMAPClientAbortError(f"server said {responses[0]!r}")
+            if any(isinstance(r, tuple) and b"EXISTS" in r for r in responses):
+                break
+            if time.monotonic() - started > self.cfg.idle_renew_seconds:
+                break
+        await asyncio.to_thread(client.idle_done)
 
     # -- after processing ----------------------------------------------------------------------
 

@@ -1,0 +1,185 @@
+"""The daemon as ops run it: outages, polling, backfill, SIGTERM, check-config --connect."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.clock import FakeClock
+from gateway.config import Config
+from gateway.sink import SmtpSink
+from tests.conftest import customer_mail, eventually, running
+from tests.dovecot import Dovecot
+
+pytestmark = pytest.mark.dovecot
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def acks(sink: SmtpSink) -> list:
+    return [m for m in sink.messages if m["Auto-Submitted"] == "auto-replied"]
+
+
+async def test_dovecot_restart_is_survived(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox)
+    async with running(config, clock) as gw:
+        assert gw.imap is not None
+        await eventually(gw.imap.connected.is_set)
+        mailbox.append(customer_mail(1))
+        await sink.wait_for(2)
+        await asyncio.to_thread(mailbox.restart)
+        await eventually(lambda: gw.imap.sessions == 2)  # type: ignore[union-attr]
+        mailbox.append(customer_mail(2))
+        await sink.wait_for(4)
+        await eventually(lambda: mailbox.count("Processed") == 2)
+    assert sorted(m["In-Reply-To"] for m in acks(sink)) == [
+        "<customer-1@acme.example>",
+        "<customer-2@acme.example>",
+    ]
+
+
+async def test_polling_without_idle_and_seen_flag_without_folder(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox, imap={"idle": False, "processed_folder": ""})
+    async with running(config, clock) as gw:
+        assert gw.imap is not None
+        await eventually(gw.imap.connected.is_set)
+        mailbox.append(customer_mail(1))
+        await sink.wait_for(2)
+
+        def seen() -> bool:
+            with mailbox.client() as c:
+                c.select_folder("INBOX")
+                return len(c.search(["SEEN"])) == 1
+
+        await eventually(seen)
+    assert mailbox.count("INBOX") == 1 and mailbox.count("Processed") == 0
+    assert len(acks(sink)) == 1
+
+
+async def test_backfill_takes_mail_since_a_date(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    mailbox.clock = FakeClock(clock.now() - timedelta(days=30))
+    mailbox.append(customer_mail("too-old"))
+    mailbox.clock = FakeClock(clock.now() - timedelta(hours=1))
+    mailbox.append(customer_mail("waited"))
+    mailbox.clock = clock
+    config = make_config(mailbox)
+    async with running(config, clock, backfill_since=date(2026, 11, 20)):
+        await sink.wait_for(2)
+        await eventually(lambda: mailbox.count("Processed") == 1)
+    assert [m["In-Reply-To"] for m in acks(sink)] == ["<customer-waited@acme.example>"]
+    assert mailbox.count("INBOX") == 1
+
+
+def _write_config(tmp_path: Path, mailbox: Dovecot, sink: SmtpSink, password: str) -> Path:
+    (tmp_path / "imap-password").write_text(password)
+    path = tmp_path / "gateway.toml"
+    path.write_text(f"""
+[support]
+address = "support@example.com"
+[imap]
+host = "127.0.0.1"
+port = {mailbox.port}
+tls = "none"
+user = "support"
+password.file = "{tmp_path / "imap-password"}"
+[smtp]
+host = "127.0.0.1"
+port = {sink.port}
+tls = "none"
+[database]
+path = "{tmp_path / "gateway.db"}"
+[scheduler]
+tick_seconds = 0.2
+[routing]
+default_se = "dana@example.com"
+[[people]]
+name = "Dana Default"
+address = "dana@example.com"
+role = "se"
+""")
+    return path
+
+
+async def test_sigterm_drains_and_exits_zero_without_logging_secrets(
+    mailbox: Dovecot, sink: SmtpSink, tmp_path: Path
+) -> None:
+    from tests.dovecot import PASSWORD
+
+    config = _write_config(tmp_path, mailbox, sink, PASSWORD)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway",
+        "run",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+
+        async def connected() -> bool:
+            return (tmp_path / "gateway.db").exists() and "imap-up" in "".join(log)
+
+        log: list[str] = []
+
+        async def pump() -> None:
+            assert proc.stdout is not None
+            async for line in proc.stdout:
+                log.append(line.decode())
+
+        reader = asyncio.create_task(pump())
+        await eventually(connected, timeout=20)
+        # Real time here: INTERNALDATE is the server's clock, as in production.
+        mailbox.clock = None
+        mailbox.append(customer_mail(1, sender="li@globex.example"))
+        await sink.wait_for(2, timeout=20)
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 20)
+        await reader
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    text = "".join(log)
+    assert code == 0, text
+    assert "action=acknowledge" in text and "stopped" in text
+    assert PASSWORD not in text
+
+
+async def test_check_config_connect(mailbox: Dovecot, sink: SmtpSink, tmp_path: Path) -> None:
+    from tests.dovecot import PASSWORD
+
+    good = _write_config(tmp_path, mailbox, sink, PASSWORD)
+    run = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "gateway", "check-config", "--config", str(good), "--connect"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "imap: logged in" in run.stdout and "smtp: connected" in run.stdout
+    bad = _write_config(tmp_path, mailbox, sink, "wrong-password")
+    run = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "gateway", "check-config", "--config", str(bad), "--connect"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert "imap: FAILED" in run.stderr and "wrong-password" not in run.stderr + run.stdout
