@@ -7,13 +7,23 @@ import asyncio
 import smtplib
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 
 from gateway.clock import SystemClock
 from gateway.config import Config, ConfigError, load_config
 from gateway.log import setup
 
 EXIT_CONFIG = 2
+
+
+def _instant(text: str) -> datetime:
+    t = datetime.fromisoformat(text)
+    if t.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} needs a UTC offset, e.g. 2026-11-25T16:30-05:00"
+        )
+    return t
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +42,18 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a config file")
     check.add_argument("--config", required=True, help="TOML config file")
     check.add_argument("--connect", action="store_true", help="also log in to IMAP and SMTP")
+
+    explain = sub.add_parser(
+        "explain", help="dry run: what the gateway does with a mail, and why (no side effects)"
+    )
+    explain.add_argument("--config", required=True, help="TOML config file")
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
+    explain.add_argument(
+        "--at",
+        type=_instant,
+        help="take the mail as received at this instant (ISO 8601 with offset; default: now)",
+    )
+    explain.add_argument("message", help="the mail as an .eml file (RFC 5322)")
 
     demo = sub.add_parser("demo", help="show the whole story on this machine, end to end")
     demo.add_argument("--factor", type=float, default=7200.0, help="clock speed-up (default 7200)")
@@ -53,6 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "check-config":
         return check_config(config, args.config, args.connect)
+    if args.command == "explain":
+        from gateway.explain import explain, render_text, to_json
+
+        raw = Path(args.message).read_bytes()
+        report = asyncio.run(explain(config, raw, args.at or SystemClock().now()))
+        print(to_json(report) if args.json else render_text(report))
+        return 0
     setup(config.log.level)
     from gateway.app import Gateway
 

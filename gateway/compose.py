@@ -103,6 +103,7 @@ class Composer:
         msg["X-Auto-Response-Suppress"] = "All"
         msg["X-Loop"] = support.address
         msg["X-Support-Ticket"] = ticket.key
+        msg["X-Support-Kind"] = kind  # lets SEs filter, and tests tell our mails apart
         msg.set_content(self.env.get_template(f"{template}.txt.j2").render(ctx))
         msg.add_alternative(
             self.env.get_template(f"{template}.html.j2").render(ctx), subtype="html"

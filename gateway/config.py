@@ -286,6 +286,17 @@ class SlaSection(_Section):
     revised_business_days: int = Field(
         1, ge=1, description="A revised date is the end of the Nth next business day."
     )
+    status_update_business_days: int = Field(
+        2,
+        ge=0,
+        description="Status update after this many business days with no mail to the customer"
+        " (0: never).",
+    )
+    escalate_after_misses: int = Field(
+        2,
+        ge=1,
+        description="From this many missed dates on a ticket, escalation is told.",
+    )
 
 
 class Person(_Section):
@@ -324,6 +335,9 @@ class Account(_Section):
 class RoutingSection(_Section):
     default_se: str = Field("", description="SE of mail that matches no account.")
     default_sc: str = Field("", description="SC in CC when the account names none (optional).")
+    escalation: str = Field(
+        "", description="Escalation contact (a configured person), told of repeated misses."
+    )
 
 
 class SchedulerSection(_Section):
@@ -379,6 +393,9 @@ class Config(_Section):
 
         yield from ref("routing.default_se", self.routing.default_se, "se", True)
         yield from ref("routing.default_sc", self.routing.default_sc, "sc", False)
+        esc = self.routing.escalation
+        if esc and esc.lower() not in roles:
+            yield "routing.escalation", f"{esc} is not in [[people]]"
         for i, a in enumerate(self.accounts):
             yield from ref(f"accounts[{i}].se", a.se, "se", False)
             yield from ref(f"accounts[{i}].sc", a.sc, "sc", False)

@@ -14,16 +14,16 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from gateway import rules, words
+from gateway import ledger, rules, words
 from gateway.calendar import BusinessCalendar
 from gateway.clock import Clock
 from gateway.compose import Composer, Envelope
 from gateway.config import Config
-from gateway.models import Action, InboundMessage, Outbound, Route, Ticket
+from gateway.models import Action, InboundMessage, Outbound, Route, Ticket, TicketState
 from gateway.parse import parse
 from gateway.routing import Directory
 from gateway.sla import Policy, Promise, initial_promises
-from gateway.store import commitments, inbox, outbox, tickets
+from gateway.store import commitments, inbox, tickets
 from gateway.store.inbox import InboxRow
 
 
@@ -136,8 +136,7 @@ async def step_staff(s: Services, w: Work, db: aiosqlite.Connection) -> None:
     if w.ticket is None or not s.directory.is_staff(sender):
         return
     await tickets.add_message_id(db, w.message.message_id, w.ticket.id, "in")
-    met = await commitments.meet(db, w.ticket.id, "actionable", w.now)
-    await tickets.record_response(db, w.ticket, w.now)
+    met = await ledger.responded(db, w.ticket, w.now)
     raise Done(
         Action.ENGINEER_REPLY,
         f"{s.directory.name_of(sender)} replied on {w.ticket.key}; {met} commitment(s) met",
@@ -156,6 +155,13 @@ async def step_route(s: Services, w: Work, db: aiosqlite.Connection) -> None:
 async def step_ticket(s: Services, w: Work, db: aiosqlite.Connection) -> None:
     assert w.route is not None
     if w.ticket is not None:
+        if w.ticket.state is TicketState.WAITING:
+            moved = await ledger.resume(
+                db, w.ticket, w.now, s.calendar, lambda t: s.when(t, w.the_ticket)
+            )
+            w.decide(
+                "ticket", w.ticket.key, f"customer replied: clocks resume, {moved} date(s) moved"
+            )
         w.ticket = await tickets.customer_follow_up(db, w.ticket, w.message)
         return
     sup = s.config.support
@@ -179,7 +185,8 @@ async def step_plan(s: Services, w: Work, db: aiosqlite.Connection) -> None:
             )
             await commitments.mark_missed(db, revision_of, w.now)
         await commitments.make(db, t.id, p.kind, p.due, s.when(p.due, t), w.now, revision_of)
-        w.decide(f"plan:{p.kind}", p.due.isoformat(), "revised at intake" if p.missed else "policy")
+        due = p.due.astimezone(s.calendar.tz).isoformat()
+        w.decide(f"plan:{p.kind}", due, "revised at intake" if p.missed else "policy")
 
 
 async def step_compose(s: Services, w: Work, db: aiosqlite.Connection) -> None:
@@ -229,9 +236,7 @@ async def step_compose(s: Services, w: Work, db: aiosqlite.Connection) -> None:
             attach_raw=w.row.raw,
         )
     )
-    for out in w.outgoing:
-        await tickets.add_message_id(db, out.message_id, t.id, "out")
-        await outbox.enqueue(db, out, t.id, w.now)
+    await ledger.queue_mail(db, t, w.outgoing, w.now)
     action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP
     raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
 

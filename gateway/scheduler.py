@@ -1,9 +1,18 @@
-"""Clock-driven work: commitments that passed unmet get a revised date, told to the customer.
+"""Clock-driven work: missed dates are revised before the customer chases, silences are broken.
 
-Each missed commitment is marked missed, superseded by a new one, and its mails queued in one
-transaction, so each miss produces exactly one revised ETA however often the scheduler runs or
-restarts. Only tickets still owed their response are revised (an answered, waiting or resolved
-ticket gets none).
+Each pass, in one transaction per ticket:
+- **missed commitments** (past due by more than the grace) are marked missed. On a ticket still
+  waiting for its first engineer reply, and for any date an engineer set, the customer gets a
+  revised date (a new commitment that supersedes the missed one); the SE and SC get an alert, and
+  from the ``escalate_after_misses``-th miss on a ticket the escalation contact too. A resolution
+  date that passes on a ticket an engineer has already answered is not re-promised to the
+  customer automatically (the engineer's reply is the latest word they have): the SE and SC are
+  alerted to set a date or resolve it.
+- **status updates**: a ticket we owe something on, with no mail to the customer for
+  ``status_update_business_days`` business days, gets a short update (subject, status, dates).
+
+Tickets waiting on the customer or resolved get neither. Marking, superseding and queueing share a
+transaction, so each miss produces exactly one revision however often the scheduler runs.
 """
 
 from __future__ import annotations
@@ -17,17 +26,22 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from gateway.compose import Envelope
+from gateway.ledger import queue_mail
 from gateway.log import event
-from gateway.models import TicketState
+from gateway.models import Outbound, Ticket, TicketState
 from gateway.pipeline import Services
-from gateway.store import Store, commitments, outbox, tickets
+from gateway.store import Store, commitments, tickets
 from gateway.store.commitments import Commitment
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.scheduler")
 
-KIND_WORDS = {"actionable": "a reply", "resolution": "a resolution"}
-REVISABLE = (TicketState.NEW.value,)
+KIND_WORDS = {"actionable": "a reply", "update": "an update", "resolution": "a resolution"}
+STATUS_WORDS = {
+    TicketState.NEW: "with {se}, who is preparing the first reply",
+    TicketState.ANSWERED: "in progress with {se}",
+}
+OWED = (TicketState.NEW.value, TicketState.ANSWERED.value)
 
 
 class Scheduler:
@@ -49,19 +63,25 @@ class Scheduler:
             await wait_any(self.wake, stopping, timeout=self.s.config.scheduler.tick_seconds)
 
     async def tick(self) -> int:
-        """Revise every missed commitment; return how many revised-ETA mails were queued."""
+        """One pass; return how many tickets got mail queued."""
         now = self.s.clock.now()
+        queued = await self._revise_missed(now) + await self._status_updates(now)
+        if queued:
+            self._on_queued()
+        return queued
+
+    # -- missed dates ------------------------------------------------------------------------
+
+    async def _revise_missed(self, now: datetime) -> int:
         grace = timedelta(minutes=self.s.config.sla.revision_grace_minutes)
         async with self.store.transaction() as db:
-            due = await commitments.due_unmet(db, now - grace, REVISABLE)
+            due = await commitments.due_unmet(db, now - grace, OWED)
         by_ticket: dict[int, list[Commitment]] = defaultdict(list)
         for c in due:
             by_ticket[c.ticket_id].append(c)
         for ticket_id, missed in by_ticket.items():
             async with self.store.transaction() as db:
                 await self._revise(db, ticket_id, missed, now)
-        if by_ticket:
-            self._on_queued()
         return len(by_ticket)
 
     async def _revise(
@@ -70,48 +90,129 @@ class Scheduler:
         s = self.s
         t = await tickets.get(db, ticket_id)
         new_due = s.policy.revised(now)
-        revisions = []
+        revisions, internal = [], []
         for c in missed:
             await commitments.mark_missed(db, c.id, now)
-            due = max(new_due, c.due_at)
-            told = s.when(due, t)
-            await commitments.make(db, t.id, c.kind, due, told, now, revision_of=c.id)
-            revisions.append(
-                {
-                    "kind": c.kind,
-                    "kind_words": KIND_WORDS.get(c.kind, c.kind),
-                    "old_words": c.told,
-                    "new_words": told,
-                }
-            )
-        d = s.directory
-        sc = (t.sc,) if t.sc else ()
-        context = {
-            "customer_name": t.customer_name or t.customer_address,
-            "se_name": d.name_of(t.se),
-            "sc_name": d.name_of(t.sc) if t.sc else "",
+            line = {
+                "kind": c.kind,
+                "kind_words": KIND_WORDS.get(c.kind, c.kind),
+                "old_words": c.told,
+                "new_words": "",
+            }
+            if t.state is TicketState.NEW or c.kind == "update":
+                due = max(new_due, c.due_at)
+                line["new_words"] = s.when(due, t)
+                await commitments.make(
+                    db,
+                    t.id,
+                    c.kind,
+                    due,
+                    line["new_words"],
+                    now,
+                    revision_of=c.id,
+                    made_by="revision",
+                )
+                revisions.append(line)
+            else:
+                internal.append(line)
+        misses = await commitments.missed_count(db, t.id)
+        escalate = misses >= s.config.sla.escalate_after_misses and s.config.routing.escalation
+        context = self._people(t) | {
             "revisions": revisions,
+            "internal": internal,
+            "misses": misses,
+            "escalated": bool(escalate),
         }
-        mails = [
-            s.composer.build(
-                "revised-eta", "revised_eta", t, Envelope(to=(t.customer_address,), cc=sc), context
-            ),
+        mails = []
+        sc = (t.sc,) if t.sc else ()
+        if revisions:
+            mails.append(
+                s.composer.build(
+                    "revised-eta",
+                    "revised_eta",
+                    t,
+                    Envelope(to=(t.customer_address,), cc=sc),
+                    context,
+                )
+            )
+        cc = tuple(dict.fromkeys([*sc, *([s.config.routing.escalation] if escalate else [])]))
+        mails.append(
             s.composer.build(
                 "missed-alert",
                 "missed_alert",
                 t,
-                Envelope(to=(t.se,), cc=sc),
+                Envelope(to=(t.se,), cc=cc),
                 context,
-                subject=f"[{t.key}] Missed date: revised ETA sent",
-            ),
-        ]
-        for out in mails:
-            await tickets.add_message_id(db, out.message_id, t.id, "out")
-            await outbox.enqueue(db, out, t.id, now)
+                subject=f"[{t.key}] Missed date"
+                + (": revised date sent to the customer" if revisions else ": please set a date"),
+            )
+        )
+        await self._queue(db, t, mails, now)
         event(
             log,
-            "revised-eta",
+            "missed",
             ticket=t.key,
-            missed=",".join(f"{c.kind}@{c.due_at.isoformat()}" for c in missed),
+            misses=misses,
+            escalated=bool(escalate),
+            revised=",".join(r["kind"] for r in revisions) or "-",
+            internal=",".join(r["kind"] for r in internal) or "-",
             new_due=new_due.isoformat(),
         )
+
+    # -- status updates ----------------------------------------------------------------------
+
+    async def _status_updates(self, now: datetime) -> int:
+        days = self.s.config.sla.status_update_business_days
+        if days == 0:
+            return 0
+        cal = self.s.calendar
+        async with self.store.transaction() as db:
+            last = await tickets.last_contact(db)
+        due = [tid for tid, at in last if cal.add_business_days(at, days) <= now]
+        sent = 0
+        for ticket_id in due:
+            async with self.store.transaction() as db:
+                # Re-check inside the transaction: another mail may have gone out meanwhile.
+                again = dict(await tickets.last_contact(db))
+                if ticket_id not in again or cal.add_business_days(again[ticket_id], days) > now:
+                    continue
+                await self._status_update(db, await tickets.get(db, ticket_id), now)
+                sent += 1
+        return sent
+
+    async def _status_update(self, db: aiosqlite.Connection, t: Ticket, now: datetime) -> None:
+        s = self.s
+        dates = [
+            {"kind_words": KIND_WORDS.get(c.kind, c.kind), "words": c.told}
+            for c in await commitments.open_for(db, t.id)
+        ]
+        people = self._people(t)
+        context = people | {
+            "status_words": STATUS_WORDS[t.state].format(se=people["se_name"]),
+            "dates": dates,
+        }
+        sc = (t.sc,) if t.sc else ()
+        mail = s.composer.build(
+            "status-update",
+            "status_update",
+            t,
+            Envelope(to=(t.customer_address,), cc=sc),
+            context,
+        )
+        await self._queue(db, t, [mail], now)
+        event(log, "status-update", ticket=t.key, state=t.state.value)
+
+    # -- shared ------------------------------------------------------------------------------
+
+    def _people(self, t: Ticket) -> dict[str, object]:
+        d = self.s.directory
+        return {
+            "customer_name": t.customer_name or t.customer_address,
+            "se_name": d.name_of(t.se),
+            "sc_name": d.name_of(t.sc) if t.sc else "",
+        }
+
+    async def _queue(
+        self, db: aiosqlite.Connection, t: Ticket, mails: list[Outbound], now: datetime
+    ) -> None:
+        await queue_mail(db, t, mails, now)

@@ -20,8 +20,14 @@ import pytest
 from gateway.app import Gateway
 from gateway.clock import FakeClock
 from gateway.config import Config, parse_config
+from gateway.pipeline import Services
+from gateway.processor import Processor
+from gateway.scheduler import Scheduler
+from gateway.sender import Sender
 from gateway.sink import SmtpSink
+from gateway.store import Store
 from tests.dovecot import PASSWORD, USER, Dovecot
+from tests.harness import Harness
 
 NY = ZoneInfo("America/New_York")
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=NY)
@@ -63,6 +69,7 @@ PEOPLE = [
     {"name": "Dana Default", "address": "dana@example.com", "role": "se"},
     {"name": "Casey Consultant", "address": "casey@example.com", "role": "sc"},
     {"name": "Robin Reseller", "address": "robin@example.com", "role": "sc"},
+    {"name": "Lee Lead", "address": "lee@example.com", "role": "lead"},
 ]
 ACCOUNTS = [
     {
@@ -89,7 +96,7 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
         "database": {"path": str(tmp_path / "gateway.db")},
         "scheduler": {"tick_seconds": 0.1},
         "people": PEOPLE,
-        "routing": {"default_se": "dana@example.com"},
+        "routing": {"default_se": "dana@example.com", "escalation": "lee@example.com"},
         "accounts": ACCOUNTS,
     }
 
@@ -175,3 +182,22 @@ def customer_mail(
         msg[k] = v
     msg.set_content(body)
     return msg.as_bytes()
+
+
+@pytest.fixture
+async def h(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> AsyncIterator[Harness]:
+    config = make_config()
+    store = Store(config.database.path)
+    await store.start()
+    services = Services.build(config, clock)
+    yield Harness(
+        store,
+        clock,
+        sink,
+        Processor(store, services),
+        Scheduler(store, services),
+        Sender(store, config.smtp, clock),
+    )
+    await store.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -27,11 +28,12 @@ async def make(
     told: str,
     now: datetime,
     revision_of: int | None = None,
+    made_by: str = "policy",
 ) -> int:
     cur = await db.execute(
-        "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, revision_of)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (ticket_id, kind, ts(due_at), told, ts(now), revision_of),
+        "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, revision_of, made_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (ticket_id, kind, ts(due_at), told, ts(now), revision_of, made_by),
     )
     assert cur.lastrowid is not None
     if revision_of is not None:
@@ -48,14 +50,22 @@ async def mark_missed(db: aiosqlite.Connection, commitment_id: int, now: datetim
     )
 
 
-async def meet(db: aiosqlite.Connection, ticket_id: int, kind: str, now: datetime) -> int:
-    """Mark the ticket's open commitments of ``kind`` met; return how many."""
+async def open_for(db: aiosqlite.Connection, ticket_id: int) -> list[Commitment]:
+    """The ticket's commitments still standing (not met, missed or superseded), soonest first."""
     cur = await db.execute(
-        "UPDATE commitments SET met_at = ? WHERE ticket_id = ? AND kind = ? AND met_at IS NULL"
-        " AND superseded_by IS NULL",
-        (ts(now), ticket_id, kind),
+        f"SELECT {_COLUMNS} FROM commitments WHERE ticket_id = ? AND {_OPEN} ORDER BY due_at, id",
+        (ticket_id,),
     )
-    return cur.rowcount
+    return [_row(r) for r in await cur.fetchall()]
+
+
+async def missed_count(db: aiosqlite.Connection, ticket_id: int) -> int:
+    cur = await db.execute(
+        "SELECT count(*) FROM commitments WHERE ticket_id = ? AND missed_at IS NOT NULL",
+        (ticket_id,),
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def due_unmet(
@@ -64,10 +74,23 @@ async def due_unmet(
     """Open commitments due before ``before`` on tickets in one of ``ticket_states``."""
     marks = ",".join("?" for _ in ticket_states)
     cur = await db.execute(
-        "SELECT c.id, c.ticket_id, c.kind, c.due_at, c.told FROM commitments c"
-        " JOIN tickets t ON t.id = c.ticket_id"
-        " WHERE c.met_at IS NULL AND c.missed_at IS NULL AND c.superseded_by IS NULL"
-        f" AND c.due_at <= ? AND t.state IN ({marks}) ORDER BY c.due_at, c.id",
+        f"SELECT {_COLUMNS} FROM commitments JOIN tickets t ON t.id = ticket_id"
+        f" WHERE {_OPEN} AND due_at <= ? AND t.state IN ({marks}) ORDER BY due_at, commitments.id",
         (ts(before), *ticket_states),
     )
-    return [Commitment(r[0], r[1], r[2], from_ts(r[3]), r[4]) for r in await cur.fetchall()]
+    return [_row(r) for r in await cur.fetchall()]
+
+
+_COLUMNS = "commitments.id, ticket_id, kind, due_at, told"
+_OPEN = "met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL"
+
+
+def _row(r: Any) -> Commitment:
+    return Commitment(r[0], r[1], r[2], from_ts(r[3]), r[4])
+
+
+async def meet_one(db: aiosqlite.Connection, commitment_id: int, now: datetime) -> None:
+    await db.execute(
+        "UPDATE commitments SET met_at = ? WHERE id = ? AND met_at IS NULL",
+        (ts(now), commitment_id),
+    )

@@ -64,6 +64,10 @@ MIGRATIONS: tuple[str, ...] = (
         received_at TEXT NOT NULL,
         created_at TEXT NOT NULL,
         responded_at TEXT,
+        resolved_at TEXT,
+        last_contact_at TEXT,               -- last mail to the customer (from us or an SE)
+        paused_at TEXT,                     -- waiting on the customer since (clocks paused)
+        paused_from TEXT,                   -- the state to return to when the customer replies
         last_customer_message_id TEXT NOT NULL,
         references_ TEXT NOT NULL DEFAULT ''
     );
@@ -77,10 +81,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE commitments (
         id INTEGER PRIMARY KEY,
         ticket_id INTEGER NOT NULL REFERENCES tickets(id),
-        kind TEXT NOT NULL,                 -- actionable | resolution
+        kind TEXT NOT NULL,                 -- actionable | resolution | update
         due_at TEXT NOT NULL,
         told TEXT NOT NULL,                 -- the words we used
         made_at TEXT NOT NULL,
+        made_by TEXT NOT NULL DEFAULT 'policy', -- policy | revision | pause | an engineer
         met_at TEXT,
         missed_at TEXT,
         revision_of INTEGER REFERENCES commitments(id),
@@ -137,10 +142,18 @@ class Store:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
-    async def start(self) -> None:
+    async def start(self, copy_of: str | None = None) -> None:
+        """Open (creating and migrating as needed). With ``copy_of``, the store is an in-memory
+        copy of that database file, opened read-only: the dry runs of ``explain`` use it."""
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(self.path, isolation_level=None)
+        if copy_of is not None:
+            source = await aiosqlite.connect(f"file:{copy_of}?mode=ro", uri=True)
+            try:
+                await source.backup(db)
+            finally:
+                await source.close()
         db.row_factory = sqlite3.Row
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=FULL")

@@ -125,6 +125,53 @@ async def customer_follow_up(
 
 async def record_response(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> None:
     await db.execute(
-        "UPDATE tickets SET state = ?, responded_at = coalesce(responded_at, ?) WHERE id = ?",
-        (TicketState.ANSWERED.value, ts(now), ticket.id),
+        "UPDATE tickets SET state = ?, responded_at = coalesce(responded_at, ?),"
+        " last_contact_at = ? WHERE id = ?",
+        (TicketState.ANSWERED.value, ts(now), ts(now), ticket.id),
     )
+
+
+async def set_state(
+    db: aiosqlite.Connection,
+    ticket_id: int,
+    state: TicketState,
+    *,
+    paused_at: datetime | None = None,
+    paused_from: TicketState | None = None,
+    resolved_at: datetime | None = None,
+) -> None:
+    await db.execute(
+        "UPDATE tickets SET state = ?, paused_at = ?, paused_from = ?,"
+        " resolved_at = coalesce(?, resolved_at) WHERE id = ?",
+        (
+            state.value,
+            ts(paused_at) if paused_at else None,
+            paused_from.value if paused_from else None,
+            ts(resolved_at) if resolved_at else None,
+            ticket_id,
+        ),
+    )
+
+
+async def pause_info(
+    db: aiosqlite.Connection, ticket_id: int
+) -> tuple[datetime, TicketState] | None:
+    cur = await db.execute("SELECT paused_at, paused_from FROM tickets WHERE id = ?", (ticket_id,))
+    r = await cur.fetchone()
+    if r is None or r[0] is None:
+        return None
+    return from_ts(r[0]), TicketState(r[1] or TicketState.ANSWERED.value)
+
+
+async def contacted(db: aiosqlite.Connection, ticket_id: int, now: datetime) -> None:
+    """The customer was just written to (by the gateway or by an engineer)."""
+    await db.execute("UPDATE tickets SET last_contact_at = ? WHERE id = ?", (ts(now), ticket_id))
+
+
+async def last_contact(db: aiosqlite.Connection) -> list[tuple[int, datetime]]:
+    """(ticket id, when the customer was last written to) for every ticket we owe something."""
+    cur = await db.execute(
+        "SELECT id, last_contact_at FROM tickets"
+        " WHERE state IN ('new', 'answered') AND last_contact_at IS NOT NULL"
+    )
+    return [(r[0], from_ts(r[1])) for r in await cur.fetchall()]

@@ -1,0 +1,99 @@
+"""The promise ledger's operations: what happens to commitments when a ticket changes.
+
+Every date told to a customer is a row in ``commitments``; a row is never edited into another
+date. A new date (a revision, an engineer's ETA, clocks resumed after waiting on the customer)
+is a new row that supersedes the old one, so the ledger shows what we said, when, and what
+became of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import aiosqlite
+
+from gateway.calendar import BusinessCalendar
+from gateway.models import Outbound, Ticket, TicketState
+from gateway.store import commitments, outbox, tickets
+
+# Outbox kinds that reach the customer: each one restarts the status-update silence.
+CUSTOMER_KINDS = frozenset({"ack", "revised-eta", "status-update", "reply", "eta"})
+
+
+async def queue_mail(
+    db: aiosqlite.Connection, ticket: Ticket, mails: list[Outbound], now: datetime
+) -> None:
+    """Queue composed mail for ``ticket``: the one place that enqueues."""
+    for out in mails:
+        await tickets.add_message_id(db, out.message_id, ticket.id, "out")
+        await outbox.enqueue(db, out, ticket.id, now)
+        if out.kind in CUSTOMER_KINDS:
+            await tickets.contacted(db, ticket.id, now)
+
+
+async def pause(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> None:
+    """Waiting on the customer: the clocks stop and no revision or status update goes out."""
+    if ticket.state in (TicketState.WAITING, TicketState.RESOLVED):
+        return
+    await tickets.set_state(
+        db, ticket.id, TicketState.WAITING, paused_at=now, paused_from=ticket.state
+    )
+
+
+async def resume(
+    db: aiosqlite.Connection,
+    ticket: Ticket,
+    now: datetime,
+    calendar: BusinessCalendar,
+    words: Callable[[datetime], str],
+) -> int:
+    """The customer replied: every open date moves later by the business time spent waiting.
+
+    Returns how many commitments were moved.
+    """
+    info = await tickets.pause_info(db, ticket.id)
+    if ticket.state is not TicketState.WAITING or info is None:
+        return 0
+    paused_at, previous = info
+    waited = calendar.business_time_between(paused_at, now)
+    moved = 0
+    for c in await commitments.open_for(db, ticket.id):
+        due = calendar.add_business_time(c.due_at, waited) if waited else c.due_at
+        if due != c.due_at:
+            await commitments.make(
+                db, ticket.id, c.kind, due, words(due), now, revision_of=c.id, made_by="pause"
+            )
+            moved += 1
+    await tickets.set_state(db, ticket.id, previous)
+    return moved
+
+
+async def set_eta(
+    db: aiosqlite.Connection, ticket: Ticket, due: datetime, now: datetime, told: str, by: str
+) -> int:
+    """An engineer's date for the next step: it supersedes the open next-step commitment."""
+    current = [c for c in await commitments.open_for(db, ticket.id) if c.kind != "resolution"]
+    revision_of = current[0].id if current else None
+    return await commitments.make(
+        db, ticket.id, "update", due, told, now, revision_of=revision_of, made_by=by
+    )
+
+
+async def responded(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> int:
+    """An engineer answered: the next-step commitments (actionable response, engineer ETAs) are
+    met; the resolution date stands. Returns how many were met."""
+    met = 0
+    for c in await commitments.open_for(db, ticket.id):
+        if c.kind != "resolution":
+            await commitments.meet_one(db, c.id, now)
+            met += 1
+    await tickets.record_response(db, ticket, now)
+    return met
+
+
+async def resolve(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> None:
+    """Resolution meets every open commitment of the ticket."""
+    for c in await commitments.open_for(db, ticket.id):
+        await commitments.meet_one(db, c.id, now)
+    await tickets.set_state(db, ticket.id, TicketState.RESOLVED, resolved_at=now)

@@ -1,0 +1,109 @@
+"""`support-gateway explain`: the why of a decision, with no side effects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from gateway.config import Config
+from tests.conftest import customer_mail
+from tests.harness import Harness
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "deploy" / "support-gateway.toml"
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_explain(config: Path, eml: Path, *extra: str) -> dict:  # type: ignore[type-arg]
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "explain",
+            "--config",
+            str(config),
+            "--json",
+            *extra,
+            str(eml),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)  # type: ignore[no-any-return]
+
+
+def test_explain_with_the_example_config_and_no_database(tmp_path: Path) -> None:
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(customer_mail(1, sender="jane@acme.example"))
+    # Wednesday before Thanksgiving, after hours: the reply is due at the close of Friday.
+    report = run_explain(EXAMPLE, eml, "--at", "2026-11-25T18:30-05:00")
+    assert report["action"] == "acknowledge"
+    assert report["classification"] == "human"
+    assert report["ticket"] == "SUP-1001"
+    assert (
+        report["route"]["se"] == "sam@example.com" and report["route"]["sc"] == "casey@example.com"
+    )
+    assert report["eta"] == "2026-11-27T17:00:00-05:00"
+    assert [o["to"] for o in report["outbound"]] == ["jane@acme.example", "sam@example.com"]
+    assert all(o["cc"] == "casey@example.com" for o in report["outbound"])
+    assert report["outbound"][0]["subject"] == "Re: Problem number 1 [SUP-1001]"
+    assert not Path("/var/lib/support-gateway/gateway.db").exists()
+
+
+def test_explain_says_why_an_auto_reply_got_nothing(tmp_path: Path) -> None:
+    eml = tmp_path / "ooo.eml"
+    eml.write_bytes(customer_mail(2, headers={"Auto-Submitted": "auto-replied"}))
+    report = run_explain(EXAMPLE, eml, "--at", "2026-11-25T10:00-05:00")
+    assert report["action"] == "suppress"
+    assert report["classification"] == "auto-reply"
+    assert "rule:auto-submitted: auto-reply: Auto-Submitted: auto-replied" in report["reasons"]
+    assert report["eta"] is None and report["outbound"] == []
+
+
+async def test_explain_sees_the_thread_and_writes_nothing(
+    h: Harness, make_config: Callable[..., Config], tmp_path: Path
+) -> None:
+    await h.receive(customer_mail(1))
+    config = make_config()
+    toml = tmp_path / "c.toml"
+    toml.write_text(
+        '[support]\naddress = "support@example.com"\n[imap]\nenabled = false\n'
+        f'[database]\npath = "{config.database.path}"\n'
+        '[routing]\ndefault_se = "dana@example.com"\n'
+        '[[people]]\nname = "Dana"\naddress = "dana@example.com"\nrole = "se"\n'
+    )
+    await h.store.stop()  # as an operator would: the database file is all there is
+    db = Path(config.database.path)
+    before = digest(db)
+    eml = tmp_path / "f.eml"
+    eml.write_bytes(customer_mail("2", in_reply_to="<customer-1@acme.example>"))
+    report = run_explain(toml, eml, "--at", "2026-11-23T12:00-05:00")
+    assert report["action"] == "attach"
+    assert report["ticket"] == "SUP-1001"
+    assert "thread: SUP-1001: matched by In-Reply-To/References" in report["reasons"]
+    assert [o["kind"] for o in report["outbound"]] == ["se-copy"]
+    assert digest(db) == before
+    await h.store.start()  # the fixture closes it
+
+
+def test_explain_text_output_for_an_unparseable_mail(tmp_path: Path) -> None:
+    eml = tmp_path / "empty.eml"
+    eml.write_bytes(b"\r\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "gateway", "explain", "--config", str(EXAMPLE), str(eml)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "action:         quarantine" in run.stdout and "empty message" in run.stdout

@@ -1,0 +1,129 @@
+"""The promise ledger on a fake clock: revisions, escalation, pauses, status updates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway import ledger
+from gateway.store import tickets
+from tests.conftest import customer_mail
+from tests.harness import Harness
+
+
+def kinds(h: Harness) -> list[str]:
+    return [m["X-Support-Kind"] for m in h.sink.messages]
+
+
+async def ticket(h: Harness, ticket_id: int = 1):  # type: ignore[no-untyped-def]
+    async with h.store.transaction() as db:
+        return await tickets.get(db, ticket_id)
+
+
+async def test_second_miss_tells_the_escalation_contact(h: Harness) -> None:
+    await h.receive(customer_mail(1))  # Monday 10:00; reply due Tuesday 10:00
+    await h.later(timedelta(hours=24, minutes=6))
+    first = [m for m in h.sink.messages if m["X-Support-Kind"] == "missed-alert"]
+    assert [(a["To"], a["Cc"]) for a in first] == [("sam@example.com", "casey@example.com")]
+    await h.later(timedelta(days=1, hours=7))  # past Wednesday 17:00, the revised date
+    alerts = [m for m in h.sink.messages if m["X-Support-Kind"] == "missed-alert"]
+    assert len(alerts) == 2
+    assert alerts[1]["Cc"] == "casey@example.com, lee@example.com"
+    assert "miss number 2" in alerts[1].text()
+
+
+async def test_waiting_on_the_customer_pauses_the_clocks(h: Harness) -> None:
+    await h.receive(customer_mail(1))  # Monday 10:00; reply due Tuesday 10:00
+    h.clock.advance(timedelta(hours=2))  # Monday 12:00
+    async with h.store.transaction() as db:
+        await ledger.pause(db, await tickets.get(db, 1), h.clock.now())
+    await h.later(timedelta(days=3))  # Thursday 12:00 (Thanksgiving): nothing goes out
+    assert kinds(h) == ["ack", "se-copy"]
+    # The customer answers on Friday 09:00: every open date moves by the business time spent
+    # waiting.
+    h.clock.advance(timedelta(hours=21))
+    reply = customer_mail("1b", body="Here are the logs.", in_reply_to="<customer-1@acme.example>")
+    await h.receive(reply)
+    t = await ticket(h)
+    assert t.state.value == "new"
+    assert kinds(h) == ["ack", "se-copy", "se-copy"]
+    async with h.store.transaction() as db:
+        rows = await (
+            await db.execute(
+                "SELECT kind, told, made_by FROM commitments WHERE superseded_by IS NULL"
+                " AND missed_at IS NULL ORDER BY id"
+            )
+        ).fetchall()
+    # Waited Mon 12-17 (5 h), Tue (9 h), Wed (9 h), Fri 08-09 (1 h) = 24 business hours. The
+    # reply had 7 business hours left (Mon 12-17, Tue 08-10): Friday 09:00 + 7 h = 16:00.
+    assert [tuple(r) for r in rows] == [
+        ("actionable", "Friday 27 November, 16:00 EST", "pause"),
+        ("resolution", "Tuesday 1 December, 16:00 EST", "pause"),
+    ]
+
+
+async def test_status_update_after_two_silent_business_days(h: Harness) -> None:
+    await h.receive(customer_mail(1))  # Monday 10:00
+    h.clock.advance(timedelta(hours=2))
+    reply = customer_mail(
+        "s",
+        sender="sam@example.com",
+        name="Sam Engineer",
+        body="Looking into it.",
+        in_reply_to="<customer-1@acme.example>",
+    )
+    await h.receive(reply)  # the SE answered on Monday 12:00: ticket answered, in progress
+    await h.later(timedelta(days=1))  # Tuesday 12:00: too early
+    assert "status-update" not in kinds(h)
+    await h.later(timedelta(days=1, minutes=1))  # Wednesday 12:01: two business days of silence
+    updates = [m for m in h.sink.messages if m["X-Support-Kind"] == "status-update"]
+    assert len(updates) == 1
+    u = updates[0]
+    assert u["To"] == "jane@acme.example" and u["Cc"] == "casey@example.com"
+    assert u["In-Reply-To"] == "<customer-1@acme.example>"
+    assert "in progress with Sam Engineer" in u.text()
+    assert "a resolution by Thursday 26 November" not in u.text()  # Thanksgiving is closed
+    assert "You can expect a resolution by Friday 27 November, 10:00 EST" in u.text()
+    for _ in range(3):
+        await h.later(timedelta(hours=1))
+    assert kinds(h).count("status-update") == 1
+
+
+async def test_missed_resolution_on_an_answered_ticket_alerts_only_the_team(h: Harness) -> None:
+    await h.receive(customer_mail(1))
+    h.clock.advance(timedelta(hours=1))
+    async with h.store.transaction() as db:
+        await ledger.responded(db, await tickets.get(db, 1), h.clock.now())
+        await ledger.pause(db, await tickets.get(db, 1), h.clock.now())  # no status updates
+    async with h.store.transaction() as db:
+        t = await tickets.get(db, 1)
+        await tickets.set_state(db, 1, t.state.__class__("answered"))
+        await tickets.contacted(db, 1, h.clock.now() + timedelta(days=30))  # no status update
+    await h.later(timedelta(days=5))  # the resolution date (Friday 10:00) has passed
+    assert "revised-eta" not in kinds(h)
+    alert = [m for m in h.sink.messages if m["X-Support-Kind"] == "missed-alert"]
+    assert len(alert) == 1 and "please set a date" in alert[0]["Subject"]
+    assert "has NOT been sent a new date" in alert[0].text()
+
+
+async def test_an_engineer_date_is_kept_or_revised(h: Harness) -> None:
+    await h.receive(customer_mail(1))
+    async with h.store.transaction() as db:
+        t = await tickets.get(db, 1)
+        await ledger.responded(db, t, h.clock.now())
+        due = h.clock.now() + timedelta(hours=3)
+        await ledger.set_eta(db, t, due, h.clock.now(), "Monday 23 November, 13:00 EST", "sam")
+    await h.later(timedelta(hours=3, minutes=6))
+    revised = [m for m in h.sink.messages if m["X-Support-Kind"] == "revised-eta"]
+    assert len(revised) == 1
+    assert (
+        "expect an update on ticket SUP-1001 by Monday 23 November, 13:00 EST" in revised[0].text()
+    )
+
+
+async def test_resolution_meets_every_date(h: Harness) -> None:
+    await h.receive(customer_mail(1))
+    async with h.store.transaction() as db:
+        await ledger.resolve(db, await tickets.get(db, 1), h.clock.now())
+    await h.later(timedelta(days=10))
+    assert kinds(h) == ["ack", "se-copy"]
+    assert await h.scalar("SELECT count(*) FROM commitments WHERE met_at IS NULL") == 0
