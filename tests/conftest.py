@@ -24,7 +24,7 @@ from gateway.pipeline import Services
 from gateway.processor import Processor
 from gateway.scheduler import Scheduler
 from gateway.sender import Sender
-from gateway.sink import SmtpSink
+from gateway.sink import Received, SmtpSink
 from gateway.store import Store
 from tests.dovecot import PASSWORD, USER, Dovecot
 from tests.harness import Harness
@@ -139,6 +139,8 @@ async def running(config: Config, clock: FakeClock, **kw: Any) -> AsyncIterator[
     gw = Gateway(config, clock, drain_seconds=5, **kw)
     await gw.start()
     try:
+        if gw.imap is not None:  # mail appended from here on is new mail to the daemon
+            await eventually(gw.imap.connected.is_set)
         yield gw
     finally:
         await gw.stop()
@@ -157,6 +159,10 @@ async def eventually(
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"condition not met within {timeout}s: {check}")
+
+
+def acks(sink: SmtpSink) -> list[Received]:
+    return [m for m in sink.messages if m["X-Support-Kind"] == "ack"]
 
 
 def customer_mail(

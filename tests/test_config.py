@@ -100,3 +100,9 @@ def test_secrets_are_read_from_files_and_never_shown(tmp_path: Path) -> None:
     )
     assert config.imap.password.read().get_secret_value() == "hunter2"
     assert "hunter2" not in repr(config) and "hunter2" not in str(config.imap.password.read())
+
+
+def test_the_readme_reference_lists_every_key() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [k for k in schema_keys() if f"`{k}`" not in readme]
+    assert missing == []

@@ -10,14 +10,10 @@ from gateway.clock import FakeClock
 from gateway.config import Config
 from gateway.sink import SmtpSink
 from gateway.store import Store
-from tests.conftest import customer_mail, eventually, running
+from tests.conftest import acks, customer_mail, eventually, running
 from tests.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot
-
-
-def acks(sink: SmtpSink) -> list:
-    return [m for m in sink.messages if m["Auto-Submitted"] == "auto-replied"]
 
 
 def se_copies(sink: SmtpSink) -> list:
@@ -29,8 +25,7 @@ async def test_twenty_customer_mails_get_twenty_threaded_acks_and_se_copies(
 ) -> None:
     config = make_config(mailbox)
     senders = ["jane@acme.example", "li@globex.example", "max@unknown.example"]
-    async with running(config, clock) as gw:
-        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
+    async with running(config, clock):
         for n in range(20):
             mailbox.append(customer_mail(n, sender=senders[n % 3]))
         await sink.wait_for(40, timeout=30)
@@ -70,8 +65,7 @@ async def test_follow_up_goes_to_the_same_se_without_a_second_ack(
     mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
 ) -> None:
     config = make_config(mailbox)
-    async with running(config, clock) as gw:
-        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
+    async with running(config, clock):
         mailbox.append(customer_mail(1, sender="li@globex.example"))
         await sink.wait_for(2)
         ack = acks(sink)[0]
@@ -98,8 +92,7 @@ async def test_auto_submitted_mail_gets_nothing_and_is_still_kept(
     mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
 ) -> None:
     config = make_config(mailbox)
-    async with running(config, clock) as gw:
-        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
+    async with running(config, clock):
         mailbox.append(customer_mail("ooo", headers={"Auto-Submitted": "auto-replied"}))
         mailbox.append(customer_mail("human"))
         await sink.wait_for(2)
@@ -124,8 +117,7 @@ async def test_restart_mid_stream_neither_loses_nor_repeats(
     mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
 ) -> None:
     config = make_config(mailbox)
-    async with running(config, clock) as gw:
-        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
+    async with running(config, clock):
         for n in range(10):
             mailbox.append(customer_mail(n))
         await sink.wait_for(1)  # stop while the stream is still being worked through
@@ -146,8 +138,7 @@ async def test_first_start_does_not_acknowledge_old_mail(
 ) -> None:
     mailbox.append(customer_mail("old"))
     config = make_config(mailbox)
-    async with running(config, clock) as gw:
-        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
+    async with running(config, clock):
         mailbox.append(customer_mail("new"))
         await sink.wait_for(2)
         await eventually(lambda: mailbox.count("Processed") == 1)
@@ -160,7 +151,6 @@ async def test_missed_eta_gets_exactly_one_revised_eta_end_to_end(
 ) -> None:
     config = make_config(mailbox)
     async with running(config, clock) as gw:
-        await eventually(gw.imap.connected.is_set)  # type: ignore[union-attr]
         mailbox.append(customer_mail(1))
         await sink.wait_for(2)
         ack = acks(sink)[0]

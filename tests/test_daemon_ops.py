@@ -16,15 +16,11 @@ import pytest
 from gateway.clock import FakeClock
 from gateway.config import Config
 from gateway.sink import SmtpSink
-from tests.conftest import customer_mail, eventually, running
+from tests.conftest import acks, customer_mail, eventually, running
 from tests.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def acks(sink: SmtpSink) -> list:
-    return [m for m in sink.messages if m["Auto-Submitted"] == "auto-replied"]
 
 
 async def test_dovecot_restart_is_survived(
@@ -33,7 +29,6 @@ async def test_dovecot_restart_is_survived(
     config = make_config(mailbox)
     async with running(config, clock) as gw:
         assert gw.imap is not None
-        await eventually(gw.imap.connected.is_set)
         mailbox.append(customer_mail(1))
         await sink.wait_for(2)
         await asyncio.to_thread(mailbox.restart)
@@ -53,7 +48,6 @@ async def test_polling_without_idle_and_seen_flag_without_folder(
     config = make_config(mailbox, imap={"idle": False, "processed_folder": ""})
     async with running(config, clock) as gw:
         assert gw.imap is not None
-        await eventually(gw.imap.connected.is_set)
         mailbox.append(customer_mail(1))
         await sink.wait_for(2)
 
@@ -160,26 +154,23 @@ async def test_sigterm_drains_and_exits_zero_without_logging_secrets(
     assert PASSWORD not in text
 
 
+def check_connect(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", "check-config", "--config", str(config), "--connect"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 async def test_check_config_connect(mailbox: Dovecot, sink: SmtpSink, tmp_path: Path) -> None:
     from tests.dovecot import PASSWORD
 
     good = _write_config(tmp_path, mailbox, sink, PASSWORD)
-    run = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "gateway", "check-config", "--config", str(good), "--connect"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = await asyncio.to_thread(check_connect, good)
     assert run.returncode == 0, run.stderr
     assert "imap: logged in" in run.stdout and "smtp: connected" in run.stdout
     bad = _write_config(tmp_path, mailbox, sink, "wrong-password")
-    run = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "gateway", "check-config", "--config", str(bad), "--connect"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = await asyncio.to_thread(check_connect, bad)
     assert run.returncode == 1
     assert "imap: FAILED" in run.stderr and "wrong-password" not in run.stderr + run.stdout
