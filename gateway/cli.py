@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("message", help="the mail as an .eml file (RFC 5322)")
 
+    sub.add_parser("config-reference", help="print every config key with its default (Markdown)")
+
     demo = sub.add_parser("demo", help="show the whole story on this machine, end to end")
     demo.add_argument("--factor", type=float, default=7200.0, help="clock speed-up (default 7200)")
     return p
@@ -62,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "config-reference":
+        from gateway.config import reference_table
+
+        print(reference_table())
+        return 0
     if args.command == "demo":
         from gateway.demo import run_demo
 

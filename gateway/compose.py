@@ -73,10 +73,14 @@ class Composer:
         context: dict[str, Any],
         *,
         subject: str | None = None,
-        auto_submitted: str = "auto-generated",
+        auto_submitted: str | None = "auto-generated",
         attach_raw: bytes | None = None,
+        from_name: str | None = None,
     ) -> Outbound:
-        """Render ``template``.txt.j2 and .html.j2 into a threaded mail for ``ticket``."""
+        """Render ``template``.txt.j2 and .html.j2 into a threaded mail for ``ticket``.
+
+        Templates get the ticket, the support name, address and colour, and ``context``.
+        """
         support = self.config.support
         ctx = {
             "ticket": ticket,
@@ -89,7 +93,8 @@ class Composer:
         message_id = self.new_message_id(ticket.key, kind)
         msg["Message-ID"] = message_id
         msg["Date"] = format_datetime(self.clock.now())
-        msg["From"] = Address(display_name=clean(support.display_name), addr_spec=support.address)
+        name = clean(from_name or support.display_name)
+        msg["From"] = Address(display_name=name, addr_spec=support.address)
         msg["To"] = ", ".join(envelope.to)
         if envelope.cc:
             msg["Cc"] = ", ".join(envelope.cc)
@@ -99,7 +104,8 @@ class Composer:
         msg["References"] = " ".join(
             dict.fromkeys([*ticket.references, ticket.last_customer_message_id])
         )
-        msg["Auto-Submitted"] = auto_submitted
+        if auto_submitted:  # None: a person's words, relayed (RFC 3834 covers only robots)
+            msg["Auto-Submitted"] = auto_submitted
         msg["X-Auto-Response-Suppress"] = "All"
         msg["X-Loop"] = support.address
         msg["X-Support-Ticket"] = ticket.key

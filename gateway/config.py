@@ -14,7 +14,7 @@ import re
 import subprocess
 import tomllib
 from collections.abc import Iterator
-from datetime import date, time
+from datetime import date, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -165,6 +165,12 @@ class ImapSection(_Section):
     idle_renew_seconds: int = Field(
         1500, ge=30, le=1740, description="Re-issue IDLE this often (servers drop it at 29 min)."
     )
+    idle_recheck_seconds: float = Field(
+        60,
+        gt=0,
+        description="In IDLE, also search this often (mail that arrives between a search and"
+        " IDLE may only be announced after the server's own check interval).",
+    )
     poll_seconds: float = Field(60, gt=0, description="Polling interval without IDLE.")
     fetch_batch: int = Field(100, ge=1, description="Messages fetched per FETCH command.")
     timeout_seconds: float = Field(60, gt=0, description="Socket timeout of IMAP commands.")
@@ -299,12 +305,39 @@ class SlaSection(_Section):
     )
 
 
+def parse_days(items: list[str]) -> set[date]:
+    """Dates and inclusive ranges: ["2026-12-24", "2026-12-28..2027-01-01"]."""
+    out: set[date] = set()
+    for item in items:
+        first, _, last = item.partition("..")
+        a = date.fromisoformat(first.strip())
+        b = date.fromisoformat(last.strip()) if last else a
+        if b < a:
+            raise ValueError(f"{item!r} ends before it starts")
+        out.update(a + timedelta(days=i) for i in range((b - a).days + 1))
+    return out
+
+
 class Person(_Section):
     name: str = Field(description="Full name, as shown to customers.")
     address: str = Field(description="Email address.")
     role: Literal["se", "sc", "lead"] = Field(
         description="se (support engineer), sc (sales consultant) or lead."
     )
+    timezone: str = Field("", description="The person's time zone (informational); '' = team's.")
+    away: list[str] = Field(
+        default_factory=list,
+        description='Days away: dates and ranges, e.g. ["2026-12-24", "2026-12-28..2027-01-01"].',
+    )
+
+    @field_validator("away")
+    @classmethod
+    def _away(cls, v: list[str]) -> list[str]:
+        parse_days(v)
+        return v
+
+    def away_on(self, day: date) -> bool:
+        return day in parse_days(self.away)
 
     @field_validator("address")
     @classmethod
@@ -320,6 +353,8 @@ class Account(_Section):
     )
     sc: str = Field("", description="Address of the account's sales consultant.")
     se: str = Field("", description="Address of the account's support engineer.")
+    product: str = Field("", description="The account's product (a [[products]] name), if one.")
+    tier: str = Field("", description="Support tier (informational, shown to the SE).")
 
     @field_validator("domains")
     @classmethod
@@ -330,6 +365,55 @@ class Account(_Section):
     @classmethod
     def _addresses(cls, v: list[str]) -> list[str]:
         return [_check_address(a) for a in v]
+
+
+class Product(_Section):
+    name: str = Field(description="Product name; also the plus-address: support+NAME@...")
+    keywords: list[str] = Field(
+        default_factory=list, description="Words in subject or body that point to the product."
+    )
+    owner: str = Field(description="The owning SE's address.")
+    backup: str = Field("", description="The SE who takes over while the owner is away.")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", v):
+            raise ValueError("lower-case letters, digits, - and _ (it is used in addresses)")
+        return v
+
+
+class RotaSection(_Section):
+    """Who is on duty outside open hours: a weekly pattern and dated overrides."""
+
+    mon: str = Field("", description="On-duty SE on Mondays.")
+    tue: str = Field("", description="On-duty SE on Tuesdays.")
+    wed: str = Field("", description="On-duty SE on Wednesdays.")
+    thu: str = Field("", description="On-duty SE on Thursdays.")
+    fri: str = Field("", description="On-duty SE on Fridays.")
+    sat: str = Field("", description="On-duty SE on Saturdays.")
+    sun: str = Field("", description="On-duty SE on Sundays.")
+    overrides: dict[str, str] = Field(
+        default_factory=dict, description='Dated exceptions: {"2026-11-26" = "sam@example.com"}.'
+    )
+
+    @field_validator("overrides")
+    @classmethod
+    def _dates(cls, v: dict[str, str]) -> dict[str, str]:
+        for day in v:
+            date.fromisoformat(day)
+        return {k: a.lower() for k, a in v.items()}
+
+    def on_duty(self, day: date) -> str:
+        return self.overrides.get(day.isoformat()) or getattr(self, WEEKDAYS[day.weekday()])
+
+
+class RelaySection(_Section):
+    trusted_authserv_ids: list[str] = Field(
+        default_factory=list,
+        description="If set, an SE's reply is relayed only with a passing Authentication-Results"
+        " (dkim, spf or dmarc) from one of these servers.",
+    )
 
 
 class RoutingSection(_Section):
@@ -362,7 +446,10 @@ class Config(_Section):
     log: LogSection = Field(default_factory=LogSection)
     templates_dir: str = Field("", description="Operator templates overriding the built-in ones.")
     routing: RoutingSection = Field(default_factory=RoutingSection)
+    rota: RotaSection = Field(default_factory=RotaSection)
+    relay: RelaySection = Field(default_factory=RelaySection)
     people: list[Person] = Field(default_factory=list, description="SEs, SCs and leads.")
+    products: list[Product] = Field(default_factory=list, description="Products and owners.")
     accounts: list[Account] = Field(default_factory=list, description="Customer accounts.")
 
     @_model_validator(mode="after")
@@ -396,9 +483,19 @@ class Config(_Section):
         esc = self.routing.escalation
         if esc and esc.lower() not in roles:
             yield "routing.escalation", f"{esc} is not in [[people]]"
+        products = {p.name for p in self.products}
+        for i, pr in enumerate(self.products):
+            yield from ref(f"products[{i}].owner", pr.owner, "se", True)
+            yield from ref(f"products[{i}].backup", pr.backup, "se", False)
         for i, a in enumerate(self.accounts):
             yield from ref(f"accounts[{i}].se", a.se, "se", False)
             yield from ref(f"accounts[{i}].sc", a.sc, "sc", False)
+            if a.product and a.product not in products:
+                yield f"accounts[{i}].product", f"{a.product} is not in [[products]]"
+        for day in WEEKDAYS:
+            yield from ref(f"rota.{day}", getattr(self.rota, day), "se", False)
+        for day, addr in self.rota.overrides.items():
+            yield from ref(f"rota.overrides.{day}", addr, "se", False)
             if not a.domains and not a.addresses:
                 yield f"accounts[{i}]", "give domains or addresses"
         if self.imap.enabled:
@@ -467,3 +564,31 @@ def schema_keys(model: type[BaseModel] = Config, prefix: str = "") -> Iterator[s
             yield from schema_keys(args[0], key + "[].")
         else:
             yield key
+
+
+def reference_table() -> str:
+    """The config reference as a Markdown table (the README's is this output)."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+
+    def walk(model: type[BaseModel], prefix: str) -> Iterator[str]:
+        for name, field in model.model_fields.items():
+            key = f"{prefix}{name}"
+            ann = field.annotation
+            args = getattr(ann, "__args__", ())
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                yield from walk(ann, key + ".")
+            elif args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+                yield from walk(args[0], key + "[].")
+            else:
+                if field.is_required():
+                    default = "(required)"
+                elif field.default_factory is not None:
+                    default = repr(field.default_factory())  # type: ignore[call-arg]
+                else:
+                    default = repr(getattr(field.default, "value", field.default))
+                default = default.replace("'", '"').replace("|", "\\|")
+                text = (field.description or "").replace("|", "/")
+                yield f"| `{key}` | `{default}` | {text} |"
+
+    rows += walk(Config, "")
+    return "\n".join(rows)

@@ -30,6 +30,8 @@ PUBLIC_ACTION = {
     Action.FOLLOW_UP: "attach",
     Action.ENGINEER_REPLY: "attach",
     Action.DUPLICATE: "suppress",
+    Action.RELAY: "attach",
+    Action.REFUSED: "suppress",
     Action.SUPPRESS: "suppress",
     Action.QUARANTINE: "quarantine",
 }

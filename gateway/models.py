@@ -22,6 +22,8 @@ class Action(StrEnum):
     ENGINEER_REPLY = "engineer-reply"  # staff mail in a known thread: recorded as the response
     SUPPRESS = "suppress"  # automated mail: never answered
     DUPLICATE = "duplicate"  # the same message again: nothing
+    RELAY = "relay"  # an SE's reply to the relay address: relayed and/or commands run
+    REFUSED = "refused"  # mail to a relay address that may not act: recorded and reported
     QUARANTINE = "quarantine"
 
 
@@ -45,6 +47,7 @@ class InboundMessage:
     content_type: str
     size: int
     has_message_id: bool = True
+    delivered_to: tuple[str, ...] = ()  # Delivered-To / X-Original-To: the envelope recipient
     attachments: tuple[str, ...] = field(default_factory=tuple)
 
     def header(self, name: str) -> str:
@@ -83,6 +86,9 @@ class Ticket:
     received_at: datetime
     last_customer_message_id: str
     references: tuple[str, ...]
+    product: str = ""
+    priority: str = "normal"
+    token: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,8 @@ class Route:
     se: str
     sc: str
     reason: str
+    product: str = ""
+    triage_se: str = ""  # after hours: the on-duty SE who gets a triage copy
 
 
 @dataclass(frozen=True)

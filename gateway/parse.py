@@ -94,5 +94,8 @@ def parse(raw: bytes) -> InboundMessage:
         content_type=msg.get_content_type(),
         size=len(raw),
         has_message_id=has_id,
+        delivered_to=_addresses(
+            tuple(headers.get("delivered-to", []) + headers.get("x-original-to", []))
+        ),
         attachments=attachments,
     )

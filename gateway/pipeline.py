@@ -9,90 +9,21 @@ every step for one message inside one database transaction, so either all of a m
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import aiosqlite
 
-from gateway import ledger, rules, words
-from gateway.calendar import BusinessCalendar
-from gateway.clock import Clock
-from gateway.compose import Composer, Envelope
-from gateway.config import Config
-from gateway.models import Action, InboundMessage, Outbound, Route, Ticket, TicketState
+from gateway import ledger, rules
+from gateway.compose import Envelope
+from gateway.engineer import relay_for, step_relay
+from gateway.models import Action, Route, TicketState
 from gateway.parse import parse
-from gateway.routing import Directory
-from gateway.sla import Policy, Promise, initial_promises
+from gateway.routing import Load, RouteRequest
+from gateway.sla import initial_promises
 from gateway.store import commitments, inbox, tickets
-from gateway.store.inbox import InboxRow
+from gateway.work import Done, Services, Work
 
-
-class Done(Exception):
-    """The message's journey ends here, with this action and reason."""
-
-    def __init__(self, action: Action, reason: str) -> None:
-        self.action = action
-        self.reason = reason
-        super().__init__(f"{action}: {reason}")
-
-
-@dataclass
-class Services:
-    """Everything the steps need, built once from the config."""
-
-    config: Config
-    clock: Clock
-    calendar: BusinessCalendar
-    policy: Policy
-    directory: Directory
-    composer: Composer
-    ours: rules.Ours
-
-    @classmethod
-    def build(cls, config: Config, clock: Clock) -> Services:
-        calendar = BusinessCalendar.from_config(config.hours)
-        own = {config.support.address, *config.support.own_addresses}
-        return cls(
-            config=config,
-            clock=clock,
-            calendar=calendar,
-            policy=Policy(calendar, config.sla),
-            directory=Directory(config),
-            composer=Composer(config, clock),
-            ours=rules.Ours(frozenset(own), config.support.domain.lower()),
-        )
-
-    def when(self, t: datetime, ticket: Ticket) -> str:
-        return words.when(t, self.calendar.tz, ticket.customer_utc_offset)
-
-
-@dataclass
-class Work:
-    """One message on its way through the pipeline."""
-
-    row: InboxRow
-    now: datetime
-    msg: InboundMessage | None = None
-    mail_class: str = ""
-    ticket: Ticket | None = None
-    new_ticket: bool = False
-    route: Route | None = None
-    promises: list[Promise] = field(default_factory=list)
-    outgoing: list[Outbound] = field(default_factory=list)
-    decisions: list[tuple[str, str, str]] = field(default_factory=list)
-
-    @property
-    def message(self) -> InboundMessage:
-        assert self.msg is not None, "the parse step runs first"
-        return self.msg
-
-    @property
-    def the_ticket(self) -> Ticket:
-        assert self.ticket is not None, "the ticket step runs first"
-        return self.ticket
-
-    def decide(self, step: str, verdict: str, reason: str) -> None:
-        self.decisions.append((step, verdict, reason))
+__all__ = ["PIPELINE", "Done", "Services", "Work", "run_pipeline"]
 
 
 Step = Callable[[Services, Work, aiosqlite.Connection], Awaitable[None]]
@@ -146,9 +77,21 @@ async def step_staff(s: Services, w: Work, db: aiosqlite.Connection) -> None:
 async def step_route(s: Services, w: Work, db: aiosqlite.Connection) -> None:
     if w.ticket is not None:
         t = w.ticket
-        w.route = Route(t.account, t.se, t.sc, f"follow-up sticks to {t.se}")
+        w.route = Route(t.account, t.se, t.sc, f"follow-up sticks to {t.se}", t.product)
     else:
-        w.route = s.directory.route(w.message.from_address)
+        msg, cal = w.message, s.calendar
+        loads = {se: Load(count, last) for se, (count, last) in (await tickets.loads(db)).items()}
+        w.route = s.directory.route(
+            RouteRequest(
+                sender=msg.from_address,
+                recipients=(*msg.to, *msg.cc, *msg.delivered_to),
+                subject=msg.subject,
+                text=msg.text or msg.html,
+                today=cal.local_date(w.now),
+                in_hours=cal.is_open(w.row.received_at),
+                loads=loads,
+            )
+        )
     w.decide("route", w.route.se, w.route.reason)
 
 
@@ -220,22 +163,32 @@ async def step_compose(s: Services, w: Work, db: aiosqlite.Connection) -> None:
                 auto_submitted="auto-replied",
             )
         )
-    w.outgoing.append(
-        s.composer.build(
-            "se-copy",
-            "se_copy",
-            t,
-            Envelope(to=(route.se,), cc=sc),
-            {
-                **common,
-                "follow_up": not dates,
-                "route_reason": route.reason,
-                "customer_text": msg.text or msg.html,
-            },
-            subject=f"[{t.key}] {'Follow-up' if not dates else 'New'}: {msg.subject or t.subject}",
-            attach_raw=w.row.raw,
+    copy = {
+        **common,
+        "follow_up": not dates,
+        "route_reason": route.reason,
+        "customer_text": msg.text or msg.html,
+        "triage": False,
+        "owner_name": d.name_of(route.se),
+        "priority": t.priority,
+        "product": t.product,
+    }
+    label = "Follow-up" if not dates else "New"
+    for se, triage in ((route.se, False), (route.triage_se, True)):
+        if not se:
+            continue
+        w.outgoing.append(
+            s.composer.build(
+                "se-copy",
+                "se_copy",
+                t,
+                Envelope(to=(se,), cc=() if triage else sc, reply_to=relay_for(s, t)),
+                {**copy, "triage": triage},
+                subject=f"[{t.key}] {'After hours: ' if triage else ''}{label}: "
+                f"{msg.subject or t.subject}",
+                attach_raw=w.row.raw,
+            )
         )
-    )
     await ledger.queue_mail(db, t, w.outgoing, w.now)
     action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP
     raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
@@ -245,6 +198,7 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("parse", step_parse),
     ("classify", step_classify),
     ("dedupe", step_dedupe),
+    ("relay", step_relay),
     ("thread", step_thread),
     ("staff", step_staff),
     ("route", step_route),

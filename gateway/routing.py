@@ -1,19 +1,57 @@
-"""Who handles a thread: the customer's account decides the SE and the SC; else the default SE."""
+"""Who handles a thread, decided from the directory in the config, each decision with its reason.
+
+The order, as data in :meth:`Directory.route`:
+1. the account, from the sender's address, else their domain;
+2. the product, from a plus-address (``support+<product>@``), else the account's product, else
+   keywords in the subject and body (the product with most keyword hits);
+3. the SE: the product's owner, or its backup while the owner is away; else the account's SE;
+   else the least-loaded SE (fewest open tickets), the one assigned longest ago on ties
+   (round-robin);
+4. outside open hours, the on-duty SE (rota) gets a triage copy; the owner keeps the ticket.
+Follow-ups stick to the ticket's SE (the pipeline does not route them again).
+"""
 
 from __future__ import annotations
 
-from gateway.config import Config
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from gateway.config import Account, Config, Person, Product
 from gateway.models import Route
 
 
+@dataclass(frozen=True)
+class Load:
+    """An SE's open tickets and when they were last given one (for least-loaded routing)."""
+
+    open_tickets: int = 0
+    last_assigned: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+    today: date  # the support team's local date
+    in_hours: bool
+    loads: Mapping[str, Load] = field(default_factory=dict)
+
+
 class Directory:
-    """People and accounts from the config, indexed for lookups."""
+    """People, products, accounts and the rota from the config, indexed for lookups."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.people = {p.address: p for p in config.people}
+        self.people: dict[str, Person] = {p.address: p for p in config.people}
+        self.products: dict[str, Product] = {p.name: p for p in config.products}
         self._by_address = {a: acc for acc in config.accounts for a in acc.addresses}
         self._by_domain = {d: acc for acc in config.accounts for d in acc.domains}
+        local, _, domain = config.support.address.partition("@")
+        self._plus = re.compile(rf"^{re.escape(local)}\+([a-z0-9_-]+)@{re.escape(domain)}$")
 
     def name_of(self, address: str) -> str:
         person = self.people.get(address)
@@ -22,19 +60,97 @@ class Directory:
     def is_staff(self, address: str) -> bool:
         return address in self.people
 
-    def route(self, sender: str) -> Route:
-        """Route a new thread from ``sender`` (an address) to an SE and the account's SC."""
-        default_se = self.config.routing.default_se
-        default_sc = self.config.routing.default_sc
+    def is_se(self, address: str) -> bool:
+        person = self.people.get(address)
+        return person is not None and person.role in ("se", "lead")
+
+    def ses(self) -> list[str]:
+        return [p.address for p in self.config.people if p.role == "se"]
+
+    def find_person(self, text: str) -> Person | None:
+        """A person by address or (case-insensitive) name."""
+        text = text.strip().strip("<>").lower()
+        for p in self.config.people:
+            if text in (p.address, p.name.lower()):
+                return p
+        return None
+
+    def available(self, address: str, today: date) -> bool:
+        person = self.people.get(address)
+        return person is not None and not person.away_on(today)
+
+    # -- the decision --------------------------------------------------------------------
+
+    def account_for(self, sender: str) -> tuple[Account | None, str]:
+        account = self._by_address.get(sender)
+        if account is not None:
+            return account, f"account {account.name} by address {sender}"
         domain = sender.rsplit("@", 1)[-1]
-        account, how = self._by_address.get(sender), f"address {sender}"
-        if account is None:
-            account, how = self._by_domain.get(domain), f"domain {domain}"
-        if account is None:
-            return Route("", default_se, default_sc, f"no account for {sender}: default SE")
+        account = self._by_domain.get(domain)
+        if account is not None:
+            return account, f"account {account.name} by domain {domain}"
+        return None, f"no account for {sender}"
+
+    def product_for(self, req: RouteRequest, account: Account | None) -> tuple[Product | None, str]:
+        for rcpt in req.recipients:
+            m = self._plus.match(rcpt)
+            if m and m.group(1) in self.products:
+                return self.products[m.group(1)], f"product {m.group(1)} by address {rcpt}"
+        if account is not None and account.product:
+            return self.products[account.product], f"product {account.product} of the account"
+        words = set(re.findall(r"[\w-]+", f"{req.subject} {req.text}".lower()))
+        best, hits = None, 0
+        for product in self.config.products:
+            n = sum(1 for k in product.keywords if k.lower() in words)
+            if n > hits:
+                best, hits = product, n
+        if best is not None:
+            return best, f"product {best.name} by {hits} keyword(s)"
+        return None, "no product"
+
+    def route(self, req: RouteRequest) -> Route:
+        account, account_why = self.account_for(req.sender)
+        product, product_why = self.product_for(req, account)
+        reasons = [account_why, product_why]
+        se = ""
+        if product is not None:
+            if self.available(product.owner, req.today):
+                se = product.owner
+                reasons.append(f"owner {product.owner}")
+            elif product.backup and self.available(product.backup, req.today):
+                se = product.backup
+                reasons.append(f"owner {product.owner} away: backup {product.backup}")
+        if not se and account is not None and account.se and self.available(account.se, req.today):
+            se = account.se
+            reasons.append(f"account SE {account.se}")
+        if not se:
+            se = self.least_loaded(req)
+            reasons.append(f"least loaded SE {se}")
+        sc = (account.sc if account else "") or self.config.routing.default_sc
+        triage = ""
+        if not req.in_hours:
+            duty = self.config.rota.on_duty(req.today)
+            if duty and duty != se and self.available(duty, req.today):
+                triage = duty
+                reasons.append(f"after hours: triage copy to on-duty {duty}")
         return Route(
-            account.name,
-            account.se or default_se,
-            account.sc or default_sc,
-            f"account {account.name} by {how}" + ("" if account.se else ": default SE"),
+            account=account.name if account else "",
+            se=se,
+            sc=sc,
+            reason="; ".join(reasons),
+            product=product.name if product else "",
+            triage_se=triage,
         )
+
+    def least_loaded(self, req: RouteRequest) -> str:
+        candidates = [a for a in self.ses() if self.available(a, req.today)]
+        if not candidates:
+            return self.config.routing.default_se
+        never = datetime.min
+
+        def key(address: str) -> tuple[int, datetime, str]:
+            load = req.loads.get(address, Load())
+            last = load.last_assigned.replace(tzinfo=None) if load.last_assigned else never
+            return (load.open_tickets, last, address)
+
+        return min(candidates, key=key)

@@ -38,6 +38,8 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{base}/mail/%u
 first_valid_uid = 1
+# IDLE announces mail that arrived just before IDLE began only at this check (default 30 s).
+mailbox_idle_check_interval = 1 secs
 default_login_user = {login_user}
 default_internal_user = {internal_user}
 default_internal_group = {internal_group}

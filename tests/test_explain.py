@@ -54,9 +54,14 @@ def test_explain_with_the_example_config_and_no_database(tmp_path: Path) -> None
         report["route"]["se"] == "sam@example.com" and report["route"]["sc"] == "casey@example.com"
     )
     assert report["eta"] == "2026-11-27T17:00:00-05:00"
-    assert [o["to"] for o in report["outbound"]] == ["jane@acme.example", "sam@example.com"]
-    assert all(o["cc"] == "casey@example.com" for o in report["outbound"])
+    # After hours: the owner keeps the ticket, the on-duty SE (rota: Wednesday) gets a triage copy.
+    assert [(o["to"], o["cc"]) for o in report["outbound"]] == [
+        ("jane@acme.example", "casey@example.com"),
+        ("sam@example.com", "casey@example.com"),
+        ("dana@example.com", ""),
+    ]
     assert report["outbound"][0]["subject"] == "Re: Problem number 1 [SUP-1001]"
+    assert report["outbound"][2]["subject"].startswith("[SUP-1001] After hours: New:")
     assert not Path("/var/lib/support-gateway/gateway.db").exists()
 
 

@@ -143,7 +143,7 @@ class ImapIngest:
         await self._init_cursor(client, uidnext)
         while not stopping.is_set():
             await self._dispose(client)
-            if await self._fetch_new(client):
+            if await self._fetch_new(client) or _announced_new_mail(client):
                 continue
             if can_idle:
                 await self._idle(client, stopping)
@@ -252,7 +252,8 @@ class ImapIngest:
                 raise IMAPClientAbortError(f"server said {responses[0]!r}")
             if any(isinstance(r, tuple) and b"EXISTS" in r for r in responses):
                 break
-            if time.monotonic() - started > self.cfg.idle_renew_seconds:
+            limit = min(self.cfg.idle_renew_seconds, self.cfg.idle_recheck_seconds)
+            if time.monotonic() - started > limit:
                 break
         await asyncio.to_thread(client.idle_done)
 
@@ -289,6 +290,21 @@ class ImapIngest:
                 client.uid_expunge(uids)
             else:
                 client.expunge()
+
+
+def _announced_new_mail(client: imapclient.IMAPClient) -> bool:
+    """Whether the server announced a new message count during our last commands.
+
+    A server reports new mail as an untagged EXISTS at the end of whatever command is running
+    (SEARCH, FETCH, MOVE...); imapclient keeps those in imaplib's store instead of returning
+    them, and the server will not announce the same mail again once IDLE starts. Mail appended
+    while our SEARCH ran would then wait for the next re-check, so look before idling.
+    """
+    pending = getattr(client, "_imap", None)
+    responses = getattr(pending, "untagged_responses", None)
+    if not isinstance(responses, dict):
+        return False
+    return responses.pop("EXISTS", None) is not None
 
 
 def _received(internaldate: object, fallback: datetime) -> datetime:

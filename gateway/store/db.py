@@ -54,10 +54,14 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY,
         key TEXT NOT NULL UNIQUE,
         subject TEXT NOT NULL,
+        question TEXT NOT NULL DEFAULT '', -- the start of the customer's first mail
         customer_address TEXT NOT NULL,
         customer_name TEXT NOT NULL,
         customer_utc_offset INTEGER,        -- minutes, from the customer's Date: header
         account TEXT NOT NULL DEFAULT '',
+        product TEXT NOT NULL DEFAULT '',
+        priority TEXT NOT NULL DEFAULT 'normal',
+        token TEXT NOT NULL,                -- the secret part of the SE's relay address
         se TEXT NOT NULL,
         sc TEXT NOT NULL DEFAULT '',
         state TEXT NOT NULL,                -- new | answered | waiting | resolved

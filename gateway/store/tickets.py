@@ -6,11 +6,18 @@ import re
 import secrets
 import sqlite3
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
 from gateway.models import InboundMessage, Route, Ticket, TicketState
 from gateway.store.db import from_ts, ts
+
+
+def new_token() -> str:
+    """Ten lower-case letters and digits (about 50 bits): unguessable, and safe in an address."""
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(10))
 
 
 def _ticket(r: sqlite3.Row) -> Ticket:
@@ -22,6 +29,9 @@ def _ticket(r: sqlite3.Row) -> Ticket:
         customer_name=r["customer_name"],
         customer_utc_offset=r["customer_utc_offset"],
         account=r["account"],
+        product=r["product"],
+        priority=r["priority"],
+        token=r["token"],
         se=r["se"],
         sc=r["sc"],
         state=TicketState(r["state"]),
@@ -84,8 +94,9 @@ async def create(
     # placeholder keeps the UNIQUE constraint satisfied until the id is known.
     cur = await db.execute(
         "INSERT INTO tickets (key, subject, customer_address, customer_name, customer_utc_offset,"
-        " account, se, sc, state, received_at, created_at, last_customer_message_id, references_)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " account, product, token, se, sc, state, received_at, created_at,"
+        " last_customer_message_id, references_, question)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             f"tmp-{secrets.token_hex(8)}",
             msg.subject,
@@ -93,6 +104,8 @@ async def create(
             msg.from_name,
             msg.utc_offset_minutes,
             route.account,
+            route.product,
+            new_token(),
             route.se,
             route.sc,
             TicketState.NEW.value,
@@ -100,6 +113,7 @@ async def create(
             ts(now),
             msg.message_id,
             " ".join(msg.references),
+            (msg.text or msg.html).strip()[:600],
         ),
     )
     ticket_id = cur.lastrowid
@@ -175,3 +189,37 @@ async def last_contact(db: aiosqlite.Connection) -> list[tuple[int, datetime]]:
         " WHERE state IN ('new', 'answered') AND last_contact_at IS NOT NULL"
     )
     return [(r[0], from_ts(r[1])) for r in await cur.fetchall()]
+
+
+async def loads(db: aiosqlite.Connection) -> dict[str, tuple[int, datetime | None]]:
+    """Per SE: open tickets, and when they were last given a ticket."""
+    cur = await db.execute(
+        "SELECT se, sum(state NOT IN ('resolved')), max(created_at) FROM tickets GROUP BY se"
+    )
+    return {r[0]: (int(r[1] or 0), from_ts(r[2]) if r[2] else None) for r in await cur.fetchall()}
+
+
+async def update(db: aiosqlite.Connection, ticket_id: int, **fields: str) -> None:
+    """Set plain columns (se, priority) of a ticket."""
+    allowed = {"se", "priority"}
+    if not fields or set(fields) - allowed:
+        raise ValueError(f"can only update {sorted(allowed)}")
+    assignments = ", ".join(f"{k} = ?" for k in fields)
+    await db.execute(
+        f"UPDATE tickets SET {assignments} WHERE id = ?", (*fields.values(), ticket_id)
+    )
+
+
+async def by_key(db: aiosqlite.Connection, key: str) -> Ticket | None:
+    cur = await db.execute("SELECT * FROM tickets WHERE key = ?", (key,))
+    r = await cur.fetchone()
+    return _ticket(r) if r else None
+
+
+async def history(db: aiosqlite.Connection, ticket_id: int) -> dict[str, Any]:
+    """What the SC's summary needs: the question and when it was first answered."""
+    cur = await db.execute("SELECT question, responded_at FROM tickets WHERE id = ?", (ticket_id,))
+    r = await cur.fetchone()
+    if r is None:
+        raise KeyError(f"no ticket {ticket_id}")
+    return {"question": r[0], "responded_at": from_ts(r[1]) if r[1] else None}

@@ -1,0 +1,268 @@
+"""The pipeline step for mail to a ticket's relay address: an SE (or SC) acting by mail.
+
+Security first: the mail must come to the ticket's relay address with the right token, from a
+configured SE (SCs may only add ``#note``), and, when trusted servers are configured, carry a
+passing ``Authentication-Results`` from one of them. Anything else is refused: nothing is
+relayed, no command runs, the sender gets no answer (the From may be forged) and the escalation
+contact is told.
+
+A valid mail is all-or-nothing: if any command is invalid, the SE gets an error naming it and
+nothing reaches the customer. Otherwise the SE's words go to the customer from the support
+address under the SE's name, threaded, with the SC in CC; the commands act on the ticket; the SE
+gets a short confirmation.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from datetime import datetime
+
+import aiosqlite
+
+from gateway import ledger
+from gateway.compose import Envelope
+from gateway.models import Action, InboundMessage, Outbound, Ticket
+from gateway.relay import SeReply, WhenError, find_relay, parse_reply, parse_when, relay_address
+from gateway.store import commitments, tickets
+from gateway.work import Done, Services, Work
+
+_AUTH_PASS = re.compile(r"\b(dkim|spf|dmarc)=pass\b", re.IGNORECASE)
+
+
+def relay_for(s: Services, ticket: Ticket) -> str:
+    return relay_address(s.config.support.address, ticket.key, ticket.token)
+
+
+def _authenticated(s: Services, msg: InboundMessage) -> bool:
+    trusted = {t.lower() for t in s.config.relay.trusted_authserv_ids}
+    if not trusted:
+        return True
+    for value in msg.headers.get("authentication-results", ()):
+        authserv = value.split(";", 1)[0].strip().split()[0].lower() if value.strip() else ""
+        if authserv in trusted and _AUTH_PASS.search(value):
+            return True
+    return False
+
+
+async def step_relay(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    msg = w.message
+    found = find_relay((*msg.to, *msg.cc, *msg.delivered_to), s.config.support.address)
+    if found is None:
+        return
+    key, token = found
+    ticket = await tickets.by_key(db, key)
+    sender = msg.from_address
+    problem = ""
+    if ticket is None or not hmac.compare_digest(ticket.token, token):
+        problem = f"wrong or unknown relay token for {key}"
+    elif not s.directory.is_staff(sender):
+        problem = f"{sender} is not a configured SE or SC"
+    elif not _authenticated(s, msg):
+        problem = "no passing Authentication-Results from a trusted server"
+    if problem or ticket is None:
+        raise await _refuse(s, w, db, ticket, problem)
+    w.ticket = ticket
+    reply = parse_reply(msg.text or msg.html)
+    is_se = s.directory.is_se(sender)
+    errors = list(reply.errors)
+    if not is_se:
+        errors += [f"{c.line}: only an SE can do that" for c in reply.commands if c.name != "note"]
+        if reply.text:
+            errors.append("only an SE can answer the customer; an SC can add a #note")
+    when = None
+    for c in reply.commands:
+        if c.name == "eta":
+            try:
+                when = parse_when(c.arg, w.now, s.calendar)
+            except WhenError as exc:
+                errors.append(f"{c.line}: {exc}")
+        if c.name == "assign":
+            person = s.directory.find_person(c.arg)
+            if person is None or not s.directory.is_se(person.address):
+                errors.append(f"{c.line}: {c.arg} is not a configured SE")
+    if errors:
+        await _send(
+            s,
+            w,
+            db,
+            ticket,
+            [_to_actor(s, ticket, sender, "se-error", "se_error", {"errors": errors})],
+        )
+        raise Done(Action.RELAY, f"{ticket.key}: refused {len(errors)} invalid command(s)")
+    await _act(s, w, db, ticket, reply, when)
+
+
+async def _act(
+    s: Services,
+    w: Work,
+    db: aiosqlite.Connection,
+    t: Ticket,
+    reply: SeReply,
+    when: datetime | None,
+) -> None:
+    sender = w.message.from_address
+    d = s.directory
+    names = {c.name: c for c in reply.commands}
+    done: list[str] = []
+    mails: list[Outbound] = []
+    sc = (t.sc,) if t.sc else ()
+    eta_words = ""
+    if when is not None:
+        eta_words = s.when(when, t)
+        await ledger.set_eta(db, t, when, w.now, eta_words, sender)
+        done.append(f"next date set: {eta_words} (the customer is told)")
+    if reply.text:
+        mails.append(
+            s.composer.build(
+                "reply",
+                "relay_reply",
+                t,
+                Envelope(to=(t.customer_address,), cc=sc),
+                {"text": reply.text, "se_name": d.name_of(sender), "eta_words": eta_words},
+                auto_submitted=None,
+                from_name=f"{d.name_of(sender)} ({s.config.support.display_name})",
+            )
+        )
+        met = await ledger.responded(db, t, w.now)
+        done.append(
+            f"your answer went to {t.customer_address}"
+            + (f", cc {t.sc}" if t.sc else "")
+            + (f" ({met} date(s) met)" if met else "")
+        )
+    elif eta_words:
+        mails.append(
+            s.composer.build(
+                "eta",
+                "eta_update",
+                t,
+                Envelope(to=(t.customer_address,), cc=sc),
+                {
+                    "customer_name": t.customer_name or t.customer_address,
+                    "se_name": d.name_of(sender),
+                    "eta_words": eta_words,
+                },
+            )
+        )
+    if "note" in names:
+        note = names["note"].arg
+        mails.append(
+            s.composer.build(
+                "note",
+                "note",
+                t,
+                Envelope(to=tuple(dict.fromkeys([t.se, *sc]))),
+                {"author": d.name_of(sender), "note": note},
+                subject=f"[{t.key}] Internal note from {d.name_of(sender)}",
+            )
+        )
+        done.append("note recorded and sent to the SE and SC (not the customer)")
+    if "priority" in names:
+        level = names["priority"].arg.lower()
+        await tickets.update(db, t.id, priority=level)
+        done.append(f"priority set to {level}")
+    if "assign" in names:
+        person = d.find_person(names["assign"].arg)
+        assert person is not None  # checked before acting
+        await tickets.update(db, t.id, se=person.address)
+        t = await tickets.get(db, t.id)
+        mails.append(
+            s.composer.build(
+                "se-copy",
+                "assigned",
+                t,
+                Envelope(to=(person.address,), cc=sc, reply_to=relay_for(s, t)),
+                {
+                    "by": d.name_of(sender),
+                    "customer_name": t.customer_name,
+                    "ticket_question": (await tickets.history(db, t.id))["question"],
+                },
+                subject=f"[{t.key}] Assigned to you: {t.subject}",
+            )
+        )
+        done.append(f"assigned to {person.name}")
+    if "waiting" in names:
+        await ledger.pause(db, await tickets.get(db, t.id), w.now)
+        done.append("waiting on the customer: dates paused until they reply")
+    if "resolved" in names:
+        await ledger.resolve(db, await tickets.get(db, t.id), w.now)
+        if t.sc:
+            mails.append(await _done_summary(s, db, await tickets.get(db, t.id), w.now))
+        done.append("resolved" + (f"; {d.name_of(t.sc)} (SC) has the summary" if t.sc else ""))
+    mails.append(_to_actor(s, t, sender, "se-confirm", "se_confirm", {"done": done}))
+    await _send(s, w, db, t, mails)
+    raise Done(Action.RELAY, f"{t.key}: " + "; ".join(done))
+
+
+async def _done_summary(
+    s: Services, db: aiosqlite.Connection, t: Ticket, now: datetime
+) -> Outbound:
+    facts = await tickets.history(db, t.id)
+    took = s.calendar.business_time_between(t.received_at, now)
+    hours = round(took.total_seconds() / 3600, 1)
+    context = {
+        "customer_name": t.customer_name or t.customer_address,
+        "question": facts["question"],
+        "answered_by": s.directory.name_of(t.se),
+        "received_words": s.when(t.received_at, t),
+        "responded_words": s.when(facts["responded_at"], t) if facts["responded_at"] else "",
+        "resolved_words": s.when(now, t),
+        "business_hours": hours,
+        "missed": await commitments.missed_count(db, t.id),
+    }
+    return s.composer.build(
+        "done",
+        "done_summary",
+        t,
+        Envelope(to=(t.sc,)),
+        context,
+        subject=f"[{t.key}] Resolved: {t.subject}",
+    )
+
+
+def _to_actor(
+    s: Services, t: Ticket, actor: str, kind: str, template: str, context: dict[str, object]
+) -> Outbound:
+    return s.composer.build(
+        kind,
+        template,
+        t,
+        Envelope(to=(actor,), reply_to=relay_for(s, t)),
+        {"actor": s.directory.name_of(actor), **context},
+        subject=f"[{t.key}] " + ("Done" if kind == "se-confirm" else "Not done: please check"),
+    )
+
+
+async def _send(
+    s: Services, w: Work, db: aiosqlite.Connection, t: Ticket, mails: list[Outbound]
+) -> None:
+    await tickets.add_message_id(db, w.message.message_id, t.id, "in")
+    await ledger.queue_mail(db, t, mails, w.now)
+    w.outgoing.extend(mails)
+
+
+async def _refuse(
+    s: Services, w: Work, db: aiosqlite.Connection, ticket: Ticket | None, problem: str
+) -> Done:
+    """Record and report; never answer the sender (the From may be forged)."""
+    msg = w.message
+    notify = s.config.routing.escalation or s.config.routing.default_se
+    # An unknown ticket key cannot be threaded anywhere: it is recorded (and logged) only.
+    if ticket is not None:
+        alert = s.composer.build(
+            "security-alert",
+            "security_alert",
+            ticket,
+            Envelope(to=(notify,)),
+            {
+                "problem": problem,
+                "sender": msg.from_address,
+                "subject": msg.subject,
+                "message_id": msg.message_id,
+            },
+            subject=f"[{ticket.key}] Refused a mail to the relay address",
+        )
+        await ledger.queue_mail(db, ticket, [alert], w.now)
+        w.outgoing.append(alert)
+    w.decide("relay", "refused", problem)
+    return Done(Action.REFUSED, f"relay refused: {problem}")

@@ -1,0 +1,150 @@
+"""Replying by mail (pure parts): relay addresses, commands, and the SE's own words.
+
+The SE's copy of a ticket has ``Reply-To: support+SUP-1042.k7f3qz2abc@example.com``: the ticket
+key and an unguessable token. What the SE writes above the quoted copy goes to the customer;
+command lines at the top (``#eta``, ``#waiting``, ``#resolved``, ``#assign``, ``#note``,
+``#priority``) act on the ticket.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from gateway.calendar import BusinessCalendar
+
+MARKER = "Reply above this line"
+COMMANDS = ("eta", "waiting", "resolved", "assign", "note", "priority")
+PRIORITIES = ("low", "normal", "high", "urgent")
+_NEEDS_ARG = {"eta", "assign", "note", "priority"}
+_RELAY = re.compile(
+    r"^(?P<local>[^+@\s]+)\+(?P<key>[a-z][a-z0-9]*-\d+)\.(?P<token>[a-z0-9]+)@(?P<domain>\S+)$"
+)
+# Where a mail client starts the quoted copy of the mail being answered.
+_QUOTE_STARTS = (
+    re.compile(r"^\s*On .{1,200}wrote:\s*$"),
+    re.compile(r"^\s*Le .{1,200}a écrit\s*:\s*$"),
+    re.compile(r"^\s*Am .{1,200}schrieb .{1,200}:\s*$"),
+    re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*From:\s.+$"),
+    re.compile(r"^\s*>"),
+)
+
+
+def relay_address(support_address: str, key: str, token: str) -> str:
+    local, _, domain = support_address.partition("@")
+    return f"{local}+{key.lower()}.{token}@{domain}"
+
+
+def find_relay(recipients: tuple[str, ...], support_address: str) -> tuple[str, str] | None:
+    """(ticket key, token) from the first of ``recipients`` that is one of our relay addresses."""
+    local, _, domain = support_address.lower().partition("@")
+    for rcpt in recipients:
+        m = _RELAY.match(rcpt.lower())
+        if m and m.group("local") == local and m.group("domain") == domain:
+            return m.group("key").upper(), m.group("token")
+    return None
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    arg: str
+    line: str
+
+
+@dataclass(frozen=True)
+class SeReply:
+    commands: tuple[Command, ...]
+    errors: tuple[str, ...]
+    text: str  # the SE's words for the customer ('' when the mail is only commands)
+
+
+def parse_reply(body: str) -> SeReply:
+    """Split an SE's reply into leading commands and the words above the quoted copy."""
+    lines = body.replace("\r\n", "\n").split("\n")
+    commands, errors = [], []
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if not line:
+            i += 1
+            continue
+        if not line.startswith("#"):
+            break
+        name, _, arg = line[1:].partition(" ")
+        name, arg = name.lower(), arg.strip()
+        if name not in COMMANDS:
+            errors.append(
+                f"{line}: unknown command (known: {', '.join('#' + c for c in COMMANDS)})"
+            )
+        elif name in _NEEDS_ARG and not arg:
+            errors.append(f"{line}: #{name} needs a value")
+        elif name == "priority" and arg.lower() not in PRIORITIES:
+            errors.append(f"{line}: priority is one of {', '.join(PRIORITIES)}")
+        else:
+            commands.append(Command(name, arg, line))
+        i += 1
+    return SeReply(tuple(commands), tuple(errors), strip_quoted("\n".join(lines[i:])))
+
+
+def strip_quoted(text: str) -> str:
+    """The words above the quoted copy (and above our banner, if the client kept it)."""
+    kept: list[str] = []
+    for line in text.split("\n"):
+        if MARKER in line or any(p.match(line) for p in _QUOTE_STARTS):
+            break
+        kept.append(line.rstrip())
+    while kept and not kept[-1].strip():
+        kept.pop()
+    while kept and not kept[0].strip():
+        kept.pop(0)
+    return "\n".join(kept)
+
+
+class WhenError(ValueError):
+    pass
+
+
+def parse_when(text: str, now: datetime, calendar: BusinessCalendar) -> datetime:
+    """An engineer's date: ``+2bd`` (two business days), ``tomorrow 15:00``, ``today 16:30``,
+    ``2026-11-25 10:00`` or ``2026-11-25`` (close of that day), in the support time zone."""
+    text = " ".join(text.lower().split())
+    tz = calendar.tz
+    local_now = now.astimezone(tz)
+    if m := re.fullmatch(r"\+(\d{1,2})\s*bd", text):
+        return calendar.add_business_days(now, int(m.group(1)))
+    if m := re.fullmatch(r"(today|tomorrow)(?: (\d{1,2}):(\d{2}))?", text):
+        day = local_now.date() + timedelta(days=1 if m.group(1) == "tomorrow" else 0)
+        if m.group(2) is None:
+            return _close_of(calendar, day)
+        return _at(day, int(m.group(2)), int(m.group(3)), tz, now)
+    if m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?:[ t](\d{1,2}):(\d{2}))?", text):
+        try:
+            day = datetime.strptime(m.group(1), "%Y-%m-%d").date()
+        except ValueError as exc:
+            raise WhenError(f"{text!r} is not a date") from exc
+        if m.group(2) is None:
+            return _close_of(calendar, day)
+        return _at(day, int(m.group(2)), int(m.group(3)), tz, now)
+    raise WhenError(
+        f"{text!r}: use +2bd, tomorrow 15:00, today 16:30, 2026-11-25 10:00 or 2026-11-25"
+    )
+
+
+def _at(day: date, hour: int, minute: int, tz: ZoneInfo, now: datetime) -> datetime:
+    if hour > 23 or minute > 59:
+        raise WhenError(f"{hour}:{minute:02d} is not a time")
+    t = datetime.combine(day, time(hour, minute), tzinfo=tz)
+    if t <= now:
+        raise WhenError(f"{t:%Y-%m-%d %H:%M} has already passed")
+    return t
+
+
+def _close_of(calendar: BusinessCalendar, day: date) -> datetime:
+    try:
+        return calendar.end_of_day(day)
+    except ValueError as exc:
+        raise WhenError(f"{day} is not a business day: give a time") from exc

@@ -1,0 +1,85 @@
+"""What the pipeline's steps share: the services built from the config, the message in flight,
+and the one control-flow signal that ends its journey."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gateway import rules, words
+from gateway.calendar import BusinessCalendar
+from gateway.clock import Clock
+from gateway.compose import Composer
+from gateway.config import Config
+from gateway.models import Action, InboundMessage, Outbound, Route, Ticket
+from gateway.routing import Directory
+from gateway.sla import Policy, Promise
+from gateway.store.inbox import InboxRow
+
+
+class Done(Exception):
+    """The message's journey ends here, with this action and reason."""
+
+    def __init__(self, action: Action, reason: str) -> None:
+        self.action = action
+        self.reason = reason
+        super().__init__(f"{action}: {reason}")
+
+
+@dataclass
+class Services:
+    """Everything the steps need, built once from the config."""
+
+    config: Config
+    clock: Clock
+    calendar: BusinessCalendar
+    policy: Policy
+    directory: Directory
+    composer: Composer
+    ours: rules.Ours
+
+    @classmethod
+    def build(cls, config: Config, clock: Clock) -> Services:
+        calendar = BusinessCalendar.from_config(config.hours)
+        own = {config.support.address, *config.support.own_addresses}
+        return cls(
+            config=config,
+            clock=clock,
+            calendar=calendar,
+            policy=Policy(calendar, config.sla),
+            directory=Directory(config),
+            composer=Composer(config, clock),
+            ours=rules.Ours(frozenset(own), config.support.domain.lower()),
+        )
+
+    def when(self, t: datetime, ticket: Ticket) -> str:
+        return words.when(t, self.calendar.tz, ticket.customer_utc_offset)
+
+
+@dataclass
+class Work:
+    """One message on its way through the pipeline."""
+
+    row: InboxRow
+    now: datetime
+    msg: InboundMessage | None = None
+    mail_class: str = ""
+    ticket: Ticket | None = None
+    new_ticket: bool = False
+    route: Route | None = None
+    promises: list[Promise] = field(default_factory=list)
+    outgoing: list[Outbound] = field(default_factory=list)
+    decisions: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def message(self) -> InboundMessage:
+        assert self.msg is not None, "the parse step runs first"
+        return self.msg
+
+    @property
+    def the_ticket(self) -> Ticket:
+        assert self.ticket is not None, "the ticket step runs first"
+        return self.ticket
+
+    def decide(self, step: str, verdict: str, reason: str) -> None:
+        self.decisions.append((step, verdict, reason))
