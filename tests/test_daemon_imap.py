@@ -185,3 +185,53 @@ async def test_missed_eta_gets_exactly_one_revised_eta_end_to_end(
     assert "will reply by Wednesday 25 November, 17:00 EST" in r.text()
     alerts = [m for m in sink.messages if "Missed date" in m["Subject"]]
     assert [(a["To"], a["Cc"]) for a in alerts] == [("sam@example.com", "casey@example.com")]
+
+
+async def test_an_se_runs_the_case_from_a_mail_client(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox)
+    async with running(config, clock):
+        mailbox.append(customer_mail(1, body="Exports fail with E42. Can you help?"))
+        await sink.wait_for(2)
+        copy = next(m for m in sink.messages if m["X-Support-Kind"] == "se-copy")
+
+        def reply(n: str, body: str, sender: str = "sam@example.com") -> bytes:
+            raw = customer_mail(
+                n,
+                sender=sender,
+                subject="Re: " + copy["Subject"],
+                body=body,
+                in_reply_to=copy["Message-ID"],
+            )
+            return raw.replace(b"To: support@example.com", f"To: {copy['Reply-To']}".encode())
+
+        mailbox.append(
+            reply(
+                "se-1",
+                "#eta tomorrow 15:00\nHello Jane, a fix is on its way.\n\n"
+                "> quoted copy of the SE mail",
+            )
+        )
+        mailbox.append(reply("forged", "#resolved\nAll fixed!", sender="jane@acme.example"))
+        await sink.wait_for(5)
+        mailbox.append(reply("se-2", "#resolved\nFixed in 4.2."))
+        await sink.wait_for(8)
+        await eventually(lambda: mailbox.count("Processed") == 4)
+
+    kinds = [m["X-Support-Kind"] for m in sink.messages]
+    assert sorted(kinds) == sorted(
+        ["ack", "se-copy", "reply", "se-confirm", "security-alert", "reply", "done", "se-confirm"]
+    )
+    replies = [m for m in sink.messages if m["X-Support-Kind"] == "reply"]
+    assert [r.text().splitlines()[0] for r in replies] == [
+        "Hello Jane, a fix is on its way.",
+        "Fixed in 4.2.",
+    ]
+    for r in replies:
+        assert (r["To"], r["Cc"]) == ("jane@acme.example", "casey@example.com")
+        assert r["In-Reply-To"] == "<customer-1@acme.example>"
+    assert "We will get back to you by Tuesday 24 November, 15:00 EST" in replies[0].text()
+    assert "All fixed" not in "".join(
+        m.text() for m in sink.messages if m["To"] == "jane@acme.example"
+    )

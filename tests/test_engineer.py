@@ -1,0 +1,166 @@
+"""SEs running a case from their mail client: relay, commands, security (harness: real SQLite,
+real SMTP sink, fake clock)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway.sink import Received
+from tests.conftest import customer_mail
+from tests.harness import Harness
+
+
+def kind(h: Harness, name: str) -> list[Received]:
+    return [m for m in h.sink.messages if m["X-Support-Kind"] == name]
+
+
+def se_reply(
+    h: Harness,
+    body: str,
+    sender: str = "sam@example.com",
+    to: str | None = None,
+    n: str = "r",
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    copy = kind(h, "se-copy")[0]
+    raw = customer_mail(
+        f"{n}-{len(h.sink.messages)}",
+        sender=sender,
+        name="Sam Engineer",
+        subject="Re: " + copy["Subject"],
+        body=body,
+        in_reply_to=copy["Message-ID"],
+        headers=headers,
+    )
+    return raw.replace(b"To: support@example.com", f"To: {to or copy['Reply-To']}".encode())
+
+
+async def open_ticket(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Exports fail with E42. Can you help?"))
+
+
+async def test_the_se_copy_replies_to_a_per_ticket_relay_address(h: Harness) -> None:
+    await open_ticket(h)
+    copy = kind(h, "se-copy")[0]
+    token = await h.scalar("SELECT token FROM tickets")
+    assert copy["Reply-To"] == f"support+sup-1001.{token}@example.com"
+    assert len(str(token)) == 10
+    assert "Reply above this line" in copy.text()
+
+
+async def test_an_se_reply_reaches_the_customer_threaded_with_the_sc(h: Harness) -> None:
+    await open_ticket(h)
+    await h.receive(
+        se_reply(
+            h,
+            "Hello Jane,\n\nPlease upgrade to 4.2.\n\nOn Mon, Support wrote:\n"
+            "> ## Reply above this line ##\n> New ticket SUP-1001",
+        )
+    )
+    [reply] = kind(h, "reply")
+    assert reply["To"] == "jane@acme.example" and reply["Cc"] == "casey@example.com"
+    assert reply["From"] == '"Sam Engineer (Example Support)" <support@example.com>'
+    assert reply["In-Reply-To"] == "<customer-1@acme.example>"
+    assert reply["Subject"] == "Re: Problem number 1 [SUP-1001]"
+    assert reply["Auto-Submitted"] == ""  # a person's words
+    assert "Please upgrade to 4.2." in reply.text()
+    assert "Reply above" not in reply.text() and "New ticket" not in reply.text()
+    assert "Please upgrade to 4.2." in reply.html()
+    [confirm] = kind(h, "se-confirm")
+    assert confirm["To"] == "sam@example.com" and "your answer went to" in confirm.text()
+    assert await h.scalar("SELECT state FROM tickets") == "answered"
+    await h.later(timedelta(days=1, hours=1))
+    assert kind(h, "revised-eta") == []  # the reply met the date
+
+
+async def test_eta_waiting_and_resolved_commands(h: Harness) -> None:
+    await open_ticket(h)
+    await h.receive(se_reply(h, "#eta tomorrow 15:00\n#priority high\n"))
+    [eta] = kind(h, "eta")
+    assert "will get back to you by Tuesday 24 November, 15:00 EST" in eta.text()
+    assert eta["Cc"] == "casey@example.com"
+    assert await h.scalar("SELECT priority FROM tickets") == "high"
+    assert kind(h, "reply") == []  # only commands: nothing else reaches the customer
+
+    await h.receive(se_reply(h, "#waiting\nCould you send the logs?"))
+    assert await h.scalar("SELECT state FROM tickets") == "waiting"
+    await h.later(timedelta(days=3))
+    assert kind(h, "revised-eta") == [] and kind(h, "status-update") == []
+
+    await h.receive(se_reply(h, "#resolved\nFixed in 4.2, closing.", n="z"))
+    assert await h.scalar("SELECT state FROM tickets") == "resolved"
+    [done] = kind(h, "done")
+    assert done["To"] == "casey@example.com"
+    assert "Exports fail with E42" in done.text() and "Answered by:  Sam Engineer" in done.text()
+    assert (
+        await h.scalar(
+            "SELECT count(*) FROM commitments WHERE met_at IS NULL"
+            " AND missed_at IS NULL AND superseded_by IS NULL"
+        )
+        == 0
+    )
+
+
+async def test_note_and_assign(h: Harness) -> None:
+    await open_ticket(h)
+    await h.receive(se_reply(h, "#note Customer is on the old plan.\n#assign Dana Default"))
+    [note] = kind(h, "note")
+    assert (note["To"], note["Cc"]) == ("sam@example.com, casey@example.com", "")
+    assert "Customer is on the old plan." in note.text()
+    assert all(m["To"] != "jane@acme.example" for m in h.sink.messages[2:])
+    assert await h.scalar("SELECT se FROM tickets") == "dana@example.com"
+    assigned = [m for m in kind(h, "se-copy") if m["To"] == "dana@example.com"]
+    assert len(assigned) == 1 and "Assigned to you" in assigned[0]["Subject"]
+
+
+async def test_an_invalid_command_does_nothing_but_tell_the_se(h: Harness) -> None:
+    await open_ticket(h)
+    await h.receive(se_reply(h, "#eta someday\nHello Jane, fixed."))
+    [error] = kind(h, "se-error")
+    assert error["To"] == "sam@example.com"
+    assert "#eta someday" in error.text() and "nothing reached the customer" in error.text()
+    assert kind(h, "reply") == [] and kind(h, "eta") == []
+
+
+async def test_forged_and_wrong_token_replies_are_refused_and_reported(h: Harness) -> None:
+    await open_ticket(h)
+    copy = kind(h, "se-copy")[0]
+    # A customer (or a forger) writing to the relay address:
+    await h.receive(se_reply(h, "#resolved\nAll good", sender="mallory@evil.example"))
+    # The right SE but a guessed token:
+    wrong = copy["Reply-To"].split(".")[0] + ".aaaaaaaaaa@example.com"
+    await h.receive(se_reply(h, "Hello", to=wrong, n="w"))
+    assert kind(h, "reply") == [] and kind(h, "se-confirm") == []
+    assert await h.scalar("SELECT state FROM tickets") == "new"
+    alerts = kind(h, "security-alert")
+    assert [a["To"] for a in alerts] == ["lee@example.com", "lee@example.com"]
+    assert "mallory@evil.example is not a configured SE or SC" in alerts[0].text()
+    assert "wrong or unknown relay token for SUP-1001" in alerts[1].text()
+    actions = await h.scalar("SELECT group_concat(action) FROM inbox WHERE id > 1")
+    assert actions == "refused,refused"
+
+
+async def test_trusted_authentication_results_are_required_when_configured(
+    h: Harness,
+) -> None:
+    h.processor.services.config = h.processor.services.config.model_copy(
+        update={
+            "relay": h.processor.services.config.relay.model_copy(
+                update={"trusted_authserv_ids": ["mx.example.com"]}
+            )
+        }
+    )
+    await open_ticket(h)
+    await h.receive(
+        se_reply(h, "Hello", headers={"Authentication-Results": "evil.example; dkim=pass"})
+    )
+    assert kind(h, "reply") == []
+    await h.receive(
+        se_reply(
+            h,
+            "Hello again",
+            n="ok",
+            headers={"Authentication-Results": "mx.example.com; dkim=pass header.d=example.com"},
+        )
+    )
+    assert len(kind(h, "reply")) == 1
