@@ -424,6 +424,21 @@ class RoutingSection(_Section):
     )
 
 
+class SafetySection(_Section):
+    max_message_bytes: int = Field(
+        25 * 1024 * 1024, ge=1024, description="Larger mail is quarantined, not processed."
+    )
+    max_auto_per_hour: int = Field(
+        3, ge=1, description="At most this many automatic mails to one address per hour."
+    )
+    max_auto_per_day: int = Field(
+        10, ge=1, description="At most this many automatic mails to one address per day."
+    )
+    undeliverable_days: float = Field(
+        7, gt=0, description="After a bounce, send nothing to that address for this many days."
+    )
+
+
 class SchedulerSection(_Section):
     tick_seconds: float = Field(
         30, gt=0, description="How often due commitments are checked (real seconds)."
@@ -442,6 +457,7 @@ class Config(_Section):
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     hours: HoursSection = Field(default_factory=HoursSection)
     sla: SlaSection = Field(default_factory=SlaSection)
+    safety: SafetySection = Field(default_factory=SafetySection)
     scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
     log: LogSection = Field(default_factory=LogSection)
     templates_dir: str = Field("", description="Operator templates overriding the built-in ones.")

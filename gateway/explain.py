@@ -29,6 +29,7 @@ PUBLIC_ACTION = {
     Action.ACKNOWLEDGE: "acknowledge",
     Action.FOLLOW_UP: "attach",
     Action.ENGINEER_REPLY: "attach",
+    Action.ATTACH: "attach",
     Action.DUPLICATE: "suppress",
     Action.RELAY: "attach",
     Action.REFUSED: "suppress",

@@ -9,11 +9,12 @@ became of it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
 from gateway.calendar import BusinessCalendar
+from gateway.config import SafetySection
 from gateway.models import Outbound, Ticket, TicketState
 from gateway.store import commitments, outbox, tickets
 
@@ -21,15 +22,48 @@ from gateway.store import commitments, outbox, tickets
 CUSTOMER_KINDS = frozenset({"ack", "revised-eta", "status-update", "reply", "eta"})
 
 
+# Robot-written mail to customers: capped per address, so no misbehaving peer can make us a
+# mail cannon (a responder that strips every auto-reply marker and starts new threads).
+AUTOMATIC_KINDS = frozenset({"ack", "revised-eta", "status-update"})
+
+
 async def queue_mail(
-    db: aiosqlite.Connection, ticket: Ticket, mails: list[Outbound], now: datetime
-) -> None:
-    """Queue composed mail for ``ticket``: the one place that enqueues."""
+    db: aiosqlite.Connection,
+    ticket: Ticket,
+    mails: list[Outbound],
+    now: datetime,
+    safety: SafetySection | None = None,
+) -> list[str]:
+    """Queue composed mail for ``ticket``: the one place that enqueues.
+
+    Returns the reasons of automatic mails withheld by the per-address caps.
+    """
+    withheld = []
     for out in mails:
+        if safety is not None and out.kind in AUTOMATIC_KINDS:
+            reason = await _over_cap(db, ticket, out, now, safety)
+            if reason:
+                withheld.append(f"{out.kind} withheld: {reason}")
+                continue
         await tickets.add_message_id(db, out.message_id, ticket.id, "out")
         await outbox.enqueue(db, out, ticket.id, now)
         if out.kind in CUSTOMER_KINDS:
             await tickets.contacted(db, ticket.id, now)
+    return withheld
+
+
+async def _over_cap(
+    db: aiosqlite.Connection, ticket: Ticket, out: Outbound, now: datetime, safety: SafetySection
+) -> str:
+    # The cap protects outsiders; our own SC in CC is not counted.
+    for rcpt in (r for r in out.recipients if r not in (ticket.sc, ticket.se)):
+        hour = await outbox.automatic_sent_to(db, rcpt, AUTOMATIC_KINDS, now - timedelta(hours=1))
+        if hour >= safety.max_auto_per_hour:
+            return f"{rcpt} already got {hour} automatic mails this hour"
+        day = await outbox.automatic_sent_to(db, rcpt, AUTOMATIC_KINDS, now - timedelta(days=1))
+        if day >= safety.max_auto_per_day:
+            return f"{rcpt} already got {day} automatic mails today"
+    return ""
 
 
 async def pause(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> None:

@@ -22,6 +22,7 @@ class Action(StrEnum):
     ENGINEER_REPLY = "engineer-reply"  # staff mail in a known thread: recorded as the response
     SUPPRESS = "suppress"  # automated mail: never answered
     DUPLICATE = "duplicate"  # the same message again: nothing
+    ATTACH = "attach"  # automated mail recorded on its ticket (out-of-office, our bounce)
     RELAY = "relay"  # an SE's reply to the relay address: relayed and/or commands run
     REFUSED = "refused"  # mail to a relay address that may not act: recorded and reported
     QUARANTINE = "quarantine"

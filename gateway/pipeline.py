@@ -14,10 +14,11 @@ from datetime import timedelta
 import aiosqlite
 
 from gateway import ledger, rules
+from gateway.automated import step_automated
 from gateway.compose import Envelope
 from gateway.engineer import relay_for, step_relay
 from gateway.models import Action, Route, TicketState
-from gateway.parse import parse
+from gateway.parse import ParseError, parse
 from gateway.routing import Load, RouteRequest
 from gateway.sla import initial_promises
 from gateway.store import commitments, inbox, tickets
@@ -30,17 +31,19 @@ Step = Callable[[Services, Work, aiosqlite.Connection], Awaitable[None]]
 
 
 async def step_parse(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    limit = s.config.safety.max_message_bytes
+    if len(w.row.raw) > limit:
+        w.mail_class = "malformed"
+        raise ParseError(f"message is {len(w.row.raw)} bytes, over the {limit}-byte limit")
     w.msg = parse(w.row.raw)
     w.decide("parse", "ok", f"{w.msg.message_id} from {w.msg.from_address or '(none)'}")
 
 
 async def step_classify(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    """Decide the class only; the automated step acts on it once the thread is known."""
     w.mail_class, results = rules.classify(w.message, s.ours)
     for r in results:
         w.decide(f"rule:{r.rule}", r.verdict, r.reason)
-    if w.mail_class != "human":
-        fired = results[-1]
-        raise Done(Action.SUPPRESS, f"{w.mail_class}: {fired.reason} (rule {fired.rule})")
 
 
 async def step_dedupe(s: Services, w: Work, db: aiosqlite.Connection) -> None:
@@ -189,7 +192,9 @@ async def step_compose(s: Services, w: Work, db: aiosqlite.Connection) -> None:
                 attach_raw=w.row.raw,
             )
         )
-    await ledger.queue_mail(db, t, w.outgoing, w.now)
+    for reason in await ledger.queue_mail(db, t, w.outgoing, w.now, s.config.safety):
+        w.decide("cap", "withheld", reason)
+        w.outgoing = [o for o in w.outgoing if not reason.startswith(o.kind + " ")]
     action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP
     raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
 
@@ -198,8 +203,9 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("parse", step_parse),
     ("classify", step_classify),
     ("dedupe", step_dedupe),
-    ("relay", step_relay),
     ("thread", step_thread),
+    ("automated", step_automated),  # robots end here: recorded, never answered
+    ("relay", step_relay),
     ("staff", step_staff),
     ("route", step_route),
     ("ticket", step_ticket),

@@ -215,4 +215,5 @@ class Scheduler:
     async def _queue(
         self, db: aiosqlite.Connection, t: Ticket, mails: list[Outbound], now: datetime
     ) -> None:
-        await queue_mail(db, t, mails, now)
+        for reason in await queue_mail(db, t, mails, now, self.s.config.safety):
+            event(log, "withheld", ticket=t.key, reason=reason)

@@ -118,14 +118,23 @@ class Sender:
         return sent
 
     async def _send(self, smtp: aiosmtplib.SMTP, row: OutboxRow) -> bool:
+        async with self.store.transaction() as db:
+            blocked = await outbox.undeliverable(db, row.recipients, self.clock.now())
+        recipients = [r for r in row.recipients if r not in blocked]
+        if not recipients:
+            reasons = "; ".join(f"{a}: {why}" for a, why in blocked.items())
+            await self._failed(row, Failure(True, f"undeliverable (recent bounce): {reasons}"))
+            return False
         try:
-            refused, _ = await smtp.sendmail(row.mail_from, list(row.recipients), row.raw)
+            refused, _ = await smtp.sendmail(row.mail_from, recipients, row.raw)
         except Exception as exc:
             await self._failed(row, classify_error(exc))
             return False
         now = self.clock.now()
         deferred = tuple(r for r, resp in refused.items() if resp.code < 500)
-        note = "; ".join(f"{r}: {resp.code} {resp.message}" for r, resp in refused.items()) or None
+        skipped = [f"{a}: not sent, undeliverable ({why})" for a, why in blocked.items()]
+        refusals = [f"{r}: {resp.code} {resp.message}" for r, resp in refused.items()]
+        note = "; ".join(refusals + skipped) or None
         async with self.store.transaction() as db:
             await outbox.mark_sent(db, row.id, now, note)
             if deferred:

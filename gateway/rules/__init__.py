@@ -13,11 +13,13 @@ from types import ModuleType
 from gateway.models import InboundMessage
 from gateway.rules import (
     auto_submitted,
+    delivery_status,
     list_headers,
+    noreply_sender,
     null_sender,
     own_mail,
     precedence,
-    report,
+    receipt,
     vendor_autoreply,
 )
 
@@ -30,14 +32,17 @@ class Ours:
     message_id_domain: str
 
 
+# Most specific first: a bounce is a bounce even though it also has Auto-Submitted.
 CHAIN: tuple[ModuleType, ...] = (
     own_mail,
+    receipt,
+    delivery_status,
     null_sender,
-    report,
     auto_submitted,
     vendor_autoreply,
     precedence,
     list_headers,
+    noreply_sender,
 )
 
 

@@ -115,6 +115,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
 
+    CREATE TABLE undeliverable (
+        address TEXT PRIMARY KEY,
+        until TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        ticket_id INTEGER REFERENCES tickets(id)
+    );
+
     CREATE TABLE decisions (
         id INTEGER PRIMARY KEY,
         inbox_id INTEGER NOT NULL REFERENCES inbox(id),

@@ -102,3 +102,41 @@ async def requeue_for(
         " FROM outbox WHERE id = ?",
         (",".join(recipients), ts(next_at), ts(now), error, row.id),
     )
+
+
+async def automatic_sent_to(
+    db: aiosqlite.Connection, address: str, kinds: frozenset[str], since: datetime
+) -> int:
+    """How many automatic mails of ``kinds`` were queued to ``address`` since ``since``."""
+    marks = ",".join("?" for _ in kinds)
+    cur = await db.execute(
+        f"SELECT count(*) FROM outbox WHERE kind IN ({marks}) AND created_at >= ?"
+        " AND instr(',' || rcpt || ',', ',' || ? || ',') > 0",
+        (*sorted(kinds), ts(since), address),
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def mark_undeliverable(
+    db: aiosqlite.Connection, address: str, until: datetime, reason: str, ticket_id: int | None
+) -> None:
+    await db.execute(
+        "INSERT INTO undeliverable (address, until, reason, ticket_id) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (address) DO UPDATE SET until = excluded.until, reason = excluded.reason",
+        (address, ts(until), reason, ticket_id),
+    )
+
+
+async def undeliverable(
+    db: aiosqlite.Connection, addresses: tuple[str, ...], now: datetime
+) -> dict[str, str]:
+    """Which of ``addresses`` must get no mail now, with the reason."""
+    if not addresses:
+        return {}
+    marks = ",".join("?" for _ in addresses)
+    cur = await db.execute(
+        f"SELECT address, reason FROM undeliverable WHERE address IN ({marks}) AND until > ?",
+        (*addresses, ts(now)),
+    )
+    return {r[0]: r[1] for r in await cur.fetchall()}

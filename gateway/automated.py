@@ -1,0 +1,109 @@
+"""The pipeline step for mail the classification chain caught: never answered, never dropped.
+
+- A bounce of our mail is matched to its ticket through the original Message-ID in the report;
+  each failed address gets no more mail for ``safety.undeliverable_days``, and the ticket's SC
+  (with the SE) is told, unless the failed address is one of ours (telling staff about a staff
+  bounce could bounce again).
+- An auto-reply from the ticket's own customer in a known thread (an out-of-office, say) goes to
+  the SE as an internal note.
+- Everything else is recorded and suppressed.
+The robot that sent the mail never hears from us.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import aiosqlite
+
+from gateway import ledger
+from gateway.compose import Envelope
+from gateway.models import Action
+from gateway.store import outbox, tickets
+from gateway.work import Done, Services, Work
+
+_ID_LINE = re.compile(r"^(?:original-)?message-id:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
+_FINAL_RECIPIENT = re.compile(
+    r"^final-recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.IGNORECASE | re.MULTILINE
+)
+_ANGLE_LINE = re.compile(r"^\s*<([^\s<>]+@[^\s<>]+)>:", re.MULTILINE)
+_DIAGNOSTIC = re.compile(r"^(?:diagnostic-code|status):\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+
+
+def bounce_facts(raw: bytes, failed_header: str = "") -> tuple[list[str], list[str], str]:
+    """(original Message-IDs, failed addresses, diagnostic) read from a bounce's bytes."""
+    text = raw.decode("utf-8", "replace")
+    ids = list(dict.fromkeys(_ID_LINE.findall(text)))
+    failed = _FINAL_RECIPIENT.findall(text)
+    if not failed and failed_header:
+        failed = [a.strip() for a in failed_header.split(",") if "@" in a]
+    if not failed:
+        failed = _ANGLE_LINE.findall(text)
+    diagnostic = "; ".join(d.strip() for d in _DIAGNOSTIC.findall(text))[:200]
+    return ids, list(dict.fromkeys(a.lower() for a in failed)), diagnostic
+
+
+async def step_automated(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+    if w.mail_class == "human":
+        return
+    msg = w.message
+    fired = [d for d in w.decisions if d[0].startswith("rule:") and d[1] != "pass"]
+    why = f"{w.mail_class}: {fired[-1][2]} (rule {fired[-1][0][5:]})" if fired else w.mail_class
+    if w.mail_class == "bounce":
+        await _bounce(s, w, db, why)
+    ticket = w.ticket
+    if (
+        w.mail_class == "auto-reply"
+        and ticket is not None
+        and msg.from_address == ticket.customer_address
+    ):
+        note = s.composer.build(
+            "note",
+            "note",
+            ticket,
+            Envelope(to=(ticket.se,)),
+            {
+                "author": f"an automatic reply from {msg.from_address}",
+                "note": f"{msg.subject}\n\n{(msg.text or msg.html).strip()[:2000]}",
+            },
+            subject=f"[{ticket.key}] Automatic reply from the customer: {msg.subject}"[:200],
+        )
+        await tickets.add_message_id(db, msg.message_id, ticket.id, "in")
+        await ledger.queue_mail(db, ticket, [note], w.now)
+        w.outgoing.append(note)
+        raise Done(Action.ATTACH, f"{why}; attached to {ticket.key} as a note for the SE")
+    raise Done(Action.SUPPRESS, why)
+
+
+async def _bounce(s: Services, w: Work, db: aiosqlite.Connection, why: str) -> None:
+    ids, failed, diagnostic = bounce_facts(w.row.raw, w.message.header("x-failed-recipients"))
+    ticket = await tickets.by_message_ids(db, tuple(ids)) if ids else None
+    if ticket is None or not failed:
+        return  # not a bounce of our mail we can place: suppressed and recorded
+    until = w.now + timedelta(days=s.config.safety.undeliverable_days)
+    reason = diagnostic or "bounced"
+    for address in failed:
+        await outbox.mark_undeliverable(db, address, until, reason, ticket.id)
+    w.ticket = ticket
+    customers = [a for a in failed if not s.directory.is_staff(a)]
+    mails = []
+    if customers:
+        to = ticket.sc or ticket.se
+        mails.append(
+            s.composer.build(
+                "bounce-alert",
+                "bounce_alert",
+                ticket,
+                Envelope(to=(to,), cc=() if to == ticket.se else (ticket.se,)),
+                {"failed": customers, "diagnostic": reason, "until_words": s.when(until, ticket)},
+                subject=f"[{ticket.key}] Mail to the customer bounced",
+            )
+        )
+        await ledger.queue_mail(db, ticket, mails, w.now)
+        w.outgoing.extend(mails)
+    raise Done(
+        Action.ATTACH,
+        f"{why}; bounce of {ticket.key} mail to {', '.join(failed)}: no mail to it until "
+        f"{until.date().isoformat()}" + ("; SC told" if mails else ""),
+    )
