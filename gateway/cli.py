@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("message", help="the mail as an .eml file (RFC 5322)")
 
+    quarantine = sub.add_parser("quarantine", help="list, show, retry or release quarantined mail")
+    quarantine.add_argument("--config", required=True, help="TOML config file")
+    quarantine.add_argument("action", choices=["list", "show", "retry", "release"])
+    quarantine.add_argument("id", nargs="?", type=int, help="the message's id (from list)")
+
     sub.add_parser("config-reference", help="print every config key with its default (Markdown)")
 
     demo = sub.add_parser("demo", help="show the whole story on this machine, end to end")
@@ -82,6 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "check-config":
         return check_config(config, args.config, args.connect)
+    if args.command == "quarantine":
+        from gateway import quarantine
+
+        if args.action != "list" and args.id is None:
+            print(f"quarantine {args.action} needs the message's id", file=sys.stderr)
+            return EXIT_CONFIG
+        status, text = asyncio.run(quarantine.run(config, SystemClock(), args.action, args.id))
+        print(text, file=sys.stdout if status == 0 else sys.stderr)
+        return status
     if args.command == "explain":
         from gateway.explain import explain, render_text, to_json
 

@@ -48,19 +48,24 @@ def parse(raw: bytes) -> InboundMessage:
         raise ParseError(f"unparseable MIME: {type(exc).__name__}: {exc}") from exc
     msg = mail.message
     headers: dict[str, list[str]] = {}
+    undecoded: dict[str, list[str]] = {}  # addresses are read before decoding (see below)
     for name, value in msg.items():
         headers.setdefault(str(name).lower(), []).append(_decode(value))
+        undecoded.setdefault(str(name).lower(), []).append(clean(str(value)))
     if not headers:
         raise ParseError("no headers")
 
     def first(name: str) -> str:
         return headers.get(name, [""])[0]
 
-    from_name, from_address = parseaddr(first("from"))
+    # Addresses come from the header as sent: an encoded word may only ever be a display name
+    # (RFC 2047), so "=?utf-8?q?x=40evil.example?=" must never become a recipient.
+    from_name, from_address = parseaddr(undecoded.get("from", [""])[0])
+    from_name = _decode(from_name)
     from_address = from_address.lower() if "@" in from_address else ""
     return_path: str | None = None
     if "return-path" in headers:
-        return_path = parseaddr(first("return-path"))[1].lower()
+        return_path = parseaddr(undecoded["return-path"][0])[1].lower()
 
     ids = _MSGID.findall(first("message-id"))
     has_id = bool(ids)
@@ -82,8 +87,8 @@ def parse(raw: bytes) -> InboundMessage:
         subject=first("subject"),
         from_address=from_address,
         from_name=clean(from_name),
-        to=_addresses(tuple(headers.get("to", []))),
-        cc=_addresses(tuple(headers.get("cc", []))),
+        to=_addresses(tuple(undecoded.get("to", []))),
+        cc=_addresses(tuple(undecoded.get("cc", []))),
         in_reply_to=in_reply_to,
         references=references,
         date=date,
@@ -95,7 +100,7 @@ def parse(raw: bytes) -> InboundMessage:
         size=len(raw),
         has_message_id=has_id,
         delivered_to=_addresses(
-            tuple(headers.get("delivered-to", []) + headers.get("x-original-to", []))
+            tuple(undecoded.get("delivered-to", []) + undecoded.get("x-original-to", []))
         ),
         attachments=attachments,
     )

@@ -121,7 +121,8 @@ class Sender:
         async with self.store.transaction() as db:
             blocked = await outbox.undeliverable(db, row.recipients, self.clock.now())
         recipients = [r for r in row.recipients if r not in blocked]
-        if not recipients:
+        # The first recipient is the one the mail is for (To:); copies without it mislead.
+        if not recipients or row.recipients[0] in blocked:
             reasons = "; ".join(f"{a}: {why}" for a, why in blocked.items())
             await self._failed(row, Failure(True, f"undeliverable (recent bounce): {reasons}"))
             return False

@@ -143,3 +143,42 @@ async def set_cursor(db: aiosqlite.Connection, mailbox: str, uidvalidity: int, u
         " DO UPDATE SET last_uid = max(last_uid, excluded.last_uid)",
         (mailbox, uidvalidity, uid),
     )
+
+
+async def quarantined(db: aiosqlite.Connection) -> list[tuple[int, str, str, str, int]]:
+    """(id, received_at, message_id, first line of the reason, size) of quarantined mail."""
+    cur = await db.execute(
+        "SELECT id, received_at, coalesce(message_id, ''), reason, size FROM inbox"
+        " WHERE state = 'quarantined' ORDER BY id"
+    )
+    return [
+        (r[0], r[1], r[2], (r[3] or "").splitlines()[0] if r[3] else "", r[4])
+        for r in await cur.fetchall()
+    ]
+
+
+async def get_row(db: aiosqlite.Connection, inbox_id: int) -> sqlite3.Row | None:
+    cur = await db.execute("SELECT * FROM inbox WHERE id = ?", (inbox_id,))
+    return await cur.fetchone()
+
+
+async def requeue(db: aiosqlite.Connection, inbox_id: int) -> bool:
+    """Put a quarantined message back in line for processing."""
+    cur = await db.execute(
+        "UPDATE inbox SET state = 'new', action = NULL, reason = NULL, processed_at = NULL"
+        " WHERE id = ? AND state = 'quarantined'",
+        (inbox_id,),
+    )
+    await db.execute("DELETE FROM decisions WHERE inbox_id = ?", (inbox_id,))
+    return cur.rowcount == 1
+
+
+async def release(db: aiosqlite.Connection, inbox_id: int, now: datetime) -> bool:
+    """An operator's verdict: the message needs nothing from the gateway."""
+    cur = await db.execute(
+        "UPDATE inbox SET state = 'processed', action = 'released',"
+        " reason = 'released by an operator after: ' || coalesce(reason, ''), processed_at = ?"
+        " WHERE id = ? AND state = 'quarantined'",
+        (ts(now), inbox_id),
+    )
+    return cur.rowcount == 1

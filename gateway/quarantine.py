@@ -1,0 +1,65 @@
+"""``support-gateway quarantine list | show ID | retry ID | release ID``: the operator's view of
+mail the gateway could not process. Nothing in quarantine is ever deleted by the gateway.
+
+- ``retry``: process it again (after a fix, or a raised size limit); the running daemon picks
+  it up within a tick.
+- ``release``: mark it handled with no mail sent (the operator dealt with it by hand).
+"""
+
+from __future__ import annotations
+
+import email.policy
+from email.parser import BytesParser
+
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.store import Store, inbox
+
+
+async def run(config: Config, clock: Clock, action: str, inbox_id: int | None) -> tuple[int, str]:
+    """Return (exit status, text to print)."""
+    store = Store(config.database.path)
+    await store.start()
+    try:
+        async with store.transaction() as db:
+            if action == "list":
+                rows = await inbox.quarantined(db)
+                if not rows:
+                    return 0, "quarantine is empty"
+                lines = [f"{'id':>6}  {'received':25}  {'size':>9}  message-id / reason"]
+                for i, received, mid, reason, size in rows:
+                    lines.append(f"{i:>6}  {received[:25]:25}  {size:>9}  {mid or '-'}")
+                    lines.append(f"{'':>6}  {reason}")
+                return 0, "\n".join(lines)
+            assert inbox_id is not None
+            row = await inbox.get_row(db, inbox_id)
+            if row is None:
+                return 1, f"no stored message {inbox_id}"
+            if action == "show":
+                head = BytesParser(policy=email.policy.compat32).parsebytes(
+                    bytes(row["raw"]), headersonly=True
+                )
+                headers = "\n".join(f"  {k}: {str(v)[:200]!r}" for k, v in list(head.items())[:40])
+                return 0, (
+                    f"message {inbox_id}: {row['state']}, {row['size']} bytes, received "
+                    f"{row['received_at']}\nreason:\n  "
+                    + (row["reason"] or "").replace("\n", "\n  ")
+                    + f"\nheaders:\n{headers}"
+                )
+            if action == "retry":
+                ok = await inbox.requeue(db, inbox_id)
+                return (
+                    (0, f"message {inbox_id} will be processed again")
+                    if ok
+                    else (1, f"message {inbox_id} is not in quarantine")
+                )
+            if action == "release":
+                ok = await inbox.release(db, inbox_id, clock.now())
+                return (
+                    (0, f"message {inbox_id} released: marked handled, nothing sent")
+                    if ok
+                    else (1, f"message {inbox_id} is not in quarantine")
+                )
+            return 2, f"unknown action {action}"
+    finally:
+        await store.stop()

@@ -1,0 +1,303 @@
+"""Loop safety and hostile input: a corpus of what real systems send, bounces, out-of-office
+replies, caps, two gateways facing each other, quarantine, and fuzzing."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.clock import FakeClock
+from gateway.config import Config
+from gateway.explain import explain
+from gateway.pipeline import Services
+from gateway.processor import Processor
+from gateway.sink import Received
+from gateway.store import Store, inbox
+from tests.conftest import MONDAY_10, customer_mail
+from tests.harness import Harness
+
+CORPUS = Path(__file__).parent / "data" / "corpus"
+EXPECTED = {
+    "auto-rfc3834-vacation.eml": ("auto-reply", "suppress", "Auto-Submitted: auto-replied"),
+    "auto-exchange-oof.eml": ("auto-reply", "suppress", "Auto-Submitted: auto-generated"),
+    "auto-vendor-x-autoreply.eml": ("auto-reply", "suppress", "x-autoreply header present"),
+    "bounce-rfc3464-postfix.eml": ("bounce", "suppress", "RFC 3464"),
+    "bounce-exim-failed-recipients.eml": ("bounce", "suppress", "X-Failed-Recipients"),
+    "bounce-qmail-failure-notice.eml": ("bounce", "suppress", "bounce subject 'failure notice'"),
+    "receipt-rfc8098-mdn.eml": ("receipt", "suppress", "RFC 8098"),
+    "list-mailman.eml": ("list", "suppress", "Precedence: list"),
+    "bulk-newsletter.eml": ("list", "suppress", "Precedence: bulk"),
+    "automated-noreply.eml": ("automated", "suppress", "no-reply style sender"),
+    "own-x-loop.eml": ("own", "suppress", "X-Loop names us"),
+    "human-thunderbird-plain.eml": ("human", "acknowledge", ""),
+    "human-outlook-html-only.eml": ("human", "acknowledge", ""),
+    "human-apple-attachment-latin1.eml": ("human", "acknowledge", ""),
+    "human-no-message-id.eml": ("human", "acknowledge", ""),
+    "human-gmail-reply-to-ack.eml": ("human", "acknowledge", ""),
+}
+
+
+def test_the_corpus_is_complete() -> None:
+    assert sorted(p.name for p in CORPUS.glob("*.eml")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_corpus_classification(name: str, make_config: Callable[..., Config]) -> None:
+    klass, action, reason = EXPECTED[name]
+    report = await explain(make_config(), (CORPUS / name).read_bytes(), MONDAY_10)
+    assert (report["classification"], report["action"]) == (klass, action), report["reasons"]
+    assert reason in report["reason"]
+    if action == "suppress":
+        assert report["outbound"] == []
+    else:
+        assert report["outbound"][0]["kind"] == "ack"
+
+
+def kind(h: Harness, name: str) -> list[Received]:
+    return [m for m in h.sink.messages if m["X-Support-Kind"] == name]
+
+
+def dsn_for(message_id: str, failed: str) -> bytes:
+    text = (CORPUS / "bounce-rfc3464-postfix.eml").read_bytes()
+    return text.replace(
+        b"<SUP-1001.ack.0123456789abcdef0123@example.com>", message_id.encode()
+    ).replace(b"gone@acme.example", failed.encode())
+
+
+async def test_a_bounce_of_our_mail_stops_mail_to_that_address_and_tells_the_sc(
+    h: Harness,
+) -> None:
+    await h.receive(customer_mail(1))
+    ack = kind(h, "ack")[0]
+    await h.receive(dsn_for(ack["Message-ID"], "jane@acme.example"))
+    assert await h.scalar("SELECT action FROM inbox WHERE id = 2") == "attach"
+    [alert] = kind(h, "bounce-alert")
+    assert (alert["To"], alert["Cc"]) == ("casey@example.com", "sam@example.com")
+    assert "jane@acme.example" in alert.text() and "550 5.1.1 User unknown" in alert.text()
+    # The reply date passes: the revised date is not sent to the dead address.
+    await h.later(timedelta(hours=24, minutes=10))
+    revised = kind(h, "revised-eta")
+    assert revised == []
+    assert await h.scalar("SELECT state FROM outbox WHERE kind = 'revised-eta'") == "dead"
+    reason = str(await h.scalar("SELECT last_error FROM outbox WHERE kind = 'revised-eta'"))
+    assert "undeliverable" in reason
+
+
+async def test_out_of_office_from_the_customer_becomes_a_note_for_the_se(h: Harness) -> None:
+    await h.receive(customer_mail(1))
+    ack = kind(h, "ack")[0]
+    ooo = customer_mail(
+        "ooo",
+        subject="Out of office",
+        body="Back on Monday.",
+        in_reply_to=ack["Message-ID"],
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    await h.receive(ooo)
+    [note] = kind(h, "note")
+    assert note["To"] == "sam@example.com" and "Back on Monday." in note.text()
+    assert len(kind(h, "ack")) == 1
+    # An engineer's own out-of-office answering that note is not attached again (no loop).
+    staff_ooo = customer_mail(
+        "sam-ooo",
+        sender="sam@example.com",
+        subject="Out of office",
+        in_reply_to=note["Message-ID"],
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    await h.receive(staff_ooo)
+    assert len(kind(h, "note")) == 1
+    assert await h.scalar("SELECT action FROM inbox ORDER BY id DESC LIMIT 1") == "suppress"
+
+
+async def test_a_responder_that_hides_that_it_is_one_is_capped(h: Harness) -> None:
+    # A broken responder answers every mail with a fresh, unmarked mail: new "tickets" each time.
+    for n in range(6):
+        await h.receive(customer_mail(f"bot-{n}", sender="bot@broken.example"))
+        h.clock.advance(timedelta(minutes=5))
+    assert len([m for m in kind(h, "ack") if m["To"] == "bot@broken.example"]) == 3
+    assert len(kind(h, "se-copy")) == 6  # the team still sees every mail: nothing is dropped
+    h.clock.advance(timedelta(hours=1))
+    await h.receive(customer_mail("bot-later", sender="bot@broken.example"))
+    assert len(kind(h, "ack")) == 4
+
+
+async def test_two_gateways_facing_each_other_exchange_at_most_one_automatic_mail(
+    make_config: Callable[..., Config], clock: FakeClock, tmp_path: Path, sink: object
+) -> None:
+    from tests.conftest import merge
+
+    def gateway(name: str) -> tuple[Store, Processor, Services]:
+        config = make_config(
+            support={"address": f"support@{name}.example"},
+            database={"path": str(tmp_path / f"{name}.db")},
+        )
+        store = Store(config.database.path)
+        services = Services.build(config, clock)
+        return store, Processor(store, services), services
+
+    a, b = gateway("a"), gateway("b")
+    for store, _, _ in (a, b):
+        await store.start()
+    assert merge  # (the helper is shared with conftest)
+
+    async def deliver(to: tuple[Store, Processor, Services], raw: bytes) -> list[bytes]:
+        store, processor, _ = to
+        async with store.transaction() as db:
+            before = (await (await db.execute("SELECT max(id) FROM outbox")).fetchone())[0] or 0
+            await inbox.store_raw(db, raw, clock.now(), clock.now(), source="test")
+        await processor.process_pending()
+        async with store.transaction() as db:
+            rows = await (
+                await db.execute("SELECT raw, rcpt FROM outbox WHERE id > ?", (before,))
+            ).fetchall()
+        return [bytes(r[0]) for r in rows if "support@" in r[1]]
+
+    first = customer_mail(1, sender="support@b.example", name="B's operator")
+    exchanged, to_a = 0, [first]
+    for _ in range(10):
+        to_b = [out for raw in to_a for out in await deliver(a, raw)]
+        to_a = [out for raw in to_b for out in await deliver(b, raw)]
+        exchanged += len(to_b) + len(to_a)
+        if not to_a and not to_b:
+            break
+    assert exchanged == 1  # A acknowledges B's human mail once; B never answers the robot
+    for store, _, _ in (a, b):
+        await store.stop()
+
+
+async def test_oversized_and_broken_mail_is_quarantined_and_the_operator_can_act(
+    h: Harness, make_config: Callable[..., Config], tmp_path: Path
+) -> None:
+    config = make_config(safety={"max_message_bytes": 2048})
+    h.processor.services.config = config
+    await h.receive(customer_mail("big", body="x" * 5000))
+    await h.receive(b"\x00\xff\x00")
+    await h.receive(customer_mail("fine"))
+    assert await h.scalar(
+        "SELECT group_concat(state) FROM (SELECT state FROM inbox ORDER BY id)"
+    ) == ("quarantined,quarantined,processed")
+    await h.store.stop()
+    toml = tmp_path / "q.toml"
+    toml.write_text(
+        f'[imap]\nenabled = false\n[database]\npath = "{config.database.path}"\n'
+        '[routing]\ndefault_se = "dana@example.com"\n[[people]]\nname = "Dana"\n'
+        'address = "dana@example.com"\nrole = "se"\n'
+    )
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "gateway", "quarantine", "--config", str(toml), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    listing = await asyncio.to_thread(cli, "list")
+    assert listing.returncode == 0 and "over the 2048-byte limit" in listing.stdout
+    shown = await asyncio.to_thread(cli, "show", "1")
+    assert "Subject: 'Problem number big'" in shown.stdout
+    assert (await asyncio.to_thread(cli, "release", "2")).returncode == 0
+    assert (await asyncio.to_thread(cli, "retry", "1")).returncode == 0
+    assert (await asyncio.to_thread(cli, "retry", "3")).returncode == 1  # not in quarantine
+    await h.store.start()
+    assert (
+        await h.scalar("SELECT group_concat(state) FROM (SELECT state FROM inbox ORDER BY id)")
+        == "new,processed,processed"
+    )
+    h.processor.services.config = config.model_copy(
+        update={"safety": config.safety.model_copy(update={"max_message_bytes": 10**6})}
+    )
+    await h.processor.process_pending()
+    assert await h.scalar("SELECT action FROM inbox WHERE id = 1") == "acknowledge"
+
+
+async def test_hostile_headers_never_make_headers(h: Harness) -> None:
+    raw = (
+        b"From: =?utf-8?q?Eve=0D=0ABcc=3A_victim=40evil=2Eexample?= <eve@acme.example>\r\n"
+        b"To: support@example.com\r\nSubject: =?x-unknown?q?caf=E9?= \r\n"
+        b"Message-ID: <hostile-1@acme.example>\r\n\r\n" + b"A" * 5000 + b"\r\n"
+    )
+    await h.receive(raw)
+    [ack] = kind(h, "ack")
+    assert ack["Bcc"] == "" and "victim" not in ack["To"] + ack["Cc"]
+    assert ack["To"] == "eve@acme.example"
+
+
+# -- fuzzing: whatever comes in ends processed or quarantined, and nothing escapes ---------
+
+SEEDS = [p.read_bytes() for p in sorted(CORPUS.glob("*.eml"))]
+
+
+def mutate(data: st.DataObject) -> bytes:
+    raw = bytearray(data.draw(st.sampled_from(SEEDS)))
+    for _ in range(data.draw(st.integers(0, 8))):
+        op = data.draw(st.sampled_from(["flip", "cut", "insert", "dup"]))
+        at = data.draw(st.integers(0, max(0, len(raw) - 1)))
+        if op == "flip" and raw:
+            raw[at] = data.draw(st.integers(0, 255))
+        elif op == "cut":
+            del raw[at : at + data.draw(st.integers(1, 200))]
+        elif op == "insert":
+            raw[at:at] = data.draw(
+                st.sampled_from(
+                    [
+                        b"\r\n",
+                        b"\n\n",
+                        b"=?utf-8?b?",
+                        b"Content-Type: multipart/mixed; boundary=x\r\n",
+                        b"\x00",
+                        b"--x\r\n",
+                        b"Auto-Submitted: no\r\n",
+                        b"<",
+                        b">",
+                        b"\xff\xfe",
+                    ]
+                )
+            )
+        elif op == "dup":
+            raw[at:at] = raw[at : at + 100]
+    return bytes(raw)
+
+
+async def _process_all(raws: list[bytes], config: Config) -> list[str]:
+    store = Store(":memory:")
+    await store.start()
+    clock = FakeClock(MONDAY_10)
+    processor = Processor(store, Services.build(config, clock))
+    try:
+        async with store.transaction() as db:
+            for raw in raws:
+                await inbox.store_raw(db, raw, clock.now(), clock.now(), source="fuzz")
+        await processor.process_pending()
+        async with store.transaction() as db:
+            rows = await (await db.execute("SELECT state FROM inbox ORDER BY id")).fetchall()
+        return [r[0] for r in rows]
+    finally:
+        await store.stop()
+
+
+@pytest.fixture(scope="module")
+def fuzz_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    from gateway.config import parse_config
+    from tests.conftest import base_config
+
+    return parse_config(base_config(tmp_path_factory.mktemp("fuzz")))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_mail_ends_processed_or_quarantined(
+    data: st.DataObject, fuzz_config: Config
+) -> None:
+    raws = [mutate(data), data.draw(st.binary(max_size=400))]
+    states = asyncio.run(_process_all(raws, fuzz_config))
+    assert len(states) == 2 and set(states) <= {"processed", "quarantined"}
