@@ -298,6 +298,9 @@ class SlaSection(_Section):
         description="Status update after this many business days with no mail to the customer"
         " (0: never).",
     )
+    max_points: int = Field(
+        10, ge=0, description="At most this many of the customer's points are quoted and dated."
+    )
     escalate_after_misses: int = Field(
         2,
         ge=1,
@@ -381,6 +384,12 @@ class Product(_Section):
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", v):
             raise ValueError("lower-case letters, digits, - and _ (it is used in addresses)")
         return v
+
+
+class Article(_Section):
+    title: str = Field(description="Knowledge-base article title.")
+    url: str = Field(description="Its address.")
+    keywords: list[str] = Field(description="Words in the customer's mail that make it relevant.")
 
 
 class RotaSection(_Section):
@@ -467,6 +476,9 @@ class Config(_Section):
     people: list[Person] = Field(default_factory=list, description="SEs, SCs and leads.")
     products: list[Product] = Field(default_factory=list, description="Products and owners.")
     accounts: list[Account] = Field(default_factory=list, description="Customer accounts.")
+    articles: list[Article] = Field(
+        default_factory=list, description="Self-help articles suggested in acknowledgements."
+    )
 
     @_model_validator(mode="after")
     def _references(self) -> Config:

@@ -96,7 +96,15 @@ async def resume(
         due = calendar.add_business_time(c.due_at, waited) if waited else c.due_at
         if due != c.due_at:
             await commitments.make(
-                db, ticket.id, c.kind, due, words(due), now, revision_of=c.id, made_by="pause"
+                db,
+                ticket.id,
+                c.kind,
+                due,
+                words(due),
+                now,
+                revision_of=c.id,
+                made_by="pause",
+                point=c.point,
             )
             moved += 1
     await tickets.set_state(db, ticket.id, previous)
@@ -107,7 +115,9 @@ async def set_eta(
     db: aiosqlite.Connection, ticket: Ticket, due: datetime, now: datetime, told: str, by: str
 ) -> int:
     """An engineer's date for the next step: it supersedes the open next-step commitment."""
-    current = [c for c in await commitments.open_for(db, ticket.id) if c.kind != "resolution"]
+    current = [
+        c for c in await commitments.open_for(db, ticket.id) if c.kind in ("actionable", "update")
+    ]
     revision_of = current[0].id if current else None
     return await commitments.make(
         db, ticket.id, "update", due, told, now, revision_of=revision_of, made_by=by

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import aiosqlite
 
-from gateway import ledger, rules
+from gateway import ledger, points, rules, selfhelp
 from gateway.automated import step_automated
 from gateway.compose import Envelope
 from gateway.engineer import relay_for, step_relay
@@ -122,6 +122,8 @@ async def step_plan(s: Services, w: Work, db: aiosqlite.Connection) -> None:
     if not w.new_ticket:
         return  # a follow-up: the ticket's commitments stand
     t = w.the_ticket
+    msg = w.message
+    w.points = points.extract(msg.text, msg.html, s.config.sla.max_points)
     w.promises = initial_promises(s.policy, w.row.received_at, w.now)
     for p in w.promises:
         revision_of = None
@@ -131,6 +133,11 @@ async def step_plan(s: Services, w: Work, db: aiosqlite.Connection) -> None:
             )
             await commitments.mark_missed(db, revision_of, w.now)
         await commitments.make(db, t.id, p.kind, p.due, s.when(p.due, t), w.now, revision_of)
+        if p.kind == "actionable":  # each of the customer's points is answered by then
+            for point in w.points:
+                await commitments.make(
+                    db, t.id, "point", p.due, s.when(p.due, t), w.now, point=point
+                )
         due = p.due.astimezone(s.calendar.tz).isoformat()
         w.decide(f"plan:{p.kind}", due, "revised at intake" if p.missed else "policy")
 
@@ -152,6 +159,7 @@ async def step_compose(s: Services, w: Work, db: aiosqlite.Connection) -> None:
     if dates:
         missed = dates["actionable"].missed
         late = w.now - w.row.received_at > timedelta(minutes=s.config.sla.revision_grace_minutes)
+        articles = selfhelp.suggest(s.config.articles, msg.subject, msg.text or msg.html)
         w.outgoing.append(
             s.composer.build(
                 "ack",
@@ -162,6 +170,8 @@ async def step_compose(s: Services, w: Work, db: aiosqlite.Connection) -> None:
                     **common,
                     "late_intake": late,
                     "missed_words": s.when(missed, t) if missed else "",
+                    "points": w.points,
+                    "articles": articles,
                 },
                 auto_submitted="auto-replied",
             )
@@ -171,6 +181,7 @@ async def step_compose(s: Services, w: Work, db: aiosqlite.Connection) -> None:
         "follow_up": not dates,
         "route_reason": route.reason,
         "customer_text": msg.text or msg.html,
+        "points": w.points or points.extract(msg.text, msg.html, s.config.sla.max_points),
         "triage": False,
         "owner_name": d.name_of(route.se),
         "priority": t.priority,

@@ -36,7 +36,12 @@ from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.scheduler")
 
-KIND_WORDS = {"actionable": "a reply", "update": "an update", "resolution": "a resolution"}
+KIND_WORDS = {
+    "actionable": "a reply",
+    "update": "an update",
+    "resolution": "a resolution",
+    "point": "an answer to a point",
+}
 STATUS_WORDS = {
     TicketState.NEW: "with {se}, who is preparing the first reply",
     TicketState.ANSWERED: "in progress with {se}",
@@ -93,13 +98,11 @@ class Scheduler:
         revisions, internal = [], []
         for c in missed:
             await commitments.mark_missed(db, c.id, now)
-            line = {
-                "kind": c.kind,
-                "kind_words": KIND_WORDS.get(c.kind, c.kind),
-                "old_words": c.told,
-                "new_words": "",
-            }
-            if t.state is TicketState.NEW or c.kind == "update":
+            words = KIND_WORDS.get(c.kind, c.kind)
+            if c.point:
+                words = f"an answer to \u201c{c.point}\u201d"
+            line = {"kind": c.kind, "kind_words": words, "old_words": c.told, "new_words": ""}
+            if t.state is TicketState.NEW or c.kind in ("update", "point"):
                 due = max(new_due, c.due_at)
                 line["new_words"] = s.when(due, t)
                 await commitments.make(
@@ -111,10 +114,14 @@ class Scheduler:
                     now,
                     revision_of=c.id,
                     made_by="revision",
+                    point=c.point,
                 )
                 revisions.append(line)
             else:
                 internal.append(line)
+        # Points missed together with the reply they belong to are covered by its line.
+        if any(r["kind"] == "actionable" for r in revisions):
+            revisions = [r for r in revisions if r["kind"] != "point"]
         misses = await commitments.missed_count(db, t.id)
         escalate = misses >= s.config.sla.escalate_after_misses and s.config.routing.escalation
         context = self._people(t) | {

@@ -68,6 +68,7 @@ class Work:
     new_ticket: bool = False
     route: Route | None = None
     promises: list[Promise] = field(default_factory=list)
+    points: list[str] = field(default_factory=list)  # the customer's questions and items
     outgoing: list[Outbound] = field(default_factory=list)
     decisions: list[tuple[str, str, str]] = field(default_factory=list)
 

@@ -57,6 +57,7 @@ async def test_waiting_on_the_customer_pauses_the_clocks(h: Harness) -> None:
     # reply had 7 business hours left (Mon 12-17, Tue 08-10): Friday 09:00 + 7 h = 16:00.
     assert [tuple(r) for r in rows] == [
         ("actionable", "Friday 27 November, 16:00 EST", "pause"),
+        ("point", "Friday 27 November, 16:00 EST", "pause"),  # "Can you help?"
         ("resolution", "Tuesday 1 December, 16:00 EST", "pause"),
     ]
 

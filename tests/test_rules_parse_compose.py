@@ -135,6 +135,8 @@ def test_composed_mail_is_threaded_marked_and_escaped() -> None:
             "actionable_words": "Tuesday",
             "resolution_words": "Friday",
             "received_words": "Monday",
+            "points": ["<b>Why?</b>"],
+            "articles": [],
         },
         auto_submitted="auto-replied",
     )
@@ -149,5 +151,6 @@ def test_composed_mail_is_threaded_marked_and_escaped() -> None:
     assert out.recipients == ("jane@acme.example", "casey@example.com")
     html = msg.get_body(preferencelist=("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<b>Why?</b>" not in html and "&lt;b&gt;Why?&lt;/b&gt;" in html  # a point, escaped
     text = msg.get_body(preferencelist=("plain",)).get_content()
     assert "Dear <script>alert(1)</script>" in text  # plain text needs no escaping

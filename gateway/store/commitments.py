@@ -18,6 +18,7 @@ class Commitment:
     kind: str
     due_at: datetime
     told: str
+    point: str = ""
 
 
 async def make(
@@ -29,11 +30,12 @@ async def make(
     now: datetime,
     revision_of: int | None = None,
     made_by: str = "policy",
+    point: str = "",
 ) -> int:
     cur = await db.execute(
-        "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, revision_of, made_by)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (ticket_id, kind, ts(due_at), told, ts(now), revision_of, made_by),
+        "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, revision_of, made_by,"
+        " point) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (ticket_id, kind, ts(due_at), told, ts(now), revision_of, made_by, point),
     )
     assert cur.lastrowid is not None
     if revision_of is not None:
@@ -61,7 +63,9 @@ async def open_for(db: aiosqlite.Connection, ticket_id: int) -> list[Commitment]
 
 async def missed_count(db: aiosqlite.Connection, ticket_id: int) -> int:
     cur = await db.execute(
-        "SELECT count(*) FROM commitments WHERE ticket_id = ? AND missed_at IS NOT NULL",
+        # A point shares its date with the reply it is part of: one miss, not one per point.
+        "SELECT count(*) FROM commitments WHERE ticket_id = ? AND missed_at IS NOT NULL"
+        " AND kind != 'point'",
         (ticket_id,),
     )
     row = await cur.fetchone()
@@ -81,12 +85,12 @@ async def due_unmet(
     return [_row(r) for r in await cur.fetchall()]
 
 
-_COLUMNS = "commitments.id, ticket_id, kind, due_at, told"
+_COLUMNS = "commitments.id, ticket_id, kind, due_at, told, point"
 _OPEN = "met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL"
 
 
 def _row(r: Any) -> Commitment:
-    return Commitment(r[0], r[1], r[2], from_ts(r[3]), r[4])
+    return Commitment(r[0], r[1], r[2], from_ts(r[3]), r[4], r[5])
 
 
 async def meet_one(db: aiosqlite.Connection, commitment_id: int, now: datetime) -> None:

@@ -85,7 +85,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE commitments (
         id INTEGER PRIMARY KEY,
         ticket_id INTEGER NOT NULL REFERENCES tickets(id),
-        kind TEXT NOT NULL,                 -- actionable | resolution | update
+        kind TEXT NOT NULL,                 -- actionable | resolution | update | point
+        point TEXT NOT NULL DEFAULT '',     -- for kind point: the customer's words
         due_at TEXT NOT NULL,
         told TEXT NOT NULL,                 -- the words we used
         made_at TEXT NOT NULL,

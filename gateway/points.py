@@ -1,0 +1,121 @@
+"""The customer's points: every question and every listed item of the new text of a mail.
+
+The new text is what the customer wrote this time: quoted history and signatures are removed
+with mail-parser-reply; HTML-only mail is reduced to text first. A point is a numbered or bulleted
+item (a customer listing five bugs has five points) or a sentence ending in a question mark (also
+the full-width one), in the customer's order, at most ``limit``. A very short question keeps the
+sentence before it, so "Why?" stays recognisable.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from mailparser_reply import EmailReplyParser
+
+_ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*•–])\s+(?P<text>\S.*)$")
+_DASH_BULLET = re.compile(r"^[ \t]*[-*–][ \t]+(?=\S)", re.MULTILINE)
+_SENTENCE_END = re.compile(r"(?<=[.!?？。！])\s+")
+_QUESTION = re.compile(r"[?？]\s*[\"')\]]*$")
+_MAX_CHARS = 300
+_SHORT = 12
+_LANGUAGES = ["en", "de", "fr", "es", "it", "nl"]
+
+
+class _Text(HTMLParser):
+    """HTML to text, keeping paragraphs and list items on their own lines."""
+
+    _BREAKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote", "ul"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+        self._quote = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head"):
+            self._skip += 1
+        if tag == "blockquote":
+            self._quote += 1  # quoted history in HTML mail
+        if tag in self._BREAKS:
+            self.parts.append("\n")
+        if tag == "li":
+            self.parts.append("- ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head"):
+            self._skip = max(0, self._skip - 1)
+        if tag == "blockquote":
+            self._quote = max(0, self._quote - 1)
+        if tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and not self._quote:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    text = "".join(parser.parts)
+    return "\n".join(line.strip() for line in text.splitlines()).strip()
+
+
+def new_text(text: str, html: str = "") -> str:
+    """What the customer wrote this time: no quoted history, no signature."""
+    body = text if text.strip() else html_to_text(html)
+    if not body.strip():
+        return ""
+    # The reply parser takes a line starting "- " for the start of a signature: bullets become
+    # "• " first, so a list of bugs survives.
+    body = _DASH_BULLET.sub("• ", body)
+    try:
+        replies = EmailReplyParser(languages=_LANGUAGES).read(body).replies
+    except Exception:  # the reply parser must never cost us the customer's mail
+        return body.strip()
+    return replies[0].body.strip() if replies else body.strip()
+
+
+def extract(text: str, html: str = "", limit: int = 10) -> list[str]:
+    """The customer's points, in order (see the module docstring)."""
+    points: list[str] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        sentences = _SENTENCE_END.split(" ".join(paragraph))
+        previous_was_point = False
+        for i, s in enumerate(sentences):
+            s = s.strip()
+            if s and _QUESTION.search(s):
+                if len(s) < _SHORT and i > 0:
+                    if previous_was_point:  # "Is there a workaround? Why?" is one point
+                        points[-1] = f"{points[-1]} {s}"
+                        continue
+                    s = f"{sentences[i - 1].strip()} {s}"
+                points.append(s)
+                previous_was_point = True
+            else:
+                previous_was_point = False
+        paragraph.clear()
+
+    for line in new_text(text, html).splitlines():
+        item = _ITEM.match(line)
+        if item:
+            flush()
+            points.append(item.group("text").strip())
+        elif line.strip():
+            paragraph.append(line.strip())
+        else:
+            flush()
+    flush()
+    out = []
+    for p in points:
+        p = " ".join(p.split())
+        p = p if len(p) <= _MAX_CHARS else p[: _MAX_CHARS - 1].rstrip() + "…"
+        if p not in out:
+            out.append(p)
+    return out[:limit]
