@@ -23,7 +23,15 @@ import aiosqlite
 from gateway import ledger
 from gateway.compose import Envelope
 from gateway.models import Action, InboundMessage, Outbound, Ticket
-from gateway.relay import SeReply, WhenError, find_relay, parse_reply, parse_when, relay_address
+from gateway.relay import (
+    SeReply,
+    WhenError,
+    find_relay,
+    parse_reply,
+    parse_when,
+    relay_address,
+    split_inline,
+)
 from gateway.store import commitments, tickets
 from gateway.work import Done, Services, Work
 
@@ -112,19 +120,41 @@ async def _act(
         eta_words = s.when(when, t)
         await ledger.set_eta(db, t, when, w.now, eta_words, sender)
         done.append(f"next date set: {eta_words} (the customer is told)")
-    if reply.text:
+    points = [c.point for c in await commitments.open_for(db, t.id) if c.kind == "point"]
+    inline = split_inline(reply.body, points)
+    if inline.general or inline.inline:
+        carried = await ledger.answer_points(
+            db,
+            t,
+            {p for p, _ in inline.answers} if inline.inline else None,
+            when or s.policy.revised(w.now),
+            lambda due: s.when(due, t),
+            sender,
+            w.now,
+        )
         mails.append(
             s.composer.build(
                 "reply",
                 "relay_reply",
                 t,
                 Envelope(to=(t.customer_address,), cc=sc),
-                {"text": reply.text, "se_name": d.name_of(sender), "eta_words": eta_words},
+                {
+                    "text": inline.general,
+                    "answers": inline.answers,
+                    "still_open": carried,
+                    "se_name": d.name_of(sender),
+                    "eta_words": eta_words,
+                },
                 auto_submitted=None,
                 from_name=f"{d.name_of(sender)} ({s.config.support.display_name})",
             )
         )
-        met = await ledger.responded(db, t, w.now)
+        if carried:
+            done.append(
+                "carried over, with a date the customer is told: "
+                + "; ".join(f"\u201c{p}\u201d by {when_}" for p, when_ in carried)
+            )
+        met = await ledger.responded(db, t, w.now, points_too=False)
         done.append(
             f"your answer went to {t.customer_address}"
             + (f", cc {t.sc}" if t.sc else "")

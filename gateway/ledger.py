@@ -124,16 +124,55 @@ async def set_eta(
     )
 
 
-async def responded(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> int:
+async def responded(
+    db: aiosqlite.Connection, ticket: Ticket, now: datetime, points_too: bool = True
+) -> int:
     """An engineer answered: the next-step commitments (actionable response, engineer ETAs) are
-    met; the resolution date stands. Returns how many were met."""
+    met, and the customer's points unless ``points_too`` is false (a relayed reply settles them
+    one by one with :func:`answer_points`); the resolution date stands. Returns how many were
+    met."""
+    kinds = ("actionable", "update", "point") if points_too else ("actionable", "update")
     met = 0
     for c in await commitments.open_for(db, ticket.id):
-        if c.kind != "resolution":
+        if c.kind in kinds:
             await commitments.meet_one(db, c.id, now)
             met += 1
     await tickets.record_response(db, ticket, now)
     return met
+
+
+async def answer_points(
+    db: aiosqlite.Connection,
+    ticket: Ticket,
+    answered: set[str] | None,
+    carry_due: datetime,
+    words: Callable[[datetime], str],
+    by: str,
+    now: datetime,
+) -> list[tuple[str, str]]:
+    """The SE's reply answered these points (``None``: all of them). Each other open point is
+    carried over: a new commitment to ``carry_due``. Returns (point, date in words) carried."""
+    carried = []
+    for c in await commitments.open_for(db, ticket.id):
+        if c.kind != "point":
+            continue
+        if answered is None or c.point in answered:
+            await commitments.meet_one(db, c.id, now)
+            continue
+        told = words(carry_due)
+        await commitments.make(
+            db,
+            ticket.id,
+            "point",
+            carry_due,
+            told,
+            now,
+            revision_of=c.id,
+            made_by=by,
+            point=c.point,
+        )
+        carried.append((c.point, told))
+    return carried
 
 
 async def resolve(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> None:

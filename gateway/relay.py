@@ -60,6 +60,7 @@ class SeReply:
     commands: tuple[Command, ...]
     errors: tuple[str, ...]
     text: str  # the SE's words for the customer ('' when the mail is only commands)
+    body: str = ""  # everything after the commands, quotes included (for inline answers)
 
 
 def parse_reply(body: str) -> SeReply:
@@ -87,7 +88,8 @@ def parse_reply(body: str) -> SeReply:
         else:
             commands.append(Command(name, arg, line))
         i += 1
-    return SeReply(tuple(commands), tuple(errors), strip_quoted("\n".join(lines[i:])))
+    rest = "\n".join(lines[i:])
+    return SeReply(tuple(commands), tuple(errors), strip_quoted(rest), rest)
 
 
 def strip_quoted(text: str) -> str:
@@ -148,3 +150,61 @@ def _close_of(calendar: BusinessCalendar, day: date) -> datetime:
         return calendar.end_of_day(day)
     except ValueError as exc:
         raise WhenError(f"{day} is not a business day: give a time") from exc
+
+
+_ATTRIBUTION = re.compile(r"^\s*(On|Le|Am|El) .{1,200}(wrote|a écrit|schrieb|escribió)\s*:?\s*$")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace(">", " ").split()).lower()[:60]
+
+
+@dataclass(frozen=True)
+class InlineReply:
+    general: str  # the SE's words above the quoted copy
+    answers: tuple[tuple[str, str], ...]  # (point, answer) in the customer's order
+    unanswered: tuple[str, ...]
+
+    @property
+    def inline(self) -> bool:
+        return bool(self.answers)
+
+
+def split_inline(body: str, points: list[str]) -> InlineReply:
+    """Which of the customer's ``points`` the SE answered below their quote in ``body``.
+
+    A point counts as answered when unquoted text follows its quoted line (the SE copy's
+    skeleton, quoted once more by the SE's mail client). With no answer under any point the
+    reply is prose: everything above the quoted copy is the answer and no point is singled out.
+    """
+    keys = [(_norm(p), p) for p in points]
+    general: list[str] = []
+    answers: dict[str, list[str]] = {p: [] for p in points}
+    current: str | None = None
+    seen_quote = False
+    for line in body.replace("\r\n", "\n").split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(">"):
+            seen_quote = True
+            key = _norm(stripped)
+            match = next(
+                (p for k, p in keys if key and (k.startswith(key) or key.startswith(k))), None
+            )
+            if match is not None:
+                current = match
+            elif current is not None and any(s.strip() for s in answers[current]):
+                current = None  # the copy goes on below the answer: the answer is over
+            continue
+        if _ATTRIBUTION.match(line) or MARKER in line:
+            continue
+        if current is not None:
+            answers[current].append(line.rstrip())
+        elif not seen_quote:
+            general.append(line.rstrip())
+    done = tuple((p, "\n".join(a).strip()) for p, a in answers.items() if "\n".join(a).strip())
+    if not done:
+        return InlineReply(strip_quoted(body), (), ())
+    answered = {p for p, _ in done}
+    return InlineReply(
+        "\n".join(general).strip(), done, tuple(p for p in points if p not in answered)
+    )
