@@ -41,7 +41,7 @@ class Gateway:
         self.config = config
         self.clock = clock
         self.drain_seconds = drain_seconds
-        self.store = Store(config.database.path)
+        self.store = Store(config.database.path, config.database.busy_timeout_ms)
         self.services = Services.build(config, clock)
         self.sender = Sender(self.store, config.smtp, clock, tick=config.scheduler.tick_seconds)
         self.imap: ImapIngest | None = None

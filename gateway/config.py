@@ -205,6 +205,9 @@ class IngressSection(_Section):
 
 class DatabaseSection(_Section):
     path: str = Field("/var/lib/support-gateway/gateway.db", description="SQLite database file.")
+    busy_timeout_ms: int = Field(
+        10000, ge=0, description="How long a write waits for a lock held by another process."
+    )
 
 
 def parse_window(text: str) -> tuple[time, time]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email.policy
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -21,6 +22,7 @@ class Received:
     rcpt: list[str]
     raw: bytes
     message: EmailMessage = field(init=False)
+    arrived_at: float = field(init=False, default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         parsed = BytesParser(policy=email.policy.default).parsebytes(self.raw)

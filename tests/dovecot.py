@@ -140,8 +140,13 @@ class Dovecot:
                         os.kill(int(proc.name), signal.SIGKILL)
 
     def restart(self) -> None:
-        """Stop and start again on the same port and mail store (an outage): connected
-        clients are told BYE, as a server shutting down tells them."""
+        """Stop and start again on the same port and mail store (an outage)."""
+        self.kick_and_stop()
+        self.start()
+
+    def kick_and_stop(self) -> None:
+        """Stop, telling connected clients BYE as a server shutting down does; return once
+        the port is closed."""
         doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
         subprocess.run([doveadm, "-c", str(self.conf), "kick", "*"], capture_output=True)
         self.stop()
@@ -152,7 +157,6 @@ class Dovecot:
                 time.sleep(0.05)
             except OSError:
                 break
-        self.start()
 
     def client(self) -> imapclient.IMAPClient:
         c = imapclient.IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)

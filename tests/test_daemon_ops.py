@@ -174,3 +174,30 @@ async def test_check_config_connect(mailbox: Dovecot, sink: SmtpSink, tmp_path: 
     run = await asyncio.to_thread(check_connect, bad)
     assert run.returncode == 1
     assert "imap: FAILED" in run.stderr and "wrong-password" not in run.stderr + run.stdout
+
+
+async def test_a_locked_database_is_logged_and_retried_without_loss(
+    mailbox: Dovecot,
+    sink: SmtpSink,
+    clock: FakeClock,
+    make_config: Callable[..., Config],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import sqlite3
+
+    config = make_config(mailbox, database={"busy_timeout_ms": 50})
+    async with running(config, clock):
+        locker = sqlite3.connect(config.database.path, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")  # another process holds the database
+        try:
+            mailbox.append(customer_mail(1))
+            await eventually(lambda: "database-error" in caplog.text)
+            await asyncio.sleep(1)
+            assert sink.messages == []
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        await sink.wait_for(2)
+        await eventually(lambda: mailbox.count("Processed") == 1)
+    assert [m["In-Reply-To"] for m in acks(sink)] == ["<customer-1@acme.example>"]
+    assert "Traceback" not in caplog.text

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import sqlite3
 import ssl
 import time
 from collections.abc import Callable
@@ -106,11 +107,13 @@ class ImapIngest:
                 await self._session(stopping)
                 await self._disconnect(clean=True)
                 delay = self.cfg.backoff_initial_seconds
-            except CONNECTION_ERRORS as exc:
+            except (*CONNECTION_ERRORS, sqlite3.Error) as exc:
+                # Database trouble (locked, read-only, disk full) is retried like an outage:
+                # nothing was stored, so the cursor did not move and the mail is fetched again.
                 await self._disconnect(clean=False)
                 event(
                     log,
-                    "imap-down",
+                    "database-error" if isinstance(exc, sqlite3.Error) else "imap-down",
                     logging.WARNING,
                     host=self.cfg.host,
                     error=f"{type(exc).__name__}: {exc}",

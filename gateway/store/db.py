@@ -149,8 +149,9 @@ def from_ts(s: str) -> datetime:
 class Store:
     """The gateway's one database connection."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, busy_timeout_ms: int = 10000) -> None:
         self.path = str(path)
+        self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -169,7 +170,7 @@ class Store:
         db.row_factory = sqlite3.Row
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=FULL")
-        await db.execute("PRAGMA busy_timeout=10000")
+        await db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         await db.execute("PRAGMA foreign_keys=ON")
         self._db = db
         await self._migrate()

@@ -1,0 +1,355 @@
+"""The chaos harness: the real daemon, a real Dovecot, a real SMTP sink, and things going wrong.
+
+It streams customer mail (new threads and follow-ups) into the mailbox while it SIGKILLs the
+daemon at random instants and restarts it, restarts Dovecot, makes the relay refuse connections
+and then answer 4xx for a while, and refuses one recipient with 5xx for the whole run. Then it
+waits for the dust to settle and checks what users care about: nothing lost, no duplicate
+acknowledgement beyond the window between a relay's 250 and the commit that records it (at most
+one per kill), dead letters with reasons, and a sound database.
+
+``scripts/chaos`` runs the full version (200 kills over 2,000 messages by default); the test
+suite runs a short one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+from gateway.sink import SmtpSink
+from tests.dovecot import PASSWORD, USER, Dovecot
+
+DEAD = "dead@bounce.example"  # the relay refuses this recipient with 5xx for the whole run
+
+
+@dataclass
+class Report:
+    messages_in: int = 0
+    new_threads: int = 0
+    follow_ups: int = 0
+    acks_out: int = 0
+    se_copies_out: int = 0
+    lost: list[str] = field(default_factory=list)
+    duplicate_acks_window: int = 0  # the same Message-ID sent again: the 250-before-commit window
+    duplicate_acks_logic: int = 0  # two different acknowledgements for one mail: a bug
+    kills: int = 0
+    dead_letters: list[str] = field(default_factory=list)
+    integrity: str = ""
+    recoveries: list[tuple[str, float]] = field(default_factory=list)
+    cpu_while_down: float = 0.0  # the daemon's CPU share while Dovecot was down
+    seconds: float = 0.0
+
+    def ok(self) -> bool:
+        return (
+            not self.lost
+            and self.duplicate_acks_logic == 0
+            and self.duplicate_acks_window <= self.kills
+            and self.integrity == "ok"
+        )
+
+    def render(self) -> str:
+        dead = Counter(self.dead_letters)
+        lines = [
+            f"messages in:            {self.messages_in} ({self.new_threads} new threads, "
+            f"{self.follow_ups} follow-ups)",
+            f"acknowledgements out:   {self.acks_out}",
+            f"SE copies out:          {self.se_copies_out}",
+            f"lost:                   {len(self.lost)}"
+            + (f" {self.lost[:5]}" if self.lost else ""),
+            f"duplicate acks:         {self.duplicate_acks_window} in the 250-before-commit "
+            f"window (allowed: at most {self.kills}, one per kill), "
+            f"{self.duplicate_acks_logic} otherwise",
+            f"kills (SIGKILL):        {self.kills}",
+            f"dead letters:           {len(self.dead_letters)}"
+            + "".join(f"\n    {n} x {why}" for why, n in dead.most_common()),
+            f"integrity_check:        {self.integrity}",
+            f"CPU while IMAP down:    {self.cpu_while_down:.1%} of one core",
+            "recovery after outages: "
+            + ", ".join(f"{what} {secs:.1f} s" for what, secs in self.recoveries),
+            f"wall time:              {self.seconds:.0f} s",
+            f"verdict:                {'PASS' if self.ok() else 'FAIL'}",
+        ]
+        return "\n".join(lines)
+
+
+def customer(n: int, follow_up_of: tuple[str, str] | None = None) -> tuple[bytes, str, str]:
+    """A customer mail; a follow-up threads to an acknowledgement (its Message-ID, subject)."""
+    sender = DEAD if n % 97 == 13 else f"c{n}@cust{n % 7}.example"
+    mid = f"<chaos-{n}@cust.example>"
+    lines = [
+        f"From: Customer {n} <{sender}>",
+        "To: support@example.com",
+        f"Message-ID: {mid}",
+        "Date: Mon, 23 Nov 2026 10:00:00 -0500",
+    ]
+    if follow_up_of:
+        ack_id, subject = follow_up_of
+        lines += [f"Subject: {subject}", f"In-Reply-To: {ack_id}", f"References: {ack_id}"]
+        body = f"More detail for my ticket, message {n}."
+    else:
+        lines.append(f"Subject: Problem {n}")
+        body = f"Hello, problem {n}: the export fails. Can you help?"
+    raw = "\r\n".join([*lines, "", body, ""]).encode()
+    return raw, mid, sender
+
+
+CONFIG = """
+[support]
+address = "support@example.com"
+display_name = "Chaos Support"
+[imap]
+host = "127.0.0.1"
+port = {imap_port}
+tls = "none"
+user = "{user}"
+password.file = "{secret}"
+poll_seconds = 0.5
+idle_recheck_seconds = 2
+backoff_initial_seconds = 0.2
+backoff_max_seconds = 2
+timeout_seconds = 10
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+timeout_seconds = 5
+retry_initial_seconds = 0.5
+retry_max_seconds = 2
+[database]
+path = "{db}"
+[scheduler]
+tick_seconds = 0.2
+[safety]
+max_auto_per_hour = 1000
+max_auto_per_day = 1000
+[sla]
+status_update_business_days = 0
+[routing]
+default_se = "sam@example.com"
+[[people]]
+name = "Sam Engineer"
+address = "sam@example.com"
+role = "se"
+"""
+
+
+class Daemon:
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config = config
+        self.log = log
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        out = self._open_log()
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gateway",
+            "run",
+            "--config",
+            str(self.config),
+            "--backfill",
+            date(2026, 1, 1).isoformat(),
+            stdout=out,
+            stderr=out,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        out.close()
+
+    def _open_log(self) -> BinaryIO:
+        return open(self.log, "ab")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def kill(self) -> None:
+        if self.proc and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+            await self.proc.wait()
+
+    async def stop(self) -> int:
+        if self.proc and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return await asyncio.wait_for(self.proc.wait(), 30)
+        return self.proc.returncode if self.proc and self.proc.returncode is not None else 0
+
+
+async def run(messages: int, kills: int, seed: int, base: Path, verbose: bool = False) -> Report:
+    rng = random.Random(seed)
+    report = Report()
+    started = time.monotonic()
+    dovecot = Dovecot(base / "dovecot")
+    (base / "dovecot").mkdir(parents=True)
+    os.chmod(base, 0o755)
+    dovecot.start()
+    sink = SmtpSink()
+    await sink.start()
+    sink.refuse[DEAD] = "550 5.1.1 no such user"
+    secret = base / "imap-password"
+    secret.write_text(PASSWORD)
+    config = base / "gateway.toml"
+    db = base / "gateway.db"
+    config.write_text(
+        CONFIG.format(imap_port=dovecot.port, user=USER, secret=secret, smtp_port=sink.port, db=db)
+    )
+    daemon = Daemon(config, base / "daemon.log")
+    await daemon.start()
+    await asyncio.sleep(1.5)  # the first start sets the cursor (backfill takes the rest anyway)
+
+    kill_at = sorted(rng.sample(range(1, messages), min(kills, messages - 1)))
+    dovecot_restart_at = messages // 2
+    outage_at, soft_fail_at = messages // 3, (2 * messages) // 3
+    events: list[tuple[str, float]] = []
+    expected_new: set[str] = set()
+    follow_ups: set[str] = set()
+    dead_ack_for: set[str] = set()  # new threads from the refused recipient: no ack can arrive
+
+    def acks_by_reply() -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for m in sink.messages:
+            if m["X-Support-Kind"] == "ack":
+                out.setdefault(m["In-Reply-To"], []).append(m["Message-ID"])
+        return out
+
+    for n in range(messages):
+        acked = [m for m in sink.messages if m["X-Support-Kind"] == "ack"]
+        if acked and rng.random() < 0.25:
+            a = rng.choice(acked)
+            raw, mid, _ = customer(n, (a["Message-ID"], a["Subject"]))
+            follow_ups.add(mid)
+        else:
+            raw, mid, sender = customer(n)
+            expected_new.add(mid)
+            if sender == DEAD:
+                dead_ack_for.add(mid)
+        await asyncio.to_thread(dovecot.append, raw)
+        if n in kill_at:
+            await asyncio.sleep(rng.random() * 0.3)
+            await daemon.kill()
+            report.kills += 1
+            await daemon.start()
+        if n == dovecot_restart_at:
+            # Down for 5 s: the daemon retries with capped backoff and must not spin meanwhile.
+            await asyncio.to_thread(dovecot.kick_and_stop)
+            before = _cpu_seconds(daemon.pid)
+            await asyncio.sleep(5)
+            report.cpu_while_down = (_cpu_seconds(daemon.pid) - before) / 5
+            await asyncio.to_thread(dovecot.start)
+            events.append(("dovecot down 5 s", time.monotonic()))
+        if n == outage_at:
+            await sink.stop()
+            await asyncio.sleep(3)
+            await sink.start()  # the same port again
+            events.append(("relay refusing connections 3 s", time.monotonic()))
+        if n == soft_fail_at:
+            sink.fail_with = "451 4.3.0 try again later"
+            await asyncio.sleep(3)
+            sink.fail_with = ""
+            events.append(("relay answering 4xx 3 s", time.monotonic()))
+        if verbose and n % 100 == 0:
+            print(f"  {n} appended, {len(sink.messages)} at the sink", flush=True)
+        await asyncio.sleep(0.01)
+
+    report.messages_in = messages
+    report.new_threads = len(expected_new)
+    report.follow_ups = len(follow_ups)
+    # Settle: every mail processed and the outbox drained (bounded wait).
+    deadline = time.monotonic() + 120 + messages * 0.1
+    while time.monotonic() < deadline:
+        done = _settled(db, messages)
+        if done:
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1)
+    for what, at in events:
+        after = [m.arrived_at for m in sink.messages if m.arrived_at > at]
+        report.recoveries.append((what, (min(after) - at) if after else float("nan")))
+    await daemon.stop()
+
+    acks = acks_by_reply()
+    report.acks_out = sum(len(v) for v in acks.values())
+    report.se_copies_out = sum(1 for m in sink.messages if m["X-Support-Kind"] == "se-copy")
+    con = sqlite3.connect(db)
+    try:
+        processed = {
+            r[0]
+            for r in con.execute(
+                "SELECT message_id FROM inbox WHERE state != 'new' AND message_id IS NOT NULL"
+            )
+        }
+        report.dead_letters = [
+            r[0] for r in con.execute("SELECT last_error FROM outbox WHERE state = 'dead'")
+        ]
+        report.integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        con.close()
+    for mid in sorted(expected_new | follow_ups):
+        if mid not in processed:
+            report.lost.append(mid)
+    for mid in sorted(expected_new - dead_ack_for):
+        if mid not in acks:
+            report.lost.append(f"{mid} (no acknowledgement)")
+    for ids in acks.values():
+        if len(ids) > 1:
+            same = Counter(ids)
+            report.duplicate_acks_window += sum(c - 1 for c in same.values())
+            report.duplicate_acks_logic += len(same) - 1
+    await sink.stop()
+    dovecot.stop()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _settled(db: Path, messages: int) -> bool:
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+    except sqlite3.Error:
+        return False
+    try:
+        stored = con.execute("SELECT count(*) FROM inbox").fetchone()[0]
+        pending = con.execute("SELECT count(*) FROM inbox WHERE state = 'new'").fetchone()[0]
+        queued = con.execute("SELECT count(*) FROM outbox WHERE state = 'queued'").fetchone()[0]
+        return bool(stored >= messages and pending == 0 and queued == 0)
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--messages", type=int, default=2000)
+    p.add_argument("--kills", type=int, default=200)
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="sgw-chaos-", dir="/tmp") as tmp:
+        report = asyncio.run(run(args.messages, args.kills, args.seed, Path(tmp), verbose=True))
+    print(report.render())
+    return 0 if report.ok() else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

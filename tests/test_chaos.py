@@ -1,0 +1,26 @@
+"""The shortened chaos run (the full one is scripts/chaos): 20 SIGKILLs over 200 messages, one
+Dovecot restart, a relay that refuses connections and then answers 4xx, one recipient refused
+with 5xx throughout."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.chaos import run
+
+pytestmark = pytest.mark.dovecot
+
+
+async def test_chaos_loses_nothing_and_repeats_nothing_beyond_the_window() -> None:
+    with tempfile.TemporaryDirectory(prefix="sgw-chaos-", dir="/tmp") as tmp:
+        report = await run(messages=200, kills=20, seed=7, base=Path(tmp))
+    print(report.render())
+    assert report.lost == []
+    assert report.duplicate_acks_logic == 0
+    assert report.duplicate_acks_window <= report.kills == 20
+    assert report.integrity == "ok"
+    assert report.dead_letters and all("550" in d for d in report.dead_letters)
+    assert report.se_copies_out >= report.messages_in
