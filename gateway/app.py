@@ -16,7 +16,7 @@ import signal
 from datetime import date
 
 from gateway.clock import Clock
-from gateway.config import Config
+from gateway.config import Config, ConfigError, load_config
 from gateway.ingest.imap import ImapIngest
 from gateway.ingest.smtp import SmtpIngress
 from gateway.log import event
@@ -25,6 +25,8 @@ from gateway.processor import Processor
 from gateway.scheduler import Scheduler
 from gateway.sender import Sender
 from gateway.store import Store
+from gateway.systemd import Notifier
+from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.app")
 
@@ -62,6 +64,8 @@ class Gateway:
             )
         self.stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.notifier = Notifier()
+        self.config_path: str | None = None
 
     def _processed(self) -> None:
         self.sender.wake.set()
@@ -106,19 +110,67 @@ class Gateway:
         await self.store.stop()
         event(log, "stopped")
 
-    async def run_until_signalled(self) -> None:
-        """The daemon: start, wait for SIGTERM or SIGINT, drain, return."""
+    def reload(self) -> bool:
+        """SIGHUP: re-read the config and templates; an invalid config is logged and the old
+        one kept. Connection settings (IMAP, SMTP, database) take effect at the next restart."""
+        if self.config_path is None:
+            return False
+        self.notifier.notify("RELOADING=1", "STATUS=reloading the configuration")
+        try:
+            config = load_config(self.config_path)
+            services = Services.build(config, self.clock)
+        except ConfigError as exc:
+            for key, msg in exc.problems:
+                event(log, "reload-refused", logging.ERROR, key=key, problem=msg)
+            self.notifier.notify("READY=1", "STATUS=reload refused: the old configuration stays")
+            return False
+        self.config = config
+        self.services = services
+        self.processor.services = services
+        self.scheduler.s = services
+        event(log, "reloaded", config=self.config_path)
+        self.notifier.notify("READY=1", "STATUS=configuration reloaded")
+        return True
+
+    async def _supervise(self) -> None:
+        """Tell the service manager we are ready (IMAP up, bounded wait), then keep the watchdog
+        fed and the status line current."""
+        if self.imap is not None:
+            try:
+                await asyncio.wait_for(self.imap.connected.wait(), 30)
+            except TimeoutError:
+                event(log, "imap-not-ready", logging.WARNING, waited_s=30)
+        self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
+        interval = self.notifier.watchdog_interval or 10.0
+        while not self.stopping.is_set():
+            self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
+            await wait_any(self.stopping, timeout=interval)
+
+    def status_line(self) -> str:
+        imap = "off" if self.imap is None else ("up" if self.imap.connected.is_set() else "down")
+        stored = self.imap.stored if self.imap is not None else 0
+        return f"imap {imap}; {stored} stored; {self.sender.sent} sent"
+
+    async def run_until_signalled(self, config_path: str | None = None) -> None:
+        """The daemon: start, wait for SIGTERM or SIGINT, drain, return. SIGHUP reloads."""
+        self.config_path = config_path
         loop = asyncio.get_running_loop()
         signalled = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, signalled.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
         await self.start()
+        supervisor = asyncio.create_task(self._supervise(), name="supervisor")
         try:
             watch = [asyncio.create_task(signalled.wait()), *self._tasks]
             await asyncio.wait(watch, return_when=asyncio.FIRST_COMPLETED)
             watch[0].cancel()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            self.notifier.notify("STOPPING=1", "STATUS=draining")
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 with contextlib.suppress(Exception):
                     loop.remove_signal_handler(sig)
             await self.stop()
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor

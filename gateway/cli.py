@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     quarantine.add_argument("action", choices=["list", "show", "retry", "release"])
     quarantine.add_argument("id", nargs="?", type=int, help="the message's id (from list)")
 
+    status = sub.add_parser("status", help="tickets, dates due and overdue, outbox, quarantine")
+    status.add_argument("--config", required=True, help="TOML config file")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
     sub.add_parser("config-reference", help="print every config key with its default (Markdown)")
 
     demo = sub.add_parser("demo", help="show the whole story on this machine, end to end")
@@ -87,6 +91,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "check-config":
         return check_config(config, args.config, args.connect)
+    if args.command == "status":
+        from gateway import status as status_mod
+
+        try:
+            figures = status_mod.collect(config.database.path, SystemClock().now())
+        except FileNotFoundError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(status_mod.to_json(figures) if args.json else status_mod.render(figures))
+        return 0
     if args.command == "quarantine":
         from gateway import quarantine
 
@@ -107,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gateway.app import Gateway
 
     gateway = Gateway(config, SystemClock(), backfill_since=args.backfill)
-    asyncio.run(gateway.run_until_signalled())
+    asyncio.run(gateway.run_until_signalled(args.config))
     return 0
 
 

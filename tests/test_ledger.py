@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from gateway import ledger
+from gateway.config import Config
 from gateway.store import tickets
 from tests.conftest import customer_mail
 from tests.harness import Harness
@@ -128,3 +130,19 @@ async def test_resolution_meets_every_date(h: Harness) -> None:
     await h.later(timedelta(days=10))
     assert kinds(h) == ["ack", "se-copy"]
     assert await h.scalar("SELECT count(*) FROM commitments WHERE met_at IS NULL") == 0
+
+
+async def test_status_shows_what_needs_attention(
+    h: Harness, make_config: Callable[..., Config]
+) -> None:
+    from gateway import status
+
+    await h.receive(customer_mail(1))
+    await h.receive(customer_mail(2, sender="li@globex.example"))
+    h.clock.advance(timedelta(hours=24, minutes=1))  # both reply dates just passed, no tick yet
+    figures = status.collect(make_config().database.path, h.clock.now())
+    assert figures["tickets"] == {"new": 2}
+    assert figures["commitments"]["overdue"] == 4  # two replies and the two points they hold
+    assert figures["outbox"] == {"queued": 0, "oldest_queued": None, "dead": 0, "sent": 4}
+    text = status.render(figures)
+    assert "tickets:      new 2" in text and "4 overdue" in text
