@@ -20,6 +20,7 @@ from gateway.config import Config, ConfigError, load_config
 from gateway.ingest.imap import ImapIngest
 from gateway.ingest.smtp import SmtpIngress
 from gateway.log import event
+from gateway.metrics import Metrics
 from gateway.pipeline import Services
 from gateway.processor import Processor
 from gateway.scheduler import Scheduler
@@ -45,9 +46,19 @@ class Gateway:
         self.drain_seconds = drain_seconds
         self.store = Store(config.database.path, config.database.busy_timeout_ms)
         self.services = Services.build(config, clock)
-        self.sender = Sender(self.store, config.smtp, clock, tick=config.scheduler.tick_seconds)
+        self.metrics = Metrics(config.database.path, clock.now) if config.metrics.enabled else None
+        self.metrics_port = 0
+        self.sender = Sender(
+            self.store,
+            config.smtp,
+            clock,
+            tick=config.scheduler.tick_seconds,
+            metrics=self.metrics,
+        )
         self.imap: ImapIngest | None = None
-        self.processor = Processor(self.store, self.services, on_done=self._processed)
+        self.processor = Processor(
+            self.store, self.services, on_done=self._processed, metrics=self.metrics
+        )
         self.scheduler = Scheduler(self.store, self.services, on_queued=self.sender.wake.set)
         if config.imap.enabled:
             self.imap = ImapIngest(
@@ -76,6 +87,10 @@ class Gateway:
         await self.store.start()
         if self.ingress is not None:
             await self.ingress.start()
+        if self.metrics is not None:
+            m = self.config.metrics
+            self.metrics_port = self.metrics.start(m.host, m.port, self.health)
+            event(log, "metrics-up", host=m.host, port=self.metrics_port)
         loops = {
             "processor": self.processor.run,
             "sender": self.sender.run,
@@ -108,6 +123,8 @@ class Gateway:
                     exc = task.exception()
                     event(log, "task-failed", logging.ERROR, task=task.get_name(), error=exc)
         await self.store.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
         event(log, "stopped")
 
     def reload(self) -> bool:
@@ -145,6 +162,17 @@ class Gateway:
         while not self.stopping.is_set():
             self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
             await wait_any(self.stopping, timeout=interval)
+
+    def health(self) -> dict[str, object]:
+        """For monitors (/healthz): IMAP, SMTP and database state; ok when nothing is down.
+        Called from the metrics thread: it only reads plain attributes."""
+        imap = "off" if self.imap is None else ("up" if self.imap.connected.is_set() else "down")
+        if self.metrics is not None:
+            self.metrics.imap_up.set(1 if imap == "up" else 0)
+        database = "ok" if self.store.started else "down"
+        smtp = self.sender.last_result
+        ok = imap != "down" and database == "ok" and not smtp.startswith("failing")
+        return {"ok": ok, "imap": imap, "smtp": smtp, "database": database}
 
     def status_line(self) -> str:
         imap = "off" if self.imap is None else ("up" if self.imap.connected.is_set() else "down")

@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the daemon")
     run.add_argument("--config", required=True, help="TOML config file")
     run.add_argument(
+        "--log-format", choices=["plain", "json"], help="override log.format from the config"
+    )
+    run.add_argument(
         "--backfill",
         metavar="SINCE",
         type=date.fromisoformat,
@@ -117,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = asyncio.run(explain(config, raw, args.at or SystemClock().now()))
         print(to_json(report) if args.json else render_text(report))
         return 0
-    setup(config.log.level)
+    setup(config.log.level, args.log_format or config.log.format)
     from gateway.app import Gateway
 
     gateway = Gateway(config, SystemClock(), backfill_since=args.backfill)

@@ -451,6 +451,12 @@ class SafetySection(_Section):
     )
 
 
+class MetricsSection(_Section):
+    enabled: bool = Field(True, description="Serve Prometheus /metrics and /healthz.")
+    host: str = Field("127.0.0.1", description="Listen address (keep it on loopback or a VPN).")
+    port: int = Field(9464, ge=0, le=65535, description="Listen port (0: any free port).")
+
+
 class SchedulerSection(_Section):
     tick_seconds: float = Field(
         30, gt=0, description="How often due commitments are checked (real seconds)."
@@ -459,6 +465,9 @@ class SchedulerSection(_Section):
 
 class LogSection(_Section):
     level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    format: Literal["plain", "json"] = Field(
+        "plain", description="plain (key=value; journald-aware) or json (one object per line)."
+    )
 
 
 class Config(_Section):
@@ -471,6 +480,7 @@ class Config(_Section):
     sla: SlaSection = Field(default_factory=SlaSection)
     safety: SafetySection = Field(default_factory=SafetySection)
     scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
+    metrics: MetricsSection = Field(default_factory=MetricsSection)
     log: LogSection = Field(default_factory=LogSection)
     templates_dir: str = Field("", description="Operator templates overriding the built-in ones.")
     routing: RoutingSection = Field(default_factory=RoutingSection)

@@ -1,11 +1,27 @@
-"""One log line per event: ``event key=value ...`` with stable keys (never a secret)."""
+"""One log line per event: ``event key=value ...`` with stable keys (never a secret).
+
+Formats: ``plain`` (with a timestamp on a terminal; under journald, detected by
+``JOURNAL_STREAM``, no timestamp of our own and the level as a ``<N>`` syslog prefix that the
+journal maps to its priority) and ``json`` (one object per line: ts, level, logger, event and
+the event's fields).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+from datetime import UTC, datetime
 
 _UNSAFE = re.compile(r"[\s\"=]")
+_SYSLOG = {
+    logging.DEBUG: 7,
+    logging.INFO: 6,
+    logging.WARNING: 4,
+    logging.ERROR: 3,
+    logging.CRITICAL: 2,
+}
 
 
 def _value(v: object) -> str:
@@ -15,11 +31,41 @@ def _value(v: object) -> str:
 
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: object) -> None:
     if logger.isEnabledFor(level):
-        logger.log(level, "%s %s", name, " ".join(f"{k}={_value(v)}" for k, v in fields.items()))
+        text = " ".join(f"{k}={_value(v)}" for k, v in fields.items())
+        logger.log(level, "%s %s", name, text, extra={"event": name, "fields": fields})
 
 
-def setup(level: str = "info") -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+        }
+        if hasattr(record, "event"):
+            out["event"] = record.event
+            out.update({k: str(v) for k, v in getattr(record, "fields", {}).items()})
+        else:
+            out["message"] = record.getMessage()
+        if record.exc_info:
+            out["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+class JournalFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{_SYSLOG.get(record.levelno, 6)}>"
+        return prefix + f"{record.name} " + super().format(record).replace("\n", "\n" + prefix)
+
+
+def setup(level: str = "info", fmt: str = "plain") -> None:
+    handler = logging.StreamHandler()
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    elif os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(JournalFormatter("%(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper()))

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable
 
 from gateway.log import event
+from gateway.metrics import Metrics
 from gateway.models import Action
 from gateway.parse import ParseError
 from gateway.pipeline import Services, Work, run_pipeline
@@ -31,7 +32,9 @@ class Processor:
         services: Services,
         on_done: Callable[[], None] = lambda: None,
         retry_seconds: float = 5.0,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.store = store
         self.services = services
         self.on_done = on_done
@@ -110,4 +113,7 @@ class Processor:
             action=action,
             reason=reason.splitlines()[0],
         )
+        if self.metrics is not None:
+            lag = (s.clock.now() - row.received_at).total_seconds()
+            self.metrics.observe_message(w.mail_class, action, lag)
         self.on_done()

@@ -19,6 +19,7 @@ import aiosmtplib
 from gateway.clock import Clock
 from gateway.config import SmtpSection, TlsMode
 from gateway.log import event
+from gateway.metrics import Metrics
 from gateway.store import Store, outbox
 from gateway.store.outbox import OutboxRow
 from gateway.waiting import wait_any
@@ -65,7 +66,16 @@ def connect_kwargs(cfg: SmtpSection) -> dict[str, object]:
 
 
 class Sender:
-    def __init__(self, store: Store, cfg: SmtpSection, clock: Clock, tick: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cfg: SmtpSection,
+        clock: Clock,
+        tick: float = 30.0,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self.last_result = "unknown"  # for /healthz: ok, or the last failure
         self.store = store
         self.cfg = cfg
         self.clock = clock
@@ -143,6 +153,9 @@ class Sender:
                     db, row, deferred, now + self.backoff(row.attempts), note or "", now
                 )
         self.sent += 1
+        self.last_result = "ok"
+        if self.metrics is not None:
+            self.metrics.sent.labels(row.kind).inc()
         event(
             log,
             "sent",
@@ -156,6 +169,11 @@ class Sender:
 
     async def _failed(self, row: OutboxRow, failure: Failure) -> None:
         now = self.clock.now()
+        self.last_result = f"failing: {failure.text}"
+        if self.metrics is not None:
+            self.metrics.send_failures.labels(
+                "permanent" if failure.permanent else "temporary"
+            ).inc()
         give_up = row.created_at + timedelta(hours=self.cfg.give_up_hours)
         async with self.store.transaction() as db:
             if failure.permanent or now >= give_up:

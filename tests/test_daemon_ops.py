@@ -187,8 +187,16 @@ async def test_a_locked_database_is_logged_and_retried_without_loss(
 
     config = make_config(mailbox, database={"busy_timeout_ms": 50})
     async with running(config, clock):
-        locker = sqlite3.connect(config.database.path, isolation_level=None)
-        locker.execute("BEGIN EXCLUSIVE")  # another process holds the database
+        locker = sqlite3.connect(config.database.path, isolation_level=None, timeout=0.05)
+
+        def lock() -> bool:  # another process takes the database (when the daemon lets go)
+            try:
+                locker.execute("BEGIN EXCLUSIVE")
+                return True
+            except sqlite3.OperationalError:
+                return False
+
+        await eventually(lock, timeout=10)
         try:
             mailbox.append(customer_mail(1))
             await eventually(lambda: "database-error" in caplog.text)

@@ -175,6 +175,10 @@ class Store:
         self._db = db
         await self._migrate()
 
+    @property
+    def started(self) -> bool:
+        return self._db is not None
+
     async def stop(self) -> None:
         if self._db is not None:
             async with self._lock:

@@ -1,0 +1,136 @@
+"""Prometheus metrics and ``/healthz`` on a loopback address by default.
+
+Counters are kept as events happen; the figures that live in the database (outbox depth and
+age, commitments by state, tickets) are read at scrape time through a read-only connection of
+their own, so a scrape never waits on the daemon's transactions. The HTTP server is
+prometheus-client's WSGI server in its own thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer
+
+Health = Callable[[], dict[str, Any]]
+
+
+class Metrics:
+    def __init__(self, db_path: str, now: Callable[[], datetime]) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.messages = Counter(
+            "gateway_messages",
+            "Inbound mail by class and action",
+            ["mail_class", "action"],
+            registry=r,
+        )
+        self.sent = Counter(
+            "gateway_sent", "Mail accepted by the relay, by kind", ["kind"], registry=r
+        )
+        self.send_failures = Counter(
+            "gateway_send_failures", "Failed sends", ["failure"], registry=r
+        )
+        self.imap_up = Gauge("gateway_imap_up", "1 while the IMAP connection is up", registry=r)
+        self.intake_lag = Gauge(
+            "gateway_intake_lag_seconds", "Received to processed, last message", registry=r
+        )
+        r.register(_StoredFigures(db_path, now))
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def observe_message(self, mail_class: str, action: str, lag_seconds: float) -> None:
+        self.messages.labels(mail_class or "unknown", action).inc()
+        self.intake_lag.set(max(0.0, lag_seconds))
+
+    def start(self, host: str, port: int, health: Health) -> int:
+        metrics_app = make_wsgi_app(self.registry)
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") == "/healthz":
+                report = health()
+                status = "200 OK" if report["ok"] else "503 Service Unavailable"
+                start_response(status, [("Content-Type", "application/json")])
+                return [json.dumps(report).encode()]
+            return metrics_app(environ, start_response)  # type: ignore[no-any-return]
+
+        self._server = make_server(
+            host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="metrics-http"
+        )
+        self._thread.start()
+        return int(self._server.server_port)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes every few seconds are not events worth a log line."""
+
+
+class _StoredFigures:
+    """Gauges read from the database at scrape time (read-only, its own connection)."""
+
+    def __init__(self, db_path: str, now: Callable[[], datetime]) -> None:
+        self.db_path = db_path
+        self.now = now
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=1)
+        except sqlite3.Error:
+            return
+        try:
+            depth = GaugeMetricFamily("gateway_outbox_depth", "Mail waiting to be sent")
+            depth.add_metric(
+                [], con.execute("SELECT count(*) FROM outbox WHERE state = 'queued'").fetchone()[0]
+            )
+            yield depth
+            oldest = con.execute(
+                "SELECT min(created_at) FROM outbox WHERE state = 'queued'"
+            ).fetchone()[0]
+            age = GaugeMetricFamily(
+                "gateway_outbox_oldest_age_seconds", "Age of the oldest mail waiting to be sent"
+            )
+            age.add_metric(
+                [], (self.now() - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
+            )
+            yield age
+            commitments = GaugeMetricFamily(
+                "gateway_commitments", "Dates told to customers", labels=["state"]
+            )
+            for state, sql in (
+                ("open", "met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL"),
+                ("met", "met_at IS NOT NULL"),
+                ("missed", "missed_at IS NOT NULL"),
+            ):
+                commitments.add_metric(
+                    [state],
+                    con.execute(f"SELECT count(*) FROM commitments WHERE {sql}").fetchone()[0],
+                )
+            yield commitments
+            revised = GaugeMetricFamily("gateway_revised_etas", "Revised dates sent, ever")
+            revised.add_metric(
+                [],
+                con.execute("SELECT count(*) FROM outbox WHERE kind = 'revised-eta'").fetchone()[0],
+            )
+            yield revised
+        except sqlite3.Error:
+            return  # a fresh database without tables yet: nothing to report
+        finally:
+            con.close()

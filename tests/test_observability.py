@@ -1,0 +1,80 @@
+"""Metrics, /healthz and log formats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+import pytest
+
+from gateway.clock import FakeClock
+from gateway.config import Config
+from gateway.log import JournalFormatter, JsonFormatter, event
+from gateway.sink import SmtpSink
+from tests.conftest import customer_mail, running
+from tests.dovecot import Dovecot
+
+
+def fetch(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.mark.dovecot
+async def test_metrics_and_health(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox)
+    async with running(config, clock) as gw:
+        mailbox.append(customer_mail(1))
+        mailbox.append(customer_mail(2, headers={"Auto-Submitted": "auto-replied"}))
+        await sink.wait_for(2)
+        await asyncio.sleep(0.3)
+        status, body = await asyncio.to_thread(fetch, gw.metrics_port, "/healthz")
+        assert status == 200
+        assert json.loads(body) == {"ok": True, "imap": "up", "smtp": "ok", "database": "ok"}
+        status, text = await asyncio.to_thread(fetch, gw.metrics_port, "/metrics")
+        assert status == 200
+        assert 'gateway_messages_total{action="acknowledge",mail_class="human"} 1.0' in text
+        assert 'gateway_messages_total{action="suppress",mail_class="auto-reply"} 1.0' in text
+        assert 'gateway_sent_total{kind="ack"} 1.0' in text
+        assert "gateway_outbox_depth 0.0" in text
+        assert 'gateway_commitments{state="open"}' in text
+        assert "gateway_imap_up 1.0" in text
+        await asyncio.to_thread(mailbox.kick_and_stop)
+        await asyncio.sleep(1.5)
+        status, body = await asyncio.to_thread(fetch, gw.metrics_port, "/healthz")
+        assert status == 503 and json.loads(body)["imap"] == "down"
+        await asyncio.to_thread(mailbox.start)
+
+
+def _record() -> logging.LogRecord:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("gateway.test-log")
+    keep = Keep()
+    logger.addHandler(keep)
+    logger.setLevel(logging.INFO)
+    event(logger, "message", logging.WARNING, ticket="SUP-1001", reason="a b")
+    logger.removeHandler(keep)
+    return records[0]
+
+
+def test_json_and_journal_formats() -> None:
+    record = _record()
+    line = json.loads(JsonFormatter().format(record))
+    assert line["event"] == "message" and line["ticket"] == "SUP-1001"
+    assert line["level"] == "warning" and line["reason"] == "a b"
+    journal = JournalFormatter("%(message)s").format(record)
+    assert journal == '<4>gateway.test-log message ticket=SUP-1001 reason="a b"'
