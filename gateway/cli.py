@@ -17,6 +17,10 @@ from gateway.log import setup
 EXIT_CONFIG = 2
 
 
+def _instant_or_date(text: str) -> date | datetime:
+    return _instant(text) if "T" in text else date.fromisoformat(text)
+
+
 def _instant(text: str) -> datetime:
     t = datetime.fromisoformat(text)
     if t.tzinfo is None:
@@ -67,6 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--config", required=True, help="TOML config file")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
+    report = sub.add_parser("report", help="promises kept: acknowledged, answered, resolved")
+    report.add_argument("--config", required=True, help="TOML config file")
+    report.add_argument(
+        "--since",
+        required=True,
+        type=_instant_or_date,
+        help="tickets received since (YYYY-MM-DD, support time zone, or ISO)",
+    )
+    out = report.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="JSON output")
+    out.add_argument("--csv", action="store_true", help="CSV output")
+
     sub.add_parser("config-reference", help="print every config key with its default (Markdown)")
 
     demo = sub.add_parser("demo", help="show the whole story on this machine, end to end")
@@ -94,6 +110,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "check-config":
         return check_config(config, args.config, args.connect)
+    if args.command == "report":
+        from zoneinfo import ZoneInfo
+
+        from gateway import report as report_mod
+
+        since = args.since
+        if not isinstance(since, datetime):
+            since = datetime.combine(since, datetime.min.time(), ZoneInfo(config.hours.timezone))
+        try:
+            rows = report_mod.collect(config.database.path, since, config.sla.acknowledge_minutes)
+        except FileNotFoundError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        if args.json:
+            print(report_mod.to_json(rows))
+        elif args.csv:
+            print(report_mod.to_csv(rows), end="")
+        else:
+            print(report_mod.render(rows))
+        return 0
     if args.command == "status":
         from gateway import status as status_mod
 

@@ -146,3 +146,36 @@ async def test_status_shows_what_needs_attention(
     assert figures["outbox"] == {"queued": 0, "oldest_queued": None, "dead": 0, "sent": 4}
     text = status.render(figures)
     assert "tickets:      new 2" in text and "4 overdue" in text
+
+
+async def test_report_says_which_promises_were_kept(
+    h: Harness, make_config: Callable[..., Config]
+) -> None:
+    import csv
+    import io
+
+    from gateway import report
+
+    await h.receive(customer_mail(1))  # Acme (Sam): answered and resolved in time
+    await h.receive(customer_mail(2, sender="li@globex.example"))  # nobody answers
+    h.clock.advance(timedelta(hours=2))
+    answer = customer_mail(
+        "a", sender="sam@example.com", name="Sam Engineer", in_reply_to="<customer-1@acme.example>"
+    )
+    await h.receive(answer)
+    async with h.store.transaction() as db:
+        await ledger.resolve(db, await tickets.get(db, 1), h.clock.now())
+    await h.later(timedelta(hours=23))  # ticket 2's reply date passes: one revised date
+    rows = report.collect(make_config().database.path, h.clock.now() - timedelta(days=7), 60)
+    by = {(r["scope"], r["name"]): r for r in rows}
+    everyone = by[("all", "all")]
+    assert (everyone["tickets"], everyone["acknowledged_in_time"]) == (2, 2)
+    assert (everyone["answered_in_time"], everyone["resolved_in_time"]) == (1, 1)
+    assert (everyone["dates_met"], everyone["dates_missed"], everyone["revised_etas"]) == (2, 1, 1)
+    assert everyone["eta_hit_rate"] == round(2 / 3, 3)
+    assert by[("account", "Acme")]["eta_hit_rate"] == 1.0
+    assert by[("account", "Globex")]["dates_missed"] == 1
+    table = report.render(rows)
+    assert table.splitlines()[1].split()[:3] == ["all", "all", "2"] and "67%" in table
+    parsed = list(csv.DictReader(io.StringIO(report.to_csv(rows))))
+    assert parsed[0]["eta_hit_rate"] == "0.667"

@@ -1,0 +1,141 @@
+"""``support-gateway report --since DATE``: does the team keep its promises?
+
+For tickets received since DATE, overall, per SE and per account: acknowledged within the target
+(1 hour), actionable response by the first date we gave, resolved by the first resolution date,
+the ETA hit rate (dates met on time / dates that came due) and revised dates sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gateway.store.db import ts
+
+COLUMNS = (
+    "scope",
+    "name",
+    "tickets",
+    "acknowledged_in_time",
+    "answered_in_time",
+    "answered",
+    "resolved_in_time",
+    "resolved",
+    "dates_met",
+    "dates_missed",
+    "eta_hit_rate",
+    "revised_etas",
+)
+
+_PER_TICKET = """
+SELECT t.id, t.se, t.account,
+  (SELECT min(o.sent_at) FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'ack') AS acked,
+  t.received_at, t.responded_at, t.resolved_at,
+  (SELECT c.due_at FROM commitments c WHERE c.ticket_id = t.id AND c.kind = 'actionable'
+     AND c.revision_of IS NULL ORDER BY c.id LIMIT 1) AS first_reply_due,
+  (SELECT c.due_at FROM commitments c WHERE c.ticket_id = t.id AND c.kind = 'resolution'
+     AND c.revision_of IS NULL ORDER BY c.id LIMIT 1) AS first_resolution_due,
+  (SELECT count(*) FROM commitments c WHERE c.ticket_id = t.id AND c.kind != 'point'
+     AND c.met_at IS NOT NULL AND c.met_at <= c.due_at) AS met,
+  (SELECT count(*) FROM commitments c WHERE c.ticket_id = t.id AND c.kind != 'point'
+     AND c.missed_at IS NOT NULL) AS missed,
+  (SELECT count(*) FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'revised-eta') AS revised
+FROM tickets t WHERE t.received_at >= ?
+"""
+
+
+def collect(db_path: str, since: datetime, ack_minutes: int) -> list[dict[str, Any]]:
+    if not Path(db_path).exists():
+        raise FileNotFoundError(f"no database at {db_path}")
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    try:
+        rows = con.execute(_PER_TICKET, (ts(since),)).fetchall()
+    finally:
+        con.close()
+    groups: dict[tuple[str, str], list[sqlite3.Row]] = {("all", "all"): list(rows)}
+    for r in rows:
+        groups.setdefault(("se", r["se"]), []).append(r)
+        groups.setdefault(("account", r["account"] or "(none)"), []).append(r)
+    return [
+        _figures(scope, name, members, ack_minutes) for (scope, name), members in groups.items()
+    ]
+
+
+def _within(a: str | None, b: str | None, minutes: float | None = None) -> bool:
+    if a is None or b is None:
+        return False
+    if minutes is None:
+        return a <= b  # both stored as UTC ISO text: text order is time order
+    delta = datetime.fromisoformat(a) - datetime.fromisoformat(b)
+    return delta.total_seconds() <= minutes * 60
+
+
+def _figures(scope: str, name: str, rows: list[sqlite3.Row], ack_minutes: int) -> dict[str, Any]:
+    met = sum(r["met"] for r in rows)
+    missed = sum(r["missed"] for r in rows)
+    return {
+        "scope": scope,
+        "name": name,
+        "tickets": len(rows),
+        "acknowledged_in_time": sum(
+            _within(r["acked"], r["received_at"], ack_minutes) for r in rows
+        ),
+        "answered_in_time": sum(_within(r["responded_at"], r["first_reply_due"]) for r in rows),
+        "answered": sum(r["responded_at"] is not None for r in rows),
+        "resolved_in_time": sum(_within(r["resolved_at"], r["first_resolution_due"]) for r in rows),
+        "resolved": sum(r["resolved_at"] is not None for r in rows),
+        "dates_met": met,
+        "dates_missed": missed,
+        "eta_hit_rate": round(met / (met + missed), 3) if met + missed else None,
+        "revised_etas": sum(r["revised"] for r in rows),
+    }
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    head = (
+        "scope",
+        "name",
+        "tickets",
+        "ack<=1h",
+        "answered in time",
+        "resolved in time",
+        "ETA hit rate",
+        "revised",
+    )
+    lines = [head]
+    for r in rows:
+        rate = "-" if r["eta_hit_rate"] is None else f"{r['eta_hit_rate']:.0%}"
+        lines.append(
+            (
+                r["scope"],
+                r["name"],
+                str(r["tickets"]),
+                f"{r['acknowledged_in_time']}/{r['tickets']}",
+                f"{r['answered_in_time']}/{r['tickets']}",
+                f"{r['resolved_in_time']}/{r['tickets']}",
+                rate,
+                str(r["revised_etas"]),
+            )
+        )
+    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in lines
+    )
+
+
+def to_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=2)
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
