@@ -1,0 +1,303 @@
+"""The benchmark (``scripts/bench``): real Dovecot, an aiosmtpd sink, the real daemon.
+
+Prints:
+- latency: mail appended one at a time while the daemon IDLEs, APPEND -> acknowledgement at the
+  sink, p50 and p99;
+- throughput: a backlog of new-ticket mail, messages per second end to end (durable commits),
+  beside a raw baseline in the same run (imapclient batched fetch + mail-parser + two SMTP sends
+  per message, no logic, no database) and the ratio;
+- the daemon's peak RSS, and its RSS after start with 1,000 and with 100,000 stored tickets;
+- the scheduler's tick time with 100,000 and 1,000,000 stored commitments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiosmtplib
+import mailparser
+
+from gateway.clock import FakeClock
+from gateway.config import parse_config
+from gateway.pipeline import Services
+from gateway.scheduler import Scheduler
+from gateway.sink import SmtpSink
+from gateway.store import Store
+from tests.chaos import CONFIG, customer
+from tests.conftest import MONDAY_10, base_config
+from tests.dovecot import PASSWORD, USER, Dovecot
+
+
+def rss_kb(pid: int, field: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+async def start_daemon(config: Path, log: Path) -> asyncio.subprocess.Process:
+    out = await asyncio.to_thread(open, log, "ab")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway",
+        "run",
+        "--config",
+        str(config),
+        "--backfill",
+        "2026-01-01",
+        stdout=out,
+        stderr=out,
+    )
+    out.close()
+    return proc
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 60)
+
+
+def write_config(base: Path, dovecot: Dovecot, sink: SmtpSink, name: str) -> Path:
+    secret = base / "imap-password"
+    secret.write_text(PASSWORD)
+    config = base / f"{name}.toml"
+    config.write_text(
+        CONFIG.format(
+            imap_port=dovecot.port,
+            user=USER,
+            secret=secret,
+            smtp_port=sink.port,
+            db=base / f"{name}.db",
+        ).replace("idle_recheck_seconds = 2", "idle_recheck_seconds = 60")
+    )
+    return config
+
+
+async def wait_until(check: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError("benchmark step did not finish")
+
+
+async def latency(base: Path, dovecot: Dovecot, sink: SmtpSink, count: int) -> list[float]:
+    config = write_config(base, dovecot, sink, "latency")
+    proc = await start_daemon(config, base / "latency.log")
+    await asyncio.sleep(2)
+    samples = []
+    try:
+        for n in range(count):
+            raw, mid, _ = customer(100_000 + n)
+            before = len(sink.messages)
+            t0 = time.monotonic()
+            await asyncio.to_thread(dovecot.append, raw)
+            await wait_until(
+                lambda mid=mid, before=before: any(
+                    m["In-Reply-To"] == mid for m in sink.messages[before:]
+                ),
+                30,
+            )
+            ack = next(m for m in sink.messages[before:] if m["In-Reply-To"] == mid)
+            samples.append(ack.arrived_at - t0)
+            await asyncio.sleep(0.2)
+    finally:
+        await stop(proc)
+    return samples
+
+
+async def throughput(base: Path, dovecot: Dovecot, sink: SmtpSink, count: int) -> tuple[float, int]:
+    with dovecot.client() as c:
+        for start in range(0, count, 500):
+            for n in range(start, min(count, start + 500)):
+                c.append("INBOX", customer(200_000 + n)[0])
+    config = write_config(base, dovecot, sink, "throughput")
+    before = len(sink.messages)
+    t0 = time.monotonic()
+    proc = await start_daemon(config, base / "throughput.log")
+    peak = 0
+    try:
+        while len(sink.messages) - before < 2 * count:
+            peak = max(peak, rss_kb(proc.pid, "VmHWM"))
+            await asyncio.sleep(0.1)
+            if time.monotonic() - t0 > 60 + count:
+                raise TimeoutError("throughput run did not finish")
+        secs = time.monotonic() - t0
+        peak = max(peak, rss_kb(proc.pid, "VmHWM"))
+    finally:
+        await stop(proc)
+    return count / secs, peak
+
+
+async def raw_baseline(dovecot: Dovecot, sink: SmtpSink, count: int) -> float:
+    """The same work with no logic and no database: fetch in batches, parse, send twice."""
+    with dovecot.client() as c:
+        for start in range(0, count, 500):
+            for n in range(start, min(count, start + 500)):
+                c.append("INBOX", customer(300_000 + n)[0])
+    t0 = time.monotonic()
+
+    def fetch_all() -> list[bytes]:
+        with dovecot.client() as c:
+            c.select_folder("INBOX")
+            uids = c.search(["ALL"])
+            out = []
+            for i in range(0, len(uids), 100):
+                data = c.fetch(uids[i : i + 100], ["BODY.PEEK[]", "INTERNALDATE"])
+                out += [bytes(d[b"BODY[]"]) for d in data.values()]
+            return out
+
+    raws = await asyncio.to_thread(fetch_all)
+    smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=sink.port)
+    await smtp.connect()
+    for raw in raws:
+        mail = mailparser.parse_from_bytes(raw)
+        sender = mail.from_[0][1] if mail.from_ else "x@example.com"
+        for rcpt in (sender, "sam@example.com"):
+            await smtp.sendmail("support@example.com", [rcpt], raw)
+    await smtp.quit()
+    return len(raws) / (time.monotonic() - t0)
+
+
+def stored_tickets(db: Path, tickets: int) -> None:
+    """Fill a database with resolved tickets (and their commitments) directly."""
+    con = sqlite3.connect(db)
+    now = datetime(2026, 1, 1, tzinfo=UTC).isoformat(timespec="microseconds")
+    con.executemany(
+        "INSERT INTO tickets (key, subject, customer_address, customer_name, account, token, se,"
+        " state, received_at, created_at, last_customer_message_id)"
+        " VALUES (?, 'old', ?, '', '', 'tok', 'sam@example.com', 'resolved', ?, ?, ?)",
+        (
+            (f"OLD-{i}", f"c{i}@old.example", now, now, f"<old-{i}@old.example>")
+            for i in range(tickets)
+        ),
+    )
+    con.commit()
+    con.close()
+
+
+async def rss_with_tickets(base: Path, dovecot: Dovecot, sink: SmtpSink, tickets: int) -> int:
+    config = write_config(base, dovecot, sink, f"rss{tickets}")
+    db = base / f"rss{tickets}.db"
+    store = Store(str(db))
+    await store.start()  # creates the schema
+    await store.stop()
+    await asyncio.to_thread(stored_tickets, db, tickets)
+    proc = await start_daemon(config, base / f"rss{tickets}.log")
+    await asyncio.sleep(4)
+    rss = rss_kb(proc.pid)
+    await stop(proc)
+    return rss
+
+
+def stored_commitments(db: Path, count: int) -> None:
+    """``count`` commitments: almost all met long ago, a realistic few open in the future."""
+    con = sqlite3.connect(db)
+    con.execute(
+        "INSERT INTO tickets (key, subject, customer_address, customer_name, account, token, se,"
+        " state, received_at, created_at, last_customer_message_id)"
+        " VALUES ('T-1', 's', 'c@x.example', '', '', 'tok', 'sam@example.com', 'new', ?, ?,"
+        " '<t@x>')",
+        (MONDAY_10.isoformat(), MONDAY_10.isoformat()),
+    )
+    old = (MONDAY_10 - timedelta(days=300)).astimezone(UTC).isoformat(timespec="microseconds")
+    future = (MONDAY_10 + timedelta(days=30)).astimezone(UTC).isoformat(timespec="microseconds")
+    con.executemany(
+        "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, met_at)"
+        " VALUES (1, 'actionable', ?, 'x', ?, ?)",
+        ((future, old, None) if i % 1000 == 0 else (old, old, old) for i in range(count)),
+    )
+    con.commit()
+    con.close()
+
+
+async def tick_time(base: Path, count: int) -> float:
+    db = base / f"tick{count}.db"
+    data = base_config(base)
+    data["database"]["path"] = str(db)
+    config = parse_config(data)
+    store = Store(str(db))
+    await store.start()
+    await store.stop()
+    await asyncio.to_thread(stored_commitments, db, count)
+    await store.start()
+    clock = FakeClock(MONDAY_10)
+    scheduler = Scheduler(store, Services.build(config, clock))
+    await scheduler.tick()  # warm the page cache
+    times = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        await scheduler.tick()
+        times.append(time.perf_counter() - t0)
+    await store.stop()
+    return statistics.median(times)
+
+
+async def main_async(args: argparse.Namespace, base: Path) -> None:
+    (base / "dovecot").mkdir()
+    os.chmod(base, 0o755)
+    dovecot = Dovecot(base / "dovecot")
+    dovecot.start()
+    sink = SmtpSink()
+    await sink.start()
+    try:
+        lat = await latency(base, dovecot, sink, args.latency)
+        lat.sort()
+        p50 = statistics.median(lat)
+        p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
+        print(
+            f"latency (APPEND -> ack at the sink, {len(lat)} mails): p50 {p50 * 1000:.0f} ms, "
+            f"p99 {p99 * 1000:.0f} ms",
+            flush=True,
+        )
+        rate, peak = await throughput(base, dovecot, sink, args.backlog)
+        base_rate = await raw_baseline(dovecot, sink, args.backlog)
+        print(
+            f"throughput ({args.backlog} backlog): {rate:.0f} messages/s; raw baseline "
+            f"{base_rate:.0f} messages/s; ratio {rate / base_rate:.2f}",
+            flush=True,
+        )
+        print(f"peak RSS during the backlog: {peak / 1024:.0f} MB", flush=True)
+        small = await rss_with_tickets(base, dovecot, sink, 1_000)
+        large = await rss_with_tickets(base, dovecot, sink, 100_000)
+        print(
+            f"RSS after start: {small / 1024:.0f} MB with 1,000 stored tickets, "
+            f"{large / 1024:.0f} MB with 100,000",
+            flush=True,
+        )
+        for count in (100_000, 1_000_000):
+            print(
+                f"scheduler tick with {count:,} stored commitments: "
+                f"{await tick_time(base, count) * 1000:.1f} ms",
+                flush=True,
+            )
+    finally:
+        await sink.stop()
+        dovecot.stop()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="support-gateway benchmark")
+    p.add_argument("--latency", type=int, default=100, help="mails for the latency figure")
+    p.add_argument("--backlog", type=int, default=10_000, help="mails in the backlog")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sgw-bench-", dir="/tmp") as tmp:
+        asyncio.run(main_async(args, Path(tmp)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
