@@ -89,8 +89,21 @@ class Gateway:
             await self.ingress.start()
         if self.metrics is not None:
             m = self.config.metrics
-            self.metrics_port = self.metrics.start(m.host, m.port, self.health)
-            event(log, "metrics-up", host=m.host, port=self.metrics_port)
+            try:
+                self.metrics_port = self.metrics.start(m.host, m.port, self.health)
+                event(log, "metrics-up", host=m.host, port=self.metrics_port)
+            except OSError as exc:
+                # Mail matters more than monitoring: run on, and say so loudly.
+                event(
+                    log,
+                    "metrics-unavailable",
+                    logging.ERROR,
+                    host=m.host,
+                    port=m.port,
+                    error=exc,
+                    fix="free the port or set [metrics] port/enabled",
+                )
+                self.metrics = None
         loops = {
             "processor": self.processor.run,
             "sender": self.sender.run,

@@ -131,6 +131,8 @@ retry_max_seconds = 2
 path = "{db}"
 [scheduler]
 tick_seconds = 0.2
+[metrics]
+port = 0
 [safety]
 max_auto_per_hour = 1000
 max_auto_per_day = 1000

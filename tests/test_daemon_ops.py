@@ -97,6 +97,8 @@ tls = "none"
 path = "{tmp_path / "gateway.db"}"
 [scheduler]
 tick_seconds = 0.2
+[metrics]
+port = 0
 [routing]
 default_se = "dana@example.com"
 [[people]]

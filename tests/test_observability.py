@@ -78,3 +78,24 @@ def test_json_and_journal_formats() -> None:
     assert line["level"] == "warning" and line["reason"] == "a b"
     journal = JournalFormatter("%(message)s").format(record)
     assert journal == '<4>gateway.test-log message ticket=SUP-1001 reason="a b"'
+
+
+async def test_a_taken_metrics_port_does_not_stop_the_mail(
+    sink: SmtpSink,
+    clock: FakeClock,
+    make_config: Callable[..., Config],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    config = make_config(metrics={"port": port})
+    try:
+        async with running(config, clock) as gw:
+            assert gw.metrics is None
+            assert "metrics-unavailable" in caplog.text
+    finally:
+        taken.close()
