@@ -346,9 +346,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--kills", type=int, default=200)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (database, config, log)")
     args = p.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="sgw-chaos-", dir="/tmp") as tmp:
-        report = asyncio.run(run(args.messages, args.kills, args.seed, Path(tmp), verbose=True))
+    if args.keep:
+        base = Path(args.keep)
+        base.mkdir(parents=True, exist_ok=False)
+        report = asyncio.run(run(args.messages, args.kills, args.seed, base, verbose=True))
+    else:
+        with tempfile.TemporaryDirectory(prefix="sgw-chaos-", dir="/tmp") as tmp:
+            report = asyncio.run(run(args.messages, args.kills, args.seed, Path(tmp), True))
     print(report.render())
     return 0 if report.ok() else 1
 

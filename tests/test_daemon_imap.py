@@ -238,3 +238,38 @@ async def test_an_se_runs_the_case_from_a_mail_client(
     assert "All fixed" not in "".join(
         m.text() for m in sink.messages if m["To"] == "jane@acme.example"
     )
+
+
+async def test_inline_points_and_answers_end_to_end(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox)
+    body = "Hello,\n\nWhy does the export fail? Is 4.2 affected? How do I get the logs?\n\nJane"
+    async with running(config, clock):
+        mailbox.append(customer_mail(1, body=body))
+        await sink.wait_for(2)
+        ack = next(m for m in sink.messages if m["X-Support-Kind"] == "ack")
+        copy = next(m for m in sink.messages if m["X-Support-Kind"] == "se-copy")
+        quoted = "\n".join("> " + line for line in copy.text().splitlines())
+        answer = "Hi Jane,\n\nOn Mon, Support wrote:\n" + quoted.replace(
+            "> > Why does the export fail?\n", "> > Why does the export fail?\nA bad index.\n"
+        ).replace("> > Is 4.2 affected?\n", "> > Is 4.2 affected?\nYes: fixed in 4.2.1.\n")
+        raw = customer_mail(
+            "se",
+            sender="sam@example.com",
+            subject="Re: " + copy["Subject"],
+            body=answer,
+            in_reply_to=copy["Message-ID"],
+        )
+        mailbox.append(raw.replace(b"To: support@example.com", f"To: {copy['Reply-To']}".encode()))
+        await sink.wait_for(4)
+        await eventually(lambda: mailbox.count("Processed") == 2)
+
+    ack_text = ack.text().replace("\r\n", "\n")
+    assert ack_text.count("Received: you will hear back on this by Tuesday 24 November") == 3
+    relayed = next(m for m in sink.messages if m["X-Support-Kind"] == "reply")
+    text = relayed.text().replace("\r\n", "\n")
+    assert "> Why does the export fail?\nA bad index." in text
+    assert "> Is 4.2 affected?\nYes: fixed in 4.2.1." in text
+    assert 'Still open: "How do I get the logs?" - you will hear back by' in text
+    assert (relayed["To"], relayed["Cc"]) == ("jane@acme.example", "casey@example.com")
