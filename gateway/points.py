@@ -19,7 +19,7 @@ _DASH_BULLET = re.compile(r"^[ \t]*[-*–][ \t]+(?=\S)", re.MULTILINE)
 _SENTENCE_END = re.compile(r"(?<=[.!?？。！])\s+")
 _QUESTION = re.compile(r"[?？]\s*[\"')\]]*$")
 _MAX_CHARS = 300
-_SHORT = 12
+_SHORT = 16  # "Can you help?" needs the sentence before it to be recognisable
 _LANGUAGES = ["en", "de", "fr", "es", "it", "nl"]
 
 
