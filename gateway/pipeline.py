@@ -65,11 +65,14 @@ async def step_thread(s: Services, w: Work, db: aiosqlite.Connection) -> None:
 
 
 async def step_staff(s: Services, w: Work, db: aiosqlite.Connection) -> None:
-    """Our own engineer writing in a ticket's thread: that is the response we promised."""
+    """Our own engineer writing in a ticket's thread: that is the response we promised. An SC
+    writing in the thread is recorded, but is not the engineer's answer."""
     sender = w.message.from_address
     if w.ticket is None or not s.directory.is_staff(sender):
         return
     await tickets.add_message_id(db, w.message.message_id, w.ticket.id, "in")
+    if not s.directory.is_se(sender):
+        raise Done(Action.ATTACH, f"{s.directory.name_of(sender)} (SC) wrote on {w.ticket.key}")
     met = await ledger.responded(db, w.ticket, w.now)
     raise Done(
         Action.ENGINEER_REPLY,

@@ -166,3 +166,19 @@ async def test_trusted_authentication_results_are_required_when_configured(
         )
     )
     assert len(kind(h, "reply")) == 1
+
+
+async def test_an_sc_writing_in_the_thread_is_not_the_engineers_answer(h: Harness) -> None:
+    await open_ticket(h)
+    note = customer_mail(
+        "sc",
+        sender="casey@example.com",
+        name="Casey Consultant",
+        body="Jane, Sam will be in touch.",
+        in_reply_to="<customer-1@acme.example>",
+    )
+    await h.receive(note)
+    assert await h.scalar("SELECT action FROM inbox ORDER BY id DESC LIMIT 1") == "attach"
+    assert await h.scalar("SELECT state FROM tickets") == "new"
+    await h.later(timedelta(hours=24, minutes=10))
+    assert len(kind(h, "revised-eta")) == 1  # the reply date we gave is still owed
