@@ -8,6 +8,7 @@ with the dotted key it belongs to.
 from __future__ import annotations
 
 import colorsys
+import functools
 import itertools
 import os
 import re
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic import model_validator as _model_validator
+from pydantic.fields import FieldInfo
 
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -311,8 +313,9 @@ class SlaSection(_Section):
     )
 
 
-def parse_days(items: list[str]) -> set[date]:
-    """Dates and inclusive ranges: ["2026-12-24", "2026-12-28..2027-01-01"]."""
+@functools.lru_cache(maxsize=256)
+def parse_days(items: tuple[str, ...]) -> frozenset[date]:
+    """Dates and inclusive ranges: ("2026-12-24", "2026-12-28..2027-01-01")."""
     out: set[date] = set()
     for item in items:
         first, _, last = item.partition("..")
@@ -321,7 +324,7 @@ def parse_days(items: list[str]) -> set[date]:
         if b < a:
             raise ValueError(f"{item!r} ends before it starts")
         out.update(a + timedelta(days=i) for i in range((b - a).days + 1))
-    return out
+    return frozenset(out)
 
 
 class Person(_Section):
@@ -339,11 +342,11 @@ class Person(_Section):
     @field_validator("away")
     @classmethod
     def _away(cls, v: list[str]) -> list[str]:
-        parse_days(v)
+        parse_days(tuple(v))
         return v
 
     def away_on(self, day: date) -> bool:
-        return day in parse_days(self.away)
+        return day in parse_days(tuple(self.away))
 
     @field_validator("address")
     @classmethod
@@ -593,43 +596,38 @@ def load_config(path: str | Path) -> Config:
     return parse_config(data)
 
 
-def schema_keys(model: type[BaseModel] = Config, prefix: str = "") -> Iterator[str]:
-    """Every dotted key of the schema (list items as ``people[].name``)."""
+def schema_fields(
+    model: type[BaseModel] = Config, prefix: str = ""
+) -> Iterator[tuple[str, FieldInfo]]:
+    """Every leaf of the schema with its dotted key (list items as ``people[].name``)."""
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
         ann = field.annotation
         args = getattr(ann, "__args__", ())
         if isinstance(ann, type) and issubclass(ann, BaseModel):
-            yield from schema_keys(ann, key + ".")
+            yield from schema_fields(ann, key + ".")
         elif args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
-            yield from schema_keys(args[0], key + "[].")
+            yield from schema_fields(args[0], key + "[].")
         else:
-            yield key
+            yield key, field
+
+
+def schema_keys() -> Iterator[str]:
+    """Every dotted key of the schema."""
+    return (key for key, _ in schema_fields())
 
 
 def reference_table() -> str:
     """The config reference as a Markdown table (the README's is this output)."""
     rows = ["| key | default | meaning |", "|---|---|---|"]
-
-    def walk(model: type[BaseModel], prefix: str) -> Iterator[str]:
-        for name, field in model.model_fields.items():
-            key = f"{prefix}{name}"
-            ann = field.annotation
-            args = getattr(ann, "__args__", ())
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
-                yield from walk(ann, key + ".")
-            elif args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
-                yield from walk(args[0], key + "[].")
-            else:
-                if field.is_required():
-                    default = "(required)"
-                elif field.default_factory is not None:
-                    default = repr(field.default_factory())  # type: ignore[call-arg]
-                else:
-                    default = repr(getattr(field.default, "value", field.default))
-                default = default.replace("'", '"').replace("|", "\\|")
-                text = (field.description or "").replace("|", "/")
-                yield f"| `{key}` | `{default}` | {text} |"
-
-    rows += walk(Config, "")
+    for key, field in schema_fields():
+        if field.is_required():
+            default = "(required)"
+        elif field.default_factory is not None:
+            default = repr(field.default_factory())  # type: ignore[call-arg]
+        else:
+            default = repr(getattr(field.default, "value", field.default))
+        default = default.replace("'", '"').replace("|", "\\|")
+        text = (field.description or "").replace("|", "/")
+        rows.append(f"| `{key}` | `{default}` | {text} |")
     return "\n".join(rows)

@@ -9,6 +9,7 @@ every step for one message inside one database transaction, so either all of a m
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import aiosqlite
@@ -86,18 +87,18 @@ async def step_route(s: Services, w: Work, db: aiosqlite.Connection) -> None:
         w.route = Route(t.account, t.se, t.sc, f"follow-up sticks to {t.se}", t.product)
     else:
         msg, cal = w.message, s.calendar
-        loads = {se: Load(count, last) for se, (count, last) in (await tickets.loads(db)).items()}
-        w.route = s.directory.route(
-            RouteRequest(
-                sender=msg.from_address,
-                recipients=(*msg.to, *msg.cc, *msg.delivered_to),
-                subject=msg.subject,
-                text=msg.text or msg.html,
-                today=cal.local_date(w.now),
-                in_hours=cal.is_open(w.row.received_at),
-                loads=loads,
-            )
+        req = RouteRequest(
+            sender=msg.from_address,
+            recipients=(*msg.to, *msg.cc, *msg.delivered_to),
+            subject=msg.subject,
+            text=msg.text or msg.html,
+            today=cal.local_date(w.now),
+            in_hours=cal.is_open(w.row.received_at),
         )
+        if not s.directory.preferred(req)[2]:  # only the load rule is left: count open tickets
+            stored = await tickets.loads(db)
+            req = replace(req, loads={se: Load(n, last) for se, (n, last) in stored.items()})
+        w.route = s.directory.route(req)
     w.decide("route", w.route.se, w.route.reason)
 
 

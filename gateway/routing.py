@@ -108,7 +108,9 @@ class Directory:
             return best, f"product {best.name} by {hits} keyword(s)"
         return None, "no product"
 
-    def route(self, req: RouteRequest) -> Route:
+    def preferred(self, req: RouteRequest) -> tuple[Account | None, Product | None, str, list[str]]:
+        """Account, product, and the SE they name who is not away ('' when none): steps 1-3
+        without the load rule."""
         account, account_why = self.account_for(req.sender)
         product, product_why = self.product_for(req, account)
         reasons = [account_why, product_why]
@@ -123,6 +125,10 @@ class Directory:
         if not se and account is not None and account.se and self.available(account.se, req.today):
             se = account.se
             reasons.append(f"account SE {account.se}")
+        return account, product, se, reasons
+
+    def route(self, req: RouteRequest) -> Route:
+        account, product, se, reasons = self.preferred(req)
         if not se:
             se = self.least_loaded(req)
             reasons.append(f"least loaded SE {se}")

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -35,6 +33,7 @@ from gateway.sink import SmtpSink
 from gateway.store import Store
 from tests.chaos import CONFIG, customer
 from tests.conftest import MONDAY_10, base_config
+from tests.daemon import Daemon
 from tests.dovecot import PASSWORD, USER, Dovecot
 
 
@@ -43,30 +42,6 @@ def rss_kb(pid: int, field: str = "VmRSS") -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
-
-
-async def start_daemon(config: Path, log: Path) -> asyncio.subprocess.Process:
-    out = await asyncio.to_thread(open, log, "ab")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway",
-        "run",
-        "--config",
-        str(config),
-        "--backfill",
-        "2026-01-01",
-        stdout=out,
-        stderr=out,
-    )
-    out.close()
-    return proc
-
-
-async def stop(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(proc.wait(), 60)
 
 
 def write_config(base: Path, dovecot: Dovecot, sink: SmtpSink, name: str) -> Path:
@@ -96,7 +71,8 @@ async def wait_until(check: object, timeout: float) -> None:
 
 async def latency(base: Path, dovecot: Dovecot, sink: SmtpSink, count: int) -> list[float]:
     config = write_config(base, dovecot, sink, "latency")
-    proc = await start_daemon(config, base / "latency.log")
+    proc = Daemon(config, "--backfill", "2026-01-01", log=base / "latency.log")
+    await proc.start()
     await asyncio.sleep(2)
     samples = []
     try:
@@ -115,7 +91,7 @@ async def latency(base: Path, dovecot: Dovecot, sink: SmtpSink, count: int) -> l
             samples.append(ack.arrived_at - t0)
             await asyncio.sleep(0.2)
     finally:
-        await stop(proc)
+        await proc.stop(60)
     return samples
 
 
@@ -127,7 +103,8 @@ async def throughput(base: Path, dovecot: Dovecot, sink: SmtpSink, count: int) -
     config = write_config(base, dovecot, sink, "throughput")
     before = len(sink.messages)
     t0 = time.monotonic()
-    proc = await start_daemon(config, base / "throughput.log")
+    proc = Daemon(config, "--backfill", "2026-01-01", log=base / "throughput.log")
+    await proc.start()
     peak = 0
     try:
         while len(sink.messages) - before < 2 * count:
@@ -138,7 +115,7 @@ async def throughput(base: Path, dovecot: Dovecot, sink: SmtpSink, count: int) -
         secs = time.monotonic() - t0
         peak = max(peak, rss_kb(proc.pid, "VmHWM"))
     finally:
-        await stop(proc)
+        await proc.stop(60)
     return count / secs, peak
 
 
@@ -196,10 +173,11 @@ async def rss_with_tickets(base: Path, dovecot: Dovecot, sink: SmtpSink, tickets
     await store.start()  # creates the schema
     await store.stop()
     await asyncio.to_thread(stored_tickets, db, tickets)
-    proc = await start_daemon(config, base / f"rss{tickets}.log")
+    proc = Daemon(config, "--backfill", "2026-01-01", log=base / f"rss{tickets}.log")
+    await proc.start()
     await asyncio.sleep(4)
     rss = rss_kb(proc.pid)
-    await stop(proc)
+    await proc.stop(60)
     return rss
 
 

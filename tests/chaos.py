@@ -17,18 +17,16 @@ import argparse
 import asyncio
 import os
 import random
-import signal
 import sqlite3
-import sys
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
 
 from gateway.sink import SmtpSink
+from tests.daemon import Daemon
 from tests.dovecot import PASSWORD, USER, Dovecot
 
 DEAD = "dead@bounce.example"  # the relay refuses this recipient with 5xx for the whole run
@@ -147,49 +145,6 @@ role = "se"
 """
 
 
-class Daemon:
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config = config
-        self.log = log
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        out = self._open_log()
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gateway",
-            "run",
-            "--config",
-            str(self.config),
-            "--backfill",
-            date(2026, 1, 1).isoformat(),
-            stdout=out,
-            stderr=out,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        out.close()
-
-    def _open_log(self) -> BinaryIO:
-        return open(self.log, "ab")
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    async def kill(self) -> None:
-        if self.proc and self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGKILL)
-            await self.proc.wait()
-
-    async def stop(self) -> int:
-        if self.proc and self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-            return await asyncio.wait_for(self.proc.wait(), 30)
-        return self.proc.returncode if self.proc and self.proc.returncode is not None else 0
-
-
 async def run(messages: int, kills: int, seed: int, base: Path, verbose: bool = False) -> Report:
     rng = random.Random(seed)
     report = Report()
@@ -208,7 +163,7 @@ async def run(messages: int, kills: int, seed: int, base: Path, verbose: bool = 
     config.write_text(
         CONFIG.format(imap_port=dovecot.port, user=USER, secret=secret, smtp_port=sink.port, db=db)
     )
-    daemon = Daemon(config, base / "daemon.log")
+    daemon = Daemon(config, "--backfill", date(2026, 1, 1).isoformat(), log=base / "daemon.log")
     await daemon.start()
     await asyncio.sleep(1.5)  # the first start sets the cursor (backfill takes the rest anyway)
 

@@ -208,3 +208,32 @@ async def h(
         Sender(store, config.smtp, clock),
     )
     await store.stop()
+
+
+def relay_reply(
+    copy: Received,
+    body: str,
+    n: str = "se",
+    sender: str = "sam@example.com",
+    to: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """An SE's mail client replying to ``copy`` (an SE copy): to its Reply-To relay address."""
+    raw = customer_mail(
+        n,
+        sender=sender,
+        name="Sam Engineer",
+        subject="Re: " + copy["Subject"],
+        body=body,
+        in_reply_to=copy["Message-ID"],
+        headers=headers,
+    )
+    return raw.replace(b"To: support@example.com", f"To: {to or copy['Reply-To']}".encode())
+
+
+def answered_inline(copy: Received, answers: dict[str, str]) -> str:
+    """The SE's reply body: the copy quoted by the mail client, an answer under some points."""
+    quoted = "\n".join("> " + line for line in copy.text().splitlines())
+    for point, answer in answers.items():
+        quoted = quoted.replace(f"> > {point}\n", f"> > {point}\n{answer}\n")
+    return "Hi Jane,\n\nOn Mon, Support wrote:\n" + quoted

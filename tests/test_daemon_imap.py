@@ -10,7 +10,7 @@ from gateway.clock import FakeClock
 from gateway.config import Config
 from gateway.sink import SmtpSink
 from gateway.store import Store
-from tests.conftest import acks, customer_mail, eventually, running
+from tests.conftest import acks, answered_inline, customer_mail, eventually, relay_reply, running
 from tests.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot
@@ -200,14 +200,7 @@ async def test_an_se_runs_the_case_from_a_mail_client(
         copy = next(m for m in sink.messages if m["X-Support-Kind"] == "se-copy")
 
         def reply(n: str, body: str, sender: str = "sam@example.com") -> bytes:
-            raw = customer_mail(
-                n,
-                sender=sender,
-                subject="Re: " + copy["Subject"],
-                body=body,
-                in_reply_to=copy["Message-ID"],
-            )
-            return raw.replace(b"To: support@example.com", f"To: {copy['Reply-To']}".encode())
+            return relay_reply(copy, body, n, sender)
 
         mailbox.append(
             reply(
@@ -250,18 +243,14 @@ async def test_inline_points_and_answers_end_to_end(
         await sink.wait_for(2)
         ack = next(m for m in sink.messages if m["X-Support-Kind"] == "ack")
         copy = next(m for m in sink.messages if m["X-Support-Kind"] == "se-copy")
-        quoted = "\n".join("> " + line for line in copy.text().splitlines())
-        answer = "Hi Jane,\n\nOn Mon, Support wrote:\n" + quoted.replace(
-            "> > Why does the export fail?\n", "> > Why does the export fail?\nA bad index.\n"
-        ).replace("> > Is 4.2 affected?\n", "> > Is 4.2 affected?\nYes: fixed in 4.2.1.\n")
-        raw = customer_mail(
-            "se",
-            sender="sam@example.com",
-            subject="Re: " + copy["Subject"],
-            body=answer,
-            in_reply_to=copy["Message-ID"],
+        answer = answered_inline(
+            copy,
+            {
+                "Why does the export fail?": "A bad index.",
+                "Is 4.2 affected?": "Yes: fixed in 4.2.1.",
+            },
         )
-        mailbox.append(raw.replace(b"To: support@example.com", f"To: {copy['Reply-To']}".encode()))
+        mailbox.append(relay_reply(copy, answer))
         await sink.wait_for(4)
         await eventually(lambda: mailbox.count("Processed") == 2)
 

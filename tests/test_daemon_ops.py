@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +15,7 @@ from gateway.clock import FakeClock
 from gateway.config import Config
 from gateway.sink import SmtpSink
 from tests.conftest import acks, customer_mail, eventually, running
+from tests.daemon import Daemon
 from tests.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot
@@ -115,42 +114,18 @@ async def test_sigterm_drains_and_exits_zero_without_logging_secrets(
     from tests.dovecot import PASSWORD
 
     config = _write_config(tmp_path, mailbox, sink, PASSWORD)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway",
-        "run",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    daemon = Daemon(config)
+    await daemon.start()
     try:
-
-        async def connected() -> bool:
-            return (tmp_path / "gateway.db").exists() and "imap-up" in "".join(log)
-
-        log: list[str] = []
-
-        async def pump() -> None:
-            assert proc.stdout is not None
-            async for line in proc.stdout:
-                log.append(line.decode())
-
-        reader = asyncio.create_task(pump())
-        await eventually(connected, timeout=20)
+        await eventually(lambda: "imap-up" in daemon.text, timeout=20)
         # Real time here: INTERNALDATE is the server's clock, as in production.
         mailbox.clock = None
         mailbox.append(customer_mail(1, sender="li@globex.example"))
         await sink.wait_for(2, timeout=20)
-        proc.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(proc.wait(), 20)
-        await reader
+        code = await daemon.stop(20)
     finally:
-        if proc.returncode is None:
-            proc.kill()
-    text = "".join(log)
+        daemon.kill_if_running()
+    text = daemon.text
     assert code == 0, text
     assert "action=acknowledge" in text and "stopped" in text
     assert PASSWORD not in text

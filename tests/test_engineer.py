@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from gateway.sink import Received
-from tests.conftest import customer_mail
+from tests.conftest import customer_mail, relay_reply
 from tests.harness import Harness
 
 
@@ -23,16 +23,7 @@ def se_reply(
     headers: dict[str, str] | None = None,
 ) -> bytes:
     copy = kind(h, "se-copy")[0]
-    raw = customer_mail(
-        f"{n}-{len(h.sink.messages)}",
-        sender=sender,
-        name="Sam Engineer",
-        subject="Re: " + copy["Subject"],
-        body=body,
-        in_reply_to=copy["Message-ID"],
-        headers=headers,
-    )
-    return raw.replace(b"To: support@example.com", f"To: {to or copy['Reply-To']}".encode())
+    return relay_reply(copy, body, f"{n}-{len(h.sink.messages)}", sender, to, headers)
 
 
 async def open_ticket(h: Harness) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gateway.points import extract
 from gateway.relay import split_inline
 from gateway.sink import Received
-from tests.conftest import customer_mail
+from tests.conftest import answered_inline, customer_mail, relay_reply
 from tests.harness import Harness
 
 BUG_LIST = """Hello support,
@@ -117,18 +117,11 @@ async def test_three_questions_two_answered_the_third_carried_over_end_to_end(
     copy = kind(h, "se-copy")[0]
     skeleton = copy.text().replace("\r\n", "\n")
     assert "> Why does the export fail?\n\n\n> Is 4.2 affected?" in skeleton
-    quoted = "\n".join("> " + line for line in skeleton.splitlines())
-    reply = "Hi Jane,\n\nOn Mon, Support wrote:\n" + quoted.replace(
-        "> > Why does the export fail?\n", "> > Why does the export fail?\nA bad index.\n"
-    ).replace("> > Is 4.2 affected?\n", "> > Is 4.2 affected?\nYes, fixed in 4.2.1.\n")
-    raw = customer_mail(
-        "se",
-        sender="sam@example.com",
-        subject="Re: " + copy["Subject"],
-        body=reply,
-        in_reply_to=copy["Message-ID"],
+    reply = answered_inline(
+        copy,
+        {"Why does the export fail?": "A bad index.", "Is 4.2 affected?": "Yes, fixed in 4.2.1."},
     )
-    await h.receive(raw.replace(b"To: support@example.com", f"To: {copy['Reply-To']}".encode()))
+    await h.receive(relay_reply(copy, reply))
     [relayed] = kind(h, "reply")
     text = relayed.text().replace("\r\n", "\n")
     assert "> Why does the export fail?\nA bad index." in text

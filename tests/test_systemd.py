@@ -3,7 +3,6 @@ sd_notify (READY, STATUS, WATCHDOG, STOPPING) and reloads its config on SIGHUP."
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ import pytest
 
 from gateway.sink import SmtpSink
 from tests.conftest import eventually
+from tests.daemon import Daemon
 from tests.dovecot import PASSWORD, Dovecot
 from tests.test_daemon_ops import _write_config
 
@@ -84,31 +84,9 @@ async def test_sd_notify_and_sighup_reload(
             except BlockingIOError:
                 return
 
-    env = {
-        **os.environ,
-        "NOTIFY_SOCKET": str(notify),
-        "WATCHDOG_USEC": "400000",
-        "PYTHONUNBUFFERED": "1",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway",
-        "run",
-        "--config",
-        str(config),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env=env,
-    )
-    log: list[str] = []
-
-    async def pump() -> None:
-        assert proc.stdout is not None
-        async for line in proc.stdout:
-            log.append(line.decode())
-
-    reader = asyncio.create_task(pump())
+    env = {"NOTIFY_SOCKET": str(notify), "WATCHDOG_USEC": "400000"}
+    daemon = Daemon(config, env=env)
+    await daemon.start()
     try:
 
         def seen(text: str, times: int = 1) -> bool:
@@ -125,19 +103,18 @@ async def test_sd_notify_and_sighup_reload(
                 'address = "support@example.com"\ndisplay_name = "Reloaded Support"',
             )
         )
-        proc.send_signal(signal.SIGHUP)
-        await eventually(lambda: "reloaded" in "".join(log), timeout=10)
+        daemon.signal(signal.SIGHUP)
+        await eventually(lambda: "reloaded" in daemon.text, timeout=10)
         config.write_text(config.read_text() + "\n[imap.bogus]\nx = 1\n")
-        proc.send_signal(signal.SIGHUP)
-        await eventually(lambda: "reload-refused" in "".join(log), timeout=10)
-        assert proc.returncode is None, "an invalid config on reload does not stop the daemon"
+        daemon.signal(signal.SIGHUP)
+        await eventually(lambda: "reload-refused" in daemon.text, timeout=10)
+        assert daemon.proc is not None and daemon.proc.returncode is None, (
+            "an invalid config on reload does not stop the daemon"
+        )
         assert seen("RELOADING=1")
 
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 20) == 0
-        await reader
+        assert await daemon.stop(20) == 0
         assert seen("STOPPING=1")
     finally:
-        if proc.returncode is None:
-            proc.kill()
+        daemon.kill_if_running()
         sock.close()
