@@ -12,6 +12,7 @@ import functools
 import itertools
 import os
 import re
+import ssl
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -37,6 +38,16 @@ class ConfigError(Exception):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{key}: {msg}" for key, msg in problems))
+
+
+@functools.cache
+def tls_context(verify: bool) -> ssl.SSLContext:
+    """The client TLS context, built once per process (loading the CA store costs milliseconds)."""
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class TlsMode(StrEnum):

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from dataclasses import dataclass
 from datetime import timedelta
 
 import aiosmtplib
 
 from gateway.clock import Clock
-from gateway.config import SmtpSection, TlsMode
+from gateway.config import SmtpSection, TlsMode, tls_context
 from gateway.log import event
 from gateway.metrics import Metrics
 from gateway.store import Store, outbox
@@ -47,10 +46,7 @@ def classify_error(exc: BaseException) -> Failure:
 
 
 def connect_kwargs(cfg: SmtpSection) -> dict[str, object]:
-    context = ssl.create_default_context()
-    if not cfg.tls_verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    context = tls_context(cfg.tls_verify)
     kwargs: dict[str, object] = {
         "hostname": cfg.host,
         "port": cfg.port,

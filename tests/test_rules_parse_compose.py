@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
@@ -154,3 +155,90 @@ def test_composed_mail_is_threaded_marked_and_escaped() -> None:
     assert "<b>Why?</b>" not in html and "&lt;b&gt;Why?&lt;/b&gt;" in html  # a point, escaped
     text = msg.get_body(preferencelist=("plain",)).get_content()
     assert "Dear <script>alert(1)</script>" in text  # plain text needs no escaping
+
+
+def _se_copy(
+    raw: bytes, subject: str = "[SUP-1001] New: Ayuda", ticket: Ticket | None = None
+) -> bytes:
+    config = parse_config(
+        {
+            "imap": {"enabled": False},
+            "support": {"display_name": "Soporte Técnico"},
+            "people": [{"name": "S", "address": "sam@example.com", "role": "se"}],
+            "routing": {"default_se": "sam@example.com"},
+        }
+    )
+    composer = Composer(config, FakeClock(datetime(2026, 11, 23, 15, tzinfo=ZoneInfo("UTC"))))
+    context = {
+        "customer_name": "José",
+        "se_name": "Sam",
+        "sc_name": "",
+        "received_words": "Monday",
+        "actionable_words": "Tuesday",
+        "resolution_words": "Friday",
+        "follow_up": False,
+        "route_reason": "default",
+        "customer_text": "¿Por qué falla la exportación?",
+        "points": ["¿Por qué falla la exportación?"],
+        "triage": False,
+        "owner_name": "Sam",
+        "priority": "normal",
+        "product": "",
+    }
+    envelope = Envelope(to=("sam@example.com",), reply_to="support+sup-1001.x@example.com")
+    ticket = ticket or _ticket("Ayuda")
+    return composer.build(
+        "se-copy", "se_copy", ticket, envelope, context, subject=subject, attach_raw=raw
+    ).raw
+
+
+def _attachment(raw: bytes) -> tuple[str, bytes]:
+    msg = message_from_bytes(raw, policy=policy.default)
+    (part,) = list(msg.iter_attachments())
+    if part.get_content_type() == "message/rfc822":
+        return part.get_content_type(), part.get_payload(0).as_bytes()
+    return part.get_content_type(), part.get_content()
+
+
+def test_the_original_goes_to_the_se_byte_for_byte_even_in_8bit() -> None:
+    original = (
+        "From: =?utf-8?q?Jos=C3=A9?= <jose@cust.example>\r\nSubject: ayuda\r\n"
+        "Message-ID: <j-1@cust.example>\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n¿Por qué falla la exportación?\r\n"
+    ).encode()
+    out = _se_copy(original)
+    assert original in out  # not re-encoded: exactly what the customer sent
+    kind, attached = _attachment(out)
+    assert kind == "message/rfc822"
+    assert parse(attached).text.strip() == "¿Por qué falla la exportación?"
+    # Bare LF line ends (as some MTAs store mail) become CRLF; nothing else changes.
+    lf = b"From: a@cust.example\nSubject: plain\n\nline one\nline two\n"
+    assert b"From: a@cust.example\r\nSubject: plain\r\n\r\nline one\r\nline two\r\n" in (
+        _se_copy(lf)
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"From: a@cust.example\r\n\r\n" + b"x" * 2000 + b"\r\n",  # a line SMTP cannot carry
+        b"From: a@cust.example\r\n\r\nnul \0 byte\r\n",
+        b"just some bytes, no header block",
+    ],
+)
+def test_an_original_smtp_cannot_carry_is_attached_as_a_file(raw: bytes) -> None:
+    kind, attached = _attachment(_se_copy(raw))
+    assert (kind, attached) == ("application/octet-stream", raw)
+
+
+def test_non_ascii_headers_are_encoded_and_line_breaks_refused() -> None:
+    msg = message_from_bytes(_se_copy(b"From: a@x.example\r\n\r\nhi\r\n"), policy=policy.default)
+    assert str(msg["From"]) == "Soporte Técnico <support@example.com>"
+    out = _se_copy(b"From: a@x.example\r\n\r\nhi\r\n", subject="[SUP-1001] ¿Qué pasa?")
+    head = out.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii()  # RFC 2047 words, no raw 8-bit in headers
+    assert message_from_bytes(out, policy=policy.default)["Subject"] == "[SUP-1001] ¿Qué pasa?"
+    # Subjects are made one line before this; anything else with a line break is refused.
+    forged = replace(_ticket("x"), last_customer_message_id="<a@x>\r\nBcc: victim@evil.example")
+    with pytest.raises(ValueError, match="In-Reply-To would contain a line break"):
+        _se_copy(b"From: a@x.example\r\n\r\nhi\r\n", ticket=forged)

@@ -30,7 +30,7 @@ import imapclient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from gateway.clock import Clock
-from gateway.config import ImapSection, TlsMode
+from gateway.config import ImapSection, TlsMode, tls_context
 from gateway.log import event
 from gateway.store import Store, inbox
 from gateway.waiting import wait_any
@@ -43,10 +43,7 @@ CONNECTION_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOF
 
 def open_client(cfg: ImapSection) -> imapclient.IMAPClient:
     """Connect and log in (blocking). The secret is read now and never logged."""
-    context = ssl.create_default_context()
-    if not cfg.tls_verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    context = tls_context(cfg.tls_verify)
     client = imapclient.IMAPClient(
         cfg.host,
         port=cfg.port,
