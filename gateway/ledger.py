@@ -47,6 +47,8 @@ async def queue_mail(
                 continue
         await tickets.add_message_id(db, out.message_id, ticket.id, "out")
         await outbox.enqueue(db, out, ticket.id, now)
+        if out.kind in AUTOMATIC_KINDS:
+            await outbox.record_automatic(db, out.recipients, now)
         if out.kind in CUSTOMER_KINDS:
             await tickets.contacted(db, ticket.id, now)
     return withheld
@@ -57,10 +59,10 @@ async def _over_cap(
 ) -> str:
     # The cap protects outsiders; our own SC in CC is not counted.
     for rcpt in (r for r in out.recipients if r not in (ticket.sc, ticket.se)):
-        hour = await outbox.automatic_sent_to(db, rcpt, AUTOMATIC_KINDS, now - timedelta(hours=1))
+        hour = await outbox.automatic_sent_to(db, rcpt, now - timedelta(hours=1))
         if hour >= safety.max_auto_per_hour:
             return f"{rcpt} already got {hour} automatic mails this hour"
-        day = await outbox.automatic_sent_to(db, rcpt, AUTOMATIC_KINDS, now - timedelta(days=1))
+        day = await outbox.automatic_sent_to(db, rcpt, now - timedelta(days=1))
         if day >= safety.max_auto_per_day:
             return f"{rcpt} already got {day} automatic mails today"
     return ""

@@ -78,7 +78,9 @@ async def due_unmet(
     """Open commitments due before ``before`` on tickets in one of ``ticket_states``."""
     marks = ",".join("?" for _ in ticket_states)
     cur = await db.execute(
-        f"SELECT {_COLUMNS} FROM commitments JOIN tickets t ON t.id = ticket_id"
+        # CROSS JOIN keeps this order: the few due rows (by the open-commitments index) first,
+        # never every open ticket's commitments; a tick must not grow with stored tickets.
+        f"SELECT {_COLUMNS} FROM commitments CROSS JOIN tickets t ON t.id = ticket_id"
         f" WHERE {_OPEN} AND due_at <= ? AND t.state IN ({marks}) ORDER BY due_at, commitments.id",
         (ts(before), *ticket_states),
     )

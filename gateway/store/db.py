@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,7 +132,80 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX decisions_inbox ON decisions(inbox_id);
     """,
+    # 2: nothing done per message may scan history (every query below used to read whole tables:
+    # the per-address caps the outbox, the least-loaded rule the tickets, disposal the inbox).
+    """
+    -- One row per recipient of an automatic mail (ack, revised-eta, status-update): the caps.
+    CREATE TABLE automatic_mail (
+        address TEXT NOT NULL,
+        queued_at TEXT NOT NULL
+    );
+    CREATE INDEX automatic_mail_address ON automatic_mail(address, queued_at);
+    WITH RECURSIVE split(address, rest, at) AS (
+        SELECT '', rcpt || ',', created_at FROM outbox
+            WHERE kind IN ('ack', 'revised-eta', 'status-update')
+        UNION ALL
+        SELECT substr(rest, 1, instr(rest, ',') - 1), substr(rest, instr(rest, ',') + 1), at
+            FROM split WHERE rest != ''
+    )
+    INSERT INTO automatic_mail (address, queued_at)
+        SELECT address, at FROM split WHERE address != '';
+
+    -- Per SE: open tickets and the newest ticket, kept by triggers for the least-loaded rule.
+    CREATE INDEX tickets_se ON tickets(se, created_at);
+    CREATE INDEX tickets_state ON tickets(state);
+    CREATE TABLE se_load (
+        se TEXT PRIMARY KEY,
+        open INTEGER NOT NULL,
+        last_assigned TEXT
+    );
+    INSERT INTO se_load (se, open, last_assigned)
+        SELECT se, sum(state != 'resolved'), max(created_at) FROM tickets GROUP BY se;
+    CREATE TRIGGER se_load_insert AFTER INSERT ON tickets BEGIN
+        INSERT INTO se_load (se, open, last_assigned)
+            VALUES (NEW.se, NEW.state != 'resolved', NEW.created_at)
+            ON CONFLICT (se) DO UPDATE SET open = open + (NEW.state != 'resolved'),
+                last_assigned = max(coalesce(last_assigned, ''), NEW.created_at);
+    END;
+    CREATE TRIGGER se_load_update AFTER UPDATE OF se, state ON tickets
+        WHEN OLD.se IS NOT NEW.se OR (OLD.state = 'resolved') IS NOT (NEW.state = 'resolved')
+    BEGIN
+        UPDATE se_load SET open = open - (OLD.state != 'resolved'),
+            last_assigned = (SELECT max(created_at) FROM tickets WHERE se = OLD.se)
+            WHERE se = OLD.se;
+        INSERT INTO se_load (se, open, last_assigned)
+            VALUES (NEW.se, NEW.state != 'resolved', NEW.created_at)
+            ON CONFLICT (se) DO UPDATE SET open = open + (NEW.state != 'resolved'),
+                last_assigned = max(coalesce(last_assigned, ''), NEW.created_at);
+    END;
+    CREATE TRIGGER se_load_delete AFTER DELETE ON tickets BEGIN
+        UPDATE se_load SET open = open - (OLD.state != 'resolved'),
+            last_assigned = (SELECT max(created_at) FROM tickets WHERE se = OLD.se)
+            WHERE se = OLD.se;
+    END;
+
+    -- A ticket's commitments (an engineer's reply, #resolved, a pause) without reading them all.
+    CREATE INDEX commitments_ticket ON commitments(ticket_id);
+
+    -- IMAP mail handled but not yet moved: a handful of rows, not the whole inbox.
+    CREATE INDEX inbox_undisposed ON inbox(mailbox, id)
+        WHERE source = 'imap' AND disposed = 0 AND state != 'new';
+    """,
 )
+
+
+def statements(script: str) -> Iterator[str]:
+    """The statements of a migration script, one by one (triggers hold semicolons)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete statement in a migration: {buffer.strip()[:60]}")
 
 
 def ts(t: datetime) -> str:
@@ -190,9 +263,8 @@ class Store:
             row = await (await db.execute("PRAGMA user_version")).fetchone()
             version = int(row[0]) if row else 0
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in script.split(";"):
-                    if statement.strip():
-                        await db.execute(statement)
+                for statement in statements(script):
+                    await db.execute(statement)
                 await db.execute(f"PRAGMA user_version={number}")
 
     @asynccontextmanager

@@ -104,15 +104,21 @@ async def requeue_for(
     )
 
 
-async def automatic_sent_to(
-    db: aiosqlite.Connection, address: str, kinds: frozenset[str], since: datetime
-) -> int:
-    """How many automatic mails of ``kinds`` were queued to ``address`` since ``since``."""
-    marks = ",".join("?" for _ in kinds)
+async def record_automatic(
+    db: aiosqlite.Connection, recipients: tuple[str, ...], now: datetime
+) -> None:
+    """Count an automatic mail against each of its recipients (for the caps)."""
+    await db.executemany(
+        "INSERT INTO automatic_mail (address, queued_at) VALUES (?, ?)",
+        [(r, ts(now)) for r in recipients],
+    )
+
+
+async def automatic_sent_to(db: aiosqlite.Connection, address: str, since: datetime) -> int:
+    """How many automatic mails were queued to ``address`` since ``since``."""
     cur = await db.execute(
-        f"SELECT count(*) FROM outbox WHERE kind IN ({marks}) AND created_at >= ?"
-        " AND instr(',' || rcpt || ',', ',' || ? || ',') > 0",
-        (*sorted(kinds), ts(since), address),
+        "SELECT count(*) FROM automatic_mail WHERE address = ? AND queued_at >= ?",
+        (address, ts(since)),
     )
     row = await cur.fetchone()
     return int(row[0]) if row else 0

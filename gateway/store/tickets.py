@@ -193,9 +193,7 @@ async def last_contact(db: aiosqlite.Connection) -> list[tuple[int, datetime]]:
 
 async def loads(db: aiosqlite.Connection) -> dict[str, tuple[int, datetime | None]]:
     """Per SE: open tickets, and when they were last given a ticket."""
-    cur = await db.execute(
-        "SELECT se, sum(state NOT IN ('resolved')), max(created_at) FROM tickets GROUP BY se"
-    )
+    cur = await db.execute("SELECT se, open, last_assigned FROM se_load")  # kept by triggers
     return {r[0]: (int(r[1] or 0), from_ts(r[2]) if r[2] else None) for r in await cur.fetchall()}
 
 

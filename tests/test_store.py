@@ -1,0 +1,119 @@
+"""The schema: migrations upgrade old databases, and the tables kept by triggers stay true."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.store import Store, outbox, tickets
+from gateway.store.db import MIGRATIONS, statements
+
+T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)
+
+
+def _schema(con: sqlite3.Connection, versions: int = len(MIGRATIONS)) -> None:
+    for script in MIGRATIONS[:versions]:
+        for statement in statements(script):
+            con.execute(statement)
+    con.execute(f"PRAGMA user_version={versions}")
+
+
+def _ticket(con: sqlite3.Connection, n: int, se: str, state: str, created: datetime) -> None:
+    con.execute(
+        "INSERT INTO tickets (id, key, subject, customer_address, customer_name, token, se,"
+        " state, received_at, created_at, last_customer_message_id)"
+        " VALUES (?, ?, 's', ?, '', 'tok', ?, ?, ?, ?, ?)",
+        (n, f"SUP-{n}", f"c{n}@x.example", se, state, created.isoformat(), created.isoformat(),
+         f"<m{n}@x>"),
+    )  # fmt: skip
+
+
+def _truth(con: sqlite3.Connection) -> dict[str, tuple[int, str | None]]:
+    rows = con.execute(
+        "SELECT se, sum(state != 'resolved'), max(created_at) FROM tickets GROUP BY se"
+    )
+    return {se: (n, last) for se, n, last in rows}
+
+
+def _kept(con: sqlite3.Connection) -> dict[str, tuple[int, str | None]]:
+    rows = con.execute("SELECT se, open, last_assigned FROM se_load")
+    # An SE whose last ticket moved away keeps a row with nothing open and no date.
+    return {se: (n, last) for se, n, last in rows if n or last}
+
+
+async def test_a_version_1_database_is_upgraded_with_its_history(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    _schema(con, versions=1)
+    _ticket(con, 1, "sam@example.com", "new", T0)
+    _ticket(con, 2, "sam@example.com", "resolved", T0 + timedelta(hours=1))
+    _ticket(con, 3, "ana@example.com", "answered", T0 - timedelta(days=1))
+    for kind, rcpt in (
+        ("ack", "c1@x.example,casey@example.com"),
+        ("se-copy", "sam@example.com"),
+        ("revised-eta", "c1@x.example"),
+    ):
+        con.execute(
+            "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, raw,"
+            " next_attempt_at, created_at) VALUES (1, ?, '<o@x>', 's@x', ?, x'00', ?, ?)",
+            (kind, rcpt, T0.isoformat(), T0.isoformat()),
+        )
+    con.commit()
+    con.close()
+
+    store = Store(path)
+    await store.start()
+    try:
+        async with store.transaction() as db:
+            version = await (await db.execute("PRAGMA user_version")).fetchone()
+            loads = await tickets.loads(db)
+            since = T0 - timedelta(minutes=1)
+            counts = [
+                await outbox.automatic_sent_to(db, a, since)
+                for a in ("c1@x.example", "casey@example.com", "sam@example.com")
+            ]
+    finally:
+        await store.stop()
+    assert version is not None and version[0] == len(MIGRATIONS)
+    assert loads == {
+        "sam@example.com": (1, T0 + timedelta(hours=1)),
+        "ana@example.com": (1, T0 - timedelta(days=1)),
+    }
+    assert counts == [2, 1, 0]  # the SE copy is not automatic mail to a customer
+
+
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["open", "resolve", "reopen", "assign"]),
+        st.integers(0, 7),
+        st.sampled_from(["a@x", "b@x", "c@x"]),
+        st.sampled_from(["new", "answered", "waiting"]),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(OPS)
+def test_se_load_matches_the_tickets_after_any_changes(
+    ops: list[tuple[str, int, str, str]],
+) -> None:
+    con = sqlite3.connect(":memory:")
+    _schema(con)
+    made = 0
+    for op, n, se, state in ops:
+        ticket = n % made + 1 if made else 0
+        if op == "open" or not made:
+            made += 1
+            _ticket(con, made, se, state, T0 + timedelta(minutes=n * 7 - made))
+        elif op == "resolve":
+            con.execute("UPDATE tickets SET state = 'resolved' WHERE id = ?", (ticket,))
+        elif op == "reopen":
+            con.execute("UPDATE tickets SET state = ? WHERE id = ?", (state, ticket))
+        else:
+            con.execute("UPDATE tickets SET se = ? WHERE id = ?", (se, ticket))
+        assert _kept(con) == _truth(con)
