@@ -15,12 +15,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import aiosqlite
-
 from gateway import ledger
 from gateway.compose import Envelope
 from gateway.models import Action
-from gateway.store import outbox, tickets
+from gateway.store import Db, outbox, tickets
 from gateway.work import Done, Services, Work
 
 _ID_LINE = re.compile(r"^(?:original-)?message-id:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
@@ -44,7 +42,7 @@ def bounce_facts(raw: bytes, failed_header: str = "") -> tuple[list[str], list[s
     return ids, list(dict.fromkeys(a.lower() for a in failed)), diagnostic
 
 
-async def step_automated(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+async def step_automated(s: Services, w: Work, db: Db) -> None:
     if w.mail_class == "human":
         return
     msg = w.message
@@ -76,7 +74,7 @@ async def step_automated(s: Services, w: Work, db: aiosqlite.Connection) -> None
     raise Done(Action.SUPPRESS, why)
 
 
-async def _bounce(s: Services, w: Work, db: aiosqlite.Connection, why: str) -> None:
+async def _bounce(s: Services, w: Work, db: Db, why: str) -> None:
     ids, failed, diagnostic = bounce_facts(w.row.raw, w.message.header("x-failed-recipients"))
     ticket = await tickets.by_message_ids(db, tuple(ids)) if ids else None
     if ticket is None or not failed:

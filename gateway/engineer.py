@@ -18,8 +18,6 @@ import hmac
 import re
 from datetime import datetime
 
-import aiosqlite
-
 from gateway import ledger
 from gateway.compose import Envelope
 from gateway.models import Action, InboundMessage, Outbound, Ticket
@@ -32,7 +30,7 @@ from gateway.relay import (
     relay_address,
     split_inline,
 )
-from gateway.store import commitments, tickets
+from gateway.store import Db, commitments, tickets
 from gateway.work import Done, Services, Work
 
 _AUTH_PASS = re.compile(r"\b(dkim|spf|dmarc)=pass\b", re.IGNORECASE)
@@ -53,7 +51,7 @@ def _authenticated(s: Services, msg: InboundMessage) -> bool:
     return False
 
 
-async def step_relay(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+async def step_relay(s: Services, w: Work, db: Db) -> None:
     msg = w.message
     found = find_relay((*msg.to, *msg.cc, *msg.delivered_to), s.config.support.address)
     if found is None:
@@ -104,7 +102,7 @@ async def step_relay(s: Services, w: Work, db: aiosqlite.Connection) -> None:
 async def _act(
     s: Services,
     w: Work,
-    db: aiosqlite.Connection,
+    db: Db,
     t: Ticket,
     reply: SeReply,
     when: datetime | None,
@@ -224,9 +222,7 @@ async def _act(
     raise Done(Action.RELAY, f"{t.key}: " + "; ".join(done))
 
 
-async def _done_summary(
-    s: Services, db: aiosqlite.Connection, t: Ticket, now: datetime
-) -> Outbound:
+async def _done_summary(s: Services, db: Db, t: Ticket, now: datetime) -> Outbound:
     facts = await tickets.history(db, t.id)
     took = s.calendar.business_time_between(t.received_at, now)
     hours = round(took.total_seconds() / 3600, 1)
@@ -263,17 +259,13 @@ def _to_actor(
     )
 
 
-async def _send(
-    s: Services, w: Work, db: aiosqlite.Connection, t: Ticket, mails: list[Outbound]
-) -> None:
+async def _send(s: Services, w: Work, db: Db, t: Ticket, mails: list[Outbound]) -> None:
     await tickets.add_message_id(db, w.message.message_id, t.id, "in")
     await ledger.queue_mail(db, t, mails, w.now)
     w.outgoing.extend(mails)
 
 
-async def _refuse(
-    s: Services, w: Work, db: aiosqlite.Connection, ticket: Ticket | None, problem: str
-) -> Done:
+async def _refuse(s: Services, w: Work, db: Db, ticket: Ticket | None, problem: str) -> Done:
     """Record and report; never answer the sender (the From may be forged)."""
     msg = w.message
     notify = s.config.routing.escalation or s.config.routing.default_se

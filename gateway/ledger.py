@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from gateway.calendar import BusinessCalendar
 from gateway.config import SafetySection
 from gateway.models import Outbound, Ticket, TicketState
-from gateway.store import commitments, outbox, tickets
+from gateway.store import Db, commitments, outbox, tickets
 
 # Outbox kinds that reach the customer: each one restarts the status-update silence.
 CUSTOMER_KINDS = frozenset({"ack", "revised-eta", "status-update", "reply", "eta"})
@@ -28,7 +26,7 @@ AUTOMATIC_KINDS = frozenset({"ack", "revised-eta", "status-update"})
 
 
 async def queue_mail(
-    db: aiosqlite.Connection,
+    db: Db,
     ticket: Ticket,
     mails: list[Outbound],
     now: datetime,
@@ -55,7 +53,7 @@ async def queue_mail(
 
 
 async def _over_cap(
-    db: aiosqlite.Connection, ticket: Ticket, out: Outbound, now: datetime, safety: SafetySection
+    db: Db, ticket: Ticket, out: Outbound, now: datetime, safety: SafetySection
 ) -> str:
     # The cap protects outsiders; our own SC in CC is not counted.
     for rcpt in (r for r in out.recipients if r not in (ticket.sc, ticket.se)):
@@ -68,7 +66,7 @@ async def _over_cap(
     return ""
 
 
-async def pause(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> None:
+async def pause(db: Db, ticket: Ticket, now: datetime) -> None:
     """Waiting on the customer: the clocks stop and no revision or status update goes out."""
     if ticket.state in (TicketState.WAITING, TicketState.RESOLVED):
         return
@@ -78,7 +76,7 @@ async def pause(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> None
 
 
 async def resume(
-    db: aiosqlite.Connection,
+    db: Db,
     ticket: Ticket,
     now: datetime,
     calendar: BusinessCalendar,
@@ -113,9 +111,7 @@ async def resume(
     return moved
 
 
-async def set_eta(
-    db: aiosqlite.Connection, ticket: Ticket, due: datetime, now: datetime, told: str, by: str
-) -> int:
+async def set_eta(db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str) -> int:
     """An engineer's date for the next step: it supersedes the open next-step commitment."""
     current = [
         c for c in await commitments.open_for(db, ticket.id) if c.kind in ("actionable", "update")
@@ -126,9 +122,7 @@ async def set_eta(
     )
 
 
-async def responded(
-    db: aiosqlite.Connection, ticket: Ticket, now: datetime, points_too: bool = True
-) -> int:
+async def responded(db: Db, ticket: Ticket, now: datetime, points_too: bool = True) -> int:
     """An engineer answered: the next-step commitments (actionable response, engineer ETAs) are
     met, and the customer's points unless ``points_too`` is false (a relayed reply settles them
     one by one with :func:`answer_points`); the resolution date stands. Returns how many were
@@ -144,7 +138,7 @@ async def responded(
 
 
 async def answer_points(
-    db: aiosqlite.Connection,
+    db: Db,
     ticket: Ticket,
     answered: set[str] | None,
     carry_due: datetime,
@@ -177,7 +171,7 @@ async def answer_points(
     return carried
 
 
-async def resolve(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> None:
+async def resolve(db: Db, ticket: Ticket, now: datetime) -> None:
     """Resolution meets every open commitment of the ticket."""
     for c in await commitments.open_for(db, ticket.id):
         await commitments.meet_one(db, c.id, now)

@@ -12,8 +12,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 
-import aiosqlite
-
 from gateway import ledger, points, rules, selfhelp
 from gateway.automated import step_automated
 from gateway.compose import Envelope
@@ -22,16 +20,16 @@ from gateway.models import Action, Route, TicketState
 from gateway.parse import ParseError, parse
 from gateway.routing import Load, RouteRequest
 from gateway.sla import initial_promises
-from gateway.store import commitments, inbox, tickets
+from gateway.store import Db, commitments, inbox, tickets
 from gateway.work import Done, Services, Work
 
 __all__ = ["PIPELINE", "Done", "Services", "Work", "run_pipeline"]
 
 
-Step = Callable[[Services, Work, aiosqlite.Connection], Awaitable[None]]
+Step = Callable[[Services, Work, Db], Awaitable[None]]
 
 
-async def step_parse(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+async def step_parse(s: Services, w: Work, db: Db) -> None:
     limit = s.config.safety.max_message_bytes
     if len(w.row.raw) > limit:
         w.mail_class = "malformed"
@@ -40,19 +38,19 @@ async def step_parse(s: Services, w: Work, db: aiosqlite.Connection) -> None:
     w.decide("parse", "ok", f"{w.msg.message_id} from {w.msg.from_address or '(none)'}")
 
 
-async def step_classify(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+async def step_classify(s: Services, w: Work, db: Db) -> None:
     """Decide the class only; the automated step acts on it once the thread is known."""
     w.mail_class, results = rules.classify(w.message, s.ours)
     for r in results:
         w.decide(f"rule:{r.rule}", r.verdict, r.reason)
 
 
-async def step_dedupe(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+async def step_dedupe(s: Services, w: Work, db: Db) -> None:
     if await inbox.already_processed(db, w.message.message_id, w.row.id):
         raise Done(Action.DUPLICATE, f"{w.message.message_id} was already processed")
 
 
-async def step_thread(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+async def step_thread(s: Services, w: Work, db: Db) -> None:
     msg = w.message
     w.ticket = await tickets.by_message_ids(db, msg.thread_ids)
     how = "In-Reply-To/References"
@@ -65,7 +63,7 @@ async def step_thread(s: Services, w: Work, db: aiosqlite.Connection) -> None:
         w.decide("thread", w.ticket.key, f"matched by {how}")
 
 
-async def step_staff(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+async def step_staff(s: Services, w: Work, db: Db) -> None:
     """Our own engineer writing in a ticket's thread: that is the response we promised. An SC
     writing in the thread is recorded, but is not the engineer's answer."""
     sender = w.message.from_address
@@ -81,7 +79,7 @@ async def step_staff(s: Services, w: Work, db: aiosqlite.Connection) -> None:
     )
 
 
-async def step_route(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+async def step_route(s: Services, w: Work, db: Db) -> None:
     if w.ticket is not None:
         t = w.ticket
         w.route = Route(t.account, t.se, t.sc, f"follow-up sticks to {t.se}", t.product)
@@ -102,7 +100,7 @@ async def step_route(s: Services, w: Work, db: aiosqlite.Connection) -> None:
     w.decide("route", w.route.se, w.route.reason)
 
 
-async def step_ticket(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+async def step_ticket(s: Services, w: Work, db: Db) -> None:
     assert w.route is not None
     if w.ticket is not None:
         if w.ticket.state is TicketState.WAITING:
@@ -122,7 +120,7 @@ async def step_ticket(s: Services, w: Work, db: aiosqlite.Connection) -> None:
     w.decide("ticket", w.ticket.key, "opened")
 
 
-async def step_plan(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+async def step_plan(s: Services, w: Work, db: Db) -> None:
     if not w.new_ticket:
         return  # a follow-up: the ticket's commitments stand
     t = w.the_ticket
@@ -146,7 +144,7 @@ async def step_plan(s: Services, w: Work, db: aiosqlite.Connection) -> None:
         w.decide(f"plan:{p.kind}", due, "revised at intake" if p.missed else "policy")
 
 
-async def step_compose(s: Services, w: Work, db: aiosqlite.Connection) -> None:
+async def step_compose(s: Services, w: Work, db: Db) -> None:
     t, msg, route = w.the_ticket, w.message, w.route
     assert route is not None
     d = s.directory
@@ -229,7 +227,7 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
 )
 
 
-async def run_pipeline(s: Services, w: Work, db: aiosqlite.Connection) -> Done:
+async def run_pipeline(s: Services, w: Work, db: Db) -> Done:
     """Run every step; return how the message's journey ended."""
     for _name, step in PIPELINE:
         try:

@@ -17,8 +17,8 @@ from gateway.log import event
 from gateway.metrics import Metrics
 from gateway.models import Action
 from gateway.parse import ParseError
-from gateway.pipeline import Services, Work, run_pipeline
-from gateway.store import Store, inbox
+from gateway.pipeline import Done, Services, Work, run_pipeline
+from gateway.store import Db, Store, inbox
 from gateway.store.inbox import InboxRow
 from gateway.waiting import wait_any
 
@@ -56,8 +56,7 @@ class Processor:
         """Process every stored message not yet processed; return how many."""
         count = 0
         while stopping is None or not stopping.is_set():
-            async with self.store.transaction() as db:
-                row = await inbox.next_new(db)
+            row = await self.store.run(inbox.next_new)
             if row is None:
                 break
             await self.process(row)
@@ -67,20 +66,41 @@ class Processor:
     async def process(self, row: InboxRow) -> None:
         s = self.services
         w = Work(row=row, now=s.clock.now())
+
+        async def handle(db: Db) -> Done:
+            done = await run_pipeline(s, w, db)
+            await inbox.record_decisions(db, row.id, w.decisions)
+            await inbox.mark_done(
+                db,
+                row.id,
+                state="processed",
+                action=done.action.value,
+                reason=done.reason,
+                message_id=w.msg.message_id if w.msg else None,
+                ticket_id=w.ticket.id if w.ticket else None,
+                now=w.now,
+            )
+            return done
+
+        async def quarantine(db: Db) -> None:
+            await inbox.record_decisions(
+                db, row.id, [*w.decisions, ("quarantine", "quarantine", reason)]
+            )
+            await inbox.mark_done(
+                db,
+                row.id,
+                state="quarantined",
+                action=action,
+                reason=reason,
+                message_id=w.msg.message_id if w.msg else None,
+                ticket_id=None,
+                now=w.now,
+            )
+
         try:
-            async with self.store.transaction() as db:
-                done = await run_pipeline(s, w, db)
-                await inbox.record_decisions(db, row.id, w.decisions)
-                await inbox.mark_done(
-                    db,
-                    row.id,
-                    state="processed",
-                    action=done.action.value,
-                    reason=done.reason,
-                    message_id=w.msg.message_id if w.msg else None,
-                    ticket_id=w.ticket.id if w.ticket else None,
-                    now=w.now,
-                )
+            # The whole journey is one job in the database's thread: parsing and composing
+            # included, so the event loop stays free for IMAP, SMTP and the watchdog.
+            done = await self.store.run(handle)
             action, reason = done.action.value, done.reason
         except sqlite3.Error:
             raise  # not this message's fault: leave it new, the caller retries
@@ -90,20 +110,7 @@ class Processor:
             else:
                 reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
             action = Action.QUARANTINE.value
-            async with self.store.transaction() as db:
-                await inbox.record_decisions(
-                    db, row.id, [*w.decisions, ("quarantine", "quarantine", reason)]
-                )
-                await inbox.mark_done(
-                    db,
-                    row.id,
-                    state="quarantined",
-                    action=action,
-                    reason=reason,
-                    message_id=w.msg.message_id if w.msg else None,
-                    ticket_id=None,
-                    now=w.now,
-                )
+            await self.store.run(quarantine)
         event(
             log,
             "message",

@@ -23,14 +23,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from gateway.compose import Envelope
 from gateway.ledger import queue_mail
 from gateway.log import event
 from gateway.models import Outbound, Ticket, TicketState
 from gateway.pipeline import Services
-from gateway.store import Store, commitments, tickets
+from gateway.store import Db, Store, commitments, tickets
 from gateway.store.commitments import Commitment
 from gateway.waiting import wait_any
 
@@ -90,7 +88,7 @@ class Scheduler:
         return len(by_ticket)
 
     async def _revise(
-        self, db: aiosqlite.Connection, ticket_id: int, missed: list[Commitment], now: datetime
+        self, db: Db, ticket_id: int, missed: list[Commitment], now: datetime
     ) -> None:
         s = self.s
         t = await tickets.get(db, ticket_id)
@@ -187,7 +185,7 @@ class Scheduler:
                 sent += 1
         return sent
 
-    async def _status_update(self, db: aiosqlite.Connection, t: Ticket, now: datetime) -> None:
+    async def _status_update(self, db: Db, t: Ticket, now: datetime) -> None:
         s = self.s
         dates = [
             {"kind_words": KIND_WORDS.get(c.kind, c.kind), "words": c.told}
@@ -219,8 +217,6 @@ class Scheduler:
             "sc_name": d.name_of(t.sc) if t.sc else "",
         }
 
-    async def _queue(
-        self, db: aiosqlite.Connection, t: Ticket, mails: list[Outbound], now: datetime
-    ) -> None:
+    async def _queue(self, db: Db, t: Ticket, mails: list[Outbound], now: datetime) -> None:
         for reason in await queue_mail(db, t, mails, now, self.s.config.safety):
             event(log, "withheld", ticket=t.key, reason=reason)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import aiosmtplib
 
@@ -19,11 +20,13 @@ from gateway.clock import Clock
 from gateway.config import SmtpSection, TlsMode, tls_context
 from gateway.log import event
 from gateway.metrics import Metrics
-from gateway.store import Store, outbox
+from gateway.store import Db, Store, outbox
 from gateway.store.outbox import OutboxRow
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.sender")
+
+PAGE = 50  # rows read per query: bounds the memory a backlog of large mails can take
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,10 @@ class Sender:
         return timedelta(seconds=min(seconds, self.cfg.retry_max_seconds))
 
     async def drain(self, stopping: asyncio.Event | None = None) -> int:
-        """Send every due row; return how many were sent."""
-        async with self.store.transaction() as db:
-            rows = await outbox.due(db, self.clock.now())
+        """Send every due row, a page at a time over one connection; return how many were
+        sent. (Mail queued while a page is sent is picked up by the next page, not left for the
+        next tick.)"""
+        rows, blocked = await self.store.run(partial(self._page, after=0))
         if not rows:
             return 0
         sent = 0
@@ -108,13 +112,17 @@ class Sender:
                 await self._failed(row, Failure(False, f"relay unreachable: {failure.text}"))
             return 0
         try:
-            for row in rows:
-                if stopping is not None and stopping.is_set():
-                    break  # finish the send in hand, start no new one
-                if await self._send(smtp, row):
-                    sent += 1
-                if not smtp.is_connected:
-                    break  # the rest wait for the next pass (and a new connection)
+            while rows:
+                for row in rows:
+                    if stopping is not None and stopping.is_set():
+                        return sent  # finish the send in hand, start no new one
+                    if await self._send(smtp, row, blocked):
+                        sent += 1
+                    if not smtp.is_connected:
+                        return sent  # the rest wait for the next pass (and a new connection)
+                if len(rows) < PAGE:
+                    break
+                rows, blocked = await self.store.run(partial(self._page, after=rows[-1].id))
         finally:
             if smtp.is_connected:
                 try:
@@ -123,9 +131,17 @@ class Sender:
                     smtp.close()
         return sent
 
-    async def _send(self, smtp: aiosmtplib.SMTP, row: OutboxRow) -> bool:
-        async with self.store.transaction() as db:
-            blocked = await outbox.undeliverable(db, row.recipients, self.clock.now())
+    async def _page(self, db: Db, after: int) -> tuple[list[OutboxRow], dict[str, str]]:
+        """The next page of due rows, and which of their recipients must get no mail now."""
+        now = self.clock.now()
+        rows = await outbox.due(db, now, PAGE, after)
+        addresses = tuple(dict.fromkeys(a for row in rows for a in row.recipients))
+        return rows, await outbox.undeliverable(db, addresses, now)
+
+    async def _send(
+        self, smtp: aiosmtplib.SMTP, row: OutboxRow, undeliverable: dict[str, str]
+    ) -> bool:
+        blocked = {a: why for a, why in undeliverable.items() if a in row.recipients}
         recipients = [r for r in row.recipients if r not in blocked]
         # The first recipient is the one the mail is for (To:); copies without it mislead.
         if not recipients or row.recipients[0] in blocked:
@@ -142,12 +158,15 @@ class Sender:
         skipped = [f"{a}: not sent, undeliverable ({why})" for a, why in blocked.items()]
         refusals = [f"{r}: {resp.code} {resp.message}" for r, resp in refused.items()]
         note = "; ".join(refusals + skipped) or None
-        async with self.store.transaction() as db:
+
+        async def sent(db: Db) -> None:
             await outbox.mark_sent(db, row.id, now, note)
             if deferred:
                 await outbox.requeue_for(
                     db, row, deferred, now + self.backoff(row.attempts), note or "", now
                 )
+
+        await self.store.run(sent)
         self.sent += 1
         self.last_result = "ok"
         if self.metrics is not None:

@@ -24,6 +24,7 @@ import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 import imapclient
@@ -32,7 +33,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from gateway.clock import Clock
 from gateway.config import ImapSection, TlsMode, tls_context
 from gateway.log import event
-from gateway.store import Store, inbox
+from gateway.store import Db, Store, inbox
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.imap")
@@ -211,31 +212,44 @@ class ImapIngest:
             data: dict[int, dict[bytes, Any]] = await asyncio.to_thread(
                 client.fetch, batch, ["BODY.PEEK[]", "INTERNALDATE"]
             )
-            now = self.clock.now()
-            async with self.store.transaction() as db:
-                for uid in batch:
-                    item = data.get(uid)
-                    if item is None:
-                        continue  # expunged between SEARCH and FETCH
-                    raw = bytes(item.get(b"BODY[]") or b"")
-                    received = _received(item.get(b"INTERNALDATE"), now)
-                    if await inbox.store_raw(
-                        db,
-                        raw,
-                        received,
-                        now,
-                        source="imap",
-                        mailbox=self.cfg.inbox,
-                        uidvalidity=self._uidvalidity,
-                        uid=uid,
-                    ):
-                        stored += 1
-                if advance_cursor:
-                    await inbox.set_cursor(db, self.cfg.inbox, self._uidvalidity, batch[-1])
+            stored += await self.store.run(
+                partial(self._store_batch, batch, data, self.clock.now(), advance_cursor)
+            )
             self.stored += stored
             self.on_stored()
         if stored:
             event(log, "imap-stored", mailbox=self.cfg.inbox, messages=stored)
+        return stored
+
+    async def _store_batch(
+        self,
+        batch: list[int],
+        data: dict[int, dict[bytes, Any]],
+        now: datetime,
+        advance_cursor: bool,
+        db: Db,
+    ) -> int:
+        """Store one fetched batch (and move the cursor past it) in one transaction."""
+        stored = 0
+        for uid in batch:
+            item = data.get(uid)
+            if item is None:
+                continue  # expunged between SEARCH and FETCH
+            raw = bytes(item.get(b"BODY[]") or b"")
+            received = _received(item.get(b"INTERNALDATE"), now)
+            if await inbox.store_raw(
+                db,
+                raw,
+                received,
+                now,
+                source="imap",
+                mailbox=self.cfg.inbox,
+                uidvalidity=self._uidvalidity,
+                uid=uid,
+            ):
+                stored += 1
+        if advance_cursor:
+            await inbox.set_cursor(db, self.cfg.inbox, self._uidvalidity, batch[-1])
         return stored
 
     # -- waiting -----------------------------------------------------------------------------

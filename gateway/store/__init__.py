@@ -1,5 +1,5 @@
 """Persistence: the database connection and one module per table family."""
 
-from gateway.store.db import Store, from_ts, ts
+from gateway.store.db import Db, Store, from_ts, ts
 
-__all__ = ["Store", "from_ts", "ts"]
+__all__ = ["Db", "Store", "from_ts", "ts"]

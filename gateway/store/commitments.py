@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from gateway.store.db import from_ts, ts
+from gateway.store.db import Db, from_ts, ts
 
 
 @dataclass(frozen=True)
@@ -22,7 +20,7 @@ class Commitment:
 
 
 async def make(
-    db: aiosqlite.Connection,
+    db: Db,
     ticket_id: int,
     kind: str,
     due_at: datetime,
@@ -45,14 +43,14 @@ async def make(
     return cur.lastrowid
 
 
-async def mark_missed(db: aiosqlite.Connection, commitment_id: int, now: datetime) -> None:
+async def mark_missed(db: Db, commitment_id: int, now: datetime) -> None:
     await db.execute(
         "UPDATE commitments SET missed_at = ? WHERE id = ? AND missed_at IS NULL",
         (ts(now), commitment_id),
     )
 
 
-async def open_for(db: aiosqlite.Connection, ticket_id: int) -> list[Commitment]:
+async def open_for(db: Db, ticket_id: int) -> list[Commitment]:
     """The ticket's commitments still standing (not met, missed or superseded), soonest first."""
     cur = await db.execute(
         f"SELECT {_COLUMNS} FROM commitments WHERE ticket_id = ? AND {_OPEN} ORDER BY due_at, id",
@@ -61,7 +59,7 @@ async def open_for(db: aiosqlite.Connection, ticket_id: int) -> list[Commitment]
     return [_row(r) for r in await cur.fetchall()]
 
 
-async def missed_count(db: aiosqlite.Connection, ticket_id: int) -> int:
+async def missed_count(db: Db, ticket_id: int) -> int:
     cur = await db.execute(
         # A point shares its date with the reply it is part of: one miss, not one per point.
         "SELECT count(*) FROM commitments WHERE ticket_id = ? AND missed_at IS NOT NULL"
@@ -72,9 +70,7 @@ async def missed_count(db: aiosqlite.Connection, ticket_id: int) -> int:
     return int(row[0]) if row else 0
 
 
-async def due_unmet(
-    db: aiosqlite.Connection, before: datetime, ticket_states: tuple[str, ...]
-) -> list[Commitment]:
+async def due_unmet(db: Db, before: datetime, ticket_states: tuple[str, ...]) -> list[Commitment]:
     """Open commitments due before ``before`` on tickets in one of ``ticket_states``."""
     marks = ",".join("?" for _ in ticket_states)
     cur = await db.execute(
@@ -95,7 +91,7 @@ def _row(r: Any) -> Commitment:
     return Commitment(r[0], r[1], r[2], from_ts(r[3]), r[4], r[5])
 
 
-async def meet_one(db: aiosqlite.Connection, commitment_id: int, now: datetime) -> None:
+async def meet_one(db: Db, commitment_id: int, now: datetime) -> None:
     await db.execute(
         "UPDATE commitments SET met_at = ? WHERE id = ? AND met_at IS NULL",
         (ts(now), commitment_id),

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol, TypeVar, cast
 
 import aiosqlite
+
+T = TypeVar("T")
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -219,6 +222,69 @@ def from_ts(s: str) -> datetime:
     return datetime.fromisoformat(s)
 
 
+class Cursor(Protocol):
+    """What the store modules use of a cursor (aiosqlite's, or :class:`_SyncCursor`)."""
+
+    @property
+    def lastrowid(self) -> int | None: ...
+    @property
+    def rowcount(self) -> int: ...
+    async def fetchone(self) -> sqlite3.Row | None: ...
+    async def fetchall(self) -> Iterable[sqlite3.Row]: ...
+
+
+class Db(Protocol):
+    """A connection inside a transaction, as the store modules see it."""
+
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Cursor: ...
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor: ...
+
+
+class _SyncCursor:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    async def fetchone(self) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._cursor.fetchone()
+        return row
+
+    async def fetchall(self) -> Iterable[sqlite3.Row]:
+        return self._cursor.fetchall()
+
+
+class _SyncDb:
+    """The same calls answered at once on a plain connection: a coroutine using it never
+    suspends, so a whole transaction runs as one job in a worker thread (see :meth:`Store.run`).
+    """
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self._con = con
+
+    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Cursor:
+        return _SyncCursor(self._con.execute(sql, tuple(parameters or ())))
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor:
+        return _SyncCursor(self._con.executemany(sql, [tuple(p) for p in parameters]))
+
+
+def _complete(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that only awaits :class:`_SyncDb` calls to its end, here and now."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+    coro.close()
+    raise RuntimeError("a database job awaited something other than the database")
+
+
 class Store:
     """The gateway's one database connection."""
 
@@ -226,6 +292,9 @@ class Store:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
+        # A second connection for whole-transaction jobs (run()); both are only ever used under
+        # the lock, so they never wait on each other.
+        self._jobs: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
 
     async def start(self, copy_of: str | None = None) -> None:
@@ -247,6 +316,16 @@ class Store:
         await db.execute("PRAGMA foreign_keys=ON")
         self._db = db
         await self._migrate()
+        if self.path != ":memory:":  # an in-memory copy cannot be shared: run() falls back
+            self._jobs = await asyncio.to_thread(self._open_jobs)
+
+    def _open_jobs(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA synchronous=FULL")
+        con.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        con.execute("PRAGMA foreign_keys=ON")
+        return con
 
     @property
     def started(self) -> bool:
@@ -256,7 +335,31 @@ class Store:
         if self._db is not None:
             async with self._lock:
                 await self._db.close()
-            self._db = None
+                if self._jobs is not None:
+                    self._jobs.close()
+            self._db = self._jobs = None
+
+    async def run(self, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
+        """Run ``job`` as one transaction in a worker thread: one hand-off for all its
+        statements instead of one per statement. The job may await only the database."""
+        if self._db is None:
+            raise RuntimeError("the store is not started")
+        if self._jobs is None:
+            async with self.transaction() as db:
+                return await job(db)
+        async with self._lock:
+            return await asyncio.to_thread(self._run_job, self._jobs, job)
+
+    @staticmethod
+    def _run_job(con: sqlite3.Connection, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            result = _complete(job(_SyncDb(con)))
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+        return result
 
     async def _migrate(self) -> None:
         async with self.transaction() as db:
@@ -268,7 +371,7 @@ class Store:
                 await db.execute(f"PRAGMA user_version={number}")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Db]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back if the block raises."""
         if self._db is None:
             raise RuntimeError("the store is not started")

@@ -7,9 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from gateway.store.db import from_ts, ts
+from gateway.store.db import Db, from_ts, ts
 
 
 @dataclass(frozen=True)
@@ -24,7 +22,7 @@ class InboxRow:
 
 
 async def store_raw(
-    db: aiosqlite.Connection,
+    db: Db,
     raw: bytes,
     received_at: datetime,
     now: datetime,
@@ -65,7 +63,7 @@ def _row(r: sqlite3.Row) -> InboxRow:
     )
 
 
-async def next_new(db: aiosqlite.Connection, after_id: int = 0) -> InboxRow | None:
+async def next_new(db: Db, after_id: int = 0) -> InboxRow | None:
     cur = await db.execute(
         "SELECT * FROM inbox WHERE state = 'new' AND id > ? ORDER BY id LIMIT 1", (after_id,)
     )
@@ -74,7 +72,7 @@ async def next_new(db: aiosqlite.Connection, after_id: int = 0) -> InboxRow | No
 
 
 async def mark_done(
-    db: aiosqlite.Connection,
+    db: Db,
     inbox_id: int,
     *,
     state: str,
@@ -91,16 +89,14 @@ async def mark_done(
     )
 
 
-async def record_decisions(
-    db: aiosqlite.Connection, inbox_id: int, decisions: list[tuple[str, str, str]]
-) -> None:
+async def record_decisions(db: Db, inbox_id: int, decisions: list[tuple[str, str, str]]) -> None:
     await db.executemany(
         "INSERT INTO decisions (inbox_id, step, verdict, reason) VALUES (?, ?, ?, ?)",
         [(inbox_id, step, verdict, reason) for step, verdict, reason in decisions],
     )
 
 
-async def already_processed(db: aiosqlite.Connection, message_id: str, inbox_id: int) -> bool:
+async def already_processed(db: Db, message_id: str, inbox_id: int) -> bool:
     cur = await db.execute(
         "SELECT 1 FROM inbox WHERE message_id = ? AND state = 'processed' AND id != ? LIMIT 1",
         (message_id, inbox_id),
@@ -108,7 +104,7 @@ async def already_processed(db: aiosqlite.Connection, message_id: str, inbox_id:
     return await cur.fetchone() is not None
 
 
-async def undisposed(db: aiosqlite.Connection, mailbox: str) -> list[tuple[int, int, int, str]]:
+async def undisposed(db: Db, mailbox: str) -> list[tuple[int, int, int, str]]:
     """(id, uidvalidity, uid, state) of IMAP mail handled here but not yet moved or flagged."""
     cur = await db.execute(
         "SELECT id, uidvalidity, uid, state FROM inbox WHERE source = 'imap' AND mailbox = ?"
@@ -118,11 +114,11 @@ async def undisposed(db: aiosqlite.Connection, mailbox: str) -> list[tuple[int, 
     return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
 
 
-async def mark_disposed(db: aiosqlite.Connection, ids: list[int]) -> None:
+async def mark_disposed(db: Db, ids: list[int]) -> None:
     await db.executemany("UPDATE inbox SET disposed = 1 WHERE id = ?", [(i,) for i in ids])
 
 
-async def get_cursor(db: aiosqlite.Connection, mailbox: str, uidvalidity: int) -> int | None:
+async def get_cursor(db: Db, mailbox: str, uidvalidity: int) -> int | None:
     cur = await db.execute(
         "SELECT last_uid FROM cursors WHERE mailbox = ? AND uidvalidity = ?",
         (mailbox, uidvalidity),
@@ -131,12 +127,12 @@ async def get_cursor(db: aiosqlite.Connection, mailbox: str, uidvalidity: int) -
     return int(r[0]) if r else None
 
 
-async def has_any_cursor(db: aiosqlite.Connection, mailbox: str) -> bool:
+async def has_any_cursor(db: Db, mailbox: str) -> bool:
     cur = await db.execute("SELECT 1 FROM cursors WHERE mailbox = ? LIMIT 1", (mailbox,))
     return await cur.fetchone() is not None
 
 
-async def set_cursor(db: aiosqlite.Connection, mailbox: str, uidvalidity: int, uid: int) -> None:
+async def set_cursor(db: Db, mailbox: str, uidvalidity: int, uid: int) -> None:
     await db.execute(
         "INSERT INTO cursors (mailbox, uidvalidity, last_uid) VALUES (?, ?, ?)"
         " ON CONFLICT (mailbox, uidvalidity)"
@@ -145,7 +141,7 @@ async def set_cursor(db: aiosqlite.Connection, mailbox: str, uidvalidity: int, u
     )
 
 
-async def quarantined(db: aiosqlite.Connection) -> list[tuple[int, str, str, str, int]]:
+async def quarantined(db: Db) -> list[tuple[int, str, str, str, int]]:
     """(id, received_at, message_id, first line of the reason, size) of quarantined mail."""
     cur = await db.execute(
         "SELECT id, received_at, coalesce(message_id, ''), reason, size FROM inbox"
@@ -157,12 +153,12 @@ async def quarantined(db: aiosqlite.Connection) -> list[tuple[int, str, str, str
     ]
 
 
-async def get_row(db: aiosqlite.Connection, inbox_id: int) -> sqlite3.Row | None:
+async def get_row(db: Db, inbox_id: int) -> sqlite3.Row | None:
     cur = await db.execute("SELECT * FROM inbox WHERE id = ?", (inbox_id,))
     return await cur.fetchone()
 
 
-async def requeue(db: aiosqlite.Connection, inbox_id: int) -> bool:
+async def requeue(db: Db, inbox_id: int) -> bool:
     """Put a quarantined message back in line for processing."""
     cur = await db.execute(
         "UPDATE inbox SET state = 'new', action = NULL, reason = NULL, processed_at = NULL"
@@ -173,7 +169,7 @@ async def requeue(db: aiosqlite.Connection, inbox_id: int) -> bool:
     return cur.rowcount == 1
 
 
-async def release(db: aiosqlite.Connection, inbox_id: int, now: datetime) -> bool:
+async def release(db: Db, inbox_id: int, now: datetime) -> bool:
     """An operator's verdict: the message needs nothing from the gateway."""
     cur = await db.execute(
         "UPDATE inbox SET state = 'processed', action = 'released',"

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from gateway.models import Outbound
-from gateway.store.db import from_ts, ts
+from gateway.store.db import Db, from_ts, ts
 
 
 @dataclass(frozen=True)
@@ -23,9 +21,7 @@ class OutboxRow:
     created_at: datetime
 
 
-async def enqueue(
-    db: aiosqlite.Connection, out: Outbound, ticket_id: int | None, now: datetime
-) -> int:
+async def enqueue(db: Db, out: Outbound, ticket_id: int | None, now: datetime) -> int:
     cur = await db.execute(
         "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, raw, next_attempt_at,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -44,11 +40,12 @@ async def enqueue(
     return cur.lastrowid
 
 
-async def due(db: aiosqlite.Connection, now: datetime, limit: int = 50) -> list[OutboxRow]:
+async def due(db: Db, now: datetime, limit: int = 50, after_id: int = 0) -> list[OutboxRow]:
+    """Queued rows due by ``now``, oldest first, from after ``after_id`` (paging)."""
     cur = await db.execute(
         "SELECT id, kind, message_id, mail_from, rcpt, raw, attempts, created_at FROM outbox"
-        " WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-        (ts(now), limit),
+        " WHERE state = 'queued' AND next_attempt_at <= ? AND id > ? ORDER BY id LIMIT ?",
+        (ts(now), after_id, limit),
     )
     return [
         OutboxRow(r[0], r[1], r[2], r[3], tuple(r[4].split(",")), bytes(r[5]), r[6], from_ts(r[7]))
@@ -56,15 +53,13 @@ async def due(db: aiosqlite.Connection, now: datetime, limit: int = 50) -> list[
     ]
 
 
-async def next_due_at(db: aiosqlite.Connection) -> datetime | None:
+async def next_due_at(db: Db) -> datetime | None:
     cur = await db.execute("SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'")
     r = await cur.fetchone()
     return from_ts(r[0]) if r and r[0] else None
 
 
-async def mark_sent(
-    db: aiosqlite.Connection, row_id: int, now: datetime, note: str | None = None
-) -> None:
+async def mark_sent(db: Db, row_id: int, now: datetime, note: str | None = None) -> None:
     await db.execute(
         "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = ?"
         " WHERE id = ?",
@@ -72,7 +67,7 @@ async def mark_sent(
     )
 
 
-async def mark_retry(db: aiosqlite.Connection, row_id: int, next_at: datetime, error: str) -> None:
+async def mark_retry(db: Db, row_id: int, next_at: datetime, error: str) -> None:
     await db.execute(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
         " WHERE id = ?",
@@ -80,7 +75,7 @@ async def mark_retry(db: aiosqlite.Connection, row_id: int, next_at: datetime, e
     )
 
 
-async def mark_dead(db: aiosqlite.Connection, row_id: int, error: str) -> None:
+async def mark_dead(db: Db, row_id: int, error: str) -> None:
     await db.execute(
         "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
         (error, row_id),
@@ -88,7 +83,7 @@ async def mark_dead(db: aiosqlite.Connection, row_id: int, error: str) -> None:
 
 
 async def requeue_for(
-    db: aiosqlite.Connection,
+    db: Db,
     row: OutboxRow,
     recipients: tuple[str, ...],
     next_at: datetime,
@@ -104,9 +99,7 @@ async def requeue_for(
     )
 
 
-async def record_automatic(
-    db: aiosqlite.Connection, recipients: tuple[str, ...], now: datetime
-) -> None:
+async def record_automatic(db: Db, recipients: tuple[str, ...], now: datetime) -> None:
     """Count an automatic mail against each of its recipients (for the caps)."""
     await db.executemany(
         "INSERT INTO automatic_mail (address, queued_at) VALUES (?, ?)",
@@ -114,7 +107,7 @@ async def record_automatic(
     )
 
 
-async def automatic_sent_to(db: aiosqlite.Connection, address: str, since: datetime) -> int:
+async def automatic_sent_to(db: Db, address: str, since: datetime) -> int:
     """How many automatic mails were queued to ``address`` since ``since``."""
     cur = await db.execute(
         "SELECT count(*) FROM automatic_mail WHERE address = ? AND queued_at >= ?",
@@ -125,7 +118,7 @@ async def automatic_sent_to(db: aiosqlite.Connection, address: str, since: datet
 
 
 async def mark_undeliverable(
-    db: aiosqlite.Connection, address: str, until: datetime, reason: str, ticket_id: int | None
+    db: Db, address: str, until: datetime, reason: str, ticket_id: int | None
 ) -> None:
     await db.execute(
         "INSERT INTO undeliverable (address, until, reason, ticket_id) VALUES (?, ?, ?, ?)"
@@ -134,9 +127,7 @@ async def mark_undeliverable(
     )
 
 
-async def undeliverable(
-    db: aiosqlite.Connection, addresses: tuple[str, ...], now: datetime
-) -> dict[str, str]:
+async def undeliverable(db: Db, addresses: tuple[str, ...], now: datetime) -> dict[str, str]:
     """Which of ``addresses`` must get no mail now, with the reason."""
     if not addresses:
         return {}

@@ -8,10 +8,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from gateway.models import InboundMessage, Route, Ticket, TicketState
-from gateway.store.db import from_ts, ts
+from gateway.store.db import Db, from_ts, ts
 
 
 def new_token() -> str:
@@ -41,7 +39,7 @@ def _ticket(r: sqlite3.Row) -> Ticket:
     )
 
 
-async def get(db: aiosqlite.Connection, ticket_id: int) -> Ticket:
+async def get(db: Db, ticket_id: int) -> Ticket:
     cur = await db.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
     r = await cur.fetchone()
     if r is None:
@@ -49,7 +47,7 @@ async def get(db: aiosqlite.Connection, ticket_id: int) -> Ticket:
     return _ticket(r)
 
 
-async def by_message_ids(db: aiosqlite.Connection, ids: tuple[str, ...]) -> Ticket | None:
+async def by_message_ids(db: Db, ids: tuple[str, ...]) -> Ticket | None:
     for mid in ids:
         cur = await db.execute("SELECT ticket_id FROM message_ids WHERE message_id = ?", (mid,))
         r = await cur.fetchone()
@@ -58,7 +56,7 @@ async def by_message_ids(db: aiosqlite.Connection, ids: tuple[str, ...]) -> Tick
     return None
 
 
-async def by_subject_token(db: aiosqlite.Connection, subject: str, prefix: str) -> Ticket | None:
+async def by_subject_token(db: Db, subject: str, prefix: str) -> Ticket | None:
     for key in re.findall(rf"\[({re.escape(prefix)}-\d+)\]", subject):
         cur = await db.execute("SELECT * FROM tickets WHERE key = ?", (key,))
         r = await cur.fetchone()
@@ -67,14 +65,12 @@ async def by_subject_token(db: aiosqlite.Connection, subject: str, prefix: str) 
     return None
 
 
-async def seen_message_id(db: aiosqlite.Connection, message_id: str) -> bool:
+async def seen_message_id(db: Db, message_id: str) -> bool:
     cur = await db.execute("SELECT 1 FROM message_ids WHERE message_id = ?", (message_id,))
     return await cur.fetchone() is not None
 
 
-async def add_message_id(
-    db: aiosqlite.Connection, message_id: str, ticket_id: int, direction: str
-) -> None:
+async def add_message_id(db: Db, message_id: str, ticket_id: int, direction: str) -> None:
     await db.execute(
         "INSERT OR IGNORE INTO message_ids (message_id, ticket_id, direction) VALUES (?, ?, ?)",
         (message_id, ticket_id, direction),
@@ -82,7 +78,7 @@ async def add_message_id(
 
 
 async def create(
-    db: aiosqlite.Connection,
+    db: Db,
     msg: InboundMessage,
     route: Route,
     received_at: datetime,
@@ -124,9 +120,7 @@ async def create(
     return await get(db, ticket_id)
 
 
-async def customer_follow_up(
-    db: aiosqlite.Connection, ticket: Ticket, msg: InboundMessage
-) -> Ticket:
+async def customer_follow_up(db: Db, ticket: Ticket, msg: InboundMessage) -> Ticket:
     """Thread later mail to the customer's newest message."""
     refs = " ".join(dict.fromkeys([*ticket.references, ticket.last_customer_message_id]))
     await db.execute(
@@ -137,7 +131,7 @@ async def customer_follow_up(
     return await get(db, ticket.id)
 
 
-async def record_response(db: aiosqlite.Connection, ticket: Ticket, now: datetime) -> None:
+async def record_response(db: Db, ticket: Ticket, now: datetime) -> None:
     await db.execute(
         "UPDATE tickets SET state = ?, responded_at = coalesce(responded_at, ?),"
         " last_contact_at = ? WHERE id = ?",
@@ -146,7 +140,7 @@ async def record_response(db: aiosqlite.Connection, ticket: Ticket, now: datetim
 
 
 async def set_state(
-    db: aiosqlite.Connection,
+    db: Db,
     ticket_id: int,
     state: TicketState,
     *,
@@ -167,9 +161,7 @@ async def set_state(
     )
 
 
-async def pause_info(
-    db: aiosqlite.Connection, ticket_id: int
-) -> tuple[datetime, TicketState] | None:
+async def pause_info(db: Db, ticket_id: int) -> tuple[datetime, TicketState] | None:
     cur = await db.execute("SELECT paused_at, paused_from FROM tickets WHERE id = ?", (ticket_id,))
     r = await cur.fetchone()
     if r is None or r[0] is None:
@@ -177,12 +169,12 @@ async def pause_info(
     return from_ts(r[0]), TicketState(r[1] or TicketState.ANSWERED.value)
 
 
-async def contacted(db: aiosqlite.Connection, ticket_id: int, now: datetime) -> None:
+async def contacted(db: Db, ticket_id: int, now: datetime) -> None:
     """The customer was just written to (by the gateway or by an engineer)."""
     await db.execute("UPDATE tickets SET last_contact_at = ? WHERE id = ?", (ts(now), ticket_id))
 
 
-async def last_contact(db: aiosqlite.Connection) -> list[tuple[int, datetime]]:
+async def last_contact(db: Db) -> list[tuple[int, datetime]]:
     """(ticket id, when the customer was last written to) for every ticket we owe something."""
     cur = await db.execute(
         "SELECT id, last_contact_at FROM tickets"
@@ -191,13 +183,13 @@ async def last_contact(db: aiosqlite.Connection) -> list[tuple[int, datetime]]:
     return [(r[0], from_ts(r[1])) for r in await cur.fetchall()]
 
 
-async def loads(db: aiosqlite.Connection) -> dict[str, tuple[int, datetime | None]]:
+async def loads(db: Db) -> dict[str, tuple[int, datetime | None]]:
     """Per SE: open tickets, and when they were last given a ticket."""
     cur = await db.execute("SELECT se, open, last_assigned FROM se_load")  # kept by triggers
     return {r[0]: (int(r[1] or 0), from_ts(r[2]) if r[2] else None) for r in await cur.fetchall()}
 
 
-async def update(db: aiosqlite.Connection, ticket_id: int, **fields: str) -> None:
+async def update(db: Db, ticket_id: int, **fields: str) -> None:
     """Set plain columns (se, priority) of a ticket."""
     allowed = {"se", "priority"}
     if not fields or set(fields) - allowed:
@@ -208,13 +200,13 @@ async def update(db: aiosqlite.Connection, ticket_id: int, **fields: str) -> Non
     )
 
 
-async def by_key(db: aiosqlite.Connection, key: str) -> Ticket | None:
+async def by_key(db: Db, key: str) -> Ticket | None:
     cur = await db.execute("SELECT * FROM tickets WHERE key = ?", (key,))
     r = await cur.fetchone()
     return _ticket(r) if r else None
 
 
-async def history(db: aiosqlite.Connection, ticket_id: int) -> dict[str, Any]:
+async def history(db: Db, ticket_id: int) -> dict[str, Any]:
     """What the SC's summary needs: the question and when it was first answered."""
     cur = await db.execute("SELECT question, responded_at FROM tickets WHERE id = ?", (ticket_id,))
     r = await cur.fetchone()
