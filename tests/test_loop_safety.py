@@ -157,7 +157,10 @@ async def test_two_gateways_facing_each_other_exchange_at_most_one_automatic_mai
         await processor.process_pending()
         async with store.transaction() as db:
             rows = await (
-                await db.execute("SELECT raw, rcpt FROM outbox WHERE id > ?", (before,))
+                await db.execute(
+                    "SELECT raw, rcpt FROM outbox JOIN outbox_raw ON outbox_id = id WHERE id > ?",
+                    (before,),
+                )
             ).fetchall()
         return [bytes(r[0]) for r in rows if "support@" in r[1]]
 

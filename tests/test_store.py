@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.store import Store, outbox, tickets
+from gateway.store import Store, inbox, outbox, tickets
 from gateway.store.db import MIGRATIONS, statements
 
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)
@@ -62,6 +62,11 @@ async def test_a_version_1_database_is_upgraded_with_its_history(tmp_path: Path)
             " next_attempt_at, created_at) VALUES (1, ?, '<o@x>', 's@x', ?, x'00', ?, ?)",
             (kind, rcpt, T0.isoformat(), T0.isoformat()),
         )
+    con.execute(
+        "INSERT INTO inbox (source, raw, sha256, size, received_at, stored_at)"
+        " VALUES ('imap', x'6869', '', 2, ?, ?)",
+        (T0.isoformat(), T0.isoformat()),
+    )
     con.commit()
     con.close()
 
@@ -76,6 +81,8 @@ async def test_a_version_1_database_is_upgraded_with_its_history(tmp_path: Path)
                 await outbox.automatic_sent_to(db, a, since)
                 for a in ("c1@x.example", "casey@example.com", "sam@example.com")
             ]
+            pending = await inbox.next_new(db)
+            queued = await outbox.due(db, T0)
     finally:
         await store.stop()
     assert version is not None and version[0] == len(MIGRATIONS)
@@ -84,6 +91,11 @@ async def test_a_version_1_database_is_upgraded_with_its_history(tmp_path: Path)
         "ana@example.com": (1, T0 - timedelta(days=1)),
     }
     assert counts == [2, 1, 0]  # the SE copy is not automatic mail to a customer
+    # The mail text moved to tables of its own (version 3), nothing lost.
+    assert pending is not None and pending.raw == b"hi"
+    assert [(r.kind, r.raw) for r in queued] == [
+        (k, b"\0") for k in ("ack", "se-copy", "revised-eta")
+    ]
 
 
 OPS = st.lists(

@@ -34,21 +34,26 @@ async def store_raw(
 ) -> int | None:
     """Insert one raw message; None when this IMAP UID is already stored."""
     cur = await db.execute(
-        "INSERT OR IGNORE INTO inbox (source, mailbox, uidvalidity, uid, raw, sha256, size,"
-        " received_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO inbox (source, mailbox, uidvalidity, uid, sha256, size,"
+        " received_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             source,
             mailbox,
             uidvalidity,
             uid,
-            raw,
             hashlib.sha256(raw).hexdigest(),
             len(raw),
             ts(received_at),
             ts(now),
         ),
     )
-    return cur.lastrowid if cur.rowcount else None
+    if not cur.rowcount or cur.lastrowid is None:
+        return None
+    await db.execute("INSERT INTO inbox_raw (inbox_id, raw) VALUES (?, ?)", (cur.lastrowid, raw))
+    return cur.lastrowid
+
+
+_WITH_RAW = "SELECT inbox.*, inbox_raw.raw FROM inbox JOIN inbox_raw ON inbox_id = id"
 
 
 def _row(r: sqlite3.Row) -> InboxRow:
@@ -65,7 +70,7 @@ def _row(r: sqlite3.Row) -> InboxRow:
 
 async def next_new(db: Db, after_id: int = 0) -> InboxRow | None:
     cur = await db.execute(
-        "SELECT * FROM inbox WHERE state = 'new' AND id > ? ORDER BY id LIMIT 1", (after_id,)
+        f"{_WITH_RAW} WHERE state = 'new' AND id > ? ORDER BY id LIMIT 1", (after_id,)
     )
     r = await cur.fetchone()
     return _row(r) if r else None
@@ -154,7 +159,7 @@ async def quarantined(db: Db) -> list[tuple[int, str, str, str, int]]:
 
 
 async def get_row(db: Db, inbox_id: int) -> sqlite3.Row | None:
-    cur = await db.execute("SELECT * FROM inbox WHERE id = ?", (inbox_id,))
+    cur = await db.execute(f"{_WITH_RAW} WHERE id = ?", (inbox_id,))
     return await cur.fetchone()
 
 

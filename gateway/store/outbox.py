@@ -23,20 +23,22 @@ class OutboxRow:
 
 async def enqueue(db: Db, out: Outbound, ticket_id: int | None, now: datetime) -> int:
     cur = await db.execute(
-        "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, raw, next_attempt_at,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, next_attempt_at,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             ticket_id,
             out.kind,
             out.message_id,
             out.mail_from,
             ",".join(out.recipients),
-            out.raw,
             ts(now),
             ts(now),
         ),
     )
     assert cur.lastrowid is not None
+    await db.execute(
+        "INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (cur.lastrowid, out.raw)
+    )
     return cur.lastrowid
 
 
@@ -44,6 +46,7 @@ async def due(db: Db, now: datetime, limit: int = 50, after_id: int = 0) -> list
     """Queued rows due by ``now``, oldest first, from after ``after_id`` (paging)."""
     cur = await db.execute(
         "SELECT id, kind, message_id, mail_from, rcpt, raw, attempts, created_at FROM outbox"
+        " JOIN outbox_raw ON outbox_id = id"
         " WHERE state = 'queued' AND next_attempt_at <= ? AND id > ? ORDER BY id LIMIT ?",
         (ts(now), after_id, limit),
     )
@@ -91,11 +94,14 @@ async def requeue_for(
     now: datetime,
 ) -> None:
     """Queue the same mail (same Message-ID) again for the recipients a relay deferred."""
-    await db.execute(
-        "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, raw, next_attempt_at,"
-        " created_at, last_error) SELECT ticket_id, kind, message_id, mail_from, ?, raw, ?, ?, ?"
+    cur = await db.execute(
+        "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, next_attempt_at,"
+        " created_at, last_error) SELECT ticket_id, kind, message_id, mail_from, ?, ?, ?, ?"
         " FROM outbox WHERE id = ?",
         (",".join(recipients), ts(next_at), ts(now), error, row.id),
+    )
+    await db.execute(
+        "INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (cur.lastrowid, row.raw)
     )
 
 
