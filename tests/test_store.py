@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.store import Store, inbox, outbox, tickets
+from gateway.store import Db, Store, inbox, outbox, tickets
 from gateway.store.db import MIGRATIONS, statements
 
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)
@@ -129,3 +132,34 @@ def test_se_load_matches_the_tickets_after_any_changes(
         else:
             con.execute("UPDATE tickets SET se = ? WHERE id = ?", (se, ticket))
         assert _kept(con) == _truth(con)
+
+
+async def test_a_cancelled_job_ends_before_the_next_one_starts(tmp_path: Path) -> None:
+    """Cancelling the task that waits for a job (a shutdown) must not let the next job start
+    on the connection while the first one's transaction is still open."""
+    store = Store(tmp_path / "g.db")
+    await store.start()
+    started, proceed = threading.Event(), threading.Event()
+
+    async def slow(db: Db) -> None:
+        await db.execute("CREATE TABLE t (n INTEGER)")
+        started.set()
+        while not proceed.is_set():  # still inside its transaction, statement after statement
+            await db.execute("INSERT INTO t VALUES (1)")
+
+    async def count(db: Db) -> int:
+        row = await (await db.execute("SELECT count(*) FROM t")).fetchone()
+        return int(row[0]) if row else 0
+
+    try:
+        first = asyncio.create_task(store.run(slow))
+        assert await asyncio.to_thread(started.wait, 10)
+        first.cancel()
+        second = asyncio.create_task(store.run(count))
+        asyncio.get_running_loop().call_later(0.2, proceed.set)
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert await second > 0  # the first job committed, then the second one ran
+    finally:
+        proceed.set()
+        await store.stop()

@@ -365,7 +365,16 @@ class Store:
             async with self.transaction() as db:
                 return await job(db)
         async with self._lock:
-            return await asyncio.to_thread(self._run_job, self._jobs, job)
+            running = asyncio.ensure_future(asyncio.to_thread(self._run_job, self._jobs, job))
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                # The lock stays held until the job has committed or rolled back: the next job
+                # must not find this one's transaction open on the connection.
+                await asyncio.wait([running])
+                if not running.cancelled():
+                    running.exception()  # its outcome is moot once we are cancelled
+                raise
 
     @staticmethod
     def _run_job(con: sqlite3.Connection, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
