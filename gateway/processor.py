@@ -1,4 +1,5 @@
-"""Takes stored inbound mail through the pipeline, one transaction per message.
+"""Takes stored inbound mail through the pipeline: each message all or nothing (a savepoint),
+a few messages per transaction when there is a backlog.
 
 Anything unexpected quarantines that one message with its traceback and the processor goes on;
 database trouble (locked, read-only, disk full) is not the message's fault, so the message stays
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 import traceback
 from collections.abc import Callable
 
@@ -17,12 +19,14 @@ from gateway.log import event
 from gateway.metrics import Metrics
 from gateway.models import Action
 from gateway.parse import ParseError
-from gateway.pipeline import Done, Services, Work, run_pipeline
+from gateway.pipeline import Services, Work, run_pipeline
 from gateway.store import Db, Store, inbox
-from gateway.store.inbox import InboxRow
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.processor")
+
+BATCH_MESSAGES = 20
+BATCH_SECONDS = 0.05
 
 
 class Processor:
@@ -56,71 +60,87 @@ class Processor:
         """Process every stored message not yet processed; return how many."""
         count = 0
         while stopping is None or not stopping.is_set():
-            row = await self.store.run(inbox.next_new)
-            if row is None:
+            handled = await self.store.run(self._batch)
+            if not handled:
                 break
-            await self.process(row)
-            count += 1
+            for w, action, reason in handled:
+                self._report(w, action, reason)
+            count += len(handled)
         return count
 
-    async def process(self, row: InboxRow) -> None:
-        s = self.services
-        w = Work(row=row, now=s.clock.now())
+    async def _batch(self, db: Db) -> list[tuple[Work, str, str]]:
+        """Take the next messages through the pipeline in one transaction, a savepoint each:
+        a message that fails is rolled back alone and quarantined, and with a backlog the
+        commit (an fsync) is shared. Bounded in count and time, so the outbox rows of the first
+        message wait at most BATCH_SECONDS for their commit."""
+        handled: list[tuple[Work, str, str]] = []
+        deadline = time.monotonic() + BATCH_SECONDS  # a protocol timer, not business time
+        after = 0
+        while len(handled) < BATCH_MESSAGES and time.monotonic() < deadline:
+            row = await inbox.next_new(db, after)
+            if row is None:
+                break
+            after = row.id
+            w = Work(row=row, now=self.services.clock.now())
+            await db.execute("SAVEPOINT message")
+            try:
+                action, reason = await self._journey(db, w)
+            except sqlite3.Error:
+                raise  # not this message's fault: the batch rolls back, all stay new
+            except Exception as exc:
+                await db.execute("ROLLBACK TO message")
+                action, reason = await self._quarantine(db, w, exc)
+            await db.execute("RELEASE message")
+            handled.append((w, action, reason))
+        return handled
 
-        async def handle(db: Db) -> Done:
-            done = await run_pipeline(s, w, db)
-            await inbox.record_decisions(db, row.id, w.decisions)
-            await inbox.mark_done(
-                db,
-                row.id,
-                state="processed",
-                action=done.action.value,
-                reason=done.reason,
-                message_id=w.msg.message_id if w.msg else None,
-                ticket_id=w.ticket.id if w.ticket else None,
-                now=w.now,
-            )
-            return done
+    async def _journey(self, db: Db, w: Work) -> tuple[str, str]:
+        done = await run_pipeline(self.services, w, db)
+        await inbox.record_decisions(db, w.row.id, w.decisions)
+        await inbox.mark_done(
+            db,
+            w.row.id,
+            state="processed",
+            action=done.action.value,
+            reason=done.reason,
+            message_id=w.msg.message_id if w.msg else None,
+            ticket_id=w.ticket.id if w.ticket else None,
+            now=w.now,
+        )
+        return done.action.value, done.reason
 
-        async def quarantine(db: Db) -> None:
-            await inbox.record_decisions(
-                db, row.id, [*w.decisions, ("quarantine", "quarantine", reason)]
-            )
-            await inbox.mark_done(
-                db,
-                row.id,
-                state="quarantined",
-                action=action,
-                reason=reason,
-                message_id=w.msg.message_id if w.msg else None,
-                ticket_id=None,
-                now=w.now,
-            )
+    async def _quarantine(self, db: Db, w: Work, exc: Exception) -> tuple[str, str]:
+        if isinstance(exc, ParseError):
+            reason = str(exc)
+        else:
+            reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+        action = Action.QUARANTINE.value
+        await inbox.record_decisions(
+            db, w.row.id, [*w.decisions, ("quarantine", "quarantine", reason)]
+        )
+        await inbox.mark_done(
+            db,
+            w.row.id,
+            state="quarantined",
+            action=action,
+            reason=reason,
+            message_id=w.msg.message_id if w.msg else None,
+            ticket_id=None,
+            now=w.now,
+        )
+        return action, reason
 
-        try:
-            # The whole journey is one job in the database's thread: parsing and composing
-            # included, so the event loop stays free for IMAP, SMTP and the watchdog.
-            done = await self.store.run(handle)
-            action, reason = done.action.value, done.reason
-        except sqlite3.Error:
-            raise  # not this message's fault: leave it new, the caller retries
-        except Exception as exc:
-            if isinstance(exc, ParseError):
-                reason = str(exc)
-            else:
-                reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-            action = Action.QUARANTINE.value
-            await self.store.run(quarantine)
+    def _report(self, w: Work, action: str, reason: str) -> None:
         event(
             log,
             "message",
-            inbox_id=row.id,
+            inbox_id=w.row.id,
             message_id=w.msg.message_id if w.msg else "",
             ticket=w.ticket.key if w.ticket else "",
             action=action,
             reason=reason.splitlines()[0],
         )
         if self.metrics is not None:
-            lag = (s.clock.now() - row.received_at).total_seconds()
+            lag = (self.services.clock.now() - w.row.received_at).total_seconds()
             self.metrics.observe_message(w.mail_class, action, lag)
         self.on_done()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import aiosmtplib
 
@@ -88,6 +89,46 @@ async def test_hostile_mail_is_quarantined_and_the_next_one_still_processed(h: H
     assert await h.scalar("SELECT state FROM inbox WHERE id = 1") == "quarantined"
     assert await h.scalar("SELECT reason FROM inbox WHERE id = 1") == "empty message"
     assert len(h.to("jane@acme.example")) == 1
+
+
+async def test_a_failure_late_in_one_journey_undoes_only_that_message(h: Harness) -> None:
+    """A backlog is processed a few messages per transaction: a message failing after its
+    ticket and dates were written is rolled back alone (its savepoint) and quarantined; the
+    messages before and after it in the same transaction keep everything."""
+    build = h.processor.services.composer.build
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        if args[2].subject == "boom":
+            raise RuntimeError("template exploded")
+        return build(*args, **kwargs)
+
+    h.processor.services.composer.build = failing  # type: ignore[method-assign]
+    now = h.clock.now()
+    async with h.store.transaction() as db:
+        for n, sender, subject in ((1, "a@one.example", "first"), (2, "b@two.example", "boom"),
+                                   (3, "c@three.example", "third")):  # fmt: skip
+            raw = customer_mail(n, sender=sender, subject=subject)
+            await inbox.store_raw(db, raw, now, now, source="test")
+    assert await h.processor.process_pending() == 3
+    await h.sender.drain()
+    states = await h.scalar(
+        "SELECT group_concat(state, ',') FROM (SELECT state FROM inbox ORDER BY id)"
+    )
+    assert states == "processed,quarantined,processed"
+    assert "RuntimeError: template exploded" in str(
+        await h.scalar("SELECT reason FROM inbox WHERE id = 2")
+    )
+    assert await h.scalar(
+        "SELECT group_concat(customer_address, ',') FROM (SELECT * FROM tickets ORDER BY id)"
+    ) == ("a@one.example,c@three.example")
+    assert (
+        await h.scalar(
+            "SELECT count(*) FROM commitments WHERE ticket_id NOT IN (SELECT id FROM tickets)"
+        )
+        == 0
+    )
+    assert len(h.to("a@one.example")) == 1 and len(h.to("c@three.example")) == 1
+    assert h.to("b@two.example") == []
 
 
 async def test_relay_4xx_is_retried_with_the_same_message_id(h: Harness) -> None:
