@@ -1,10 +1,11 @@
-"""The database: one SQLite file, one connection, explicit transactions.
+"""The database: one SQLite file, explicit transactions, one at a time.
 
 SQLite runs in WAL mode with ``synchronous=FULL``: a commit is on disk before the gateway acts on
 it (flags a message on the IMAP server, answers an SMTP ``DATA``), which is what "stored before
-anything else happens" means. All access goes through :meth:`Store.transaction`, which
-serialises the gateway's tasks on the one connection so that no task ever sees or joins another
-task's half-done transaction.
+anything else happens" means. All access goes through :meth:`Store.transaction` (statement by
+statement through aiosqlite's thread) or :meth:`Store.run` (a whole transaction as one job in a
+worker thread, for the hot paths); both take the same lock, so no task ever sees or joins
+another task's half-done transaction.
 """
 
 from __future__ import annotations
@@ -303,7 +304,8 @@ def _complete(coro: Coroutine[Any, Any, T]) -> T:
 
 
 class Store:
-    """The gateway's one database connection."""
+    """The gateway's database: an aiosqlite connection, and a plain one for whole-transaction
+    jobs, used one transaction at a time."""
 
     def __init__(self, path: str | Path, busy_timeout_ms: int = 10000) -> None:
         self.path = str(path)
