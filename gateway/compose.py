@@ -174,8 +174,10 @@ def _boundary() -> str:
 
 
 def _text(text: str, subtype: str) -> Message:
-    """A text part: 7bit when plain ASCII, else UTF-8 quoted-printable (readable in any client)."""
-    charset = Charset("us-ascii") if text.isascii() else _UTF8
+    """A text part: 7bit when plain ASCII in lines SMTP can carry, else UTF-8 quoted-printable
+    (readable in any client; it wraps a customer's 5,000-character paragraph)."""
+    plain = text.isascii() and all(len(line) <= 998 for line in text.splitlines())
+    charset = Charset("us-ascii") if plain else _UTF8
     part = MIMENonMultipart("text", subtype, policy=_POLICY, charset=str(charset))
     part.set_payload(text, charset)
     return part

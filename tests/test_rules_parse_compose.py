@@ -242,3 +242,38 @@ def test_non_ascii_headers_are_encoded_and_line_breaks_refused() -> None:
     forged = replace(_ticket("x"), last_customer_message_id="<a@x>\r\nBcc: victim@evil.example")
     with pytest.raises(ValueError, match="In-Reply-To would contain a line break"):
         _se_copy(b"From: a@x.example\r\n\r\nhi\r\n", ticket=forged)
+
+
+def test_a_very_long_line_from_the_customer_still_makes_sendable_mail() -> None:
+    raw = b"From: a@x.example\r\n\r\nhi\r\n"
+    config = parse_config(
+        {
+            "imap": {"enabled": False},
+            "people": [{"name": "S", "address": "sam@example.com", "role": "se"}],
+            "routing": {"default_se": "sam@example.com"},
+        }
+    )
+    composer = Composer(config, FakeClock(datetime(2026, 11, 23, 15, tzinfo=ZoneInfo("UTC"))))
+    context = {
+        "customer_name": "Ann",
+        "se_name": "Sam",
+        "sc_name": "",
+        "received_words": "Monday",
+        "actionable_words": "Tuesday",
+        "resolution_words": "Friday",
+        "follow_up": False,
+        "route_reason": "default",
+        "customer_text": "word " * 1000,  # one 5,000-character line, plain ASCII
+        "points": [],
+        "triage": False,
+        "owner_name": "Sam",
+        "priority": "normal",
+        "product": "",
+    }
+    out = composer.build(
+        "se-copy", "se_copy", _ticket("x"), Envelope(to=("sam@example.com",)), context,
+        attach_raw=raw,
+    ).raw  # fmt: skip
+    assert max(len(line) for line in out.split(b"\r\n")) <= 998
+    text = message_from_bytes(out, policy=policy.default).get_body(preferencelist=("plain",))
+    assert "word " * 1000 in text.get_content()
