@@ -69,3 +69,9 @@ def setup(level: str = "info", fmt: str = "plain") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level.upper()))
+    # mail-parser complains (at warning and error) about quirks of the customer's mail, not
+    # about us; what matters is recorded with the message (its class, decisions, quarantine
+    # reason). Its words show with debug logging only.
+    logging.getLogger("mailparser").setLevel(
+        logging.DEBUG if level == "debug" else logging.CRITICAL
+    )

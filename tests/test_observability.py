@@ -8,15 +8,19 @@ import logging
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from gateway.clock import FakeClock
 from gateway.config import Config
-from gateway.log import JournalFormatter, JsonFormatter, event
+from gateway.log import JournalFormatter, JsonFormatter, event, setup
+from gateway.parse import parse
 from gateway.sink import SmtpSink
 from tests.conftest import customer_mail, running
 from tests.dovecot import Dovecot
+
+CORPUS = Path(__file__).parent / "data" / "corpus"
 
 
 def fetch(port: int, path: str) -> tuple[int, str]:
@@ -99,3 +103,22 @@ async def test_a_taken_metrics_port_does_not_stop_the_mail(
             assert "metrics-unavailable" in caplog.text
     finally:
         taken.close()
+
+
+@pytest.mark.parametrize(("level", "shown"), [("info", False), ("debug", True)])
+def test_mail_parser_complaints_about_a_mail_show_only_in_debug_logs(
+    level: str, shown: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = logging.getLogger()
+    handlers, root_level = root.handlers[:], root.level
+    try:
+        setup(level)
+        parse((CORPUS / "bounce-rfc3464-postfix.eml").read_bytes())  # a part it does not handle
+        event(logging.getLogger("gateway.test-log"), "marker")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(root_level)
+        logging.getLogger("mailparser").setLevel(logging.NOTSET)
+    err = capsys.readouterr().err
+    assert "marker" in err
+    assert ("not handled" in err) is shown
