@@ -3,15 +3,20 @@ tests/harness.py): every assertion is about what a customer or an SE would recei
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import aiosmtplib
+import pytest
 
+from gateway import processor as processor_module
 from gateway.config import Config
 from gateway.ingest.smtp import SmtpIngress
 from gateway.store import inbox
+from gateway.store.db import Db
 from tests.conftest import customer_mail
 from tests.harness import Harness
 
@@ -129,6 +134,42 @@ async def test_a_failure_late_in_one_journey_undoes_only_that_message(h: Harness
     )
     assert len(h.to("a@one.example")) == 1 and len(h.to("c@three.example")) == 1
     assert h.to("b@two.example") == []
+
+
+async def test_a_batch_gives_way_when_the_sender_waits_for_the_database(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a backlog, a batch ends early once another task (the sender marking a mail sent)
+    waits for the database: the waiting job runs after the first message, not after all."""
+    monkeypatch.setattr(processor_module, "YIELD_AFTER", 0.0)
+    build = h.processor.services.composer.build
+    first_held, waiter_queued = threading.Event(), threading.Event()
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        first_held.set()
+        waiter_queued.wait(10)  # runs in the job's thread: hold the first message here
+        return build(*args, **kwargs)
+
+    h.processor.services.composer.build = held  # type: ignore[method-assign]
+    now = h.clock.now()
+    async with h.store.transaction() as db:
+        for n in range(5):
+            raw = customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}")
+            await inbox.store_raw(db, raw, now, now, source="test")
+
+    async def processed_so_far(db: Db) -> int:
+        row = await (await db.execute("SELECT count(*) FROM tickets")).fetchone()
+        return int(row[0]) if row else 0
+
+    processing = asyncio.create_task(h.processor.process_pending())
+    assert await asyncio.to_thread(first_held.wait, 10)  # the batch holds the database
+    waiter = asyncio.create_task(h.store.run(processed_so_far))
+    await asyncio.sleep(0)  # the waiter runs up to the lock
+    assert h.store.waiting == 1
+    waiter_queued.set()
+    assert await waiter == 1
+    assert await processing == 5
+    assert h.store.waiting == 0
 
 
 async def test_relay_4xx_is_retried_with_the_same_message_id(h: Harness) -> None:

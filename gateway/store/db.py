@@ -315,6 +315,9 @@ class Store:
         # the lock, so they never wait on each other.
         self._jobs: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
+        # Tasks waiting to run a job: a long job (a batch of messages) ends early when others
+        # wait, so a "sent" mark never queues behind a whole batch.
+        self.waiting = 0
 
     async def start(self, copy_of: str | None = None) -> None:
         """Open (creating and migrating as needed). With ``copy_of``, the store is an in-memory
@@ -366,7 +369,8 @@ class Store:
         if self._jobs is None:
             async with self.transaction() as db:
                 return await job(db)
-        async with self._lock:
+        await self._acquire()
+        try:
             running = asyncio.ensure_future(asyncio.to_thread(self._run_job, self._jobs, job))
             try:
                 return await asyncio.shield(running)
@@ -377,6 +381,8 @@ class Store:
                 if not running.cancelled():
                     running.exception()  # its outcome is moot once we are cancelled
                 raise
+        finally:
+            self._lock.release()
 
     @staticmethod
     def _run_job(con: sqlite3.Connection, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
@@ -403,7 +409,8 @@ class Store:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back if the block raises."""
         if self._db is None:
             raise RuntimeError("the store is not started")
-        async with self._lock:
+        await self._acquire()
+        try:
             db = self._db
             await db.execute("BEGIN IMMEDIATE")
             try:
@@ -412,3 +419,12 @@ class Store:
                 await db.execute("ROLLBACK")
                 raise
             await db.execute("COMMIT")
+        finally:
+            self._lock.release()
+
+    async def _acquire(self) -> None:
+        self.waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self.waiting -= 1
