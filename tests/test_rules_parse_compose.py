@@ -158,8 +158,13 @@ def test_composed_mail_is_threaded_marked_and_escaped() -> None:
 
 
 def _se_copy(
-    raw: bytes, subject: str = "[SUP-1001] New: Ayuda", ticket: Ticket | None = None
+    raw: bytes,
+    subject: str = "[SUP-1001] New: Ayuda",
+    ticket: Ticket | None = None,
+    **context_changes: object,
 ) -> bytes:
+    """The SE copy of ``raw`` (a Spanish-speaking customer unless ``context_changes`` say
+    otherwise), as the bytes the relay would get."""
     config = parse_config(
         {
             "imap": {"enabled": False},
@@ -184,6 +189,7 @@ def _se_copy(
         "owner_name": "Sam",
         "priority": "normal",
         "product": "",
+        **context_changes,
     }
     envelope = Envelope(to=("sam@example.com",), reply_to="support+sup-1001.x@example.com")
     ticket = ticket or _ticket("Ayuda")
@@ -245,35 +251,10 @@ def test_non_ascii_headers_are_encoded_and_line_breaks_refused() -> None:
 
 
 def test_a_very_long_line_from_the_customer_still_makes_sendable_mail() -> None:
-    raw = b"From: a@x.example\r\n\r\nhi\r\n"
-    config = parse_config(
-        {
-            "imap": {"enabled": False},
-            "people": [{"name": "S", "address": "sam@example.com", "role": "se"}],
-            "routing": {"default_se": "sam@example.com"},
-        }
+    one_line = "word " * 1000  # one 5,000-character line, plain ASCII
+    out = _se_copy(
+        b"From: a@x.example\r\n\r\nhi\r\n", customer_name="Ann", customer_text=one_line, points=[]
     )
-    composer = Composer(config, FakeClock(datetime(2026, 11, 23, 15, tzinfo=ZoneInfo("UTC"))))
-    context = {
-        "customer_name": "Ann",
-        "se_name": "Sam",
-        "sc_name": "",
-        "received_words": "Monday",
-        "actionable_words": "Tuesday",
-        "resolution_words": "Friday",
-        "follow_up": False,
-        "route_reason": "default",
-        "customer_text": "word " * 1000,  # one 5,000-character line, plain ASCII
-        "points": [],
-        "triage": False,
-        "owner_name": "Sam",
-        "priority": "normal",
-        "product": "",
-    }
-    out = composer.build(
-        "se-copy", "se_copy", _ticket("x"), Envelope(to=("sam@example.com",)), context,
-        attach_raw=raw,
-    ).raw  # fmt: skip
     assert max(len(line) for line in out.split(b"\r\n")) <= 998
     text = message_from_bytes(out, policy=policy.default).get_body(preferencelist=("plain",))
-    assert "word " * 1000 in text.get_content()
+    assert one_line in text.get_content()
