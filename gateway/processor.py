@@ -80,7 +80,9 @@ class Processor:
         after = 0
         while len(handled) < BATCH_MESSAGES:
             spent = time.monotonic() - started
-            if spent > BATCH_SECONDS or (self.store.waiting and spent > YIELD_AFTER):
+            # At least one message per batch: an empty batch means "nothing left to do", and
+            # this thread may lose the CPU for longer than a batch before its first message.
+            if handled and (spent > BATCH_SECONDS or (self.store.waiting and spent > YIELD_AFTER)):
                 break
             row = await inbox.next_new(db, after)
             if row is None:

@@ -136,6 +136,26 @@ async def test_a_failure_late_in_one_journey_undoes_only_that_message(h: Harness
     assert h.to("b@two.example") == []
 
 
+async def test_a_backlog_is_processed_even_when_each_batch_starts_late(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose time is spent before its first message (its thread lost the CPU, or a
+    task waits for the database) still takes one: an empty batch would read as "nothing left"
+    and leave the backlog waiting for the next tick."""
+    monkeypatch.setattr(processor_module, "BATCH_SECONDS", -1.0)
+    monkeypatch.setattr(processor_module, "YIELD_AFTER", -1.0)
+    h.store.waiting = 1  # as if the sender were waiting throughout
+    now = h.clock.now()
+    async with h.store.transaction() as db:
+        for n in range(3):
+            raw = customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}")
+            await inbox.store_raw(db, raw, now, now, source="test")
+    assert await h.processor.process_pending() == 3
+    h.store.waiting = 0
+    await h.sender.drain()
+    assert all(len(h.to(f"c{n}@acme.example")) == 1 for n in range(3))
+
+
 async def test_a_batch_gives_way_when_the_sender_waits_for_the_database(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
