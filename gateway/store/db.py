@@ -369,8 +369,7 @@ class Store:
         if self._jobs is None:
             async with self.transaction() as db:
                 return await job(db)
-        await self._acquire()
-        try:
+        async with self._locked():
             running = asyncio.ensure_future(asyncio.to_thread(self._run_job, self._jobs, job))
             try:
                 return await asyncio.shield(running)
@@ -381,8 +380,6 @@ class Store:
                 if not running.cancelled():
                     running.exception()  # its outcome is moot once we are cancelled
                 raise
-        finally:
-            self._lock.release()
 
     @staticmethod
     def _run_job(con: sqlite3.Connection, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
@@ -409,8 +406,7 @@ class Store:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back if the block raises."""
         if self._db is None:
             raise RuntimeError("the store is not started")
-        await self._acquire()
-        try:
+        async with self._locked():
             db = self._db
             await db.execute("BEGIN IMMEDIATE")
             try:
@@ -419,12 +415,16 @@ class Store:
                 await db.execute("ROLLBACK")
                 raise
             await db.execute("COMMIT")
-        finally:
-            self._lock.release()
 
-    async def _acquire(self) -> None:
+    @asynccontextmanager
+    async def _locked(self) -> AsyncIterator[None]:
+        """The store's lock, counted in ``waiting`` while it is awaited."""
         self.waiting += 1
         try:
             await self._lock.acquire()
         finally:
             self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._lock.release()
