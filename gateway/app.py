@@ -32,6 +32,14 @@ from gateway.waiting import wait_any
 log = logging.getLogger("gateway.app")
 
 
+class StartRefused(Exception):
+    """The gateway will not start: every problem is listed (key or file, what is wrong)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
+
+
 class Gateway:
     def __init__(
         self,
@@ -84,6 +92,11 @@ class Gateway:
             self.imap.kick.set()
 
     async def start(self) -> None:
+        """Start everything; raise :class:`StartRefused` (nothing started) when a template does
+        not render: that would hold every customer's mail back, so refuse to run at all."""
+        problems = [(f"template {n}", m) for n, m in self.services.composer.template_problems()]
+        if problems:
+            raise StartRefused(problems)
         await self.store.start()
         if self.ingress is not None:
             await self.ingress.start()
@@ -149,10 +162,15 @@ class Gateway:
         try:
             config = load_config(self.config_path)
             services = Services.build(config, self.clock)
+            broken = services.composer.template_problems()
+            if broken:
+                raise ConfigError([(f"template {n}", m) for n, m in broken])
         except ConfigError as exc:
             for key, msg in exc.problems:
                 event(log, "reload-refused", logging.ERROR, key=key, problem=msg)
-            self.notifier.notify("READY=1", "STATUS=reload refused: the old configuration stays")
+            self.notifier.notify(
+                "READY=1", "STATUS=reload refused: the old configuration and templates stay"
+            )
             return False
         self.config = config
         self.services = services

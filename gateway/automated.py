@@ -17,8 +17,9 @@ from datetime import timedelta
 
 from gateway import ledger
 from gateway.compose import Envelope
-from gateway.models import Action
+from gateway.models import Action, MailKind
 from gateway.store import Db, outbox, tickets
+from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
 _ID_LINE = re.compile(r"^(?:original-)?message-id:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
@@ -57,8 +58,8 @@ async def step_automated(s: Services, w: Work, db: Db) -> None:
         and msg.from_address == ticket.customer_address
     ):
         note = s.composer.build(
-            "note",
-            "note",
+            MailKind.NOTE,
+            Template.NOTE,
             ticket,
             Envelope(to=(ticket.se,)),
             {
@@ -90,8 +91,8 @@ async def _bounce(s: Services, w: Work, db: Db, why: str) -> None:
         to = ticket.sc or ticket.se
         mails.append(
             s.composer.build(
-                "bounce-alert",
-                "bounce_alert",
+                MailKind.BOUNCE_ALERT,
+                Template.BOUNCE_ALERT,
                 ticket,
                 Envelope(to=(to,), cc=() if to == ticket.se else (ticket.se,)),
                 {"failed": customers, "diagnostic": reason, "until_words": s.when(until, ticket)},

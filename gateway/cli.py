@@ -157,15 +157,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(to_json(report) if args.json else render_text(report))
         return 0
     setup(config.log.level, args.log_format or config.log.format)
-    from gateway.app import Gateway
+    from gateway.app import Gateway, StartRefused
 
     gateway = Gateway(config, SystemClock(), backfill_since=args.backfill)
-    asyncio.run(gateway.run_until_signalled(args.config))
+    try:
+        asyncio.run(gateway.run_until_signalled(args.config))
+    except StartRefused as exc:
+        print(f"{args.config}: refusing to start", file=sys.stderr)
+        for key, msg in exc.problems:
+            print(f"  {key}: {msg}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 
 def check_config(config: Config, path: str, connect: bool) -> int:
-    print(f"{path}: configuration is valid")
+    from gateway.compose import Composer
+
+    broken = Composer(config, SystemClock()).template_problems()
+    if broken:
+        print(f"{path}: templates do not render", file=sys.stderr)
+        for name, msg in broken:
+            print(f"  template {name}: {msg}", file=sys.stderr)
+        return EXIT_CONFIG
+    where = f"{config.templates_dir} over the built-in set" if config.templates_dir else "built-in"
+    print(f"{path}: configuration is valid; every template renders ({where})")
     if not connect:
         return 0
     failures = 0

@@ -21,17 +21,13 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr
-from pathlib import Path
 from typing import Any, cast
-
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.models import Outbound, Ticket
+from gateway.models import MailKind, Outbound, Ticket
 from gateway.parse import clean
-
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+from gateway.templating import Template, common_context, environment, problems
 
 
 # compat32 keeps header values as the strings we give it: building a mail this way costs a
@@ -81,22 +77,22 @@ class Composer:
     def __init__(self, config: Config, clock: Clock) -> None:
         self.config = config
         self.clock = clock
-        dirs = [config.templates_dir] if config.templates_dir else []
-        loaders = [FileSystemLoader(d) for d in [*dirs, str(BUILTIN_TEMPLATES)]]
-        self.env = Environment(
-            loader=ChoiceLoader(loaders),
-            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-            undefined=StrictUndefined,
-            keep_trailing_newline=True,
-        )
+        self.env = environment(config.templates_dir)
 
-    def new_message_id(self, ticket_key: str, kind: str) -> str:
+    def template_problems(self) -> list[tuple[str, str]]:
+        """Every template file that does not render with sample data, and why (empty: all
+        good). ``check-config``, start-up and reload refuse a set with problems."""
+        support = self.config.support
+        common = common_context(support.display_name, support.address, support.our_color)
+        return list(problems(self.env, common))
+
+    def new_message_id(self, ticket_key: str, kind: MailKind) -> str:
         return f"<{ticket_key}.{kind}.{uuid.uuid4().hex[:20]}@{self.config.support.domain}>"
 
     def build(
         self,
-        kind: str,
-        template: str,
+        kind: MailKind,
+        template: Template,
         ticket: Ticket,
         envelope: Envelope,
         context: dict[str, Any],
@@ -112,10 +108,8 @@ class Composer:
         """
         support = self.config.support
         ctx = {
+            **common_context(support.display_name, support.address, support.our_color),
             "ticket": ticket,
-            "support_name": support.display_name,
-            "support_address": support.address,
-            "our_color": support.our_color,
             **context,
         }
         body: Message = MIMEMultipart("alternative", _boundary(), policy=_POLICY)

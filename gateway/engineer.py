@@ -20,7 +20,7 @@ from datetime import datetime
 
 from gateway import ledger
 from gateway.compose import Envelope
-from gateway.models import Action, InboundMessage, Outbound, Ticket
+from gateway.models import Action, InboundMessage, MailKind, Outbound, Ticket
 from gateway.relay import (
     SeReply,
     WhenError,
@@ -31,6 +31,7 @@ from gateway.relay import (
     split_inline,
 )
 from gateway.store import Db, commitments, tickets
+from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
 _AUTH_PASS = re.compile(r"\b(dkim|spf|dmarc)=pass\b", re.IGNORECASE)
@@ -93,7 +94,11 @@ async def step_relay(s: Services, w: Work, db: Db) -> None:
             w,
             db,
             ticket,
-            [_to_actor(s, ticket, sender, "se-error", "se_error", {"errors": errors})],
+            [
+                _to_actor(
+                    s, ticket, sender, MailKind.SE_ERROR, Template.SE_ERROR, {"errors": errors}
+                )
+            ],
         )
         raise Done(Action.RELAY, f"{ticket.key}: refused {len(errors)} invalid command(s)")
     await _act(s, w, db, ticket, reply, when)
@@ -132,8 +137,8 @@ async def _act(
         )
         mails.append(
             s.composer.build(
-                "reply",
-                "relay_reply",
+                MailKind.REPLY,
+                Template.RELAY_REPLY,
                 t,
                 Envelope(to=(t.customer_address,), cc=sc),
                 {
@@ -161,8 +166,8 @@ async def _act(
     elif eta_words:
         mails.append(
             s.composer.build(
-                "eta",
-                "eta_update",
+                MailKind.ETA,
+                Template.ETA_UPDATE,
                 t,
                 Envelope(to=(t.customer_address,), cc=sc),
                 {
@@ -176,8 +181,8 @@ async def _act(
         note = names["note"].arg
         mails.append(
             s.composer.build(
-                "note",
-                "note",
+                MailKind.NOTE,
+                Template.NOTE,
                 t,
                 Envelope(to=tuple(dict.fromkeys([t.se, *sc]))),
                 {"author": d.name_of(sender), "note": note},
@@ -196,8 +201,8 @@ async def _act(
         t = await tickets.get(db, t.id)
         mails.append(
             s.composer.build(
-                "se-copy",
-                "assigned",
+                MailKind.SE_COPY,
+                Template.ASSIGNED,
                 t,
                 Envelope(to=(person.address,), cc=sc, reply_to=relay_for(s, t)),
                 {
@@ -217,7 +222,7 @@ async def _act(
         if t.sc:
             mails.append(await _done_summary(s, db, await tickets.get(db, t.id), w.now))
         done.append("resolved" + (f"; {d.name_of(t.sc)} (SC) has the summary" if t.sc else ""))
-    mails.append(_to_actor(s, t, sender, "se-confirm", "se_confirm", {"done": done}))
+    mails.append(_to_actor(s, t, sender, MailKind.SE_CONFIRM, Template.SE_CONFIRM, {"done": done}))
     await _send(s, w, db, t, mails)
     raise Done(Action.RELAY, f"{t.key}: " + "; ".join(done))
 
@@ -237,8 +242,8 @@ async def _done_summary(s: Services, db: Db, t: Ticket, now: datetime) -> Outbou
         "missed": await commitments.missed_count(db, t.id),
     }
     return s.composer.build(
-        "done",
-        "done_summary",
+        MailKind.DONE,
+        Template.DONE_SUMMARY,
         t,
         Envelope(to=(t.sc,)),
         context,
@@ -247,7 +252,12 @@ async def _done_summary(s: Services, db: Db, t: Ticket, now: datetime) -> Outbou
 
 
 def _to_actor(
-    s: Services, t: Ticket, actor: str, kind: str, template: str, context: dict[str, object]
+    s: Services,
+    t: Ticket,
+    actor: str,
+    kind: MailKind,
+    template: Template,
+    context: dict[str, object],
 ) -> Outbound:
     return s.composer.build(
         kind,
@@ -255,7 +265,8 @@ def _to_actor(
         t,
         Envelope(to=(actor,), reply_to=relay_for(s, t)),
         {"actor": s.directory.name_of(actor), **context},
-        subject=f"[{t.key}] " + ("Done" if kind == "se-confirm" else "Not done: please check"),
+        subject=f"[{t.key}] "
+        + ("Done" if kind is MailKind.SE_CONFIRM else "Not done: please check"),
     )
 
 
@@ -272,8 +283,8 @@ async def _refuse(s: Services, w: Work, db: Db, ticket: Ticket | None, problem: 
     # An unknown ticket key cannot be threaded anywhere: it is recorded (and logged) only.
     if ticket is not None:
         alert = s.composer.build(
-            "security-alert",
-            "security_alert",
+            MailKind.SECURITY_ALERT,
+            Template.SECURITY_ALERT,
             ticket,
             Envelope(to=(notify,)),
             {

@@ -13,16 +13,18 @@ from datetime import datetime, timedelta
 
 from gateway.calendar import BusinessCalendar
 from gateway.config import SafetySection
-from gateway.models import Outbound, Ticket, TicketState
+from gateway.models import MailKind, Outbound, Ticket, TicketState
 from gateway.store import Db, commitments, outbox, tickets
 
 # Outbox kinds that reach the customer: each one restarts the status-update silence.
-CUSTOMER_KINDS = frozenset({"ack", "revised-eta", "status-update", "reply", "eta"})
+CUSTOMER_KINDS = frozenset(
+    {MailKind.ACK, MailKind.REVISED_ETA, MailKind.STATUS_UPDATE, MailKind.REPLY, MailKind.ETA}
+)
 
 
 # Robot-written mail to customers: capped per address, so no misbehaving peer can make us a
 # mail cannon (a responder that strips every auto-reply marker and starts new threads).
-AUTOMATIC_KINDS = frozenset({"ack", "revised-eta", "status-update"})
+AUTOMATIC_KINDS = frozenset({MailKind.ACK, MailKind.REVISED_ETA, MailKind.STATUS_UPDATE})
 
 
 async def queue_mail(

@@ -28,6 +28,24 @@ class Action(StrEnum):
     QUARANTINE = "quarantine"
 
 
+class MailKind(StrEnum):
+    """What a mail we send is (the outbox's ``kind``; ``X-Support-Kind`` on the mail)."""
+
+    ACK = "ack"  # to the customer: the acknowledgement with dates
+    SE_COPY = "se-copy"  # to the SE: the thread (also a hand-over after #assign)
+    REPLY = "reply"  # an SE's reply, relayed to the customer
+    ETA = "eta"  # to the customer: a date an engineer set
+    NOTE = "note"  # to the SE: a note on the ticket
+    DONE = "done"  # to the SC: the case is resolved
+    REVISED_ETA = "revised-eta"  # to the customer: a missed date, revised
+    MISSED_ALERT = "missed-alert"  # to the SE and SC: a date was missed
+    STATUS_UPDATE = "status-update"  # to the customer: where things stand
+    SECURITY_ALERT = "security-alert"  # to the escalation contact: a refused relay
+    BOUNCE_ALERT = "bounce-alert"  # to the SE and SC: mail to the customer bounced
+    SE_CONFIRM = "se-confirm"  # to the SE: what their commands did
+    SE_ERROR = "se-error"  # to the SE: why nothing was done
+
+
 @dataclass(frozen=True)
 class InboundMessage:
     """A parsed customer (or robot) message, as the rules and steps see it."""
@@ -106,7 +124,7 @@ class Route:
 class Outbound:
     """A composed mail, ready for the outbox."""
 
-    kind: str
+    kind: MailKind
     message_id: str
     mail_from: str
     recipients: tuple[str, ...]

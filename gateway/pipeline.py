@@ -16,11 +16,12 @@ from gateway import ledger, points, rules, selfhelp
 from gateway.automated import step_automated
 from gateway.compose import Envelope
 from gateway.engineer import relay_for, step_relay
-from gateway.models import Action, Route, TicketState
+from gateway.models import Action, MailKind, Route, TicketState
 from gateway.parse import ParseError, parse
 from gateway.routing import Load, RouteRequest
 from gateway.sla import initial_promises
 from gateway.store import Db, commitments, inbox, tickets
+from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
 __all__ = ["PIPELINE", "Done", "Services", "Work", "run_pipeline"]
@@ -164,8 +165,8 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         articles = selfhelp.suggest(s.config.articles, msg.subject, msg.text or msg.html)
         w.outgoing.append(
             s.composer.build(
-                "ack",
-                "ack",
+                MailKind.ACK,
+                Template.ACK,
                 t,
                 Envelope(to=(t.customer_address,), cc=sc),
                 {
@@ -195,8 +196,8 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
             continue
         w.outgoing.append(
             s.composer.build(
-                "se-copy",
-                "se_copy",
+                MailKind.SE_COPY,
+                Template.SE_COPY,
                 t,
                 Envelope(to=(se,), cc=() if triage else sc, reply_to=relay_for(s, t)),
                 {**copy, "triage": triage},

@@ -26,10 +26,11 @@ from datetime import datetime, timedelta
 from gateway.compose import Envelope
 from gateway.ledger import queue_mail
 from gateway.log import event
-from gateway.models import Outbound, Ticket, TicketState
+from gateway.models import MailKind, Outbound, Ticket, TicketState
 from gateway.pipeline import Services
 from gateway.store import Db, Store, commitments, tickets
 from gateway.store.commitments import Commitment
+from gateway.templating import Template
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.scheduler")
@@ -133,8 +134,8 @@ class Scheduler:
         if revisions:
             mails.append(
                 s.composer.build(
-                    "revised-eta",
-                    "revised_eta",
+                    MailKind.REVISED_ETA,
+                    Template.REVISED_ETA,
                     t,
                     Envelope(to=(t.customer_address,), cc=sc),
                     context,
@@ -143,8 +144,8 @@ class Scheduler:
         cc = tuple(dict.fromkeys([*sc, *([s.config.routing.escalation] if escalate else [])]))
         mails.append(
             s.composer.build(
-                "missed-alert",
-                "missed_alert",
+                MailKind.MISSED_ALERT,
+                Template.MISSED_ALERT,
                 t,
                 Envelope(to=(t.se,), cc=cc),
                 context,
@@ -198,8 +199,8 @@ class Scheduler:
         }
         sc = (t.sc,) if t.sc else ()
         mail = s.composer.build(
-            "status-update",
-            "status_update",
+            MailKind.STATUS_UPDATE,
+            Template.STATUS_UPDATE,
             t,
             Envelope(to=(t.customer_address,), cc=sc),
             context,

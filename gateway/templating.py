@@ -1,0 +1,231 @@
+"""The mail templates: the built-in set shipped inside the package, the operator's overrides, and
+the check that every one of them renders before the daemon relies on it.
+
+The built-in templates are package data (``gateway/templates``, a link to the repository's
+top-level ``templates/``), read through :mod:`importlib.resources`, so a wheel, an sdist build,
+an editable install and a checkout all find the same files. A template that fails to render is
+our fault, never the customer's: ``check-config`` and ``run`` refuse such a set up front
+(:func:`problems`), and a reload keeps the old one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from enum import StrEnum
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from typing import Any
+
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+
+from gateway.models import Ticket, TicketState
+
+
+class Template(StrEnum):
+    """Every template the gateway renders; each is a ``.txt.j2`` and an ``.html.j2`` file."""
+
+    ACK = "ack"
+    ASSIGNED = "assigned"
+    BOUNCE_ALERT = "bounce_alert"
+    DONE_SUMMARY = "done_summary"
+    ETA_UPDATE = "eta_update"
+    MISSED_ALERT = "missed_alert"
+    NOTE = "note"
+    RELAY_REPLY = "relay_reply"
+    REVISED_ETA = "revised_eta"
+    SE_CONFIRM = "se_confirm"
+    SE_COPY = "se_copy"
+    SE_ERROR = "se_error"
+    SECURITY_ALERT = "security_alert"
+    STATUS_UPDATE = "status_update"
+
+
+PARTS = ("txt", "html")
+
+
+def builtin_templates() -> Traversable:
+    """The package's own template directory."""
+    return files("gateway") / "templates"
+
+
+class PackageTemplates(BaseLoader):
+    """Jinja loader over the package's templates (works wherever the package is installed)."""
+
+    def __init__(self, root: Traversable | None = None) -> None:
+        self.root = root if root is not None else builtin_templates()
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        node = self.root
+        for part in template.split("/"):
+            if part in ("", ".", ".."):
+                raise TemplateNotFound(template)
+            node = node / part
+        if not node.is_file():
+            raise TemplateNotFound(template)
+        return node.read_text(encoding="utf-8"), None, lambda: True  # package data never changes
+
+    def list_templates(self) -> list[str]:
+        return sorted(n.name for n in self.root.iterdir() if n.name.endswith(".j2"))
+
+
+def environment(templates_dir: str = "") -> Environment:
+    """The templates as the composer uses them: ``templates_dir`` first, then the built-ins."""
+    loaders: list[BaseLoader] = [FileSystemLoader(templates_dir)] if templates_dir else []
+    return Environment(
+        loader=ChoiceLoader([*loaders, PackageTemplates()]),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def file_names(template: Template) -> tuple[str, ...]:
+    return tuple(f"{template.value}.{part}.j2" for part in PARTS)
+
+
+# -- the render check -----------------------------------------------------------------------------
+
+SAMPLE_TICKET = Ticket(
+    id=1,
+    key="SUP-1001",
+    subject='Exports fail <since> "this" morning & more',
+    customer_address="jane@acme.example",
+    customer_name="Jane Customer",
+    customer_utc_offset=60,
+    account="Acme",
+    se="sam@example.com",
+    sc="casey@example.com",
+    state=TicketState.NEW,
+    received_at=datetime(2026, 11, 23, 15, 15, tzinfo=UTC),
+    last_customer_message_id="<sample@acme.example>",
+    references=("<sample@acme.example>",),
+    product="exports",
+)
+_WHEN = "Tuesday 24 November, 10:15 EST (16:15 your time, UTC+01:00)"
+_LATER = "Thursday 26 November, 10:15 EST"
+_POINTS = ["Why does the export fail?", "Is <4.2> affected?"]
+_REVISION = {
+    "kind": "actionable",
+    "kind_words": "a reply",
+    "old_words": _WHEN,
+    "new_words": _LATER,
+}
+
+
+def sample_contexts() -> dict[Template, dict[str, Any]]:
+    """Data shaped like what the gateway passes each template (HTML-hostile on purpose)."""
+    people = {"customer_name": "Jane <Customer>", "se_name": "Sam Engineer"}
+    return {
+        Template.ACK: people
+        | {
+            "sc_name": "Casey Consultant",
+            "received_words": _WHEN,
+            "actionable_words": _WHEN,
+            "resolution_words": _LATER,
+            "late_intake": True,
+            "missed_words": _WHEN,
+            "points": _POINTS,
+            "articles": [{"title": "Export errors", "url": "https://example.com/kb/1"}],
+        },
+        Template.ASSIGNED: {
+            "by": "Lee Lead",
+            "customer_name": "Jane <Customer>",
+            "ticket_question": "Our nightly export fails with error E42.",
+        },
+        Template.BOUNCE_ALERT: {
+            "failed": ["jane@acme.example"],
+            "diagnostic": "550 5.1.1 <jane@acme.example>: user unknown",
+            "until_words": _LATER,
+        },
+        Template.DONE_SUMMARY: {
+            "customer_name": "Jane <Customer>",
+            "question": "Our nightly export fails with error E42.",
+            "answered_by": "Sam Engineer",
+            "received_words": _WHEN,
+            "responded_words": _WHEN,
+            "resolved_words": _LATER,
+            "business_hours": 12.5,
+            "missed": 1,
+        },
+        Template.ETA_UPDATE: people | {"eta_words": _LATER},
+        Template.MISSED_ALERT: people
+        | {
+            "sc_name": "Casey Consultant",
+            "revisions": [_REVISION],
+            "internal": [_REVISION | {"kind": "resolution", "kind_words": "a resolution"}],
+            "misses": 2,
+            "escalated": True,
+        },
+        Template.NOTE: {"author": "Sam Engineer", "note": "Customer called: <urgent>."},
+        Template.RELAY_REPLY: {
+            "text": "Hello Jane,\n\nA bad index: fixed in 4.2.1.",
+            "answers": [(_POINTS[0], "A bad index.")],
+            "still_open": [(_POINTS[1], _LATER)],
+            "eta_words": _LATER,
+            "se_name": "Sam Engineer",
+        },
+        Template.REVISED_ETA: people | {"revisions": [_REVISION]},
+        Template.SE_CONFIRM: {"actor": "Sam Engineer", "done": ["resolved SUP-1001"]},
+        Template.SE_COPY: people
+        | {
+            "sc_name": "Casey Consultant",
+            "received_words": _WHEN,
+            "actionable_words": _WHEN,
+            "resolution_words": _LATER,
+            "follow_up": False,
+            "route_reason": "account Acme",
+            "customer_text": "Hello,\n\n<b>Why</b> does the export fail?",
+            "points": _POINTS,
+            "triage": False,
+            "owner_name": "Sam Engineer",
+            "priority": "normal",
+            "product": "exports",
+        },
+        Template.SE_ERROR: {"actor": "Sam Engineer", "errors": ["#eta: no date in 'soon'"]},
+        Template.SECURITY_ALERT: {
+            "sender": "eve@evil.example",
+            "subject": "Re: <script>",
+            "message_id": "<x@evil.example>",
+            "problem": "relay token did not match",
+        },
+        Template.STATUS_UPDATE: people
+        | {
+            "status_words": "in progress with Sam Engineer",
+            "dates": [{"kind_words": "a reply", "words": _WHEN}],
+        },
+    }
+
+
+def common_context(support_name: str, support_address: str, our_color: str) -> dict[str, Any]:
+    """What every template gets besides its own data (see :meth:`Composer.build`)."""
+    return {
+        "ticket": SAMPLE_TICKET,
+        "support_name": support_name,
+        "support_address": support_address,
+        "our_color": our_color,
+    }
+
+
+def problems(env: Environment, common: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Render every template file with sample data; yield (file name, what went wrong) for each
+    that fails: missing, a syntax error, an unknown variable, anything it raises."""
+    samples = sample_contexts()
+    for template in Template:
+        for name in file_names(template):
+            try:
+                env.get_template(name).render({**common, **samples[template]})
+            except Exception as exc:  # the operator needs every failure, whatever it is
+                where = getattr(exc, "lineno", None)
+                at = f" (line {where})" if where else ""
+                yield name, f"{type(exc).__name__}{at}: {exc}"
