@@ -547,12 +547,12 @@ class Config(_Section):
             yield from ref(f"accounts[{i}].sc", a.sc, "sc", False)
             if a.product and a.product not in products:
                 yield f"accounts[{i}].product", f"{a.product} is not in [[products]]"
+            if not a.domains and not a.addresses:
+                yield f"accounts[{i}]", "give domains or addresses"
         for day in WEEKDAYS:
             yield from ref(f"rota.{day}", getattr(self.rota, day), "se", False)
         for day, addr in self.rota.overrides.items():
             yield from ref(f"rota.overrides.{day}", addr, "se", False)
-            if not a.domains and not a.addresses:
-                yield f"accounts[{i}]", "give domains or addresses"
         if self.imap.enabled:
             if not self.imap.user:
                 yield "imap.user", "required when imap.enabled"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,17 @@ def test_the_readme_reference_lists_every_key() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [k for k in schema_keys() if f"`{k}`" not in readme]
     assert missing == []
+
+
+def test_rota_overrides_without_accounts_and_an_account_without_addresses() -> None:
+    people = [{"name": "Sam Engineer", "address": "sam@example.com", "role": "se"}]
+    base = {
+        "imap": {"enabled": False},
+        "people": people,
+        "routing": {"default_se": "sam@example.com"},
+    }
+    config = parse_config(base | {"rota": {"overrides": {"2026-12-24": "sam@example.com"}}})
+    assert config.rota.on_duty(date(2026, 12, 24)) == "sam@example.com"
+    with pytest.raises(ConfigError) as bad:
+        parse_config(base | {"accounts": [{"name": "Acme", "se": "sam@example.com"}]})
+    assert bad.value.problems == [("accounts[0]", "give domains or addresses")]

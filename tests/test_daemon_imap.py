@@ -262,3 +262,58 @@ async def test_inline_points_and_answers_end_to_end(
     assert "> Is 4.2 affected?\nYes: fixed in 4.2.1." in text
     assert 'Still open: "How do I get the logs?" - you will hear back by' in text
     assert (relayed["To"], relayed["Cc"]) == ("jane@acme.example", "casey@example.com")
+
+
+async def test_mail_arriving_just_before_idle_is_taken_at_once(
+    mailbox: Dovecot,
+    sink: SmtpSink,
+    clock: FakeClock,
+    make_config: Callable[..., Config],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Mail appended between our SEARCH and the start of IDLE is announced by Dovecot in the
+    same packet as IDLE's continuation; imaplib buffers that line where polling the socket cannot
+    see it. It must be taken at once, not by the recheck (set here to 10 minutes)."""
+    import asyncio
+
+    from gateway.ingest.imap import ImapIngest
+
+    config = make_config(mailbox, imap={"idle_recheck_seconds": 600})
+    fetch_new = ImapIngest._fetch_new
+    armed = asyncio.Event()
+    appended = 0
+
+    async def fetch_then_append(self: ImapIngest, client: object) -> int:
+        nonlocal appended
+        stored = await fetch_new(self, client)  # type: ignore[arg-type]
+        if armed.is_set():
+            armed.clear()
+            appended += 1
+            mail = customer_mail(100 + appended, sender=f"ann{appended}@acme.example")
+            await asyncio.to_thread(mailbox.append, mail)
+            await asyncio.sleep(0.3)  # the mail is in the box before IDLE starts
+        return stored
+
+    monkeypatch.setattr(ImapIngest, "_fetch_new", fetch_then_append)
+    async with running(config, clock) as gw:
+        mailbox.append(customer_mail(1))
+        await sink.wait_for(2)
+        for _ in range(3):  # a few tries: each arms one append right after a SEARCH
+            armed.set()
+            await eventually(lambda: not armed.is_set(), timeout=5)
+            await sink.wait_for(len(sink.messages) + 2, timeout=5)
+        assert gw.imap is not None and gw.imap.stored == 4
+    assert len(acks(sink)) == 4
+
+
+async def test_the_stored_count_counts_each_message_once(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox, imap={"fetch_batch": 1})
+    for n in range(3):  # already there at start: one SEARCH, three batches of one
+        mailbox.append(customer_mail(10 + n, sender=f"c{n}@acme.example"))
+    async with running(config, clock, backfill_since=clock.now().date()) as gw:
+        assert gw.imap is not None
+        await sink.wait_for(6)
+        assert gw.imap.stored == 3
+        assert "3 stored" in gw.status_line()

@@ -272,6 +272,51 @@ async def test_lmtp_ingress_answers_per_recipient_after_storing(
     assert await h.scalar("SELECT count(*) FROM inbox WHERE source = 'smtp'") == 1
 
 
+async def test_lmtp_answers_once_per_accepted_recipient(
+    h: Harness, make_config: Callable[..., Config]
+) -> None:
+    """RFC 2033 4.2: after the final dot, one reply per recipient that RCPT accepted. One reply
+    for three recipients leaves the MTA waiting for the other two (it then times out and sends
+    the mail again)."""
+    import asyncio
+
+    config = make_config(ingress={"enabled": True, "protocol": "lmtp", "port": 1})
+    ingress = SmtpIngress(h.store, config.ingress.model_copy(update={"port": 0}), h.clock)
+    await ingress.start()
+    rcpts = ["support@example.com", "help@example.com", "SUPPORT@example.com"]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", ingress.port)
+
+        async def command(line: str) -> str:
+            writer.write(line.encode() + b"\r\n")
+            return await reply()
+
+        async def reply() -> str:
+            lines = []
+            while True:
+                line = (await asyncio.wait_for(reader.readline(), 5)).decode()
+                lines.append(line)
+                if line[3:4] != "-":
+                    return "".join(lines)
+
+        assert (await reply()).startswith("220")
+        assert (await command("LHLO client.example")).startswith("250")
+        assert (await command("MAIL FROM:<jane@acme.example>")).startswith("250")
+        for rcpt in rcpts:
+            assert (await command(f"RCPT TO:<{rcpt}>")).startswith("250")
+        assert (await command("DATA")).startswith("354")
+        writer.write(customer_mail(4).replace(b"\n", b"\r\n") + b"\r\n.\r\n")
+        replies = [await reply() for _ in rcpts]
+        assert all(r.startswith("250 2.0.0") for r in replies), replies
+        assert [r.split("<")[-1].split(">")[0] for r in replies] == rcpts
+        assert (await command("QUIT")).startswith("221")
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        await ingress.stop()
+    assert await h.scalar("SELECT count(*) FROM inbox WHERE source = 'smtp'") == 1, "stored once"
+
+
 def test_the_demo_tells_the_whole_story() -> None:
     import subprocess
     import sys

@@ -2,6 +2,8 @@
 
 The ``250`` is sent only after the transaction that stores the bytes has committed, so an MTA
 never drops a message we have not kept; any failure to store answers ``451`` and the MTA retries.
+Over LMTP the answer comes once per accepted recipient (RFC 2033 section 4.2); the message is
+stored once, since every recipient is a name of the support mailbox.
 """
 
 from __future__ import annotations
@@ -38,10 +40,18 @@ class StoreHandler:
                 inbox_id = await inbox.store_raw(db, raw, now, now, source="smtp")
         except Exception as exc:
             event(log, "ingress-store-failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
-            return "451 4.3.0 Could not store the message, try again later"
+            return _reply(server, envelope, "451 4.3.0 Could not store the message, try later")
         event(log, "ingress-stored", inbox_id=inbox_id, size=len(raw), mail_from=envelope.mail_from)
         self.on_stored()
-        return "250 2.0.0 Message stored"
+        return _reply(server, envelope, "250 2.0.0 Message stored")
+
+
+def _reply(server: SMTP, envelope: Envelope, status: str) -> str:
+    """SMTP answers DATA once; LMTP once per accepted recipient, in RCPT order."""
+    if not isinstance(server, LMTP) or len(envelope.rcpt_tos) < 2:
+        return status
+    code, _, text = status.partition(" ")
+    return "\r\n".join(f"{code} {text} for <{rcpt}>" for rcpt in envelope.rcpt_tos)
 
 
 class SmtpIngress:
