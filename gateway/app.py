@@ -67,7 +67,9 @@ class Gateway:
         self.processor = Processor(
             self.store, self.services, on_done=self._processed, metrics=self.metrics
         )
-        self.scheduler = Scheduler(self.store, self.services, on_queued=self.sender.wake.set)
+        self.scheduler = Scheduler(
+            self.store, self.services, on_queued=self.sender.wake.set, metrics=self.metrics
+        )
         if config.imap.enabled:
             self.imap = ImapIngest(
                 self.store,
@@ -176,6 +178,7 @@ class Gateway:
         self.services = services
         self.processor.services = services
         self.scheduler.s = services
+        self.scheduler.policy_changed()
         event(log, "reloaded", config=self.config_path)
         self.notifier.notify("READY=1", "STATUS=configuration reloaded")
         return True
@@ -202,8 +205,29 @@ class Gateway:
             self.metrics.imap_up.set(1 if imap == "up" else 0)
         database = "ok" if self.store.started else "down"
         smtp = self.sender.last_result
-        ok = imap != "down" and database == "ok" and not smtp.startswith("failing")
-        return {"ok": ok, "imap": imap, "smtp": smtp, "database": database}
+        # Our own errors hold mail back (processing) or a ticket's dates (scheduler): degraded.
+        held = self.processor.held
+        processing = f"degraded: {held} message(s) held after internal errors" if held else "ok"
+        shunted = self.scheduler.shunted
+        scheduler = f"degraded: {shunted} ticket(s) shunted" if shunted else "ok"
+        ok = (
+            imap != "down"
+            and database == "ok"
+            and not smtp.startswith("failing")
+            and not held
+            and not shunted
+        )
+        report: dict[str, object] = {
+            "ok": ok,
+            "imap": imap,
+            "smtp": smtp,
+            "database": database,
+            "processing": processing,
+            "scheduler": scheduler,
+        }
+        if held or shunted:
+            report["last_error"] = self.processor.last_error or self.scheduler.last_error
+        return report
 
     def status_line(self) -> str:
         imap = "off" if self.imap is None else ("up" if self.imap.connected.is_set() else "down")

@@ -1,4 +1,5 @@
-"""``support-gateway`` commands: run, demo, check-config."""
+"""``support-gateway`` commands: run, demo, check-config, explain, quarantine, shunt, status,
+report."""
 
 from __future__ import annotations
 
@@ -66,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--config", required=True, help="TOML config file")
     quarantine.add_argument("action", choices=["list", "show", "retry", "release"])
     quarantine.add_argument("id", nargs="?", type=int, help="the message's id (from list)")
+
+    shunt = sub.add_parser("shunt", help="list tickets the scheduler failed on, or retry one")
+    shunt.add_argument("--config", required=True, help="TOML config file")
+    shunt.add_argument("action", choices=["list", "retry"])
+    shunt.add_argument("ticket", nargs="?", help="the ticket's key, e.g. SUP-1001 (for retry)")
 
     status = sub.add_parser("status", help="tickets, dates due and overdue, outbox, quarantine")
     status.add_argument("--config", required=True, help="TOML config file")
@@ -147,6 +153,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"quarantine {args.action} needs the message's id", file=sys.stderr)
             return EXIT_CONFIG
         status, text = asyncio.run(quarantine.run(config, SystemClock(), args.action, args.id))
+        print(text, file=sys.stdout if status == 0 else sys.stderr)
+        return status
+    if args.command == "shunt":
+        from gateway import shunt as shunt_mod
+
+        if args.action == "retry" and not args.ticket:
+            print("shunt retry needs the ticket's key", file=sys.stderr)
+            return EXIT_CONFIG
+        status, text = asyncio.run(shunt_mod.run(config, SystemClock(), args.action, args.ticket))
         print(text, file=sys.stdout if status == 0 else sys.stderr)
         return status
     if args.command == "explain":

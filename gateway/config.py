@@ -465,6 +465,26 @@ class SafetySection(_Section):
     )
 
 
+class RetrySection(_Section):
+    """Our own faults (a bug, a template, the database) never cost a customer's mail: the
+    message or ticket waits and is retried with backoff."""
+
+    max_attempts: int = Field(
+        5,
+        ge=1,
+        description="After this many internal errors on one message it goes to quarantine,"
+        " with every reason.",
+    )
+    initial_seconds: float = Field(
+        60, gt=0, description="First wait after an internal error (doubles each time)."
+    )
+    max_seconds: float = Field(1800, gt=0, description="Longest wait between two attempts.")
+
+    def delay(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th failure."""
+        return float(min(self.initial_seconds * 2 ** max(attempts - 1, 0), self.max_seconds))
+
+
 class MetricsSection(_Section):
     enabled: bool = Field(True, description="Serve Prometheus /metrics and /healthz.")
     host: str = Field("127.0.0.1", description="Listen address (keep it on loopback or a VPN).")
@@ -494,6 +514,7 @@ class Config(_Section):
     sla: SlaSection = Field(default_factory=SlaSection)
     safety: SafetySection = Field(default_factory=SafetySection)
     scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
+    retry: RetrySection = Field(default_factory=RetrySection)
     metrics: MetricsSection = Field(default_factory=MetricsSection)
     log: LogSection = Field(default_factory=LogSection)
     templates_dir: str = Field("", description="Operator templates overriding the built-in ones.")

@@ -22,8 +22,10 @@ from gateway.app import Gateway
 from gateway.clock import ScaledClock
 from gateway.config import parse_config
 from gateway.sink import Received, SmtpSink
+from gateway.store import inbox, outbox
 from gateway.words import when
 
+FIRST_MAIL_SECONDS = 20.0  # real time for the acknowledgement and the SE copy to arrive
 START = datetime(2026, 11, 23, 10, 15, tzinfo=ZoneInfo("America/New_York"))
 
 
@@ -81,9 +83,31 @@ async def run_demo(factor: float = 7200.0) -> int:
         await gateway.start()
         try:
             return await _story(gateway, clock, sink)
+        except AssertionError as exc:  # the story stopped: say why, from the gateway's record
+            print(f"\nThe story stopped: {exc}")
+            await _diagnose(gateway)
+            return 1
         finally:
             await gateway.stop()
             await sink.stop()
+
+
+async def _diagnose(gateway: Gateway) -> None:
+    async with gateway.store.transaction() as db:
+        received = await inbox.outcomes(db)
+        stuck = await outbox.troubles(db)
+    if not received:
+        print("  No mail reached the gateway's inbox.")
+    for inbox_id, state, action, why in received:
+        first = why.strip().splitlines()[0] if why.strip() else ""
+        last = why.strip().splitlines()[-1] if why.strip() else ""
+        print(f"  message {inbox_id}: {state} {action}".rstrip() + f": {first}")
+        if last and last != first:
+            print(f"    {last}")
+    for outbox_id, kind, state, error in stuck:
+        print(f"  outgoing {outbox_id} ({kind}): {state}: {error}")
+    if gateway.processor.last_error:
+        print(f"  last internal error: {gateway.processor.last_error}")
 
 
 async def _story(gateway: Gateway, clock: ScaledClock, sink: SmtpSink) -> int:
@@ -101,7 +125,7 @@ async def _story(gateway: Gateway, clock: ScaledClock, sink: SmtpSink) -> int:
     assert gateway.ingress is not None
     await aiosmtplib.send(customer, hostname="127.0.0.1", port=gateway.ingress.port)
 
-    await sink.wait_for(2)
+    await sink.wait_for(2, timeout=FIRST_MAIL_SECONDS)
     ack = next(
         m for m in sink.messages if m["X-Support-Ticket"] and m["Auto-Submitted"] == "auto-replied"
     )

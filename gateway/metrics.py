@@ -20,6 +20,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
+from gateway.store import inbox, shunts
+
 Health = Callable[[], dict[str, Any]]
 
 
@@ -38,6 +40,12 @@ class Metrics:
         )
         self.send_failures = Counter(
             "gateway_send_failures", "Failed sends", ["failure"], registry=r
+        )
+        self.internal_errors = Counter(
+            "gateway_internal_errors",
+            "Our own errors (a bug, a template, the database), by component; the mail waits",
+            ["component"],
+            registry=r,
         )
         self.imap_up = Gauge("gateway_imap_up", "1 while the IMAP connection is up", registry=r)
         self.intake_lag = Gauge(
@@ -130,6 +138,16 @@ class _StoredFigures:
                 con.execute("SELECT count(*) FROM outbox WHERE kind = 'revised-eta'").fetchone()[0],
             )
             yield revised
+            held = GaugeMetricFamily(
+                "gateway_messages_held", "Mail waiting for a retry after an internal error"
+            )
+            held.add_metric([], con.execute(inbox.HELD_SQL).fetchone()[0])
+            yield held
+            shunted = GaugeMetricFamily(
+                "gateway_tickets_shunted", "Tickets the scheduler failed on, waiting for a retry"
+            )
+            shunted.add_metric([], con.execute(shunts.COUNT_SQL).fetchone()[0])
+            yield shunted
         except sqlite3.Error:
             return  # a fresh database without tables yet: nothing to report
         finally:

@@ -34,8 +34,17 @@ def _decode(value: object) -> str:
     return clean(text)
 
 
+def _usable(address: str) -> bool:
+    """An address we can write to: ASCII printable, no spaces, one '@' between two parts. Bytes
+    that are not text (decoded as U+FFFD) or control characters make no recipient."""
+    local, at, domain = address.rpartition("@")
+    return bool(
+        at and local and domain and address.isascii() and address.isprintable()
+    ) and not any(c.isspace() for c in address)
+
+
 def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(a.lower() for _, a in getaddresses(list(values)) if "@" in a)
+    return tuple(a.lower() for _, a in getaddresses(list(values)) if _usable(a))
 
 
 def parse(raw: bytes) -> InboundMessage:
@@ -62,7 +71,7 @@ def parse(raw: bytes) -> InboundMessage:
     # (RFC 2047), so "=?utf-8?q?x=40evil.example?=" must never become a recipient.
     from_name, from_address = parseaddr(undecoded.get("from", [""])[0])
     from_name = _decode(from_name)
-    from_address = from_address.lower() if "@" in from_address else ""
+    from_address = from_address.lower() if _usable(from_address) else ""
     return_path: str | None = None
     if "return-path" in headers:
         return_path = parseaddr(undecoded["return-path"][0])[1].lower()

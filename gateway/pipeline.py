@@ -35,7 +35,12 @@ async def step_parse(s: Services, w: Work, db: Db) -> None:
     if len(w.row.raw) > limit:
         w.mail_class = "malformed"
         raise ParseError(f"message is {len(w.row.raw)} bytes, over the {limit}-byte limit")
-    w.msg = parse(w.row.raw)
+    try:
+        w.msg = parse(w.row.raw)
+    except ParseError:
+        raise
+    except Exception as exc:  # parsing depends on the bytes alone: a failure is the mail's fault
+        raise ParseError(f"unreadable message: {type(exc).__name__}: {exc}") from exc
     w.decide("parse", "ok", f"{w.msg.message_id} from {w.msg.from_address or '(none)'}")
 
 

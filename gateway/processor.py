@@ -1,9 +1,13 @@
 """Takes stored inbound mail through the pipeline: each message all or nothing (a savepoint),
 a few messages per transaction when there is a backlog.
 
-Anything unexpected quarantines that one message with its traceback and the processor goes on;
-database trouble (locked, read-only, disk full) is not the message's fault, so the message stays
-``new`` and is retried after a pause.
+A message is quarantined only for its own faults: it cannot be parsed, it is too big, or the
+database refuses what it would store the same way every time (a constraint). Anything else is
+ours (a bug in a step, a template, a missing file): the message's effects are rolled back, it
+stays ``new`` and is retried with backoff, the error is logged with its traceback, counted, and
+``/healthz`` says degraded; only after ``retry.max_attempts`` failures does it go to quarantine,
+with every reason. Database trouble that can pass (locked, read-only, disk full) rolls back the
+whole batch, and every message in it is retried after a pause.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import sqlite3
 import time
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 
 from gateway.log import event
 from gateway.metrics import Metrics
@@ -28,6 +33,16 @@ log = logging.getLogger("gateway.processor")
 BATCH_MESSAGES = 20
 BATCH_SECONDS = 0.05
 YIELD_AFTER = 0.01  # when another task waits for the database, a batch ends after this long
+HELD = "held"  # not an Action: nothing happened to the message, it waits for a retry
+
+
+def _reason(exc: Exception) -> str:
+    """What quarantine and the log show: a parse problem in words, anything else with its
+    traceback (an operator or a developer has to find the cause)."""
+    if isinstance(exc, ParseError):
+        return str(exc)
+    trace = "".join(traceback.format_exception(exc))
+    return f"{type(exc).__name__}: {exc}\n{trace}"
 
 
 class Processor:
@@ -45,6 +60,8 @@ class Processor:
         self.on_done = on_done
         self.retry_seconds = retry_seconds
         self.wake = asyncio.Event()
+        self.held = 0  # messages waiting for a retry after an internal error (for /healthz)
+        self.last_error = ""
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -84,21 +101,27 @@ class Processor:
             # this thread may lose the CPU for longer than a batch before its first message.
             if handled and (spent > BATCH_SECONDS or (self.store.waiting and spent > YIELD_AFTER)):
                 break
-            row = await inbox.next_new(db, after)
+            now = self.services.clock.now()
+            row = await inbox.next_new(db, now, after)
             if row is None:
                 break
             after = row.id
-            w = Work(row=row, now=self.services.clock.now())
+            w = Work(row=row, now=now)
             await db.execute("SAVEPOINT message")
             try:
                 action, reason = await self._journey(db, w)
-            except sqlite3.Error:
-                raise  # not this message's fault: the batch rolls back, all stay new
+            except sqlite3.OperationalError:
+                raise  # can pass (locked, disk full): the batch rolls back, all stay new
             except Exception as exc:
                 await db.execute("ROLLBACK TO message")
-                action, reason = await self._quarantine(db, w, exc)
+                if isinstance(exc, ParseError | sqlite3.Error):
+                    action, reason = await self._quarantine(db, w, _reason(exc))
+                else:
+                    action, reason = await self._hold(db, w, exc)
             await db.execute("RELEASE message")
             handled.append((w, action, reason))
+        if self.held or any(action == HELD for _, action, _ in handled):
+            self.held = await inbox.held_count(db)
         return handled
 
     async def _journey(self, db: Db, w: Work) -> tuple[str, str]:
@@ -116,11 +139,38 @@ class Processor:
         )
         return done.action.value, done.reason
 
-    async def _quarantine(self, db: Db, w: Work, exc: Exception) -> tuple[str, str]:
-        if isinstance(exc, ParseError):
-            reason = str(exc)
-        else:
-            reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+    async def _hold(self, db: Db, w: Work, exc: Exception) -> tuple[str, str]:
+        """Our fault, not the message's: keep it new and try again later; quarantine it only
+        after ``retry.max_attempts`` failures."""
+        retry = self.services.config.retry
+        error = _reason(exc)
+        row = w.row
+        attempts = await inbox.failed_attempts(db, row.id) + 1
+        delay = retry.delay(attempts)
+        await inbox.hold(db, row.id, error, w.now + timedelta(seconds=delay))
+        self.last_error = f"inbox {row.id}: {error.splitlines()[0]}"
+        if self.metrics is not None:
+            self.metrics.internal_errors.labels(component="processor").inc()
+        log.error(
+            "internal-error inbox_id=%s attempt=%s of=%s retry_in=%s error=%s",
+            row.id,
+            attempts,
+            retry.max_attempts,
+            "never" if attempts >= retry.max_attempts else f"{delay:.0f}s",
+            error,
+        )
+        if attempts >= retry.max_attempts:
+            return await self._quarantine(
+                db,
+                w,
+                f"gave up after {attempts} attempts; the errors were ours, not the message's:"
+                f"\n{error}",
+            )
+        return HELD, f"internal error, attempt {attempts} of {retry.max_attempts}: " + (
+            error.splitlines()[0]
+        )
+
+    async def _quarantine(self, db: Db, w: Work, reason: str) -> tuple[str, str]:
         action = Action.QUARANTINE.value
         await inbox.record_decisions(
             db, w.row.id, [*w.decisions, ("quarantine", "quarantine", reason)]
@@ -138,6 +188,8 @@ class Processor:
         return action, reason
 
     def _report(self, w: Work, action: str, reason: str) -> None:
+        if action == HELD:
+            return  # logged with its traceback by _hold; nothing happened to the message
         event(
             log,
             "message",

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import Callable
+import sqlite3
+import traceback
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from gateway.compose import Envelope
 from gateway.ledger import queue_mail
 from gateway.log import event
+from gateway.metrics import Metrics
 from gateway.models import MailKind, Outbound, Ticket, TicketState
 from gateway.pipeline import Services
-from gateway.store import Db, Store, commitments, tickets
+from gateway.store import Db, Store, commitments, shunts, tickets
 from gateway.store.commitments import Commitment
 from gateway.templating import Template
 from gateway.waiting import wait_any
@@ -50,53 +52,108 @@ OWED = (TicketState.NEW.value, TicketState.ANSWERED.value)
 
 class Scheduler:
     def __init__(
-        self, store: Store, services: Services, on_queued: Callable[[], None] = lambda: None
+        self,
+        store: Store,
+        services: Services,
+        on_queued: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.s = services
         self.wake = asyncio.Event()
         self._on_queued = on_queued
+        self.metrics = metrics
+        self.last_error = ""
+        self.shunted = 0  # tickets waiting for a retry after an error (for /healthz)
+        self._update_times_known = False  # computed again once at start and after a reload
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             self.wake.clear()
             try:
                 await self.tick()
-            except Exception as exc:  # one bad ticket must not stop every revision
-                event(log, "scheduler-error", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+            except sqlite3.Error as exc:  # the database (locked, disk full): the next tick
+                event(log, "database-error", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
             await wait_any(self.wake, stopping, timeout=self.s.config.scheduler.tick_seconds)
 
+    def policy_changed(self) -> None:
+        """After a reload: status update times are computed again with the new policy."""
+        self._update_times_known = False
+
     async def tick(self) -> int:
-        """One pass; return how many tickets got mail queued."""
+        """One pass; return how many tickets got mail queued. A ticket that fails is shunted
+        (kept with its reason, retried with backoff) and the others go on."""
         now = self.s.clock.now()
         queued = await self._revise_missed(now) + await self._status_updates(now)
+        async with self.store.transaction() as db:
+            self.shunted = await shunts.count(db)
         if queued:
             self._on_queued()
         return queued
 
+    async def _per_ticket(
+        self, ticket_id: int, now: datetime, job: Callable[[Db], Awaitable[bool]]
+    ) -> bool:
+        """Run ``job`` in the ticket's own transaction; on an error that is not the database's,
+        roll it back, shunt the ticket and go on with the others."""
+        try:
+            async with self.store.transaction() as db:
+                done = await job(db)
+                if done:
+                    await shunts.clear(db, ticket_id)
+                return done
+        except sqlite3.OperationalError:
+            raise  # can pass: the whole tick is tried again
+        except Exception as exc:
+            reason = "".join(traceback.format_exception(exc))
+            retry = self.s.config.retry
+            async with self.store.transaction() as db:
+                failures = await shunts.attempts(db, ticket_id) + 1
+                delay = retry.delay(failures)
+                await shunts.record(db, ticket_id, reason, now, now + timedelta(seconds=delay))
+            if self.metrics is not None:
+                self.metrics.internal_errors.labels(component="scheduler").inc()
+            self.last_error = f"ticket {ticket_id}: {type(exc).__name__}: {exc}"
+            log.error(
+                "ticket-shunted ticket_id=%s attempt=%s retry_in=%.0fs error=%s",
+                ticket_id,
+                failures,
+                delay,
+                reason,
+            )
+            return False
+
     # -- missed dates ------------------------------------------------------------------------
 
     async def _revise_missed(self, now: datetime) -> int:
-        grace = timedelta(minutes=self.s.config.sla.revision_grace_minutes)
+        cutoff = now - timedelta(minutes=self.s.config.sla.revision_grace_minutes)
         async with self.store.transaction() as db:
-            due = await commitments.due_unmet(db, now - grace, OWED)
-        by_ticket: dict[int, list[Commitment]] = defaultdict(list)
-        for c in due:
-            by_ticket[c.ticket_id].append(c)
-        for ticket_id, missed in by_ticket.items():
-            async with self.store.transaction() as db:
-                await self._revise(db, ticket_id, missed, now)
-        return len(by_ticket)
+            due = await commitments.due_unmet(db, cutoff, OWED)
+            resting = await shunts.waiting(db, now)
+        revised = 0
+        for ticket_id in dict.fromkeys(c.ticket_id for c in due):
+            if ticket_id in resting:
+                continue
+
+            async def job(db: Db, ticket_id: int = ticket_id) -> bool:
+                # Read again inside the ticket's transaction: a date met by an engineer's reply
+                # processed since the list above was read is neither missed nor revised.
+                missed = await commitments.due_unmet_for(db, ticket_id, cutoff, OWED)
+                return bool(missed) and await self._revise(db, ticket_id, missed, now)
+
+            revised += await self._per_ticket(ticket_id, now, job)
+        return revised
 
     async def _revise(
         self, db: Db, ticket_id: int, missed: list[Commitment], now: datetime
-    ) -> None:
+    ) -> bool:
         s = self.s
         t = await tickets.get(db, ticket_id)
         new_due = s.policy.revised(now)
         revisions, internal = [], []
         for c in missed:
-            await commitments.mark_missed(db, c.id, now)
+            if not await commitments.mark_missed(db, c.id, now):
+                continue  # met or superseded meanwhile
             words = KIND_WORDS.get(c.kind, c.kind)
             if c.point:
                 words = f"an answer to \u201c{c.point}\u201d"
@@ -118,6 +175,8 @@ class Scheduler:
                 revisions.append(line)
             else:
                 internal.append(line)
+        if not revisions and not internal:
+            return False
         # Points missed together with the reply they belong to are covered by its line.
         if any(r["kind"] == "actionable" for r in revisions):
             revisions = [r for r in revisions if r["kind"] != "point"]
@@ -164,6 +223,7 @@ class Scheduler:
             internal=",".join(r["kind"] for r in internal) or "-",
             new_due=new_due.isoformat(),
         )
+        return True
 
     # -- status updates ----------------------------------------------------------------------
 
@@ -173,17 +233,29 @@ class Scheduler:
             return 0
         cal = self.s.calendar
         async with self.store.transaction() as db:
-            last = await tickets.last_contact(db)
-        due = [tid for tid, at in last if cal.add_business_days(at, days) <= now]
+            if not self._update_times_known:
+                await tickets.forget_update_due(db)
+                self._update_times_known = True
+            # Only tickets written to since the last pass have no due time yet (indexed).
+            unknown = await tickets.update_due_unknown(db)
+            await tickets.set_update_due(
+                db, [(tid, cal.add_business_days(at, days)) for tid, at in unknown]
+            )
+            due = await tickets.updates_due(db, now)
+            resting = await shunts.waiting(db, now)
         sent = 0
         for ticket_id in due:
-            async with self.store.transaction() as db:
-                # Re-check inside the transaction: another mail may have gone out meanwhile.
-                again = dict(await tickets.last_contact(db))
-                if ticket_id not in again or cal.add_business_days(again[ticket_id], days) > now:
-                    continue
+            if ticket_id in resting:
+                continue
+
+            async def job(db: Db, ticket_id: int = ticket_id) -> bool:
+                # Again inside the transaction: another mail may have gone out meanwhile.
+                if not await tickets.updates_due(db, now, ticket_id):
+                    return False
                 await self._status_update(db, await tickets.get(db, ticket_id), now)
-                sent += 1
+                return True
+
+            sent += await self._per_ticket(ticket_id, now, job)
         return sent
 
     async def _status_update(self, db: Db, t: Ticket, now: datetime) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.store import inbox, shunts
 from gateway.store.db import ts
 
 
@@ -49,8 +50,20 @@ def collect(db_path: str, now: datetime) -> dict[str, Any]:
             },
             "inbox": {
                 "waiting": one("SELECT count(*) FROM inbox WHERE state = 'new'"),
+                "held": one(inbox.HELD_SQL),
                 "quarantined": one("SELECT count(*) FROM inbox WHERE state = 'quarantined'"),
             },
+            "shunted": [
+                {
+                    "ticket": key,
+                    "attempts": attempts,
+                    "since": first,
+                    "last": last,
+                    "retry_at": retry,
+                    "reason": (reason or "").strip().splitlines()[-1],
+                }
+                for key, attempts, first, last, retry, reason in con.execute(shunts.LIST_SQL)
+            ],
         }
     finally:
         con.close()
@@ -67,7 +80,14 @@ def render(s: dict[str, Any]) -> str:
             f"{c['open']} open; {c['met']} met, {c['missed']} missed so far",
             f"outbox:       {o['queued']} queued (oldest {o['oldest_queued'] or '-'}), "
             f"{o['dead']} dead letters, {o['sent']} sent",
-            f"inbox:        {i['waiting']} waiting to be processed, {i['quarantined']} quarantined",
+            f"inbox:        {i['waiting']} waiting to be processed ({i['held']} held after"
+            f" internal errors), {i['quarantined']} quarantined",
+            f"shunted:      {len(s['shunted'])} ticket(s) the scheduler failed on"
+            + "".join(
+                f"\n  {x['ticket']}: {x['attempts']} attempt(s) since {x['since']},"
+                f" next {x['retry_at']}: {x['reason']}"
+                for x in s["shunted"]
+            ),
         ]
     )
 

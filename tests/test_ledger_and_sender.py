@@ -98,12 +98,15 @@ async def test_hostile_mail_is_quarantined_and_the_next_one_still_processed(h: H
 
 async def test_a_failure_late_in_one_journey_undoes_only_that_message(h: Harness) -> None:
     """A backlog is processed a few messages per transaction: a message failing after its
-    ticket and dates were written is rolled back alone (its savepoint) and quarantined; the
-    messages before and after it in the same transaction keep everything."""
+    ticket and dates were written is rolled back alone (its savepoint). The failure is ours (a
+    template), not the message's: it is held for a retry, never quarantined on its first try,
+    and the messages before and after it in the same transaction keep everything. Once the
+    template is fixed, the retry acknowledges it."""
     build = h.processor.services.composer.build
+    broken = True
 
     def failing(*args: Any, **kwargs: Any) -> Any:
-        if args[2].subject == "boom":
+        if broken and args[2].subject == "boom":
             raise RuntimeError("template exploded")
         return build(*args, **kwargs)
 
@@ -119,10 +122,12 @@ async def test_a_failure_late_in_one_journey_undoes_only_that_message(h: Harness
     states = await h.scalar(
         "SELECT group_concat(state, ',') FROM (SELECT state FROM inbox ORDER BY id)"
     )
-    assert states == "processed,quarantined,processed"
+    assert states == "processed,new,processed"
+    assert await h.scalar("SELECT attempts FROM inbox WHERE id = 2") == 1
     assert "RuntimeError: template exploded" in str(
-        await h.scalar("SELECT reason FROM inbox WHERE id = 2")
+        await h.scalar("SELECT last_error FROM inbox WHERE id = 2")
     )
+    assert h.processor.held == 1
     assert await h.scalar(
         "SELECT group_concat(customer_address, ',') FROM (SELECT * FROM tickets ORDER BY id)"
     ) == ("a@one.example,c@three.example")
@@ -134,6 +139,64 @@ async def test_a_failure_late_in_one_journey_undoes_only_that_message(h: Harness
     )
     assert len(h.to("a@one.example")) == 1 and len(h.to("c@three.example")) == 1
     assert h.to("b@two.example") == []
+
+    assert await h.processor.process_pending() == 0, "held until its retry time"
+    broken = False  # the operator fixes the template
+    h.clock.advance(timedelta(seconds=h.processor.services.config.retry.initial_seconds))
+    assert await h.processor.process_pending() == 1
+    await h.sender.drain()
+    assert await h.scalar("SELECT state FROM inbox WHERE id = 2") == "processed"
+    assert len(h.to("b@two.example")) == 1, "acknowledged once the fault was fixed"
+    assert h.processor.held == 0
+
+
+async def test_our_fault_on_every_try_quarantines_after_the_configured_attempts(
+    h: Harness,
+) -> None:
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug in a step")
+
+    h.processor.services.composer.build = failing  # type: ignore[method-assign]
+    await h.receive(customer_mail(1))
+    retry = h.processor.services.config.retry
+    for attempt in range(1, retry.max_attempts):
+        assert await h.scalar("SELECT state FROM inbox WHERE id = 1") == "new"
+        assert await h.scalar("SELECT attempts FROM inbox WHERE id = 1") == attempt
+        h.clock.advance(timedelta(seconds=retry.delay(attempt)))
+        assert await h.processor.process_pending() == 1
+    assert await h.scalar("SELECT state FROM inbox WHERE id = 1") == "quarantined"
+    reason = str(await h.scalar("SELECT reason FROM inbox WHERE id = 1"))
+    assert reason.startswith(f"gave up after {retry.max_attempts} attempts")
+    assert "KeyError: 'a bug in a step'" in reason and "Traceback" in reason
+    assert h.sink.messages == []
+
+
+async def test_a_constraint_error_quarantines_that_message_and_the_next_goes_on(
+    h: Harness,
+) -> None:
+    """An error the database will give the same way every time is not retried forever: that
+    message is quarantined with the reason, and the inbox goes on."""
+    import sqlite3
+
+    from gateway import pipeline
+
+    create = pipeline.tickets.create
+
+    async def clash(db: Any, msg: Any, *args: Any) -> Any:
+        if msg.subject == "clash":
+            raise sqlite3.IntegrityError("UNIQUE constraint failed: tickets.key")
+        return await create(db, msg, *args)
+
+    pipeline.tickets.create = clash  # type: ignore[assignment]
+    try:
+        await h.receive(customer_mail(1, subject="clash"))
+        await h.receive(customer_mail(2, sender="b@two.example"))
+    finally:
+        pipeline.tickets.create = create  # type: ignore[assignment]
+    assert await h.scalar("SELECT state FROM inbox WHERE id = 1") == "quarantined"
+    assert "IntegrityError" in str(await h.scalar("SELECT reason FROM inbox WHERE id = 1"))
+    assert await h.scalar("SELECT state FROM inbox WHERE id = 2") == "processed"
+    assert len(h.to("b@two.example")) == 1
 
 
 async def test_a_backlog_is_processed_even_when_each_batch_starts_late(

@@ -17,7 +17,7 @@ from gateway.config import Config
 from gateway.log import JournalFormatter, JsonFormatter, event, setup
 from gateway.parse import parse
 from gateway.sink import SmtpSink
-from tests.conftest import customer_mail, running
+from tests.conftest import customer_mail, eventually, running
 from tests.dovecot import Dovecot
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -43,7 +43,14 @@ async def test_metrics_and_health(
         await asyncio.sleep(0.3)
         status, body = await asyncio.to_thread(fetch, gw.metrics_port, "/healthz")
         assert status == 200
-        assert json.loads(body) == {"ok": True, "imap": "up", "smtp": "ok", "database": "ok"}
+        assert json.loads(body) == {
+            "ok": True,
+            "imap": "up",
+            "smtp": "ok",
+            "database": "ok",
+            "processing": "ok",
+            "scheduler": "ok",
+        }
         status, text = await asyncio.to_thread(fetch, gw.metrics_port, "/metrics")
         assert status == 200
         assert 'gateway_messages_total{action="acknowledge",mail_class="human"} 1.0' in text
@@ -52,6 +59,22 @@ async def test_metrics_and_health(
         assert "gateway_outbox_depth 0.0" in text
         assert 'gateway_commitments{state="open"}' in text
         assert "gateway_imap_up 1.0" in text
+
+        # Our own fault (here a template that raises) holds the mail and says so.
+        def broken(*args: object, **kwargs: object) -> object:
+            raise RuntimeError("template exploded")
+
+        gw.services.composer.build = broken  # type: ignore[method-assign]
+        mailbox.append(customer_mail(3, sender="ann@acme.example"))
+        await eventually(lambda: gw.processor.held == 1)
+        status, body = await asyncio.to_thread(fetch, gw.metrics_port, "/healthz")
+        health = json.loads(body)
+        assert status == 503 and health["processing"].startswith("degraded: 1 message(s) held")
+        assert "RuntimeError: template exploded" in health["last_error"]
+        status, text = await asyncio.to_thread(fetch, gw.metrics_port, "/metrics")
+        assert 'gateway_internal_errors_total{component="processor"} 1.0' in text
+        assert "gateway_messages_held 1.0" in text
+        assert len(sink.messages) == 2, "nothing sent, nothing quarantined"
         await asyncio.to_thread(mailbox.kick_and_stop)
         await asyncio.sleep(1.5)
         status, body = await asyncio.to_thread(fetch, gw.metrics_port, "/healthz")

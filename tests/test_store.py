@@ -84,7 +84,7 @@ async def test_a_version_1_database_is_upgraded_with_its_history(tmp_path: Path)
                 await outbox.automatic_sent_to(db, a, since)
                 for a in ("c1@x.example", "casey@example.com", "sam@example.com")
             ]
-            pending = await inbox.next_new(db)
+            pending = await inbox.next_new(db, T0)
             queued = await outbox.due(db, T0)
     finally:
         await store.stop()

@@ -139,3 +139,25 @@ async def test_reload_with_a_broken_template_keeps_the_old_set(tmp_path: Path) -
     (ours / "ack.txt.j2").write_text("Hi {{ customer_name }}\n")
     assert gateway.reload() is True
     assert gateway.services is not before
+
+
+async def test_the_demo_says_why_when_its_story_does_not_happen(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway import demo
+    from gateway.models import MailKind
+
+    build = Composer.build
+
+    def broken(self: Composer, kind: MailKind, *args: object, **kwargs: object) -> object:
+        if kind is MailKind.ACK:
+            raise RuntimeError("the ack template's data is missing")
+        return build(self, kind, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Composer, "build", broken)
+    monkeypatch.setattr(demo, "FIRST_MAIL_SECONDS", 3.0)
+    assert await demo.run_demo(7200.0) == 1
+    out = capsys.readouterr().out
+    assert "The story stopped: expected 2 messages at the SMTP sink, got 0" in out
+    assert "message 1: " in out, "what happened to the customer's mail"
+    assert "RuntimeError: the ack template's data is missing" in out

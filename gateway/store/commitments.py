@@ -43,11 +43,14 @@ async def make(
     return cur.lastrowid
 
 
-async def mark_missed(db: Db, commitment_id: int, now: datetime) -> None:
-    await db.execute(
-        "UPDATE commitments SET missed_at = ? WHERE id = ? AND missed_at IS NULL",
+async def mark_missed(db: Db, commitment_id: int, now: datetime) -> bool:
+    """Mark a commitment missed if it is still open (not met, missed or superseded); return
+    whether it was."""
+    cur = await db.execute(
+        f"UPDATE commitments SET missed_at = ? WHERE id = ? AND {_OPEN}",
         (ts(now), commitment_id),
     )
+    return cur.rowcount == 1
 
 
 async def open_for(db: Db, ticket_id: int) -> list[Commitment]:
@@ -79,6 +82,21 @@ async def due_unmet(db: Db, before: datetime, ticket_states: tuple[str, ...]) ->
         f"SELECT {_COLUMNS} FROM commitments CROSS JOIN tickets t ON t.id = ticket_id"
         f" WHERE {_OPEN} AND due_at <= ? AND t.state IN ({marks}) ORDER BY due_at, commitments.id",
         (ts(before), *ticket_states),
+    )
+    return [_row(r) for r in await cur.fetchall()]
+
+
+async def due_unmet_for(
+    db: Db, ticket_id: int, before: datetime, ticket_states: tuple[str, ...]
+) -> list[Commitment]:
+    """The same as :func:`due_unmet` for one ticket, read inside that ticket's transaction: a
+    date met a moment ago by an engineer's reply is no longer here."""
+    marks = ",".join("?" for _ in ticket_states)
+    cur = await db.execute(
+        f"SELECT {_COLUMNS} FROM commitments JOIN tickets t ON t.id = ticket_id"
+        f" WHERE ticket_id = ? AND {_OPEN} AND due_at <= ? AND t.state IN ({marks})"
+        " ORDER BY due_at, commitments.id",
+        (ticket_id, ts(before), *ticket_states),
     )
     return [_row(r) for r in await cur.fetchall()]
 

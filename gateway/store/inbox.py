@@ -68,12 +68,40 @@ def _row(r: sqlite3.Row) -> InboxRow:
     )
 
 
-async def next_new(db: Db, after_id: int = 0) -> InboxRow | None:
+async def next_new(db: Db, now: datetime, after_id: int = 0) -> InboxRow | None:
+    """The next message to process: new, and not held for a retry beyond ``now``."""
     cur = await db.execute(
-        f"{_WITH_RAW} WHERE state = 'new' AND id > ? ORDER BY id LIMIT 1", (after_id,)
+        f"{_WITH_RAW} WHERE state = 'new' AND id > ? AND (retry_at IS NULL OR retry_at <= ?)"
+        " ORDER BY id LIMIT 1",
+        (after_id, ts(now)),
     )
     r = await cur.fetchone()
     return _row(r) if r else None
+
+
+async def failed_attempts(db: Db, inbox_id: int) -> int:
+    """How many times processing this message has failed on an internal error."""
+    cur = await db.execute("SELECT attempts FROM inbox WHERE id = ?", (inbox_id,))
+    r = await cur.fetchone()
+    return int(r[0]) if r else 0
+
+
+async def hold(db: Db, inbox_id: int, error: str, retry_at: datetime) -> None:
+    """An internal error on this message: one more failed attempt; it stays new until
+    ``retry_at``."""
+    await db.execute(
+        "UPDATE inbox SET attempts = attempts + 1, last_error = ?, retry_at = ? WHERE id = ?",
+        (error, ts(retry_at), inbox_id),
+    )
+
+
+HELD_SQL = "SELECT count(*) FROM inbox WHERE state = 'new' AND attempts > 0"
+
+
+async def held_count(db: Db) -> int:
+    """Messages waiting for a retry after an internal error."""
+    r = await (await db.execute(HELD_SQL)).fetchone()
+    return int(r[0]) if r else 0
 
 
 async def mark_done(
@@ -166,8 +194,8 @@ async def get_row(db: Db, inbox_id: int) -> sqlite3.Row | None:
 async def requeue(db: Db, inbox_id: int) -> bool:
     """Put a quarantined message back in line for processing."""
     cur = await db.execute(
-        "UPDATE inbox SET state = 'new', action = NULL, reason = NULL, processed_at = NULL"
-        " WHERE id = ? AND state = 'quarantined'",
+        "UPDATE inbox SET state = 'new', action = NULL, reason = NULL, processed_at = NULL,"
+        " attempts = 0, retry_at = NULL, last_error = NULL WHERE id = ? AND state = 'quarantined'",
         (inbox_id,),
     )
     await db.execute("DELETE FROM decisions WHERE inbox_id = ?", (inbox_id,))
@@ -183,3 +211,14 @@ async def release(db: Db, inbox_id: int, now: datetime) -> bool:
         (ts(now), inbox_id),
     )
     return cur.rowcount == 1
+
+
+async def outcomes(db: Db, limit: int = 20) -> list[tuple[int, str, str, str]]:
+    """(id, state, action, why) of the latest stored messages, for an operator's diagnosis: the
+    reason of a decision, or the last internal error of a held message."""
+    cur = await db.execute(
+        "SELECT id, state, coalesce(action, ''), coalesce(reason, last_error, '') FROM inbox"
+        " ORDER BY id DESC LIMIT ?",
+        (limit,),
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()][::-1]

@@ -143,3 +143,12 @@ async def undeliverable(db: Db, addresses: tuple[str, ...], now: datetime) -> di
         (*addresses, ts(now)),
     )
     return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def troubles(db: Db) -> list[tuple[int, str, str, str]]:
+    """(id, kind, state, last error) of mail not sent yet or given up on."""
+    cur = await db.execute(
+        "SELECT id, kind, state, coalesce(last_error, '') FROM outbox"
+        " WHERE state != 'sent' AND (state = 'dead' OR last_error IS NOT NULL) ORDER BY id"
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]

@@ -134,7 +134,7 @@ async def customer_follow_up(db: Db, ticket: Ticket, msg: InboundMessage) -> Tic
 async def record_response(db: Db, ticket: Ticket, now: datetime) -> None:
     await db.execute(
         "UPDATE tickets SET state = ?, responded_at = coalesce(responded_at, ?),"
-        " last_contact_at = ? WHERE id = ?",
+        " last_contact_at = ?, update_due_at = NULL WHERE id = ?",
         (TicketState.ANSWERED.value, ts(now), ts(now), ticket.id),
     )
 
@@ -171,16 +171,51 @@ async def pause_info(db: Db, ticket_id: int) -> tuple[datetime, TicketState] | N
 
 async def contacted(db: Db, ticket_id: int, now: datetime) -> None:
     """The customer was just written to (by the gateway or by an engineer)."""
-    await db.execute("UPDATE tickets SET last_contact_at = ? WHERE id = ?", (ts(now), ticket_id))
-
-
-async def last_contact(db: Db) -> list[tuple[int, datetime]]:
-    """(ticket id, when the customer was last written to) for every ticket we owe something."""
-    cur = await db.execute(
-        "SELECT id, last_contact_at FROM tickets"
-        " WHERE state IN ('new', 'answered') AND last_contact_at IS NOT NULL"
+    await db.execute(
+        "UPDATE tickets SET last_contact_at = ?, update_due_at = NULL WHERE id = ?",
+        (ts(now), ticket_id),
     )
+
+
+_OWED = "state IN ('new', 'answered')"  # the ball is in our court (the indexes say the same)
+
+
+async def update_due_unknown(db: Db) -> list[tuple[int, datetime]]:
+    """(ticket id, last written to) of owed tickets whose next status update is not yet
+    computed: only those written to since the last pass (an index of exactly them)."""
+    cur = await db.execute(UPDATE_UNKNOWN_SQL)
     return [(r[0], from_ts(r[1])) for r in await cur.fetchall()]
+
+
+async def set_update_due(db: Db, due: list[tuple[int, datetime]]) -> None:
+    await db.executemany(
+        "UPDATE tickets SET update_due_at = ? WHERE id = ?", [(ts(at), tid) for tid, at in due]
+    )
+
+
+# INDEXED BY: without statistics the planner would rather walk every owed ticket by state.
+_DUE = f"{_OWED} AND update_due_at IS NOT NULL AND update_due_at <= ?"
+UPDATES_DUE_SQL = f"SELECT id FROM tickets INDEXED BY tickets_update_due WHERE {_DUE}"
+UPDATE_UNKNOWN_SQL = (
+    "SELECT id, last_contact_at FROM tickets INDEXED BY tickets_update_unknown"
+    f" WHERE {_OWED} AND update_due_at IS NULL AND last_contact_at IS NOT NULL"
+)
+
+
+async def updates_due(db: Db, now: datetime, ticket_id: int | None = None) -> list[int]:
+    """Owed tickets whose status update is due by ``now``, or whether ``ticket_id``'s is."""
+    if ticket_id is None:
+        cur = await db.execute(UPDATES_DUE_SQL + " ORDER BY update_due_at", (ts(now),))
+    else:
+        cur = await db.execute(
+            f"SELECT id FROM tickets WHERE id = ? AND {_DUE}", (ticket_id, ts(now))
+        )
+    return [r[0] for r in await cur.fetchall()]
+
+
+async def forget_update_due(db: Db) -> None:
+    """Recompute every due time (the policy may have changed)."""
+    await db.execute(f"UPDATE tickets SET update_due_at = NULL WHERE {_OWED}")
 
 
 async def loads(db: Db) -> dict[str, tuple[int, datetime | None]]:
