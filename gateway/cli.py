@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
+from gateway import oauth2
 from gateway.clock import SystemClock
 from gateway.config import Config, ConfigError, load_config
 from gateway.log import setup
+from gateway.oauth2 import TokenSource
 
 EXIT_CONFIG = 2
 
@@ -221,11 +223,28 @@ def _check_smtp(config: Config) -> int:
         with cls(cfg.host, cfg.port, timeout=cfg.timeout_seconds) as smtp:
             if cfg.tls.value == "starttls":
                 smtp.starttls()
-            if cfg.user:
+            if cfg.user and cfg.auth == "xoauth2":
+                smtp.ehlo_or_helo_if_needed()
+                oauth2.login(
+                    TokenSource(cfg.oauth2_token),
+                    # A refusal comes as a 334 challenge, answered with an empty line.
+                    lambda token: smtp.auth(
+                        "XOAUTH2",
+                        lambda challenge=None: (
+                            ""
+                            if challenge is not None
+                            else oauth2.initial_response(cfg.user, token)
+                        ),
+                    ),
+                    (smtplib.SMTPAuthenticationError,),
+                    f"SMTP relay {cfg.host}",
+                    cfg.user,
+                )
+            elif cfg.user:
                 smtp.login(cfg.user, cfg.password.read().get_secret_value())
             smtp.noop()
         print(f"smtp: connected to {cfg.host}:{cfg.port}")
         return 0
-    except (OSError, smtplib.SMTPException, KeyError) as exc:
+    except (OSError, smtplib.SMTPException, KeyError, oauth2.TokenRefused) as exc:
         print(f"smtp: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

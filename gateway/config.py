@@ -197,7 +197,14 @@ class SmtpSection(_Section):
     tls: TlsMode = Field(TlsMode.STARTTLS, description="tls (implicit, 465), starttls or none.")
     tls_verify: bool = Field(True, description="Verify the relay's certificate.")
     user: str = Field("", description="Login name; empty: no authentication.")
+    auth: Literal["password", "xoauth2"] = Field(
+        "password", description="password (AUTH PLAIN/LOGIN) or xoauth2 (OAuth2 bearer token)."
+    )
     password: Secret = Field(default_factory=Secret, description="The password's source.")
+    oauth2_token: Secret = Field(
+        default_factory=Secret,
+        description="The OAuth2 token's source (run again or re-read when a token is refused).",
+    )
     timeout_seconds: float = Field(60, gt=0, description="Timeout of one SMTP conversation.")
     retry_initial_seconds: float = Field(
         30, gt=0, description="First retry delay after a 4xx or a connection failure."
@@ -581,7 +588,10 @@ class Config(_Section):
             name = "imap.oauth2_token" if self.imap.auth == "xoauth2" else "imap.password"
             if not secret.configured:
                 yield name, "give file, env or command"
-        if self.smtp.user and not self.smtp.password.configured:
+        if self.smtp.user and self.smtp.auth == "xoauth2":
+            if not self.smtp.oauth2_token.configured:
+                yield "smtp.oauth2_token", "give file, env or command when smtp.auth = xoauth2"
+        elif self.smtp.user and not self.smtp.password.configured:
             yield "smtp.password", "give file or env when smtp.user is set"
 
 

@@ -16,10 +16,12 @@ from functools import partial
 
 import aiosmtplib
 
+from gateway import oauth2
 from gateway.clock import Clock
 from gateway.config import SmtpSection, TlsMode, tls_context
 from gateway.log import event
 from gateway.metrics import Metrics
+from gateway.oauth2 import TokenSource
 from gateway.store import Db, Store, outbox
 from gateway.store.outbox import OutboxRow
 from gateway.waiting import wait_any
@@ -58,10 +60,22 @@ def connect_kwargs(cfg: SmtpSection) -> dict[str, object]:
         "start_tls": cfg.tls is TlsMode.STARTTLS,
         "tls_context": context,
     }
-    if cfg.user:
+    if cfg.user and cfg.auth == "password":
         kwargs["username"] = cfg.user
         kwargs["password"] = cfg.password.read().get_secret_value()
-    return kwargs
+    return kwargs  # XOAUTH2 logs in after connecting: see :func:`login_xoauth2`
+
+
+async def login_xoauth2(smtp: aiosmtplib.SMTP, cfg: SmtpSection, tokens: TokenSource) -> None:
+    """AUTH XOAUTH2 on a connected relay; a refused token is fetched again and tried once more
+    (then :class:`~gateway.oauth2.TokenRefused`, naming no secret)."""
+    await oauth2.login_async(
+        tokens,
+        partial(smtp.auth_xoauth2, cfg.user),
+        (aiosmtplib.SMTPAuthenticationError,),
+        f"SMTP relay {cfg.host}",
+        cfg.user,
+    )
 
 
 class Sender:
@@ -81,6 +95,7 @@ class Sender:
         self.tick = tick
         self.wake = asyncio.Event()
         self.sent = 0
+        self.tokens = TokenSource(cfg.oauth2_token)  # kept between connections (XOAUTH2)
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -106,7 +121,11 @@ class Sender:
         smtp = aiosmtplib.SMTP(**connect_kwargs(self.cfg))  # type: ignore[arg-type]
         try:
             await smtp.connect()
+            if self.cfg.user and self.cfg.auth == "xoauth2":
+                await login_xoauth2(smtp, self.cfg, self.tokens)
         except Exception as exc:
+            if smtp.is_connected:
+                smtp.close()
             failure = classify_error(exc)
             for row in rows:
                 await self._failed(row, Failure(False, f"relay unreachable: {failure.text}"))

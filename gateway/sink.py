@@ -2,19 +2,24 @@
 
 Faults can be injected to play a troubled relay: ``fail_with`` answers every DATA with that
 reply (e.g. ``"451 4.3.0 Try later"``), ``refuse`` maps recipients to a reply for RCPT.
+With ``oauth2_tokens`` set (token -> user), it offers ``AUTH XOAUTH2`` as Microsoft 365 and
+Gmail do, refuses mail from a client that has not authenticated, and records every token it was
+shown in ``oauth2_seen``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.policy
+import json
 import time
+from base64 import b64decode
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesParser
 from functools import cached_property
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 
 @dataclass
@@ -68,6 +73,36 @@ class _Handler:
         return "250 OK"
 
 
+class _OAuth2Handler(_Handler):
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        """SASL XOAUTH2: ``user=U^Aauth=Bearer T^A^A``; a refusal is a 334 challenge with a
+        JSON status, answered by the client with an empty line, then 535."""
+        blob = args[1] if len(args) > 1 else ""
+        try:
+            fields = dict(
+                f.split("=", 1) for f in b64decode(blob).decode().split("\x01") if "=" in f
+            )
+        except (ValueError, UnicodeDecodeError):
+            fields = {}
+        token = fields.get("auth", "").removeprefix("Bearer ")
+        self.sink.oauth2_seen.append(token)
+        user = (self.sink.oauth2_tokens or {}).get(token)
+        if user is not None and user == fields.get("user"):
+            return AuthResult(success=True, handled=False, auth_data=user)
+        status = json.dumps({"status": "401", "schemes": "Bearer", "scope": "mail"})
+        await server.challenge_auth(status)
+        return AuthResult(success=False, handled=False)
+
+
 class SmtpSink:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -75,13 +110,24 @@ class SmtpSink:
         self.messages: list[Received] = []
         self.fail_with = ""
         self.refuse: dict[str, str] = {}
+        self.oauth2_tokens: dict[str, str] | None = None  # token -> user; None: no AUTH
+        self.oauth2_seen: list[str] = []
         self.arrived = asyncio.Event()
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: SMTP(_Handler(self), decode_data=False, enable_SMTPUTF8=True),
+            lambda: (
+                SMTP(
+                    _OAuth2Handler(self),
+                    decode_data=False,
+                    enable_SMTPUTF8=True,
+                    auth_require_tls=False,  # loopback only
+                )
+                if self.oauth2_tokens is not None
+                else SMTP(_Handler(self), decode_data=False, enable_SMTPUTF8=True)
+            ),
             host=self.host,
             port=self.port,
         )

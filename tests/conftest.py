@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -33,22 +33,38 @@ NY = ZoneInfo("America/New_York")
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=NY)
 
 
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
+@contextmanager
+def private_dovecot() -> Iterator[Dovecot]:
+    """A Dovecot of its own (its own auth penalties, too), removed afterwards."""
     # Not under pytest's tmp_path: the Dovecot users must be able to traverse the directory.
     base = Path(tempfile.mkdtemp(prefix="sgw-dovecot-", dir="/tmp"))
     server = Dovecot(base)
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(base, ignore_errors=True)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        server.oauth2.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    with private_dovecot() as server:
+        yield server
+
+
+def fresh_mailbox(server: Dovecot, clock: FakeClock) -> Dovecot:
+    """Empty folders, the test's clock, no OAuth2 tokens known."""
+    server.reset()
+    server.clock = clock
+    server.oauth2.tokens, server.oauth2.asked = {}, []
+    return server
 
 
 @pytest.fixture
 def mailbox(dovecot: Dovecot, clock: FakeClock) -> Dovecot:
-    dovecot.reset()
-    dovecot.clock = clock
-    return dovecot
+    return fresh_mailbox(dovecot, clock)
 
 
 @pytest.fixture

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
+import json
 import os
 import pwd
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import imapclient
@@ -35,7 +39,7 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 mail_location = maildir:{base}/mail/%u
 first_valid_uid = 1
 # IDLE announces mail that arrived just before IDLE began only at this check (default 30 s).
@@ -43,6 +47,12 @@ mailbox_idle_check_interval = 1 secs
 default_login_user = {login_user}
 default_internal_user = {internal_user}
 default_internal_group = {internal_group}
+# OAuth2 bearer tokens, checked by the test suite's introspection endpoint (see Introspection).
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {base}/oauth2.conf.ext
+}}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {base}/passwd
@@ -69,6 +79,54 @@ service imap-login {{
 """
 
 
+OAUTH2_CONF = """\
+introspection_mode = post
+introspection_url = http://127.0.0.1:{port}/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
+class Introspection:
+    """An OAuth2 token-introspection endpoint (RFC 7662) on loopback, as an identity provider
+    serves it to Dovecot: ``tokens`` maps each valid token to its user; every token asked about
+    is recorded in ``asked``."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+        self.asked: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                token = (form.get("token") or [""])[0]
+                outer.asked.append(token)
+                user = outer.tokens.get(token)
+                body = json.dumps(
+                    {"active": "true", "username": user} if user else {"active": "false"}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class Dovecot:
     """One private Dovecot instance under ``base`` (a fresh directory)."""
 
@@ -77,6 +135,7 @@ class Dovecot:
         self.port = free_port()
         self.conf = base / "dovecot.conf"
         self.clock: Clock | None = None
+        self.oauth2 = Introspection()
 
     def start(self) -> None:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -100,6 +159,7 @@ class Dovecot:
             login_user = internal_user = me
             internal_group = me
         (base / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+        (base / "oauth2.conf.ext").write_text(OAUTH2_CONF.format(port=self.oauth2.port))
         self.conf.write_text(
             CONF.format(
                 base=base,

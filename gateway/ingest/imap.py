@@ -28,22 +28,33 @@ from functools import partial
 from typing import Any
 
 import imapclient
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
+from gateway import oauth2
 from gateway.clock import Clock
 from gateway.config import ImapSection, TlsMode, tls_context
 from gateway.log import event
+from gateway.oauth2 import TokenSource
 from gateway.store import Db, Store, inbox
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.imap")
 
 # What a dropped or refused connection looks like from imapclient.
-CONNECTION_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOFError)
+CONNECTION_ERRORS = (
+    IMAPClientError,
+    OSError,
+    socket.timeout,
+    ssl.SSLError,
+    EOFError,
+    oauth2.TokenRefused,
+)
 
 
-def open_client(cfg: ImapSection) -> imapclient.IMAPClient:
-    """Connect and log in (blocking). The secret is read now and never logged."""
+def open_client(cfg: ImapSection, tokens: TokenSource | None = None) -> imapclient.IMAPClient:
+    """Connect and log in (blocking). The secret is read now and never logged. With XOAUTH2 a
+    refused token is fetched again from its source and tried once more (``tokens`` keeps it
+    between logins)."""
     context = tls_context(cfg.tls_verify)
     client = imapclient.IMAPClient(
         cfg.host,
@@ -57,7 +68,13 @@ def open_client(cfg: ImapSection) -> imapclient.IMAPClient:
         if cfg.tls is TlsMode.STARTTLS:
             client.starttls(context)
         if cfg.auth == "xoauth2":
-            client.oauth2_login(cfg.user, cfg.oauth2_token.read().get_secret_value())
+            oauth2.login(
+                tokens or TokenSource(cfg.oauth2_token),
+                partial(client.oauth2_login, cfg.user),
+                (LoginError,),
+                f"IMAP server {cfg.host}",
+                cfg.user,
+            )
         else:
             client.login(cfg.user, cfg.password.read().get_secret_value())
     except BaseException:
@@ -95,6 +112,7 @@ class ImapIngest:
         self.sessions = 0  # successful logins so far (reconnects show here)
         self._client: imapclient.IMAPClient | None = None
         self._uidvalidity = 0
+        self.tokens = TokenSource(cfg.oauth2_token)  # kept between logins (XOAUTH2)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -124,7 +142,7 @@ class ImapIngest:
                 raise
 
     async def _session(self, stopping: asyncio.Event) -> None:
-        client: imapclient.IMAPClient = await asyncio.to_thread(open_client, self.cfg)
+        client: imapclient.IMAPClient = await asyncio.to_thread(open_client, self.cfg, self.tokens)
         self._client = client
         await asyncio.to_thread(self._prepare_folders, client)
         selected = await asyncio.to_thread(client.select_folder, self.cfg.inbox)
