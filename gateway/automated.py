@@ -49,13 +49,15 @@ async def step_automated(s: Services, w: Work, db: Db) -> None:
     msg = w.message
     fired = [d for d in w.decisions if d[0].startswith("rule:") and d[1] != "pass"]
     why = f"{w.mail_class}: {fired[-1][2]} (rule {fired[-1][0][5:]})" if fired else w.mail_class
+    if w.mail_class == "spam":  # no acknowledgement, no SE copy: kept for an operator
+        raise Done(Action.SPAM, why)
     if w.mail_class == "bounce":
         await _bounce(s, w, db, why)
     ticket = w.ticket
     if (
         w.mail_class == "auto-reply"
         and ticket is not None
-        and msg.from_address == ticket.customer_address
+        and msg.from_address.lower() == ticket.customer_address.lower()
     ):
         note = s.composer.build(
             MailKind.NOTE,

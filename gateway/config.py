@@ -470,6 +470,12 @@ class SafetySection(_Section):
     undeliverable_days: float = Field(
         7, gt=0, description="After a bounce, send nothing to that address for this many days."
     )
+    spam_scl_threshold: int = Field(
+        5,
+        ge=-1,
+        le=9,
+        description="Microsoft's spam confidence level (SCL) at or above which mail is spam.",
+    )
 
 
 class RetrySection(_Section):

@@ -35,6 +35,7 @@ PUBLIC_ACTION = {
     Action.REFUSED: "suppress",
     Action.SUPPRESS: "suppress",
     Action.QUARANTINE: "quarantine",
+    Action.SPAM: "spam",
 }
 
 

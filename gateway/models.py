@@ -26,6 +26,7 @@ class Action(StrEnum):
     RELAY = "relay"  # an SE's reply to the relay address: relayed and/or commands run
     REFUSED = "refused"  # mail to a relay address that may not act: recorded and reported
     QUARANTINE = "quarantine"
+    SPAM = "spam"  # an upstream spam verdict: kept (state spam), never answered, releasable
 
 
 class MailKind(StrEnum):

@@ -7,7 +7,9 @@ import hashlib
 import re
 from datetime import datetime
 from email.header import decode_header, make_header
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.headerregistry import Address, AddressHeader, HeaderRegistry
+from email.utils import parsedate_to_datetime
+from typing import cast
 
 import mailparser
 
@@ -40,11 +42,51 @@ def _usable(address: str) -> bool:
     local, at, domain = address.rpartition("@")
     return bool(
         at and local and domain and address.isascii() and address.isprintable()
-    ) and not any(c.isspace() for c in address)
+    ) and not any(c.isspace() or c in '"\\' for c in address)  # no quoted local parts
+
+
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+_HEADERS = HeaderRegistry()
+
+
+def _mailboxes(value: str) -> list[tuple[str, str]]:
+    """(display name, address) of each mailbox in an address header, as sent.
+
+    RFC 2047 allows encoded words only in display names (and comments): the modern parser of
+    the standard library keeps them there, so ``=?utf-8?q?x=40evil.example?=`` is a name, never
+    a recipient, and a ``:`` or ``;`` inside one starts no group. A decoded name that would hold
+    a line break makes that parser refuse the header: then each encoded word is read as the
+    quoted name it stands for, with the line break gone. The local part keeps its case (it is
+    case-sensitive); the domain is lower-cased.
+    """
+    try:
+        addresses = _address_header(value)
+    except (ValueError, TypeError, IndexError):
+        quoted = _ENCODED_WORD.sub(
+            lambda m: '"' + _decode(m.group(0)).replace("\\", "").replace('"', "") + '"', value
+        )
+        try:
+            addresses = _address_header(quoted)
+        except (ValueError, TypeError, IndexError):
+            return []
+    out = []
+    for a in addresses:
+        if not a.username or not a.domain:
+            continue  # a name, or a local part alone: nobody to write to
+        local = a.addr_spec[: -len(a.domain) - 1]
+        address = f"{local}@{a.domain.lower()}"
+        if _usable(address):
+            out.append((clean(a.display_name), address))
+    return out
+
+
+def _address_header(value: str) -> tuple[Address, ...]:
+    header = cast(AddressHeader, _HEADERS("to", value))
+    return header.addresses
 
 
 def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(a.lower() for _, a in getaddresses(list(values)) if _usable(a))
+    return tuple(address for value in values for _, address in _mailboxes(value))
 
 
 def parse(raw: bytes) -> InboundMessage:
@@ -67,14 +109,14 @@ def parse(raw: bytes) -> InboundMessage:
     def first(name: str) -> str:
         return headers.get(name, [""])[0]
 
-    # Addresses come from the header as sent: an encoded word may only ever be a display name
-    # (RFC 2047), so "=?utf-8?q?x=40evil.example?=" must never become a recipient.
-    from_name, from_address = parseaddr(undecoded.get("from", [""])[0])
-    from_name = _decode(from_name)
-    from_address = from_address.lower() if _usable(from_address) else ""
+    # Addresses come from the header as sent (see _mailboxes): an encoded word is only ever a
+    # display name, never a recipient.
+    senders = _mailboxes(undecoded.get("from", [""])[0])
+    from_name, from_address = senders[0] if senders else ("", "")
     return_path: str | None = None
     if "return-path" in headers:
-        return_path = parseaddr(undecoded["return-path"][0])[1].lower()
+        path = undecoded["return-path"][0].strip()
+        return_path = "" if path in ("<>", "") else next(iter(_addresses((path,))), "")
 
     ids = _MSGID.findall(first("message-id"))
     has_id = bool(ids)

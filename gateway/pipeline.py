@@ -19,6 +19,7 @@ from gateway.engineer import relay_for, step_relay
 from gateway.models import Action, MailKind, Route, TicketState
 from gateway.parse import ParseError, parse
 from gateway.routing import Load, RouteRequest
+from gateway.rules import spam_verdict
 from gateway.sla import initial_promises
 from gateway.store import Db, commitments, inbox, tickets
 from gateway.templating import Template
@@ -46,7 +47,8 @@ async def step_parse(s: Services, w: Work, db: Db) -> None:
 
 async def step_classify(s: Services, w: Work, db: Db) -> None:
     """Decide the class only; the automated step acts on it once the thread is known."""
-    w.mail_class, results = rules.classify(w.message, s.ours)
+    skip = frozenset({spam_verdict.NAME}) if w.row.spam_released else frozenset()
+    w.mail_class, results = rules.classify(w.message, s.ours, skip)
     for r in results:
         w.decide(f"rule:{r.rule}", r.verdict, r.reason)
 

@@ -130,7 +130,7 @@ class Processor:
         await inbox.mark_done(
             db,
             w.row.id,
-            state="processed",
+            state="spam" if done.action is Action.SPAM else "processed",
             action=done.action.value,
             reason=done.reason,
             message_id=w.msg.message_id if w.msg else None,

@@ -1,9 +1,12 @@
 """``support-gateway quarantine list | show ID | retry ID | release ID``: the operator's view of
-mail the gateway could not process. Nothing in quarantine is ever deleted by the gateway.
+mail the gateway could not process, and of mail an upstream filter called spam. Nothing there is
+ever deleted by the gateway.
 
 - ``retry``: process it again (after a fix, or a raised size limit); the running daemon picks
   it up within a tick.
-- ``release``: mark it handled with no mail sent (the operator dealt with it by hand).
+- ``release``: for quarantined mail, mark it handled with no mail sent (the operator dealt with
+  it by hand); for spam, overrule the verdict: it is processed as the mail of a person
+  (acknowledged, routed) within a tick.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ async def run(config: Config, clock: Clock, action: str, inbox_id: int | None) -
                 rows = await inbox.quarantined(db)
                 if not rows:
                     return 0, "quarantine is empty"
-                lines = [f"{'id':>6}  {'received':25}  {'size':>9}  message-id / reason"]
-                for i, received, mid, reason, size in rows:
-                    lines.append(f"{i:>6}  {received[:25]:25}  {size:>9}  {mid or '-'}")
+                lines = [
+                    f"{'id':>6}  {'state':11}  {'received':25}  {'size':>9}  message-id / reason"
+                ]
+                for i, received, mid, reason, size, state in rows:
+                    lines.append(f"{i:>6}  {state:11}  {received[:25]:25}  {size:>9}  {mid or '-'}")
                     lines.append(f"{'':>6}  {reason}")
                 return 0, "\n".join(lines)
             assert inbox_id is not None
@@ -53,6 +58,9 @@ async def run(config: Config, clock: Clock, action: str, inbox_id: int | None) -
                     if ok
                     else (1, f"message {inbox_id} is not in quarantine")
                 )
+            if action == "release" and row["state"] == "spam":
+                await inbox.requeue(db, inbox_id, not_spam=True)
+                return 0, f"message {inbox_id} is not spam: it will be processed as a person's mail"
             if action == "release":
                 ok = await inbox.release(db, inbox_id, clock.now())
                 return (

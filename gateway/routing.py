@@ -53,15 +53,17 @@ class Directory:
         local, _, domain = config.support.address.partition("@")
         self._plus = re.compile(rf"^{re.escape(local)}\+([a-z0-9_-]+)@{re.escape(domain)}$")
 
+    # The config's addresses are lower-case; mail may spell a local part otherwise (one mailbox
+    # at every provider we know of), so lookups of people and accounts ignore case.
     def name_of(self, address: str) -> str:
-        person = self.people.get(address)
+        person = self.people.get(address.lower())
         return person.name if person else address
 
     def is_staff(self, address: str) -> bool:
-        return address in self.people
+        return address.lower() in self.people
 
     def is_se(self, address: str) -> bool:
-        person = self.people.get(address)
+        person = self.people.get(address.lower())
         return person is not None and person.role in ("se", "lead")
 
     def ses(self) -> list[str]:
@@ -76,12 +78,13 @@ class Directory:
         return None
 
     def available(self, address: str, today: date) -> bool:
-        person = self.people.get(address)
+        person = self.people.get(address.lower())
         return person is not None and not person.away_on(today)
 
     # -- the decision --------------------------------------------------------------------
 
     def account_for(self, sender: str) -> tuple[Account | None, str]:
+        sender = sender.lower()
         account = self._by_address.get(sender)
         if account is not None:
             return account, f"account {account.name} by address {sender}"
@@ -93,7 +96,7 @@ class Directory:
 
     def product_for(self, req: RouteRequest, account: Account | None) -> tuple[Product | None, str]:
         for rcpt in req.recipients:
-            m = self._plus.match(rcpt)
+            m = self._plus.match(rcpt.lower())
             if m and m.group(1) in self.products:
                 return self.products[m.group(1)], f"product {m.group(1)} by address {rcpt}"
         if account is not None and account.product:

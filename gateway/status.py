@@ -52,6 +52,7 @@ def collect(db_path: str, now: datetime) -> dict[str, Any]:
                 "waiting": one("SELECT count(*) FROM inbox WHERE state = 'new'"),
                 "held": one(inbox.HELD_SQL),
                 "quarantined": one("SELECT count(*) FROM inbox WHERE state = 'quarantined'"),
+                "spam": one("SELECT count(*) FROM inbox WHERE state = 'spam'"),
             },
             "shunted": [
                 {
@@ -81,7 +82,7 @@ def render(s: dict[str, Any]) -> str:
             f"outbox:       {o['queued']} queued (oldest {o['oldest_queued'] or '-'}), "
             f"{o['dead']} dead letters, {o['sent']} sent",
             f"inbox:        {i['waiting']} waiting to be processed ({i['held']} held after"
-            f" internal errors), {i['quarantined']} quarantined",
+            f" internal errors), {i['quarantined']} quarantined, {i['spam']} kept as spam",
             f"shunted:      {len(s['shunted'])} ticket(s) the scheduler failed on"
             + "".join(
                 f"\n  {x['ticket']}: {x['attempts']} attempt(s) since {x['since']},"

@@ -49,7 +49,11 @@ class Services:
             policy=Policy(calendar, config.sla),
             directory=Directory(config),
             composer=Composer(config, clock),
-            ours=rules.Ours(frozenset(own), config.support.domain.lower()),
+            ours=rules.Ours(
+                frozenset(a.lower() for a in own),
+                config.support.domain.lower(),
+                config.safety.spam_scl_threshold,
+            ),
         )
 
     def when(self, t: datetime, ticket: Ticket) -> str:

@@ -42,6 +42,18 @@ EXPECTED = {
     "human-apple-attachment-latin1.eml": ("human", "acknowledge", ""),
     "human-no-message-id.eml": ("human", "acknowledge", ""),
     "human-gmail-reply-to-ack.eml": ("human", "acknowledge", ""),
+    "automated-arf-abuse-report.eml": ("automated", "suppress", "feedback report, RFC 5965"),
+    "auto-exchange-inbox-rule-only.eml": (
+        "auto-reply",
+        "suppress",
+        "x-ms-exchange-inbox-rules-loop header present",
+    ),
+    "auto-cpanel-autorespond.eml": ("auto-reply", "suppress", "x-autorespond header present"),
+    "auto-subject-only-german.eml": ("auto-reply", "suppress", "Automatische Antwort"),
+    "spam-spamassassin-flag.eml": ("spam", "spam", "X-Spam-Flag: YES"),
+    "spam-microsoft-scl.eml": ("spam", "spam", "spam confidence level 9"),
+    # DR, RN, NRN decline delivery and read reports only: a person wrote this, answer it.
+    "human-outlook-suppress-reports.eml": ("human", "acknowledge", ""),
 }
 
 
@@ -55,7 +67,7 @@ async def test_corpus_classification(name: str, make_config: Callable[..., Confi
     report = await explain(make_config(), (CORPUS / name).read_bytes(), MONDAY_10)
     assert (report["classification"], report["action"]) == (klass, action), report["reasons"]
     assert reason in report["reason"]
-    if action == "suppress":
+    if action in ("suppress", "spam"):
         assert report["outbound"] == []
     else:
         assert report["outbound"][0]["kind"] == "ack"
@@ -303,4 +315,106 @@ def test_fuzzed_mail_ends_processed_or_quarantined(
 ) -> None:
     raws = [mutate(data), data.draw(st.binary(max_size=400))]
     states = asyncio.run(_process_all(raws, fuzz_config))
-    assert len(states) == 2 and set(states) <= {"processed", "quarantined"}
+    assert len(states) == 2 and set(states) <= {"processed", "quarantined", "spam"}
+
+
+# -- who is writing: addresses are parsed from the header as sent, never decoded into being ----
+
+
+@pytest.mark.parametrize(
+    ("sender", "address", "name"),
+    [
+        # A line break in an encoded display name: no Bcc, no second recipient.
+        (
+            "=?utf-8?q?Eve=0D=0ABcc:_victim1@x.example?= <eve1@crlf.example>",
+            "eve1@crlf.example",
+            "Eve Bcc: victim1@x.example",
+        ),
+        # A ':' and ';' in an encoded display name start no group.
+        (
+            "=?utf-8?q?Eve:victim@victim.example;?= <eve@evil.example>",
+            "eve@evil.example",
+            "Eve:victim@victim.example;",
+        ),
+        # Local parts are case-sensitive: kept as written; the domain is lower-cased.
+        ("Q Person <Q.Person@Example.COM>", "Q.Person@example.com", "Q Person"),
+    ],
+)
+async def test_an_encoded_display_name_never_names_a_recipient(
+    h: Harness, sender: str, address: str, name: str
+) -> None:
+    raw = (
+        f"From: {sender}\r\nTo: support@example.com\r\nSubject: help\r\n"
+        "Message-ID: <attack-1@evil.example>\r\n\r\nWhy does it fail?\r\n"
+    ).encode()
+    await h.receive(raw)
+    [ack] = [m for m in h.sink.messages if m["X-Support-Kind"] == "ack"]
+    assert ack.rcpt == [address]
+    assert ack["To"] == address and ack["Cc"] == ""
+    assert all(address in m.rcpt or "@example.com" in m.rcpt[0] for m in h.sink.messages)
+    assert await h.scalar("SELECT customer_name FROM tickets") == name
+
+
+async def test_an_encoded_word_alone_is_no_address(h: Harness) -> None:
+    raw = (
+        b"From: =?utf-8?q?x=40evil.example?=\r\nTo: support@example.com\r\nSubject: hi\r\n"
+        b"Message-ID: <attack-2@evil.example>\r\n\r\nHello?\r\n"
+    )
+    await h.receive(raw)
+    assert h.sink.messages == []
+    assert await h.scalar("SELECT action FROM inbox") == "suppress"
+
+
+async def test_the_caps_count_one_mailbox_however_it_is_spelled(h: Harness) -> None:
+    for n, spelled in enumerate(["jane@acme.example", "JANE@acme.example", "Jane@ACME.example"]):
+        await h.receive(customer_mail(f"case-{n}", sender=spelled))
+    await h.receive(customer_mail("case-3", sender="jAne@acme.example"))
+    acks = [m for m in h.sink.messages if m["X-Support-Kind"] == "ack"]
+    assert len(acks) == 3, "the hourly cap (3) is per mailbox, not per spelling"
+
+
+@pytest.mark.parametrize(
+    "sender", ["support+sup-1006.k7f3qz2abc@example.com", "support+billing@example.com"]
+)
+async def test_our_plus_and_relay_addresses_are_ours(h: Harness, sender: str) -> None:
+    await h.receive(customer_mail("plus", sender=sender, name="Example Support"))
+    assert h.sink.messages == []
+    assert await h.scalar("SELECT action FROM inbox") == "suppress"
+    assert "own" in str(await h.scalar("SELECT group_concat(verdict) FROM decisions"))
+
+
+async def test_spam_is_kept_unanswered_and_an_operator_can_release_it(h: Harness) -> None:
+    from gateway import quarantine, status
+    from gateway.config import parse_config
+    from tests.conftest import PEOPLE
+
+    raw = (CORPUS / "spam-spamassassin-flag.eml").read_bytes()
+    await h.receive(raw)
+    assert h.sink.messages == [], "no acknowledgement (backscatter), no SE copy"
+    assert await h.scalar("SELECT state FROM inbox") == "spam"
+    assert "X-Spam-Flag: YES" in str(await h.scalar("SELECT reason FROM inbox"))
+    figures = status.collect(h.store.path, h.clock.now())
+    assert figures["inbox"]["spam"] == 1
+    assert "1 kept as spam" in status.render(figures)
+
+    config = parse_config(
+        {
+            "imap": {"enabled": False},
+            "database": {"path": h.store.path},
+            "people": PEOPLE,
+            "routing": {"default_se": "dana@example.com"},
+        }
+    )
+    code, listing = await quarantine.run(config, h.clock, "list", None)
+    assert code == 0 and "spam" in listing and "<spam-1@lottery.example>" in listing
+    code, said = await quarantine.run(config, h.clock, "release", 1)
+    assert code == 0 and "not spam" in said
+    await h.processor.process_pending()
+    await h.sender.drain()
+    assert await h.scalar("SELECT state FROM inbox") == "processed"
+    assert [m["X-Support-Kind"] for m in h.to("winner@lottery.example")] == ["ack"]
+    assert "overruled by an operator" in str(
+        await h.scalar(
+            "SELECT group_concat(reason) FROM decisions WHERE step = 'rule:spam-verdict'"
+        )
+    )

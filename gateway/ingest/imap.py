@@ -304,7 +304,10 @@ class ImapIngest:
             return
         stale = [r[0] for r in rows if r[1] != self._uidvalidity]
         processed = [r for r in rows if r[1] == self._uidvalidity and r[3] == "processed"]
-        quarantined = [r for r in rows if r[1] == self._uidvalidity and r[3] == "quarantined"]
+        # Spam waits with the quarantine for an operator (release, or nothing).
+        quarantined = [
+            r for r in rows if r[1] == self._uidvalidity and r[3] in ("quarantined", "spam")
+        ]
         await asyncio.to_thread(
             self._move, client, [r[2] for r in processed], self.cfg.processed_folder
         )

@@ -13,13 +13,16 @@ from types import ModuleType
 from gateway.models import InboundMessage
 from gateway.rules import (
     auto_submitted,
+    autoreply_subject,
     delivery_status,
+    feedback_report,
     list_headers,
     noreply_sender,
     null_sender,
     own_mail,
     precedence,
     receipt,
+    spam_verdict,
     vendor_autoreply,
 )
 
@@ -28,8 +31,18 @@ from gateway.rules import (
 class Ours:
     """What identifies our own mail."""
 
-    addresses: frozenset[str]
+    addresses: frozenset[str]  # lower-case
     message_id_domain: str
+    spam_scl_threshold: int = 5  # Microsoft's spam confidence level that counts as spam
+
+    def owns(self, address: str) -> bool:
+        """One of our addresses, or a plus-address of one (``support+anything@``: every relay
+        address of a ticket and every product address is ours too)."""
+        local, at, domain = address.lower().rpartition("@")
+        base = local.split("+", 1)[0]
+        return bool(at) and (
+            address.lower() in self.addresses or f"{base}@{domain}" in self.addresses
+        )
 
 
 # Most specific first: a bounce is a bounce even though it also has Auto-Submitted.
@@ -37,9 +50,12 @@ CHAIN: tuple[ModuleType, ...] = (
     own_mail,
     receipt,
     delivery_status,
+    feedback_report,
+    spam_verdict,
     null_sender,
     auto_submitted,
     vendor_autoreply,
+    autoreply_subject,
     precedence,
     list_headers,
     noreply_sender,
@@ -53,10 +69,16 @@ class RuleResult:
     reason: str
 
 
-def classify(msg: InboundMessage, ours: Ours) -> tuple[str, list[RuleResult]]:
-    """Run the chain; return the class ('human' when no rule fires) and every rule's verdict."""
+def classify(
+    msg: InboundMessage, ours: Ours, skip: frozenset[str] = frozenset()
+) -> tuple[str, list[RuleResult]]:
+    """Run the chain; return the class ('human' when no rule fires) and every rule's verdict.
+    Rules named in ``skip`` are recorded as overruled (an operator released the message)."""
     results: list[RuleResult] = []
     for rule in CHAIN:
+        if rule.NAME in skip:
+            results.append(RuleResult(rule.NAME, "pass", "overruled by an operator"))
+            continue
         reason = rule.check(msg, ours)
         if reason is not None:
             results.append(RuleResult(rule.NAME, rule.VERDICT, reason))

@@ -19,7 +19,7 @@ _LOCAL = re.compile(
 
 
 def check(msg: InboundMessage, ours: Ours) -> str | None:
-    local = msg.from_address.split("@", 1)[0]
+    local = msg.from_address.split("@", 1)[0].lower()
     if _LOCAL.match(local):
         return f"no-reply style sender {msg.from_address}"
     for value in msg.headers.get("reply-to", ()):

@@ -19,7 +19,7 @@ def check(msg: InboundMessage, ours: Ours) -> str | None:
         return "null return path <>"
     if not msg.from_address:
         return "no From address"
-    local = msg.from_address.split("@", 1)[0]
+    local = msg.from_address.split("@", 1)[0].lower()
     if local in _SYSTEM:
         return f"sent by {local}"
     return None

@@ -1,4 +1,5 @@
-"""Mail from one of our own addresses, naming us in X-Loop, or carrying a Message-ID we made."""
+"""Mail from one of our own addresses (plus-addresses and relay addresses included), naming us
+in X-Loop, or carrying a Message-ID we made."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ _OURS = re.compile(r"<[A-Z][A-Z0-9]*-\d+\.[a-z-]+\.[0-9a-f]{20}@([^>]+)>")
 
 
 def check(msg: InboundMessage, ours: Ours) -> str | None:
-    if msg.from_address in ours.addresses:
+    if ours.owns(msg.from_address):
         return f"sent from our own address {msg.from_address}"
     for loop in msg.headers.get("x-loop", ()):
-        if loop.strip().lower() in ours.addresses:
+        if ours.owns(loop.strip()):
             return f"X-Loop names us ({loop.strip()})"
     m = _OURS.fullmatch(msg.message_id)
     if m and m.group(1).lower() == ours.message_id_domain:

@@ -239,6 +239,11 @@ MIGRATIONS: tuple[str, ...] = (
         retry_at TEXT NOT NULL
     );
     """,
+    # 5: mail an upstream filter called spam is kept in state 'spam'; an operator who releases
+    # it overrules that verdict for this message.
+    """
+    ALTER TABLE inbox ADD COLUMN spam_released INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

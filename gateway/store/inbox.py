@@ -19,6 +19,7 @@ class InboxRow:
     uid: int
     raw: bytes
     received_at: datetime
+    spam_released: bool = False  # an operator overruled the spam verdict
 
 
 async def store_raw(
@@ -65,6 +66,7 @@ def _row(r: sqlite3.Row) -> InboxRow:
         r["uid"],
         bytes(r["raw"]),
         from_ts(r["received_at"]),
+        bool(r["spam_released"]),
     )
 
 
@@ -174,14 +176,15 @@ async def set_cursor(db: Db, mailbox: str, uidvalidity: int, uid: int) -> None:
     )
 
 
-async def quarantined(db: Db) -> list[tuple[int, str, str, str, int]]:
-    """(id, received_at, message_id, first line of the reason, size) of quarantined mail."""
+async def quarantined(db: Db) -> list[tuple[int, str, str, str, int, str]]:
+    """(id, received_at, message_id, first line of the reason, size, state) of mail in
+    quarantine or kept as spam."""
     cur = await db.execute(
-        "SELECT id, received_at, coalesce(message_id, ''), reason, size FROM inbox"
-        " WHERE state = 'quarantined' ORDER BY id"
+        "SELECT id, received_at, coalesce(message_id, ''), reason, size, state FROM inbox"
+        " WHERE state IN ('quarantined', 'spam') ORDER BY id"
     )
     return [
-        (r[0], r[1], r[2], (r[3] or "").splitlines()[0] if r[3] else "", r[4])
+        (r[0], r[1], r[2], (r[3] or "").splitlines()[0] if r[3] else "", r[4], r[5])
         for r in await cur.fetchall()
     ]
 
@@ -191,12 +194,14 @@ async def get_row(db: Db, inbox_id: int) -> sqlite3.Row | None:
     return await cur.fetchone()
 
 
-async def requeue(db: Db, inbox_id: int) -> bool:
-    """Put a quarantined message back in line for processing."""
+async def requeue(db: Db, inbox_id: int, *, not_spam: bool = False) -> bool:
+    """Put a quarantined message back in line for processing; with ``not_spam``, a message kept
+    as spam, its spam verdict overruled."""
     cur = await db.execute(
         "UPDATE inbox SET state = 'new', action = NULL, reason = NULL, processed_at = NULL,"
-        " attempts = 0, retry_at = NULL, last_error = NULL WHERE id = ? AND state = 'quarantined'",
-        (inbox_id,),
+        " attempts = 0, retry_at = NULL, last_error = NULL, spam_released = ?"
+        " WHERE id = ? AND state = ?",
+        (int(not_spam), inbox_id, "spam" if not_spam else "quarantined"),
     )
     await db.execute("DELETE FROM decisions WHERE inbox_id = ?", (inbox_id,))
     return cur.rowcount == 1

@@ -109,7 +109,7 @@ async def record_automatic(db: Db, recipients: tuple[str, ...], now: datetime) -
     """Count an automatic mail against each of its recipients (for the caps)."""
     await db.executemany(
         "INSERT INTO automatic_mail (address, queued_at) VALUES (?, ?)",
-        [(r, ts(now)) for r in recipients],
+        [(r.lower(), ts(now)) for r in recipients],  # one mailbox, however it is spelled
     )
 
 
@@ -117,7 +117,7 @@ async def automatic_sent_to(db: Db, address: str, since: datetime) -> int:
     """How many automatic mails were queued to ``address`` since ``since``."""
     cur = await db.execute(
         "SELECT count(*) FROM automatic_mail WHERE address = ? AND queued_at >= ?",
-        (address, ts(since)),
+        (address.lower(), ts(since)),
     )
     row = await cur.fetchone()
     return int(row[0]) if row else 0
@@ -129,7 +129,7 @@ async def mark_undeliverable(
     await db.execute(
         "INSERT INTO undeliverable (address, until, reason, ticket_id) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (address) DO UPDATE SET until = excluded.until, reason = excluded.reason",
-        (address, ts(until), reason, ticket_id),
+        (address.lower(), ts(until), reason, ticket_id),
     )
 
 
@@ -140,9 +140,10 @@ async def undeliverable(db: Db, addresses: tuple[str, ...], now: datetime) -> di
     marks = ",".join("?" for _ in addresses)
     cur = await db.execute(
         f"SELECT address, reason FROM undeliverable WHERE address IN ({marks}) AND until > ?",
-        (*addresses, ts(now)),
+        (*(a.lower() for a in addresses), ts(now)),
     )
-    return {r[0]: r[1] for r in await cur.fetchall()}
+    found = {r[0]: r[1] for r in await cur.fetchall()}
+    return {a: found[a.lower()] for a in addresses if a.lower() in found}
 
 
 async def troubles(db: Db) -> list[tuple[int, str, str, str]]:
