@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from email import message_from_bytes
+
+from flufl.bounce import scan_message
 
 from gateway import ledger
 from gateway.compose import Envelope
@@ -23,24 +26,26 @@ from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
 _ID_LINE = re.compile(r"^(?:original-)?message-id:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
-_FINAL_RECIPIENT = re.compile(
-    r"^final-recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.IGNORECASE | re.MULTILINE
-)
-_ANGLE_LINE = re.compile(r"^\s*<([^\s<>]+@[^\s<>]+)>:", re.MULTILINE)
 _DIAGNOSTIC = re.compile(r"^(?:diagnostic-code|status):\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 
 
-def bounce_facts(raw: bytes, failed_header: str = "") -> tuple[list[str], list[str], str]:
-    """(original Message-IDs, failed addresses, diagnostic) read from a bounce's bytes."""
+def bounce_facts(raw: bytes) -> tuple[list[str], list[str], str]:
+    """(original Message-IDs, failed addresses, diagnostic) read from a bounce's bytes.
+
+    The failed addresses come from flufl.bounce (GNU Mailman's bounce detectors: RFC 3464 and
+    the formats of Exim, qmail, sendmail, Postfix, Exchange, Yahoo and many more). Measured on
+    tests/data/corpus it finds the addresses of 5 of the 6 bounce samples, the hand-written
+    patterns it replaced 4 (see README "What the daemon does with each kind of mail").
+    """
     text = raw.decode("utf-8", "replace")
     ids = list(dict.fromkeys(_ID_LINE.findall(text)))
-    failed = _FINAL_RECIPIENT.findall(text)
-    if not failed and failed_header:
-        failed = [a.strip() for a in failed_header.split(",") if "@" in a]
-    if not failed:
-        failed = _ANGLE_LINE.findall(text)
+    try:
+        found = scan_message(message_from_bytes(raw))
+    except Exception:  # a detector tripping over a hostile bounce: no address, nothing marked
+        found = frozenset()
+    failed = sorted({a.decode("ascii", "replace").lower() for a in found})
     diagnostic = "; ".join(d.strip() for d in _DIAGNOSTIC.findall(text))[:200]
-    return ids, list(dict.fromkeys(a.lower() for a in failed)), diagnostic
+    return ids, [a for a in failed if "@" in a], diagnostic
 
 
 async def step_automated(s: Services, w: Work, db: Db) -> None:
@@ -78,7 +83,7 @@ async def step_automated(s: Services, w: Work, db: Db) -> None:
 
 
 async def _bounce(s: Services, w: Work, db: Db, why: str) -> None:
-    ids, failed, diagnostic = bounce_facts(w.row.raw, w.message.header("x-failed-recipients"))
+    ids, failed, diagnostic = bounce_facts(w.row.raw)
     ticket = await tickets.by_message_ids(db, tuple(ids)) if ids else None
     if ticket is None or not failed:
         return  # not a bounce of our mail we can place: suppressed and recorded

@@ -9,6 +9,7 @@ templates as data; HTML templates autoescape it.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -55,9 +56,24 @@ _UTF8.header_encoding = QP
 _ADDRESS_HEADERS = frozenset({"From", "To", "Cc", "Reply-To"})
 
 
+# Nothing we send may be refused for its form: every header line must fit SMTP's 998 octets.
+SUBJECT_MAX = 160  # characters of the customer's subject we repeat; longer ones end in "…"
+THREAD_ID_MAX = 250  # a longer Message-ID is not carried in In-Reply-To / References
+REFERENCES_MAX = 20  # the newest Message-IDs of a thread that References keeps
+
+
+def cut(text: str, limit: int = SUBJECT_MAX) -> str:
+    """One line of at most ``limit`` characters, ending in an ellipsis when it was longer."""
+    text = clean(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
 def ticket_subject(ticket: Ticket) -> str:
     """'Re: <customer's subject> [SUP-1001]', without piling up prefixes or tokens."""
-    subject = clean(ticket.subject) or "(no subject)"
+    prefix = ticket.key.rpartition("-")[0]
+    # Only this ticket's token: one another ticket left in the subject must not thread there.
+    subject = re.sub(rf"\s*\[{re.escape(prefix)}-\d+\]", "", cut(ticket.subject)).strip()
+    subject = subject or "(no subject)"
     token = f"[{ticket.key}]"
     if token not in subject:
         subject = f"{subject} {token}"
@@ -127,11 +143,11 @@ class Composer:
             "To": ", ".join(envelope.to),
             "Cc": ", ".join(envelope.cc),
             "Reply-To": envelope.reply_to or support.address,
-            "Subject": clean(subject) if subject is not None else ticket_subject(ticket),
-            "In-Reply-To": ticket.last_customer_message_id,
-            "References": " ".join(
-                dict.fromkeys([*ticket.references, ticket.last_customer_message_id])
-            ),
+            "Subject": cut(subject, 2 * SUBJECT_MAX)
+            if subject is not None
+            else ticket_subject(ticket),
+            "In-Reply-To": _thread_ids([ticket.last_customer_message_id]),
+            "References": _thread_ids([*ticket.references, ticket.last_customer_message_id]),
             # None: a person's words, relayed (RFC 3834 covers only robots)
             "Auto-Submitted": auto_submitted or "",
             "X-Auto-Response-Suppress": "All",
@@ -146,6 +162,12 @@ class Composer:
         return Outbound(
             kind, message_id, support.address, recipients, body.as_bytes(policy=_POLICY)
         )
+
+
+def _thread_ids(ids: list[str]) -> str:
+    """The thread's Message-IDs we can carry: no absurdly long one, the newest few."""
+    kept = [i for i in dict.fromkeys(ids) if i and len(i) <= THREAD_ID_MAX]
+    return " ".join(kept[-REFERENCES_MAX:])
 
 
 def _header(name: str, value: str) -> str:

@@ -444,8 +444,14 @@ class RotaSection(_Section):
 class RelaySection(_Section):
     trusted_authserv_ids: list[str] = Field(
         default_factory=list,
-        description="If set, an SE's reply is relayed only with a passing Authentication-Results"
-        " (dkim, spf or dmarc) from one of these servers.",
+        description="Your border MTA's authserv-id(s): staff mail counts only when the topmost"
+        " Authentication-Results, added by one of these, shows the From authenticated (DMARC"
+        " pass, or DKIM or SPF pass aligned with the From domain). Empty: From is believed.",
+    )
+    alignment: Literal["relaxed", "strict"] = Field(
+        "relaxed",
+        description="DKIM/SPF alignment with the From domain: relaxed (same organizational"
+        " domain) or strict (the same domain).",
     )
 
 

@@ -15,10 +15,9 @@ gets a short confirmation.
 from __future__ import annotations
 
 import hmac
-import re
 from datetime import datetime
 
-from gateway import ledger
+from gateway import ledger, senderauth
 from gateway.compose import Envelope
 from gateway.models import Action, InboundMessage, MailKind, Outbound, Ticket
 from gateway.relay import (
@@ -34,22 +33,27 @@ from gateway.store import Db, commitments, tickets
 from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
-_AUTH_PASS = re.compile(r"\b(dkim|spf|dmarc)=pass\b", re.IGNORECASE)
-
 
 def relay_for(s: Services, ticket: Ticket) -> str:
     return relay_address(s.config.support.address, ticket.key, ticket.token)
 
 
-def _authenticated(s: Services, msg: InboundMessage) -> bool:
-    trusted = {t.lower() for t in s.config.relay.trusted_authserv_ids}
+def sender_verdict(s: Services, msg: InboundMessage, w: Work) -> senderauth.Verdict | None:
+    """Whether the From is authenticated (see :mod:`gateway.senderauth`), recorded for
+    ``explain``; None when no trusted server is configured, so the From is believed (the README
+    says what that allows)."""
+    trusted = frozenset(t.lower() for t in s.config.relay.trusted_authserv_ids)
     if not trusted:
-        return True
-    for value in msg.headers.get("authentication-results", ()):
-        authserv = value.split(";", 1)[0].strip().split()[0].lower() if value.strip() else ""
-        if authserv in trusted and _AUTH_PASS.search(value):
-            return True
-    return False
+        w.decide("sender-auth", "unchecked", "relay.trusted_authserv_ids is empty: From believed")
+        return None
+    verdict = senderauth.verify(
+        msg.headers.get("authentication-results", ()),
+        msg.from_address,
+        trusted,
+        strict=s.config.relay.alignment == "strict",
+    )
+    w.decide("sender-auth", "pass" if verdict.authenticated else "fail", verdict.reason)
+    return verdict
 
 
 async def step_relay(s: Services, w: Work, db: Db) -> None:
@@ -65,8 +69,8 @@ async def step_relay(s: Services, w: Work, db: Db) -> None:
         problem = f"wrong or unknown relay token for {key}"
     elif not s.directory.is_staff(sender):
         problem = f"{sender} is not a configured SE or SC"
-    elif not _authenticated(s, msg):
-        problem = "no passing Authentication-Results from a trusted server"
+    elif (verdict := sender_verdict(s, msg, w)) is not None and not verdict.authenticated:
+        problem = f"{sender} is not authenticated: {verdict.reason}"
     if problem or ticket is None:
         raise await _refuse(s, w, db, ticket, problem)
     w.ticket = ticket
@@ -276,26 +280,33 @@ async def _send(s: Services, w: Work, db: Db, t: Ticket, mails: list[Outbound]) 
     w.outgoing.extend(mails)
 
 
-async def _refuse(s: Services, w: Work, db: Db, ticket: Ticket | None, problem: str) -> Done:
-    """Record and report; never answer the sender (the From may be forged)."""
+async def security_alert(
+    s: Services, w: Work, db: Db, ticket: Ticket, problem: str, what: str
+) -> None:
+    """Tell the escalation contact (else the default SE) about mail that claimed to be staff."""
     msg = w.message
     notify = s.config.routing.escalation or s.config.routing.default_se
+    alert = s.composer.build(
+        MailKind.SECURITY_ALERT,
+        Template.SECURITY_ALERT,
+        ticket,
+        Envelope(to=(notify,)),
+        {
+            "problem": problem,
+            "sender": msg.from_address,
+            "subject": msg.subject,
+            "message_id": msg.message_id,
+        },
+        subject=f"[{ticket.key}] {what}",
+    )
+    await ledger.queue_mail(db, ticket, [alert], w.now)
+    w.outgoing.append(alert)
+
+
+async def _refuse(s: Services, w: Work, db: Db, ticket: Ticket | None, problem: str) -> Done:
+    """Record and report; never answer the sender (the From may be forged)."""
     # An unknown ticket key cannot be threaded anywhere: it is recorded (and logged) only.
     if ticket is not None:
-        alert = s.composer.build(
-            MailKind.SECURITY_ALERT,
-            Template.SECURITY_ALERT,
-            ticket,
-            Envelope(to=(notify,)),
-            {
-                "problem": problem,
-                "sender": msg.from_address,
-                "subject": msg.subject,
-                "message_id": msg.message_id,
-            },
-            subject=f"[{ticket.key}] Refused a mail to the relay address",
-        )
-        await ledger.queue_mail(db, ticket, [alert], w.now)
-        w.outgoing.append(alert)
+        await security_alert(s, w, db, ticket, problem, "Refused a mail to the relay address")
     w.decide("relay", "refused", problem)
     return Done(Action.REFUSED, f"relay refused: {problem}")

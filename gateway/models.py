@@ -43,6 +43,7 @@ class MailKind(StrEnum):
     STATUS_UPDATE = "status-update"  # to the customer: where things stand
     SECURITY_ALERT = "security-alert"  # to the escalation contact: a refused relay
     BOUNCE_ALERT = "bounce-alert"  # to the SE and SC: mail to the customer bounced
+    DEAD_LETTER_ALERT = "dead-letter-alert"  # to the SE and SC: the relay refused a mail for good
     SE_CONFIRM = "se-confirm"  # to the SE: what their commands did
     SE_ERROR = "se-error"  # to the SE: why nothing was done
 

@@ -15,8 +15,8 @@ from datetime import timedelta
 from gateway import ledger, points, rules, selfhelp
 from gateway.automated import step_automated
 from gateway.compose import Envelope
-from gateway.engineer import relay_for, step_relay
-from gateway.models import Action, MailKind, Route, TicketState
+from gateway.engineer import relay_for, security_alert, sender_verdict, step_relay
+from gateway.models import Action, MailKind, Route, Ticket, TicketState
 from gateway.parse import ParseError, parse
 from gateway.routing import Load, RouteRequest
 from gateway.rules import spam_verdict
@@ -67,19 +67,55 @@ async def step_thread(s: Services, w: Work, db: Db) -> None:
         how = "subject token"
     if w.ticket is None:
         w.decide("thread", "new", "no known Message-ID or ticket token")
+    elif w.mail_class == "human" and not _one_of_its_people(s, w.ticket, msg.from_address):
+        # A ticket belongs to its people: a stranger naming its token or thread (a hijack, or
+        # a colleague we do not know yet) gets a ticket of their own that mentions it.
+        w.mentions = w.ticket.key
+        w.decide(
+            "thread",
+            "new",
+            f"names {w.ticket.key} ({how}) but {msg.from_address} is not one of its people",
+        )
+        w.ticket = None
     else:
         w.decide("thread", w.ticket.key, f"matched by {how}")
 
 
+def _one_of_its_people(s: Services, ticket: Ticket, sender: str) -> bool:
+    """The requester, someone on the ticket's account's domains or addresses, or our staff."""
+    if sender.lower() == ticket.customer_address.lower() or s.directory.is_staff(sender):
+        return True
+    account, _ = s.directory.account_for(sender)
+    return bool(ticket.account) and account is not None and account.name == ticket.account
+
+
 async def step_staff(s: Services, w: Work, db: Db) -> None:
-    """Our own engineer writing in a ticket's thread: that is the response we promised. An SC
-    writing in the thread is recorded, but is not the engineer's answer."""
-    sender = w.message.from_address
+    """Our own engineer writing in a ticket's thread, to the customer: that is the response we
+    promised. It counts only when it went to the customer and, with trusted servers configured,
+    its From is authenticated; otherwise it is recorded as unverified, meets nothing, and the
+    escalation contact is told (a forged "engineer" must not silence our dates). An SC writing in
+    the thread is recorded, but is not the engineer's answer."""
+    msg = w.message
+    sender = msg.from_address
     if w.ticket is None or not s.directory.is_staff(sender):
         return
-    await tickets.add_message_id(db, w.message.message_id, w.ticket.id, "in")
+    await tickets.add_message_id(db, msg.message_id, w.ticket.id, "in")
     if not s.directory.is_se(sender):
         raise Done(Action.ATTACH, f"{s.directory.name_of(sender)} (SC) wrote on {w.ticket.key}")
+    verdict = sender_verdict(s, msg, w)
+    recipients = {a.lower() for a in (*msg.to, *msg.cc)}
+    problem = ""
+    if verdict is not None and not verdict.authenticated:
+        problem = f"not authenticated: {verdict.reason}"
+    elif w.ticket.customer_address.lower() not in recipients:
+        problem = f"not sent to the customer ({w.ticket.customer_address})"
+    if problem:
+        what = f"Unverified mail from {s.directory.name_of(sender)} met no date"
+        await security_alert(s, w, db, w.ticket, problem, what)
+        raise Done(
+            Action.ATTACH,
+            f"unverified mail from {sender} on {w.ticket.key}: {problem}; no date met",
+        )
     met = await ledger.responded(db, w.ticket, w.now)
     raise Done(
         Action.ENGINEER_REPLY,
@@ -193,6 +229,8 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         "customer_text": msg.text or msg.html,
         "points": w.points or points.extract(msg.text, msg.html, s.config.sla.max_points),
         "triage": False,
+        "sender_address": msg.from_address,
+        "mentions": w.mentions,
         "owner_name": d.name_of(route.se),
         "priority": t.priority,
         "product": t.product,

@@ -23,14 +23,15 @@ import sqlite3
 import traceback
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from gateway.compose import Envelope
-from gateway.ledger import queue_mail
+from gateway.ledger import CUSTOMER_KINDS, queue_mail
 from gateway.log import event
 from gateway.metrics import Metrics
 from gateway.models import MailKind, Outbound, Ticket, TicketState
 from gateway.pipeline import Services
-from gateway.store import Db, Store, commitments, shunts, tickets
+from gateway.store import Db, Store, commitments, outbox, shunts, tickets
 from gateway.store.commitments import Commitment
 from gateway.templating import Template
 from gateway.waiting import wait_any
@@ -48,6 +49,13 @@ STATUS_WORDS = {
     TicketState.ANSWERED: "in progress with {se}",
 }
 OWED = (TicketState.NEW.value, TicketState.ANSWERED.value)
+DEAD_WORDS: dict[str, str] = {
+    MailKind.ACK: "the acknowledgement",
+    MailKind.REPLY: "the engineer's reply",
+    MailKind.ETA: "the date an engineer set",
+    MailKind.REVISED_ETA: "a revised date",
+    MailKind.STATUS_UPDATE: "a status update",
+}
 
 
 class Scheduler:
@@ -84,7 +92,11 @@ class Scheduler:
         """One pass; return how many tickets got mail queued. A ticket that fails is shunted
         (kept with its reason, retried with backoff) and the others go on."""
         now = self.s.clock.now()
-        queued = await self._revise_missed(now) + await self._status_updates(now)
+        queued = (
+            await self._revise_missed(now)
+            + await self._status_updates(now)
+            + await self._dead_letters(now)
+        )
         async with self.store.transaction() as db:
             self.shunted = await shunts.count(db)
         if queued:
@@ -279,6 +291,39 @@ class Scheduler:
         )
         await self._queue(db, t, [mail], now)
         event(log, "status-update", ticket=t.key, state=t.state.value)
+
+    # -- mail to the customer given up on ------------------------------------------------------
+
+    async def _dead_letters(self, now: datetime) -> int:
+        """A customer's mail the relay refused for good: the SE and SC hear of it once (else the
+        customer waits for an answer that never left)."""
+        async with self.store.transaction() as db:
+            dead = await outbox.dead_unalerted(db, CUSTOMER_KINDS)
+        told = 0
+        for row in dead:
+            told += await self._per_ticket(row.ticket_id, now, partial(self._dead_letter, row, now))
+        return told
+
+    async def _dead_letter(self, row: outbox.DeadLetter, now: datetime, db: Db) -> bool:
+        t = await tickets.get(db, row.ticket_id)
+        what = DEAD_WORDS.get(row.kind, "a mail")
+        mail = self.s.composer.build(
+            MailKind.DEAD_LETTER_ALERT,
+            Template.DEAD_LETTER_ALERT,
+            t,
+            Envelope(to=(t.se,), cc=(t.sc,) if t.sc else ()),
+            {
+                "customer_name": self._people(t)["customer_name"],
+                "what": what,
+                "recipients": list(row.recipients),
+                "error": row.error or "(no reply recorded)",
+            },
+            subject=f"[{t.key}] Not delivered to the customer: {what}",
+        )
+        await self._queue(db, t, [mail], now)
+        await outbox.mark_alerted(db, row.id)
+        event(log, "dead-letter-alert", ticket=t.key, outbox_id=row.id, kind=row.kind)
+        return True
 
     # -- shared ------------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ class Template(StrEnum):
     ACK = "ack"
     ASSIGNED = "assigned"
     BOUNCE_ALERT = "bounce_alert"
+    DEAD_LETTER_ALERT = "dead_letter_alert"
     DONE_SUMMARY = "done_summary"
     ETA_UPDATE = "eta_update"
     MISSED_ALERT = "missed_alert"
@@ -148,6 +149,12 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "diagnostic": "550 5.1.1 <jane@acme.example>: user unknown",
             "until_words": _LATER,
         },
+        Template.DEAD_LETTER_ALERT: {
+            "customer_name": "Jane <Customer>",
+            "what": "the acknowledgement",
+            "recipients": ["jane@acme.example"],
+            "error": "554 5.6.0 Message refused: <header too long>",
+        },
         Template.DONE_SUMMARY: {
             "customer_name": "Jane <Customer>",
             "question": "Our nightly export fails with error E42.",
@@ -188,6 +195,8 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "customer_text": "Hello,\n\n<b>Why</b> does the export fail?",
             "points": _POINTS,
             "triage": False,
+            "sender_address": "jane@acme.example",
+            "mentions": "SUP-1000",
             "owner_name": "Sam Engineer",
             "priority": "normal",
             "product": "exports",

@@ -70,6 +70,7 @@ class Work:
     mail_class: str = ""
     ticket: Ticket | None = None
     new_ticket: bool = False
+    mentions: str = ""  # another ticket this mail named, though its sender is not one of its people
     route: Route | None = None
     promises: list[Promise] = field(default_factory=list)
     points: list[str] = field(default_factory=list)  # the customer's questions and items

@@ -52,7 +52,7 @@ async def test_twenty_customer_mails_get_twenty_threaded_acks_and_se_copies(
     by_customer = {
         c.message.get_body(("plain",))
         .get_content()
-        .split("Customer:")[1]
+        .split("\nFrom:      ")[1]
         .split(">")[0]
         .split("<")[1]: (c["To"], c["Cc"])
         for c in copies

@@ -73,6 +73,7 @@ async def test_status_update_after_two_silent_business_days(h: Harness) -> None:
         name="Sam Engineer",
         body="Looking into it.",
         in_reply_to="<customer-1@acme.example>",
+        headers={"Cc": "jane@acme.example"},  # an engineer's answer goes to the customer
     )
     await h.receive(reply)  # the SE answered on Monday 12:00: ticket answered, in progress
     await h.later(timedelta(days=1))  # Tuesday 12:00: too early
@@ -160,7 +161,11 @@ async def test_report_says_which_promises_were_kept(
     await h.receive(customer_mail(2, sender="li@globex.example"))  # nobody answers
     h.clock.advance(timedelta(hours=2))
     answer = customer_mail(
-        "a", sender="sam@example.com", name="Sam Engineer", in_reply_to="<customer-1@acme.example>"
+        "a",
+        sender="sam@example.com",
+        name="Sam Engineer",
+        in_reply_to="<customer-1@acme.example>",
+        headers={"Cc": "jane@acme.example"},  # an engineer's answer goes to the customer
     )
     await h.receive(answer)
     async with h.store.transaction() as db:

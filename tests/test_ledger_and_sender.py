@@ -56,6 +56,7 @@ async def test_an_engineer_reply_in_time_means_no_revision(h: Harness) -> None:
         subject=ack["Subject"],
         body="Please try the new export option.",
         in_reply_to="<customer-1@acme.example>",
+        headers={"Cc": "jane@acme.example"},  # an engineer's answer goes to the customer
     )
     await h.receive(reply)
     assert await h.scalar("SELECT action FROM inbox ORDER BY id DESC LIMIT 1") == "engineer-reply"
@@ -402,3 +403,43 @@ def test_the_demo_tells_the_whole_story() -> None:
         "1 acknowledgement, 1 SE copy, 1 revised ETA, 1 alert",
     ):
         assert line in out, out
+
+
+async def test_nothing_we_send_is_refused_for_its_form(h: Harness) -> None:
+    """A 50,000-character subject without a space and a 2 MB References header: every mail we
+    send still fits SMTP (lines of at most 998 octets) and reaches the relay."""
+    ids = b" ".join(b"<ref-%d-%s@acme.example>" % (n, b"r" * 40) for n in range(32000))
+    assert len(ids) > 2_000_000
+    raw = (
+        b"From: Jane Customer <jane@acme.example>\r\nTo: support@example.com\r\n"
+        b"Subject: " + b"x" * 50_000 + b"\r\n"
+        b"Message-ID: <long-1@acme.example>\r\nReferences: " + ids + b"\r\n"
+        b"\r\nWhy does the export fail?\r\n"
+    )
+    await h.receive(raw)
+    kinds = sorted(m["X-Support-Kind"] for m in h.sink.messages)
+    assert kinds == ["ack", "se-copy"], "both reached the relay"
+    assert await h.scalar("SELECT count(*) FROM outbox WHERE state != 'sent'") == 0
+    for m in h.sink.messages:
+        head = m.raw.split(b"\r\n\r\n", 1)[0]
+        assert max(len(line) for line in head.split(b"\r\n")) <= 998
+        assert len(m["Subject"]) < 400 and "\u2026" in m["Subject"]
+        assert len(m["References"]) < 6000
+    ack = next(m for m in h.sink.messages if m["X-Support-Kind"] == "ack")
+    assert ack["In-Reply-To"] == "<long-1@acme.example>"
+
+
+async def test_a_dead_letter_to_the_customer_alerts_the_se_and_sc_once(h: Harness) -> None:
+    h.sink.fail_with = "554 5.6.0 Message refused for good"
+    await h.receive(customer_mail(1))
+    assert await h.scalar("SELECT group_concat(state) FROM outbox") == "dead,dead"
+    h.sink.fail_with = ""
+    await h.later(timedelta(minutes=1))
+    await h.later(timedelta(minutes=1))
+    alerts = [m for m in h.sink.messages if m["X-Support-Kind"] == "dead-letter-alert"]
+    assert len(alerts) == 1, "once, and only for the customer's mail (not the SE copy)"
+    [alert] = alerts
+    assert (alert["To"], alert["Cc"]) == ("sam@example.com", "casey@example.com")
+    assert "Jane Customer did not get the acknowledgement on SUP-1001" in alert.text()
+    assert "554 5.6.0 Message refused for good" in alert.text()
+    assert h.to("jane@acme.example") == []

@@ -32,6 +32,9 @@ EXPECTED = {
     "bounce-rfc3464-postfix.eml": ("bounce", "suppress", "RFC 3464"),
     "bounce-exim-failed-recipients.eml": ("bounce", "suppress", "X-Failed-Recipients"),
     "bounce-qmail-failure-notice.eml": ("bounce", "suppress", "bounce subject 'failure notice'"),
+    "bounce-yahoo-failure-notice.eml": ("bounce", "suppress", "bounce subject 'Failure Notice'"),
+    "bounce-exchange-undeliverable.eml": ("bounce", "suppress", "bounce subject 'Undeliverable:"),
+    "bounce-sendmail-fatal-errors.eml": ("bounce", "suppress", "bounce subject 'Returned mail"),
     "receipt-rfc8098-mdn.eml": ("receipt", "suppress", "RFC 8098"),
     "list-mailman.eml": ("list", "suppress", "Precedence: list"),
     "bulk-newsletter.eml": ("list", "suppress", "Precedence: bulk"),
@@ -418,3 +421,21 @@ async def test_spam_is_kept_unanswered_and_an_operator_can_release_it(h: Harness
             "SELECT group_concat(reason) FROM decisions WHERE step = 'rule:spam-verdict'"
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "failed"),
+    [
+        ("bounce-rfc3464-postfix.eml", ["gone@acme.example"]),
+        ("bounce-exim-failed-recipients.eml", ["old@globex.example"]),
+        ("bounce-qmail-failure-notice.eml", ["someone@example.net"]),
+        ("bounce-yahoo-failure-notice.eml", ["gone@acme.example"]),
+        ("bounce-sendmail-fatal-errors.eml", ["gone@globex.example"]),
+        # Recognised as a bounce by its subject; no detector reads this text format's address.
+        ("bounce-exchange-undeliverable.eml", []),
+    ],
+)
+def test_the_failed_addresses_of_each_bounce_format(name: str, failed: list[str]) -> None:
+    from gateway.automated import bounce_facts
+
+    assert bounce_facts((CORPUS / name).read_bytes())[1] == failed

@@ -186,6 +186,8 @@ def _se_copy(
         "customer_text": "¿Por qué falla la exportación?",
         "points": ["¿Por qué falla la exportación?"],
         "triage": False,
+        "sender_address": "jose@cliente.example",
+        "mentions": "",
         "owner_name": "Sam",
         "priority": "normal",
         "product": "",

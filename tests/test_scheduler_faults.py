@@ -106,6 +106,7 @@ async def test_a_date_met_just_before_the_ticket_is_revised_is_never_marked_miss
         subject="Re: Problem number 1 [SUP-1001]",
         in_reply_to="<customer-1@acme.example>",
         body="Hello Jane, a bad index: fixed in 4.2.1.",
+        headers={"Cc": "jane@acme.example"},  # an engineer's answer goes to the customer
     )
 
     async def reply_first(*args: Any) -> Any:

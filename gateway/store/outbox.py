@@ -153,3 +153,34 @@ async def troubles(db: Db) -> list[tuple[int, str, str, str]]:
         " WHERE state != 'sent' AND (state = 'dead' OR last_error IS NOT NULL) ORDER BY id"
     )
     return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    ticket_id: int
+    kind: str
+    recipients: tuple[str, ...]
+    error: str
+
+
+async def dead_unalerted(db: Db, kinds: frozenset[str]) -> list[DeadLetter]:
+    """Dead mail of ``kinds`` on a ticket that nobody was told about yet. Dead mail of other
+    kinds (to staff) is marked as needing no alert, so it leaves the index."""
+    cur = await db.execute(
+        "SELECT id, ticket_id, kind, rcpt, coalesce(last_error, '') FROM outbox"
+        " INDEXED BY outbox_dead_unalerted WHERE state = 'dead' AND alerted = 0 ORDER BY id"
+    )
+    dead = [
+        DeadLetter(r[0], r[1], r[2], tuple(a for a in r[3].split(",") if a), r[4])
+        for r in await cur.fetchall()
+    ]
+    wanted = [d for d in dead if d.kind in kinds and d.ticket_id is not None]
+    await db.executemany(
+        "UPDATE outbox SET alerted = 1 WHERE id = ?", [(d.id,) for d in dead if d not in wanted]
+    )
+    return wanted
+
+
+async def mark_alerted(db: Db, row_id: int) -> None:
+    await db.execute("UPDATE outbox SET alerted = 1 WHERE id = ?", (row_id,))
