@@ -324,6 +324,12 @@ class SlaSection(_Section):
     max_points: int = Field(
         10, ge=0, description="At most this many of the customer's points are quoted and dated."
     )
+    reopen_days: float = Field(
+        30,
+        gt=0,
+        description="A customer mail on a ticket resolved longer ago than this opens a new"
+        " ticket that links the old one; sooner, it reopens it.",
+    )
     escalate_after_misses: int = Field(
         2,
         ge=1,

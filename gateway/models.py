@@ -110,6 +110,7 @@ class Ticket:
     product: str = ""
     priority: str = "normal"
     token: str = ""
+    resolved_at: datetime | None = None
 
 
 @dataclass(frozen=True)

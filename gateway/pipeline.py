@@ -71,11 +71,28 @@ async def step_thread(s: Services, w: Work, db: Db) -> None:
         # A ticket belongs to its people: a stranger naming its token or thread (a hijack, or
         # a colleague we do not know yet) gets a ticket of their own that mentions it.
         w.mentions = w.ticket.key
+        w.mentions_why = (
+            "written in its thread or with its token by someone who is not one of its people,"
+            " so opened as a new ticket. Check whether it belongs there."
+        )
         w.decide(
             "thread",
             "new",
             f"names {w.ticket.key} ({how}) but {msg.from_address} is not one of its people",
         )
+        w.ticket = None
+    elif (
+        w.ticket.resolved_at is not None
+        and w.ticket.state is TicketState.RESOLVED
+        and (w.now - w.ticket.resolved_at > timedelta(days=s.config.sla.reopen_days))
+    ):
+        resolved = s.calendar.local_date(w.ticket.resolved_at).isoformat()
+        w.mentions = w.ticket.key
+        w.mentions_why = (
+            f"the customer wrote in its thread; it was resolved on {resolved}, more than"
+            f" {s.config.sla.reopen_days:g} days ago, so this is a new ticket that links it."
+        )
+        w.decide("thread", "new", f"{w.ticket.key} was resolved on {resolved}: a new ticket")
         w.ticket = None
     else:
         w.decide("thread", w.ticket.key, f"matched by {how}")
@@ -147,6 +164,14 @@ async def step_route(s: Services, w: Work, db: Db) -> None:
 async def step_ticket(s: Services, w: Work, db: Db) -> None:
     assert w.route is not None
     if w.ticket is not None:
+        msg = w.message
+        if w.ticket.state is TicketState.RESOLVED:
+            if points.is_courtesy(msg.text, msg.html):
+                w.decide("ticket", w.ticket.key, "a courtesy on a resolved ticket: not reopened")
+            else:
+                await tickets.reopen(db, w.ticket.id)
+                w.reopened = True
+                w.decide("ticket", w.ticket.key, "reopened: the customer wrote again")
         if w.ticket.state is TicketState.WAITING:
             moved = await ledger.resume(
                 db, w.ticket, w.now, s.calendar, lambda t: s.when(t, w.the_ticket)
@@ -165,11 +190,12 @@ async def step_ticket(s: Services, w: Work, db: Db) -> None:
 
 
 async def step_plan(s: Services, w: Work, db: Db) -> None:
-    if not w.new_ticket:
-        return  # a follow-up: the ticket's commitments stand
     t = w.the_ticket
     msg = w.message
     w.points = points.extract(msg.text, msg.html, s.config.sla.max_points)
+    if not (w.new_ticket or w.reopened):
+        await _plan_follow_up(s, w, db)
+        return
     w.promises = initial_promises(s.policy, w.row.received_at, w.now)
     for p in w.promises:
         revision_of = None
@@ -186,6 +212,28 @@ async def step_plan(s: Services, w: Work, db: Db) -> None:
                 )
         due = p.due.astimezone(s.calendar.tz).isoformat()
         w.decide(f"plan:{p.kind}", due, "revised at intake" if p.missed else "policy")
+
+
+async def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
+    """A follow-up: the ticket's dates stand; each point not asked before gets its own date
+    (when the reply to a new mail would be due), and the customer an acknowledgement of them."""
+    t = w.the_ticket
+    known = {points.key(p) for p in await commitments.points_of(db, t.id)}
+    new = [p for p in w.points if points.key(p) not in known]
+    w.points = new
+    if not new or t.state is TicketState.RESOLVED:  # a courtesy on a resolved ticket
+        w.decide("plan:follow-up", "-", "nothing new asked: the SE gets a copy, no acknowledgement")
+        return
+    reply = next(
+        p for p in initial_promises(s.policy, w.row.received_at, w.now) if p.kind == "actionable"
+    )
+    w.follow_up_due = reply.due
+    for point in new:
+        await commitments.make(
+            db, t.id, "point", reply.due, s.when(reply.due, t), w.now, point=point
+        )
+    due = reply.due.astimezone(s.calendar.tz).isoformat()
+    w.decide("plan:follow-up", due, f"{len(new)} new point(s), each dated")
 
 
 async def step_compose(s: Services, w: Work, db: Db) -> None:
@@ -218,24 +266,41 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                     "missed_words": s.when(missed, t) if missed else "",
                     "points": w.points,
                     "articles": articles,
+                    "reopened": w.reopened,
                 },
+                auto_submitted="auto-replied",
+            )
+        )
+    new_words = s.when(w.follow_up_due, t) if w.follow_up_due else ""
+    if new_words:
+        w.outgoing.append(
+            s.composer.build(
+                MailKind.ACK,
+                Template.FOLLOW_UP_ACK,
+                t,
+                Envelope(to=(t.customer_address,), cc=sc),
+                {**common, "points": w.points, "actionable_words": new_words},
                 auto_submitted="auto-replied",
             )
         )
     copy = {
         **common,
         "follow_up": not dates,
+        "reopened": w.reopened,
+        "new_points": w.points if new_words else [],
+        "new_points_words": new_words,
         "route_reason": route.reason,
         "customer_text": msg.text or msg.html,
         "points": w.points or points.extract(msg.text, msg.html, s.config.sla.max_points),
         "triage": False,
         "sender_address": msg.from_address,
         "mentions": w.mentions,
+        "mentions_why": w.mentions_why,
         "owner_name": d.name_of(route.se),
         "priority": t.priority,
         "product": t.product,
     }
-    label = "Follow-up" if not dates else "New"
+    label = "Reopened" if w.reopened else "Follow-up" if not dates else "New"
     for se, triage in ((route.se, False), (route.triage_se, True)):
         if not se:
             continue
@@ -254,7 +319,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
     for reason in await ledger.queue_mail(db, t, w.outgoing, w.now, s.config.safety):
         w.decide("cap", "withheld", reason)
         w.outgoing = [o for o in w.outgoing if not reason.startswith(o.kind + " ")]
-    action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP
+    action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP  # a follow-up's ack: see reason
     raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
 
 

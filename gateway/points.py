@@ -119,3 +119,30 @@ def extract(text: str, html: str = "", limit: int = 10) -> list[str]:
         if p not in out:
             out.append(p)
     return out[:limit]
+
+
+_COURTESY = re.compile(
+    r"\b(thanks?|thank you|thx|cheers|many thanks|that (fixed|solved|did) it|works( now)?|"
+    r"danke|merci|gracias|grazie|bedankt|obrigad[oa])\b",
+    re.IGNORECASE,
+)
+_COURTESY_MAX = 300  # characters of new text: a courtesy is short
+
+
+def is_courtesy(text: str, html: str = "") -> bool:
+    """A short thank-you that asks nothing ("Thanks, that fixed it!"): no reason to reopen."""
+    said = new_text(text, html)
+    return (
+        len(said) <= _COURTESY_MAX
+        and _COURTESY.search(said) is not None
+        and not extract(text, html)
+    )
+
+
+def same_point(a: str, b: str) -> bool:
+    """Whether two points are the same question, however they were spaced or cased."""
+    return key(a) == key(b)
+
+
+def key(point: str) -> str:
+    return " ".join(re.sub(r"[^\w?？]+", " ", point.lower()).split())

@@ -39,6 +39,7 @@ class Template(StrEnum):
     DEAD_LETTER_ALERT = "dead_letter_alert"
     DONE_SUMMARY = "done_summary"
     ETA_UPDATE = "eta_update"
+    FOLLOW_UP_ACK = "follow_up_ack"
     MISSED_ALERT = "missed_alert"
     NOTE = "note"
     RELAY_REPLY = "relay_reply"
@@ -138,6 +139,15 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "missed_words": _WHEN,
             "points": _POINTS,
             "articles": [{"title": "Export errors", "url": "https://example.com/kb/1"}],
+            "reopened": False,
+        },
+        Template.FOLLOW_UP_ACK: people
+        | {
+            "sc_name": "Casey Consultant",
+            "received_words": _WHEN,
+            "actionable_words": _LATER,
+            "resolution_words": "",
+            "points": _POINTS,
         },
         Template.ASSIGNED: {
             "by": "Lee Lead",
@@ -197,6 +207,10 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "triage": False,
             "sender_address": "jane@acme.example",
             "mentions": "SUP-1000",
+            "mentions_why": "resolved on 2026-10-01, more than 30 days ago: a new ticket",
+            "reopened": False,
+            "new_points": _POINTS[:1],
+            "new_points_words": _LATER,
             "owner_name": "Sam Engineer",
             "priority": "normal",
             "product": "exports",

@@ -70,7 +70,10 @@ class Work:
     mail_class: str = ""
     ticket: Ticket | None = None
     new_ticket: bool = False
-    mentions: str = ""  # another ticket this mail named, though its sender is not one of its people
+    mentions: str = ""  # another ticket this mail named, but is not filed into
+    mentions_why: str = ""
+    reopened: bool = False  # a resolved ticket the customer came back to
+    follow_up_due: datetime | None = None  # when a follow-up's new points will be answered
     route: Route | None = None
     promises: list[Promise] = field(default_factory=list)
     points: list[str] = field(default_factory=list)  # the customer's questions and items

@@ -138,6 +138,7 @@ def test_composed_mail_is_threaded_marked_and_escaped() -> None:
             "received_words": "Monday",
             "points": ["<b>Why?</b>"],
             "articles": [],
+            "reopened": False,
         },
         auto_submitted="auto-replied",
     )
@@ -188,6 +189,10 @@ def _se_copy(
         "triage": False,
         "sender_address": "jose@cliente.example",
         "mentions": "",
+        "mentions_why": "",
+        "reopened": False,
+        "new_points": [],
+        "new_points_words": "",
         "owner_name": "Sam",
         "priority": "normal",
         "product": "",

@@ -114,3 +114,12 @@ async def meet_one(db: Db, commitment_id: int, now: datetime) -> None:
         "UPDATE commitments SET met_at = ? WHERE id = ? AND met_at IS NULL",
         (ts(now), commitment_id),
     )
+
+
+async def points_of(db: Db, ticket_id: int) -> list[str]:
+    """Every point of the ticket ever given a date (open, met, missed or superseded)."""
+    cur = await db.execute(
+        "SELECT DISTINCT point FROM commitments WHERE ticket_id = ? AND kind = 'point'",
+        (ticket_id,),
+    )
+    return [r[0] for r in await cur.fetchall()]

@@ -36,6 +36,7 @@ def _ticket(r: sqlite3.Row) -> Ticket:
         received_at=from_ts(r["received_at"]),
         last_customer_message_id=r["last_customer_message_id"],
         references=tuple(r["references_"].split()),
+        resolved_at=from_ts(r["resolved_at"]) if r["resolved_at"] else None,
     )
 
 
@@ -248,3 +249,11 @@ async def history(db: Db, ticket_id: int) -> dict[str, Any]:
     if r is None:
         raise KeyError(f"no ticket {ticket_id}")
     return {"question": r[0], "responded_at": from_ts(r[1]) if r[1] else None}
+
+
+async def reopen(db: Db, ticket_id: int) -> None:
+    """The customer came back on a resolved ticket: it is open again, owed a reply."""
+    await db.execute(
+        "UPDATE tickets SET state = ?, resolved_at = NULL, update_due_at = NULL WHERE id = ?",
+        (TicketState.NEW.value, ticket_id),
+    )
