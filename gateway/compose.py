@@ -89,6 +89,21 @@ class Envelope:
     reply_to: str = ""
 
 
+def customer_envelope(
+    ticket: Ticket, people: list[str], to: str = "", reply_to: str = ""
+) -> Envelope:
+    """A customer-facing mail: to ``to`` (the requester unless said), every other participant
+    and the SC in CC (the customer's "reply all" is respected), nobody twice."""
+    to = to or ticket.customer_address
+    seen = {to.lower()}
+    cc = []
+    for address in [*people, *([ticket.sc] if ticket.sc else [])]:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            cc.append(address)
+    return Envelope(to=(to,), cc=tuple(cc), reply_to=reply_to)
+
+
 class Composer:
     def __init__(self, config: Config, clock: Clock) -> None:
         self.config = config

@@ -482,6 +482,12 @@ class SafetySection(_Section):
     undeliverable_days: float = Field(
         7, gt=0, description="After a bounce, send nothing to that address for this many days."
     )
+    max_participants: int = Field(
+        10,
+        ge=1,
+        description="At most this many customer-side people per ticket, all in CC of every"
+        " customer-facing mail.",
+    )
     spam_scl_threshold: int = Field(
         5,
         ge=-1,

@@ -18,8 +18,9 @@ import hmac
 from datetime import datetime
 
 from gateway import ledger, senderauth
-from gateway.compose import Envelope
+from gateway.compose import Envelope, customer_envelope
 from gateway.models import Action, InboundMessage, MailKind, Outbound, Ticket
+from gateway.parse import addresses_in
 from gateway.relay import (
     SeReply,
     WhenError,
@@ -29,7 +30,7 @@ from gateway.relay import (
     relay_address,
     split_inline,
 )
-from gateway.store import Db, commitments, tickets
+from gateway.store import Db, commitments, participants, tickets
 from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
@@ -92,6 +93,12 @@ async def step_relay(s: Services, w: Work, db: Db) -> None:
             person = s.directory.find_person(c.arg)
             if person is None or not s.directory.is_se(person.address):
                 errors.append(f"{c.line}: {c.arg} is not a configured SE")
+        if c.name == "cc":
+            written = addresses_in(c.arg.split()[-1])
+            if len(written) != 1:
+                errors.append(f"{c.line}: {c.arg.split()[-1]} is not an address")
+            elif s.ours.owns(written[0]) or s.directory.is_staff(written[0]):
+                errors.append(f"{c.line}: {written[0]} is one of us, not the customer's side")
     if errors:
         await _send(
             s,
@@ -122,6 +129,9 @@ async def _act(
     done: list[str] = []
     mails: list[Outbound] = []
     sc = (t.sc,) if t.sc else ()
+    if "cc" in names:  # first, so this very reply already goes to the new set
+        done.append(await _cc(s, db, t, names["cc"].arg, sender, w.now))
+    people = await participants.of(db, t.id)
     eta_words = ""
     if when is not None:
         eta_words = s.when(when, t)
@@ -144,7 +154,7 @@ async def _act(
                 MailKind.REPLY,
                 Template.RELAY_REPLY,
                 t,
-                Envelope(to=(t.customer_address,), cc=sc),
+                customer_envelope(t, people),
                 {
                     "text": inline.general,
                     "answers": inline.answers,
@@ -162,9 +172,10 @@ async def _act(
                 + "; ".join(f"\u201c{p}\u201d by {when_}" for p, when_ in carried)
             )
         met = await ledger.responded(db, t, w.now, points_too=False)
+        cc = customer_envelope(t, people).cc
         done.append(
             f"your answer went to {t.customer_address}"
-            + (f", cc {t.sc}" if t.sc else "")
+            + (f", cc {', '.join(cc)}" if cc else "")
             + (f" ({met} date(s) met)" if met else "")
         )
     elif eta_words:
@@ -173,7 +184,7 @@ async def _act(
                 MailKind.ETA,
                 Template.ETA_UPDATE,
                 t,
-                Envelope(to=(t.customer_address,), cc=sc),
+                customer_envelope(t, people),
                 {
                     "customer_name": t.customer_name or t.customer_address,
                     "se_name": d.name_of(sender),
@@ -229,6 +240,21 @@ async def _act(
     mails.append(_to_actor(s, t, sender, MailKind.SE_CONFIRM, Template.SE_CONFIRM, {"done": done}))
     await _send(s, w, db, t, mails)
     raise Done(Action.RELAY, f"{t.key}: " + "; ".join(done))
+
+
+async def _cc(s: Services, db: Db, t: Ticket, arg: str, sender: str, now: datetime) -> str:
+    """#cc add|remove <address>: the customer-side people in CC of every customer mail."""
+    verb, address = arg.split()[0].lower(), addresses_in(arg.split()[-1])[0]
+    if verb == "remove":
+        if await participants.remove(db, t.id, address):
+            return f"{address} removed: no more mail on this ticket goes to them"
+        return f"{address} was not on the ticket"
+    cap = s.config.safety.max_participants
+    if await participants.add(db, t.id, [("", address)], now, sender, cap):
+        return f"{address} added: in CC of every mail to the customer from now on"
+    if await participants.includes(db, t.id, address):
+        return f"{address} was already on the ticket"
+    return f"{address} not added: the ticket already has {cap} people on the customer side"
 
 
 async def _done_summary(s: Services, db: Db, t: Ticket, now: datetime) -> Outbound:

@@ -85,6 +85,11 @@ def _address_header(value: str) -> tuple[Address, ...]:
     return header.addresses
 
 
+def addresses_in(value: str) -> list[str]:
+    """The usable addresses written in ``value`` (an address header's syntax)."""
+    return [address for _, address in _mailboxes(value)]
+
+
 def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(address for value in values for _, address in _mailboxes(value))
 

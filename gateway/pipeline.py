@@ -14,14 +14,14 @@ from datetime import timedelta
 
 from gateway import ledger, points, rules, selfhelp
 from gateway.automated import step_automated
-from gateway.compose import Envelope
+from gateway.compose import Envelope, customer_envelope
 from gateway.engineer import relay_for, security_alert, sender_verdict, step_relay
-from gateway.models import Action, MailKind, Route, Ticket, TicketState
+from gateway.models import Action, InboundMessage, MailKind, Route, Ticket, TicketState
 from gateway.parse import ParseError, parse
 from gateway.routing import Load, RouteRequest
 from gateway.rules import spam_verdict
 from gateway.sla import initial_promises
-from gateway.store import Db, commitments, inbox, tickets
+from gateway.store import Db, commitments, inbox, participants, tickets
 from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
@@ -67,7 +67,9 @@ async def step_thread(s: Services, w: Work, db: Db) -> None:
         how = "subject token"
     if w.ticket is None:
         w.decide("thread", "new", "no known Message-ID or ticket token")
-    elif w.mail_class == "human" and not _one_of_its_people(s, w.ticket, msg.from_address):
+    elif w.mail_class == "human" and not await _one_of_its_people(
+        s, db, w.ticket, msg.from_address
+    ):
         # A ticket belongs to its people: a stranger naming its token or thread (a hijack, or
         # a colleague we do not know yet) gets a ticket of their own that mentions it.
         w.mentions = w.ticket.key
@@ -98,9 +100,10 @@ async def step_thread(s: Services, w: Work, db: Db) -> None:
         w.decide("thread", w.ticket.key, f"matched by {how}")
 
 
-def _one_of_its_people(s: Services, ticket: Ticket, sender: str) -> bool:
-    """The requester, someone on the ticket's account's domains or addresses, or our staff."""
-    if sender.lower() == ticket.customer_address.lower() or s.directory.is_staff(sender):
+async def _one_of_its_people(s: Services, db: Db, ticket: Ticket, sender: str) -> bool:
+    """A participant (the requester, someone their mails copied), someone on the ticket's
+    account's domains or addresses, or our staff."""
+    if s.directory.is_staff(sender) or await participants.includes(db, ticket.id, sender):
         return True
     account, _ = s.directory.account_for(sender)
     return bool(ticket.account) and account is not None and account.name == ticket.account
@@ -189,6 +192,32 @@ async def step_ticket(s: Services, w: Work, db: Db) -> None:
     w.decide("ticket", w.ticket.key, "opened")
 
 
+async def step_participants(s: Services, w: Work, db: Db) -> None:
+    """The writer and the customer-side people their mail copied join the ticket's people: never
+    our own or staff addresses, never another account's people; at most the configured cap."""
+    t, msg = w.the_ticket, w.message
+    msg_people = _mailboxes_of(msg)
+    account = t.account
+    wanted = []
+    for name, address in msg_people:
+        if s.ours.owns(address) or s.directory.is_staff(address):
+            continue
+        other, _ = s.directory.account_for(address)
+        if other is not None and other.name != account:
+            continue  # another customer: never copied on this ticket's mail
+        wanted.append((name, address))
+    added = await participants.add(
+        db, t.id, wanted, w.now, "mail", s.config.safety.max_participants
+    )
+    if added:
+        w.decide("participants", f"+{len(added)}", ", ".join(added))
+
+
+def _mailboxes_of(msg: InboundMessage) -> list[tuple[str, str]]:
+    """(name, address) of the writer, then everyone in To and CC."""
+    return [(msg.from_name, msg.from_address), *(("", a) for a in (*msg.to, *msg.cc))]
+
+
 async def step_plan(s: Services, w: Work, db: Db) -> None:
     t = w.the_ticket
     msg = w.message
@@ -241,6 +270,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
     assert route is not None
     d = s.directory
     sc = (route.sc,) if route.sc else ()
+    people = await participants.of(db, t.id)
     dates = {p.kind: p for p in w.promises}  # empty for a follow-up
     common = {
         "customer_name": msg.from_name or msg.from_address,
@@ -259,7 +289,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                 MailKind.ACK,
                 Template.ACK,
                 t,
-                Envelope(to=(t.customer_address,), cc=sc),
+                customer_envelope(t, people),
                 {
                     **common,
                     "late_intake": late,
@@ -278,7 +308,8 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                 MailKind.ACK,
                 Template.FOLLOW_UP_ACK,
                 t,
-                Envelope(to=(t.customer_address,), cc=sc),
+                # The writer is thanked, the ticket's other people (and the SC) in CC.
+                customer_envelope(t, people, to=msg.from_address),
                 {**common, "points": w.points, "actionable_words": new_words},
                 auto_submitted="auto-replied",
             )
@@ -294,6 +325,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         "points": w.points or points.extract(msg.text, msg.html, s.config.sla.max_points),
         "triage": False,
         "sender_address": msg.from_address,
+        "participants": people,
         "mentions": w.mentions,
         "mentions_why": w.mentions_why,
         "owner_name": d.name_of(route.se),
@@ -333,6 +365,7 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("staff", step_staff),
     ("route", step_route),
     ("ticket", step_ticket),
+    ("participants", step_participants),
     ("plan", step_plan),
     ("compose", step_compose),
 )

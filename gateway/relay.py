@@ -3,7 +3,7 @@
 The SE's copy of a ticket has ``Reply-To: support+SUP-1042.k7f3qz2abc@example.com``: the ticket
 key and an unguessable token. What the SE writes above the quoted copy goes to the customer;
 command lines at the top (``#eta``, ``#waiting``, ``#resolved``, ``#assign``, ``#note``,
-``#priority``) act on the ticket.
+``#priority``, ``#cc add|remove``) act on the ticket.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from gateway.calendar import BusinessCalendar
 
 MARKER = "Reply above this line"
-COMMANDS = ("eta", "waiting", "resolved", "assign", "note", "priority")
+COMMANDS = ("eta", "waiting", "resolved", "assign", "note", "priority", "cc")
 PRIORITIES = ("low", "normal", "high", "urgent")
-_NEEDS_ARG = {"eta", "assign", "note", "priority"}
+CC_VERBS = ("add", "remove")
+_NEEDS_ARG = {"eta", "assign", "note", "priority", "cc"}
 _RELAY = re.compile(
     r"^(?P<local>[^+@\s]+)\+(?P<key>[a-z][a-z0-9]*-\d+)\.(?P<token>[a-z0-9]+)@(?P<domain>\S+)$"
 )
@@ -85,6 +86,8 @@ def parse_reply(body: str) -> SeReply:
             errors.append(f"{line}: #{name} needs a value")
         elif name == "priority" and arg.lower() not in PRIORITIES:
             errors.append(f"{line}: priority is one of {', '.join(PRIORITIES)}")
+        elif name == "cc" and (len(arg.split()) != 2 or arg.split()[0].lower() not in CC_VERBS):
+            errors.append(f"{line}: write #cc add <address> or #cc remove <address>")
         else:
             commands.append(Command(name, arg, line))
         i += 1

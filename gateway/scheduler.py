@@ -25,13 +25,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from gateway.compose import Envelope
+from gateway.compose import Envelope, customer_envelope
 from gateway.ledger import CUSTOMER_KINDS, queue_mail
 from gateway.log import event
 from gateway.metrics import Metrics
 from gateway.models import MailKind, Outbound, Ticket, TicketState
 from gateway.pipeline import Services
-from gateway.store import Db, Store, commitments, outbox, shunts, tickets
+from gateway.store import Db, Store, commitments, outbox, participants, shunts, tickets
 from gateway.store.commitments import Commitment
 from gateway.templating import Template
 from gateway.waiting import wait_any
@@ -208,7 +208,7 @@ class Scheduler:
                     MailKind.REVISED_ETA,
                     Template.REVISED_ETA,
                     t,
-                    Envelope(to=(t.customer_address,), cc=sc),
+                    customer_envelope(t, await participants.of(db, t.id)),
                     context,
                 )
             )
@@ -281,12 +281,11 @@ class Scheduler:
             "status_words": STATUS_WORDS[t.state].format(se=people["se_name"]),
             "dates": dates,
         }
-        sc = (t.sc,) if t.sc else ()
         mail = s.composer.build(
             MailKind.STATUS_UPDATE,
             Template.STATUS_UPDATE,
             t,
-            Envelope(to=(t.customer_address,), cc=sc),
+            customer_envelope(t, await participants.of(db, t.id)),
             context,
         )
         await self._queue(db, t, [mail], now)

@@ -206,6 +206,7 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "points": _POINTS,
             "triage": False,
             "sender_address": "jane@acme.example",
+            "participants": ["jane@acme.example", "r.payne@acme.example"],
             "mentions": "SUP-1000",
             "mentions_why": "resolved on 2026-10-01, more than 30 days ago: a new ticket",
             "reopened": False,

@@ -111,3 +111,64 @@ async def test_long_after_resolution_a_new_ticket_links_the_old_one(h: Harness) 
     )
     ack = next(m for m in kind(h, "ack") if m["X-Support-Ticket"] == "SUP-1002")
     assert "[SUP-1002]" in ack["Subject"] and "SUP-1001" not in ack["Subject"]
+
+
+# -- participants: everyone on the customer side stays in CC -------------------------------------
+
+
+def colleague_cc(n: int | str, cc: str, sender: str = "jane@acme.example", **kw: str) -> bytes:
+    return customer_mail(n, sender=sender, headers={"Cc": cc}, **kw)
+
+
+async def test_the_customers_colleagues_in_cc_stay_in_cc(h: Harness) -> None:
+    # Jane copies a colleague, our SE, another account's person and a plus-address of ours.
+    cc = (
+        "Rosalie Ops <r.payne@acme.example>, sam@example.com, li@globex.example,"
+        " support+billing@example.com"
+    )
+    await h.receive(colleague_cc(1, cc, body="Why does the export fail?"))
+    [ack] = kind(h, "ack")
+    assert ack["To"] == "jane@acme.example"
+    assert ack["Cc"] == "r.payne@acme.example, casey@example.com"
+    copy = kind(h, "se-copy")[0]
+    assert "In CC:     r.payne@acme.example" in copy.text()
+    people = await h.scalar("SELECT group_concat(address) FROM participants")
+    assert people == "jane@acme.example,r.payne@acme.example", "never staff, us or other accounts"
+
+    # Rosalie writes later: shown as herself, thanked with Jane (and the SC) in CC.
+    await h.receive(
+        customer_mail(
+            "rp",
+            sender="r.payne@acme.example",
+            name="Rosalie Ops",
+            subject="Re: Problem number 1 [SUP-1001]",
+            in_reply_to="<customer-1@acme.example>",
+            body="Does it also affect the nightly import?",
+        )
+    )
+    second = kind(h, "ack")[1]
+    assert second["To"] == "r.payne@acme.example"
+    assert second["Cc"] == "jane@acme.example, casey@example.com"
+    follow = kind(h, "se-copy")[1]
+    assert "From:      Rosalie Ops <r.payne@acme.example>" in follow.text()
+
+    # The engineer's reply and the revised dates go to both, with the SC.
+    await h.later(timedelta(days=1, minutes=6))  # the reply date passes unanswered
+    [revised] = kind(h, "revised-eta")
+    assert revised["To"] == "jane@acme.example"
+    assert revised["Cc"] == "r.payne@acme.example, casey@example.com"
+
+
+async def test_an_se_adds_and_removes_people_with_cc_commands(h: Harness) -> None:
+    from tests.test_engineer import se_reply
+
+    await h.receive(customer_mail(1, body="Why does the export fail?"))
+    await h.receive(se_reply(h, "#cc add ops@acme.example\nHello Jane, fixed in 4.2.1."))
+    [reply] = kind(h, "reply")
+    assert reply["Cc"] == "ops@acme.example, casey@example.com"
+    confirm = kind(h, "se-confirm")[-1]
+    assert "ops@acme.example added" in confirm.text()
+    await h.receive(se_reply(h, "#cc remove ops@acme.example\nOne more thing, Jane.", n="x"))
+    assert kind(h, "reply")[-1]["Cc"] == "casey@example.com"
+    await h.receive(se_reply(h, "#cc add lee@example.com\nHi", n="y"))
+    assert "is one of us" in kind(h, "se-error")[-1].text()

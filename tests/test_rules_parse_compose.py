@@ -188,6 +188,7 @@ def _se_copy(
         "points": ["¿Por qué falla la exportación?"],
         "triage": False,
         "sender_address": "jose@cliente.example",
+        "participants": ["jose@cliente.example"],
         "mentions": "",
         "mentions_why": "",
         "reopened": False,

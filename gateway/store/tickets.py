@@ -118,6 +118,12 @@ async def create(
     number = first_number + ticket_id - 1
     await db.execute("UPDATE tickets SET key = ? WHERE id = ?", (f"{prefix}-{number}", ticket_id))
     await add_message_id(db, msg.message_id, ticket_id, "in")
+    # The requester is the first of the ticket's people (see participants.py).
+    await db.execute(
+        "INSERT INTO participants (ticket_id, address, address_key, name, added_by, added_at)"
+        " VALUES (?, ?, ?, ?, 'mail', ?)",
+        (ticket_id, msg.from_address, msg.from_address.lower(), msg.from_name, ts(now)),
+    )
     return await get(db, ticket_id)
 
 

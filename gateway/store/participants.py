@@ -1,0 +1,61 @@
+"""A ticket's people on the customer side: the requester and everyone their mails copied (never
+our own addresses, staff or another account's people). All of them are in CC of every
+customer-facing mail, up to ``safety.max_participants``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateway.store.db import Db, ts
+
+
+async def of(db: Db, ticket_id: int) -> list[str]:
+    """The addresses, in the order they joined (the requester first)."""
+    cur = await db.execute(
+        "SELECT address FROM participants WHERE ticket_id = ? ORDER BY added_at, rowid",
+        (ticket_id,),
+    )
+    return [r[0] for r in await cur.fetchall()]
+
+
+async def includes(db: Db, ticket_id: int, address: str) -> bool:
+    cur = await db.execute(
+        "SELECT 1 FROM participants WHERE ticket_id = ? AND address_key = ?",
+        (ticket_id, address.lower()),
+    )
+    return await cur.fetchone() is not None
+
+
+async def add(
+    db: Db,
+    ticket_id: int,
+    people: list[tuple[str, str]],
+    now: datetime,
+    added_by: str,
+    cap: int,
+) -> list[str]:
+    """Add (name, address) pairs not yet on the ticket, while fewer than ``cap`` are; return the
+    addresses added."""
+    added = []
+    count = len(await of(db, ticket_id))
+    for name, address in people:
+        if count >= cap:
+            break
+        cur = await db.execute(
+            "INSERT OR IGNORE INTO participants"
+            " (ticket_id, address, address_key, name, added_by, added_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (ticket_id, address, address.lower(), name, added_by, ts(now)),
+        )
+        if cur.rowcount:
+            added.append(address)
+            count += 1
+    return added
+
+
+async def remove(db: Db, ticket_id: int, address: str) -> bool:
+    cur = await db.execute(
+        "DELETE FROM participants WHERE ticket_id = ? AND address_key = ?",
+        (ticket_id, address.lower()),
+    )
+    return cur.rowcount == 1
