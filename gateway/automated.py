@@ -19,7 +19,7 @@ from email import message_from_bytes
 from flufl.bounce import scan_message
 
 from gateway import ledger
-from gateway.compose import Envelope
+from gateway.compose import Envelope, staff_subject
 from gateway.models import Action, MailKind
 from gateway.store import Db, outbox, tickets
 from gateway.templating import Template
@@ -73,7 +73,7 @@ async def step_automated(s: Services, w: Work, db: Db) -> None:
                 "author": f"an automatic reply from {msg.from_address}",
                 "note": f"{msg.subject}\n\n{(msg.text or msg.html).strip()[:2000]}",
             },
-            subject=f"[{ticket.key}] Automatic reply from the customer: {msg.subject}"[:200],
+            subject=staff_subject(ticket, "Automatic reply from the customer", msg.subject),
         )
         await tickets.add_message_id(db, msg.message_id, ticket.id, "in")
         await ledger.queue_mail(db, ticket, [note], w.now)

@@ -9,7 +9,6 @@ templates as data; HTML templates autoescape it.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -28,6 +27,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.models import MailKind, Outbound, Ticket
 from gateway.parse import clean
+from gateway.subjects import bare, reply_subject
 from gateway.templating import Template, common_context, environment, problems
 
 
@@ -69,17 +69,16 @@ def cut(text: str, limit: int = SUBJECT_MAX) -> str:
 
 
 def ticket_subject(ticket: Ticket) -> str:
-    """'Re: <customer's subject> [SUP-1001]', without piling up prefixes or tokens."""
-    prefix = ticket.key.rpartition("-")[0]
-    # Only this ticket's token: one another ticket left in the subject must not thread there.
-    subject = re.sub(rf"\s*\[{re.escape(prefix)}-\d+\]", "", cut(ticket.subject)).strip()
-    subject = subject or "(no subject)"
-    token = f"[{ticket.key}]"
-    if token not in subject:
-        subject = f"{subject} {token}"
-    if not subject.lower().startswith("re:"):
-        subject = f"Re: {subject}"
-    return subject
+    """'Re: <customer's subject, bare> [SUP-1001]': one prefix and only this ticket's token,
+    however many the thread collected (a token of another ticket must not thread there)."""
+    return reply_subject(ticket.subject, ticket.key, cut)
+
+
+def staff_subject(ticket: Ticket, label: str, subject: str = "") -> str:
+    """'[SUP-1001] <label>: <subject, bare>' for our own people: the token first (their clients
+    sort by it), the customer's words without prefixes or other tokens."""
+    words = bare(subject or ticket.subject, ticket.key.rpartition("-")[0])
+    return f"[{ticket.key}] {label}: {cut(words) or '(no subject)'}"
 
 
 @dataclass(frozen=True)

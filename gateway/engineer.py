@@ -18,7 +18,7 @@ import hmac
 from datetime import datetime
 
 from gateway import ledger, senderauth
-from gateway.compose import Envelope, customer_envelope
+from gateway.compose import Envelope, customer_envelope, staff_subject
 from gateway.models import Action, InboundMessage, MailKind, Outbound, Ticket
 from gateway.parse import addresses_in
 from gateway.relay import (
@@ -177,6 +177,14 @@ async def _act(
             f"your answer went to {t.customer_address}"
             + (f", cc {', '.join(cc)}" if cc else "")
             + (f" ({met} date(s) met)" if met else "")
+            + f": {_as_sent(inline.general, inline.answers)}"
+        )
+    if reply.moved:
+        done.append(
+            "ran "
+            + ", ".join(c.line for c in reply.moved)
+            + ", written below your text: taken out, the customer does not see "
+            + ("it" if len(reply.moved) == 1 else "them")
         )
     elif eta_words:
         mails.append(
@@ -225,7 +233,7 @@ async def _act(
                     "customer_name": t.customer_name,
                     "ticket_question": (await tickets.history(db, t.id))["question"],
                 },
-                subject=f"[{t.key}] Assigned to you: {t.subject}",
+                subject=staff_subject(t, "Assigned to you"),
             )
         )
         done.append(f"assigned to {person.name}")
@@ -240,6 +248,16 @@ async def _act(
     mails.append(_to_actor(s, t, sender, MailKind.SE_CONFIRM, Template.SE_CONFIRM, {"done": done}))
     await _send(s, w, db, t, mails)
     raise Done(Action.RELAY, f"{t.key}: " + "; ".join(done))
+
+
+def _as_sent(general: str, answers: tuple[tuple[str, str], ...]) -> str:
+    """What the customer reads, in a line: the first words and how much there is."""
+    lines = [line for line in general.split("\n") if line.strip()]
+    lines += [line for _, answer in answers for line in answer.split("\n") if line.strip()]
+    first = lines[0].strip() if lines else ""
+    if len(first) > 60:
+        first = first[:59].rstrip() + "\u2026"
+    return f"\u201c{first}\u201d ({len(lines)} line{'s' if len(lines) != 1 else ''})"
 
 
 async def _cc(s: Services, db: Db, t: Ticket, arg: str, sender: str, now: datetime) -> str:
@@ -277,7 +295,7 @@ async def _done_summary(s: Services, db: Db, t: Ticket, now: datetime) -> Outbou
         t,
         Envelope(to=(t.sc,)),
         context,
-        subject=f"[{t.key}] Resolved: {t.subject}",
+        subject=staff_subject(t, "Resolved"),
     )
 
 

@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 
-from gateway import ledger, points, rules, selfhelp
+from gateway import ledger, points, rules, selfhelp, subjects
 from gateway.automated import step_automated
-from gateway.compose import Envelope, customer_envelope
+from gateway.compose import Envelope, customer_envelope, staff_subject
 from gateway.engineer import relay_for, security_alert, sender_verdict, step_relay
 from gateway.models import Action, InboundMessage, MailKind, Route, Ticket, TicketState
 from gateway.parse import ParseError, parse
@@ -63,9 +63,15 @@ async def step_thread(s: Services, w: Work, db: Db) -> None:
     w.ticket = await tickets.by_message_ids(db, msg.thread_ids)
     how = "In-Reply-To/References"
     if w.ticket is None:
-        w.ticket = await tickets.by_subject_token(db, msg.subject, s.config.support.ticket_prefix)
-        how = "subject token"
-    if w.ticket is None:
+        w.ticket, how, named = await _by_token(s, db, msg)
+    if w.ticket is None and named:
+        w.mentions = named
+        w.mentions_why = (
+            "its subject names it without brackets, and the writer is not one of its people,"
+            " so opened as a new ticket. Check whether it belongs there."
+        )
+        w.decide("thread", "new", how)
+    elif w.ticket is None:
         w.decide("thread", "new", "no known Message-ID or ticket token")
     elif w.mail_class == "human" and not await _one_of_its_people(
         s, db, w.ticket, msg.from_address
@@ -98,6 +104,22 @@ async def step_thread(s: Services, w: Work, db: Db) -> None:
         w.ticket = None
     else:
         w.decide("thread", w.ticket.key, f"matched by {how}")
+
+
+async def _by_token(s: Services, db: Db, msg: InboundMessage) -> tuple[Ticket | None, str, str]:
+    """The ticket a subject token names: a bracketed token, or one written bare or in
+    parentheses by one of that ticket's participants (a bare "SUP-12" from anyone else may be a
+    reference, not a reply: it opens a ticket of its own that mentions SUP-12)."""
+    for token in subjects.tokens(msg.subject, s.config.support.ticket_prefix):
+        ticket = await tickets.by_key(db, token.key)
+        if ticket is None:
+            continue
+        if token.bracketed:
+            return ticket, "subject token", ""
+        if await participants.includes(db, ticket.id, msg.from_address):
+            return ticket, "subject token written without brackets, by a participant", ""
+        return None, f"{token.key} written without brackets by someone not on it", token.key
+    return None, "", ""
 
 
 async def _one_of_its_people(s: Services, db: Db, ticket: Ticket, sender: str) -> bool:
@@ -343,8 +365,9 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                 t,
                 Envelope(to=(se,), cc=() if triage else sc, reply_to=relay_for(s, t)),
                 {**copy, "triage": triage},
-                subject=f"[{t.key}] {'After hours: ' if triage else ''}{label}: "
-                f"{msg.subject or t.subject}",
+                subject=staff_subject(
+                    t, f"{'After hours: ' if triage else ''}{label}", msg.subject
+                ),
                 attach_raw=w.row.raw,
             )
         )

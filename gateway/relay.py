@@ -54,6 +54,7 @@ class Command:
     name: str
     arg: str
     line: str
+    below: bool = False  # written below the SE's text, not at the top
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,44 @@ class SeReply:
     text: str  # the SE's words for the customer ('' when the mail is only commands)
     body: str = ""  # everything after the commands, quotes included (for inline answers)
 
+    @property
+    def moved(self) -> tuple[Command, ...]:
+        """Commands found below the text: run, and taken out of what the customer reads."""
+        return tuple(c for c in self.commands if c.below)
+
+
+def _command(line: str, below: bool = False) -> Command | str:
+    """One command line: the command, or why it is not one."""
+    name, _, arg = line[1:].partition(" ")
+    name, arg = name.lower(), arg.strip()
+    if name not in COMMANDS:
+        return f"{line}: unknown command (known: {', '.join('#' + c for c in COMMANDS)})"
+    if name in _NEEDS_ARG and not arg:
+        return f"{line}: #{name} needs a value"
+    if name == "priority" and arg.lower() not in PRIORITIES:
+        return f"{line}: priority is one of {', '.join(PRIORITIES)}"
+    if name == "cc" and (len(arg.split()) != 2 or arg.split()[0].lower() not in CC_VERBS):
+        return f"{line}: write #cc add <address> or #cc remove <address>"
+    return Command(name, arg, line, below)
+
+
+def _looks_like_command(line: str) -> bool:
+    """A line of its own that starts with one of our commands (``#resolved``, ``#eta +2bd``);
+    ``#1 priority`` or ``#hashtag`` in prose are the SE's words."""
+    name = line[1:].partition(" ")[0].lower() if line.startswith("#") else ""
+    return name in COMMANDS
+
 
 def parse_reply(body: str) -> SeReply:
-    """Split an SE's reply into leading commands and the words above the quoted copy."""
+    """Split an SE's reply into commands and the words above the quoted copy.
+
+    Commands belong at the top, but an SE writes ``#resolved`` under their text as often: a
+    command line anywhere in the SE's own lines (above the quoted copy, or between its quoted
+    lines as an inline answer) runs too, and is never sent to the customer; the confirmation
+    says it ran, and what went as text."""
     lines = body.replace("\r\n", "\n").split("\n")
-    commands, errors = [], []
+    commands: list[Command] = []
+    errors: list[str] = []
     i = 0
     while i < len(lines):
         line = lines[i].strip()
@@ -76,32 +110,47 @@ def parse_reply(body: str) -> SeReply:
             continue
         if not line.startswith("#"):
             break
-        name, _, arg = line[1:].partition(" ")
-        name, arg = name.lower(), arg.strip()
-        if name not in COMMANDS:
-            errors.append(
-                f"{line}: unknown command (known: {', '.join('#' + c for c in COMMANDS)})"
-            )
-        elif name in _NEEDS_ARG and not arg:
-            errors.append(f"{line}: #{name} needs a value")
-        elif name == "priority" and arg.lower() not in PRIORITIES:
-            errors.append(f"{line}: priority is one of {', '.join(PRIORITIES)}")
-        elif name == "cc" and (len(arg.split()) != 2 or arg.split()[0].lower() not in CC_VERBS):
-            errors.append(f"{line}: write #cc add <address> or #cc remove <address>")
+        parsed = _command(line)
+        if isinstance(parsed, Command):
+            commands.append(parsed)
         else:
-            commands.append(Command(name, arg, line))
+            errors.append(parsed)
         i += 1
-    rest = "\n".join(lines[i:])
-    return SeReply(tuple(commands), tuple(errors), strip_quoted(rest), rest)
+    kept = []
+    scanning = True  # the SE's own lines: above the quote, and their inline answers in it
+    for raw in lines[i:]:
+        line = raw.strip()
+        if MARKER in line or _UNQUOTED_COPY.match(line):
+            scanning = False  # a copy below that is not quoted (Outlook): not the SE's words
+        if scanning and _looks_like_command(line):
+            parsed = _command(line, below=True)
+            if isinstance(parsed, Command):
+                commands.append(parsed)
+            else:
+                errors.append(parsed)
+            continue
+        kept.append(raw)
+    remaining = "\n".join(kept)
+    return SeReply(tuple(commands), tuple(errors), strip_quoted(remaining), remaining)
+
+
+_UNQUOTED_COPY = re.compile(
+    r"^(?:From:\s.+|-{2,}\s*Original Message\s*-{2,}|_{10,})$", re.IGNORECASE
+)
+
+
+def _quote_start(lines: list[str]) -> int:
+    """The index of the first line of the quoted copy (or our banner); len(lines) if none."""
+    for n, line in enumerate(lines):
+        if MARKER in line or any(p.match(line) for p in _QUOTE_STARTS):
+            return n
+    return len(lines)
 
 
 def strip_quoted(text: str) -> str:
     """The words above the quoted copy (and above our banner, if the client kept it)."""
-    kept: list[str] = []
-    for line in text.split("\n"):
-        if MARKER in line or any(p.match(line) for p in _QUOTE_STARTS):
-            break
-        kept.append(line.rstrip())
+    lines = text.split("\n")
+    kept = [line.rstrip() for line in lines[: _quote_start(lines)]]
     while kept and not kept[-1].strip():
         kept.pop()
     while kept and not kept[0].strip():

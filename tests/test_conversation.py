@@ -172,3 +172,34 @@ async def test_an_se_adds_and_removes_people_with_cc_commands(h: Harness) -> Non
     assert kind(h, "reply")[-1]["Cc"] == "casey@example.com"
     await h.receive(se_reply(h, "#cc add lee@example.com\nHi", n="y"))
     assert "is one of us" in kind(h, "se-error")[-1].text()
+
+
+# -- subjects and tokens ------------------------------------------------------------------------
+
+
+async def test_a_token_without_brackets_threads_only_for_the_tickets_people(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Why does the export fail?"))
+    # Jane starts a fresh mail (no thread headers) naming the ticket in her own words.
+    await h.receive(customer_mail("j2", subject="AW: SUP-1001 still failing", body="Any news?"))
+    assert await h.scalar("SELECT count(*) FROM tickets") == 1
+    assert "without brackets, by a participant" in str(
+        await h.scalar("SELECT reason FROM decisions WHERE step = 'thread' AND inbox_id = 2")
+    )
+    # Someone who is not on the ticket, naming it in parentheses: a ticket of their own.
+    await h.receive(
+        customer_mail("x", sender="li@globex.example", subject="Same as (SUP-1001)?", body="Hi?")
+    )
+    assert await h.scalar("SELECT count(*) FROM tickets") == 2
+    copy = next(m for m in kind(h, "se-copy") if m["X-Support-Ticket"] == "SUP-1002")
+    assert "SUP-1001" in copy.text(), "the SE is told which ticket it names"
+    ack = next(m for m in kind(h, "ack") if m["X-Support-Ticket"] == "SUP-1002")
+    assert ack["Subject"] == "Re: Same as ? [SUP-1002]"
+
+
+async def test_every_subject_we_send_has_one_prefix_and_one_token(h: Harness) -> None:
+    await h.receive(customer_mail(1, subject="RE: AW: Export [SUP-77] fails", body="Why?"))
+    await h.receive(follow_up("f1", "And does the import fail too?"))
+    for mail in h.sink.messages:
+        assert mail["Subject"].count("SUP-") == 1, mail["Subject"]
+    assert kind(h, "ack")[0]["Subject"] == "Re: Export fails [SUP-1001]"
+    assert kind(h, "ack")[1]["Subject"] == "Re: Export fails [SUP-1001]"

@@ -113,6 +113,29 @@ async def test_an_invalid_command_does_nothing_but_tell_the_se(h: Harness) -> No
     assert kind(h, "reply") == [] and kind(h, "eta") == []
 
 
+async def test_a_command_under_the_text_runs_and_the_se_is_told(h: Harness) -> None:
+    await open_ticket(h)
+    await h.receive(
+        se_reply(
+            h,
+            "Hello Jane,\n\nFixed in 4.2.1, please upgrade.\n\nSam\n#resolved\n\n"
+            "On Mon, Support wrote:\n> ## Reply above this line ##\n> New ticket SUP-1001",
+        )
+    )
+    [reply] = kind(h, "reply")
+    assert "#resolved" not in reply.text() and "#resolved" not in reply.html()
+    assert "Fixed in 4.2.1, please upgrade." in reply.text()
+    assert await h.scalar("SELECT state FROM tickets") == "resolved"
+    confirm = kind(h, "se-confirm")[0].text()
+    assert "\u201cHello Jane,\u201d (3 lines)" in confirm, "what the customer got"
+    assert "ran #resolved, written below your text: taken out" in confirm
+
+    # A bad one under the text stops everything, as at the top.
+    await h.receive(se_reply(h, "One more thing, Jane.\n#eta soonish", n="x"))
+    assert "#eta soonish" in kind(h, "se-error")[0].text()
+    assert len(kind(h, "reply")) == 1
+
+
 async def test_forged_and_wrong_token_replies_are_refused_and_reported(h: Harness) -> None:
     await open_ticket(h)
     copy = kind(h, "se-copy")[0]

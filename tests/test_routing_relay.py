@@ -163,6 +163,33 @@ def test_outlook_style_quote_and_only_commands() -> None:
     assert [c.name for c in reply.commands] == ["waiting"] and reply.text == ""
 
 
+def test_a_command_below_the_text_runs_and_is_not_sent() -> None:
+    reply = parse_reply(
+        "Hello Jane,\n\nFixed in 4.2.1.\n#resolved\nOur #1 priority was this.\n\n"
+        "On Mon, Jane wrote:\n> Why does it fail?\n#eta +1bd\n> Anything else?\n"
+    )
+    # Below the text, and as an "inline answer" between quoted lines: both run, both go.
+    assert [(c.name, c.below) for c in reply.commands] == [("resolved", True), ("eta", True)]
+    assert reply.text == "Hello Jane,\n\nFixed in 4.2.1.\nOur #1 priority was this."
+    assert "#eta" not in reply.body and "#resolved" not in reply.body
+    assert [c.line for c in reply.moved] == ["#resolved", "#eta +1bd"]
+
+
+def test_a_bad_command_below_the_text_is_an_error_not_text() -> None:
+    reply = parse_reply("Hello Jane,\nDone.\n#priority soonish\n")
+    assert reply.commands == () and reply.text == "Hello Jane,\nDone."
+    assert reply.errors == ("#priority soonish: priority is one of low, normal, high, urgent",)
+
+
+def test_command_help_in_an_unquoted_copy_below_is_not_run() -> None:
+    # Outlook puts the copy below a header block, unquoted: its command help is not the SE's.
+    reply = parse_reply(
+        "Hello Jane, fixed.\n\nFrom: Support <support@example.com>\nSent: Monday\n"
+        "#resolved  close the ticket\n#eta +2bd  set a date\n"
+    )
+    assert reply.commands == () and reply.errors == ()
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

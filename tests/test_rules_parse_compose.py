@@ -110,7 +110,7 @@ def _ticket(subject: str, name: str = "Jane") -> Ticket:
 
 def test_subject_gets_re_and_token_once() -> None:
     assert ticket_subject(_ticket("Help")) == "Re: Help [SUP-1001]"
-    assert ticket_subject(_ticket("RE: Help [SUP-1001]")) == "RE: Help [SUP-1001]"
+    assert ticket_subject(_ticket("RE: Help [SUP-1001]")) == "Re: Help [SUP-1001]"
 
 
 def test_composed_mail_is_threaded_marked_and_escaped() -> None:

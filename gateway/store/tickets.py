@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import sqlite3
 from datetime import datetime
@@ -57,13 +56,10 @@ async def by_message_ids(db: Db, ids: tuple[str, ...]) -> Ticket | None:
     return None
 
 
-async def by_subject_token(db: Db, subject: str, prefix: str) -> Ticket | None:
-    for key in re.findall(rf"\[({re.escape(prefix)}-\d+)\]", subject):
-        cur = await db.execute("SELECT * FROM tickets WHERE key = ?", (key,))
-        r = await cur.fetchone()
-        if r:
-            return _ticket(r)
-    return None
+async def by_key(db: Db, key: str) -> Ticket | None:
+    cur = await db.execute("SELECT * FROM tickets WHERE key = ?", (key,))
+    r = await cur.fetchone()
+    return _ticket(r) if r else None
 
 
 async def seen_message_id(db: Db, message_id: str) -> bool:
@@ -240,12 +236,6 @@ async def update(db: Db, ticket_id: int, **fields: str) -> None:
     await db.execute(
         f"UPDATE tickets SET {assignments} WHERE id = ?", (*fields.values(), ticket_id)
     )
-
-
-async def by_key(db: Db, key: str) -> Ticket | None:
-    cur = await db.execute("SELECT * FROM tickets WHERE key = ?", (key,))
-    r = await cur.fetchone()
-    return _ticket(r) if r else None
 
 
 async def history(db: Db, ticket_id: int) -> dict[str, Any]:
