@@ -179,13 +179,6 @@ async def _act(
             + (f" ({met} date(s) met)" if met else "")
             + f": {_as_sent(inline.general, inline.answers)}"
         )
-    if reply.moved:
-        done.append(
-            "ran "
-            + ", ".join(c.line for c in reply.moved)
-            + ", written below your text: taken out, the customer does not see "
-            + ("it" if len(reply.moved) == 1 else "them")
-        )
     elif eta_words:
         mails.append(
             s.composer.build(
@@ -199,6 +192,13 @@ async def _act(
                     "eta_words": eta_words,
                 },
             )
+        )
+    if reply.moved:
+        done.append(
+            "ran "
+            + ", ".join(c.line for c in reply.moved)
+            + ", written below your text: taken out, the customer does not see "
+            + ("it" if len(reply.moved) == 1 else "them")
         )
     if "note" in names:
         note = names["note"].arg

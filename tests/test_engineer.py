@@ -113,6 +113,13 @@ async def test_an_invalid_command_does_nothing_but_tell_the_se(h: Harness) -> No
     assert kind(h, "reply") == [] and kind(h, "eta") == []
 
 
+async def test_a_date_and_an_answer_make_one_mail(h: Harness) -> None:
+    await open_ticket(h)
+    await h.receive(se_reply(h, "#eta tomorrow 15:00\nHello Jane, a fix is on its way."))
+    assert [m["X-Support-Kind"] for m in h.sink.messages[2:]] == ["reply", "se-confirm"]
+    assert "We will get back to you by Tuesday 24 November" in kind(h, "reply")[0].text()
+
+
 async def test_a_command_under_the_text_runs_and_the_se_is_told(h: Harness) -> None:
     await open_ticket(h)
     await h.receive(
