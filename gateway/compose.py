@@ -123,7 +123,7 @@ class Composer:
         self,
         kind: MailKind,
         template: Template,
-        ticket: Ticket,
+        ticket: Ticket | None,
         envelope: Envelope,
         context: dict[str, Any],
         *,
@@ -131,10 +131,13 @@ class Composer:
         auto_submitted: str | None = "auto-generated",
         attach_raw: bytes | None = None,
         from_name: str | None = None,
+        answers: str = "",
     ) -> Outbound:
         """Render ``template``.txt.j2 and .html.j2 into a threaded mail for ``ticket``.
 
-        Templates get the ticket, the support name, address and colour, and ``context``.
+        Templates get the ticket, the support name, address and colour, and ``context``. A mail
+        on no ticket (``None``: a question about a mail we could not file) answers the
+        Message-ID ``answers`` and must be given its ``subject``.
         """
         support = self.config.support
         ctx = {
@@ -148,8 +151,9 @@ class Composer:
         if attach_raw is not None:
             parts = [body, _original(attach_raw)]
             body = MIMEMultipart("mixed", _boundary(), parts, policy=_POLICY)
-        message_id = self.new_message_id(ticket.key, kind)
+        message_id = self.new_message_id(ticket.key if ticket else "unfiled", kind)
         name = clean(from_name or support.display_name)
+        thread = [*ticket.references, ticket.last_customer_message_id] if ticket else [answers]
         headers = {
             "Message-ID": message_id,
             "Date": format_datetime(self.clock.now()),
@@ -157,16 +161,16 @@ class Composer:
             "To": ", ".join(envelope.to),
             "Cc": ", ".join(envelope.cc),
             "Reply-To": envelope.reply_to or support.address,
-            "Subject": cut(subject, 2 * SUBJECT_MAX)
-            if subject is not None
-            else ticket_subject(ticket),
-            "In-Reply-To": _thread_ids([ticket.last_customer_message_id]),
-            "References": _thread_ids([*ticket.references, ticket.last_customer_message_id]),
+            "Subject": ticket_subject(ticket)
+            if subject is None and ticket is not None
+            else cut(subject or "", 2 * SUBJECT_MAX),
+            "In-Reply-To": _thread_ids(thread[-1:]),
+            "References": _thread_ids(thread),
             # None: a person's words, relayed (RFC 3834 covers only robots)
             "Auto-Submitted": auto_submitted or "",
             "X-Auto-Response-Suppress": "All",
             "X-Loop": support.address,
-            "X-Support-Ticket": ticket.key,
+            "X-Support-Ticket": ticket.key if ticket else "",
             "X-Support-Kind": kind,  # lets SEs filter, and tests tell our mails apart
         }
         for header, value in headers.items():

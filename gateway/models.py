@@ -27,6 +27,7 @@ class Action(StrEnum):
     REFUSED = "refused"  # mail to a relay address that may not act: recorded and reported
     QUARANTINE = "quarantine"
     SPAM = "spam"  # an upstream spam verdict: kept (state spam), never answered, releasable
+    ASK_FORWARDER = "ask-forwarder"  # a forward naming no customer: its sender is asked
 
 
 class MailKind(StrEnum):
@@ -46,6 +47,7 @@ class MailKind(StrEnum):
     DEAD_LETTER_ALERT = "dead-letter-alert"  # to the SE and SC: the relay refused a mail for good
     SE_CONFIRM = "se-confirm"  # to the SE: what their commands did
     SE_ERROR = "se-error"  # to the SE: why nothing was done
+    FORWARD_QUERY = "forward-query"  # to our person who forwarded a mail naming no customer
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class InboundMessage:
     has_message_id: bool = True
     delivered_to: tuple[str, ...] = ()  # Delivered-To / X-Original-To: the envelope recipient
     attachments: tuple[str, ...] = field(default_factory=tuple)
+    attached: tuple[bytes, ...] = ()  # mails attached whole (message/rfc822), as bytes
 
     def header(self, name: str) -> str:
         """The first value of header ``name`` ('' when absent)."""

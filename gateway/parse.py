@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import re
 from datetime import datetime
 from email.header import decode_header, make_header
 from email.headerregistry import Address, AddressHeader, HeaderRegistry
+from email.message import Message
 from email.utils import parsedate_to_datetime
 from typing import cast
 
@@ -90,6 +92,35 @@ def addresses_in(value: str) -> list[str]:
     return [address for _, address in _mailboxes(value)]
 
 
+def mailboxes_in(value: str) -> list[tuple[str, str]]:
+    """(display name, address) of each usable mailbox written in ``value``."""
+    return _mailboxes(value)
+
+
+def _message_bytes(part: Message, inner: Message) -> bytes:
+    """An attached mail's bytes. RFC 2046 allows it no transfer encoding, but some clients
+    base64 it anyway: then the parser saw only the encoded text, which is decoded here."""
+    if str(part.get("content-transfer-encoding", "")).strip().lower() == "base64":
+        return base64.b64decode(str(inner.get_payload()), validate=False)
+    return inner.as_bytes()
+
+
+def _attached_messages(msg: Message, limit: int = 5) -> tuple[bytes, ...]:
+    """The bytes of the mails attached whole (``message/rfc822``), outermost first."""
+    found = []
+    for part in msg.walk():
+        if part.get_content_type() != "message/rfc822":
+            continue
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if isinstance(inner, Message):
+            with contextlib.suppress(Exception):  # an unprintable part forwards nothing
+                found.append(_message_bytes(part, inner))
+        if len(found) == limit:
+            break
+    return tuple(found)
+
+
 def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(address for value in values for _, address in _mailboxes(value))
 
@@ -159,4 +190,5 @@ def parse(raw: bytes) -> InboundMessage:
             tuple(undecoded.get("delivered-to", []) + undecoded.get("x-original-to", []))
         ),
         attachments=attachments,
+        attached=_attached_messages(msg),
     )

@@ -21,6 +21,7 @@ from gateway.parse import ParseError, parse
 from gateway.routing import Load, RouteRequest
 from gateway.rules import spam_verdict
 from gateway.sla import initial_promises
+from gateway.steps.forward import step_forward
 from gateway.store import Db, commitments, inbox, participants, tickets
 from gateway.templating import Template
 from gateway.work import Done, Services, Work
@@ -205,13 +206,21 @@ async def step_ticket(s: Services, w: Work, db: Db) -> None:
                 "ticket", w.ticket.key, f"customer replied: clocks resume, {moved} date(s) moved"
             )
         w.ticket = await tickets.customer_follow_up(db, w.ticket, w.message)
+        await _keep_forward_id(w, db)
         return
     sup = s.config.support
     w.ticket = await tickets.create(
         db, w.message, w.route, w.row.received_at, w.now, sup.ticket_prefix, sup.first_ticket_number
     )
     w.new_ticket = True
+    await _keep_forward_id(w, db)
     w.decide("ticket", w.ticket.key, "opened")
+
+
+async def _keep_forward_id(w: Work, db: Db) -> None:
+    """A forward's own Message-ID threads too (the forwarder may reply to it)."""
+    if w.forward is not None:
+        await tickets.add_message_id(db, w.forward.message_id, w.the_ticket.id, "in")
 
 
 async def step_participants(s: Services, w: Work, db: Db) -> None:
@@ -302,6 +311,17 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         "actionable_words": s.when(dates["actionable"].due, t) if dates else "",
         "resolution_words": s.when(dates["resolution"].due, t) if dates else "",
     }
+    fwd = w.forward
+    forwarded = (
+        {
+            "by": fwd.by,
+            "written_words": s.when(fwd.written_at, t) if fwd.written_at else "",
+            "how": fwd.how,
+            "note": fwd.note,
+        }
+        if fwd
+        else None
+    )
     if dates:
         missed = dates["actionable"].missed
         late = w.now - w.row.received_at > timedelta(minutes=s.config.sla.revision_grace_minutes)
@@ -319,6 +339,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                     "points": w.points,
                     "articles": articles,
                     "reopened": w.reopened,
+                    "forwarded": forwarded,
                 },
                 auto_submitted="auto-replied",
             )
@@ -350,11 +371,15 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         "participants": people,
         "mentions": w.mentions,
         "mentions_why": w.mentions_why,
+        "forwarded": forwarded,
         "owner_name": d.name_of(route.se),
         "priority": t.priority,
         "product": t.product,
     }
     label = "Reopened" if w.reopened else "Follow-up" if not dates else "New"
+    # The SC, and whoever of ours forwarded the mail: they know it was taken.
+    by = fwd.by_address if fwd and fwd.by_address not in (route.se, route.sc) else ""
+    staff_cc = (*sc, *((by,) if by else ()))
     for se, triage in ((route.se, False), (route.triage_se, True)):
         if not se:
             continue
@@ -363,7 +388,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                 MailKind.SE_COPY,
                 Template.SE_COPY,
                 t,
-                Envelope(to=(se,), cc=() if triage else sc, reply_to=relay_for(s, t)),
+                Envelope(to=(se,), cc=() if triage else staff_cc, reply_to=relay_for(s, t)),
                 {**copy, "triage": triage},
                 subject=staff_subject(
                     t, f"{'After hours: ' if triage else ''}{label}", msg.subject
@@ -386,6 +411,7 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("automated", step_automated),  # robots end here: recorded, never answered
     ("relay", step_relay),
     ("staff", step_staff),
+    ("forward", step_forward),  # our own people passing on a customer's mail
     ("route", step_route),
     ("ticket", step_ticket),
     ("participants", step_participants),

@@ -40,6 +40,7 @@ class Template(StrEnum):
     DONE_SUMMARY = "done_summary"
     ETA_UPDATE = "eta_update"
     FOLLOW_UP_ACK = "follow_up_ack"
+    FORWARD_QUERY = "forward_query"  # on no ticket: templates get ``ticket`` None
     MISSED_ALERT = "missed_alert"
     NOTE = "note"
     RELAY_REPLY = "relay_reply"
@@ -52,6 +53,7 @@ class Template(StrEnum):
 
 
 PARTS = ("txt", "html")
+UNFILED = frozenset({Template.FORWARD_QUERY})  # mail about no ticket
 
 
 def builtin_templates() -> Traversable:
@@ -140,6 +142,7 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "points": _POINTS,
             "articles": [{"title": "Export errors", "url": "https://example.com/kb/1"}],
             "reopened": False,
+            "forwarded": {"by": "Casey <Consultant>", "written_words": _WHEN},
         },
         Template.FOLLOW_UP_ACK: people
         | {
@@ -148,6 +151,12 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "actionable_words": _LATER,
             "resolution_words": "",
             "points": _POINTS,
+        },
+        Template.FORWARD_QUERY: {
+            "forwarder": "Casey <Consultant>",
+            "subject": "Fwd: Exports fail <since> this morning",
+            "found_name": "Jane <Customer>",
+            "why": "its From line names no address",
         },
         Template.ASSIGNED: {
             "by": "Lee Lead",
@@ -215,6 +224,12 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "owner_name": "Sam Engineer",
             "priority": "normal",
             "product": "exports",
+            "forwarded": {
+                "by": "Casey <Consultant>",
+                "written_words": _WHEN,
+                "how": "attached message",
+                "note": "Key account: <please> be quick.",
+            },
         },
         Template.SE_ERROR: {"actor": "Sam Engineer", "errors": ["#eta: no date in 'soon'"]},
         Template.SECURITY_ALERT: {
@@ -247,8 +262,9 @@ def problems(env: Environment, common: dict[str, Any]) -> Iterator[tuple[str, st
     samples = sample_contexts()
     for template in Template:
         for name in file_names(template):
+            unfiled = {"ticket": None} if template in UNFILED else {}
             try:
-                env.get_template(name).render({**common, **samples[template]})
+                env.get_template(name).render({**common, **samples[template], **unfiled})
             except Exception as exc:  # the operator needs every failure, whatever it is
                 where = getattr(exc, "lineno", None)
                 at = f" (line {where})" if where else ""

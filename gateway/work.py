@@ -60,6 +60,18 @@ class Services:
         return words.when(t, self.calendar.tz, ticket.customer_utc_offset)
 
 
+@dataclass(frozen=True)
+class Forward:
+    """One of our people forwarded the customer's mail to support (see steps/forward.py)."""
+
+    by: str  # the forwarder's name
+    by_address: str
+    how: str  # "attached message" or "inline"
+    written_at: datetime | None  # when the customer wrote, if the forward says so
+    note: str  # the forwarder's own words above the forwarded mail
+    message_id: str  # the forward's own Message-ID
+
+
 @dataclass
 class Work:
     """One message on its way through the pipeline."""
@@ -72,6 +84,7 @@ class Work:
     new_ticket: bool = False
     mentions: str = ""  # another ticket this mail named, but is not filed into
     mentions_why: str = ""
+    forward: Forward | None = None  # the customer's mail reached us forwarded by our staff
     reopened: bool = False  # a resolved ticket the customer came back to
     follow_up_due: datetime | None = None  # when a follow-up's new points will be answered
     route: Route | None = None

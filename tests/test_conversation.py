@@ -203,3 +203,89 @@ async def test_every_subject_we_send_has_one_prefix_and_one_token(h: Harness) ->
         assert mail["Subject"].count("SUP-") == 1, mail["Subject"]
     assert kind(h, "ack")[0]["Subject"] == "Re: Export fails [SUP-1001]"
     assert kind(h, "ack")[1]["Subject"] == "Re: Export fails [SUP-1001]"
+
+
+# -- forwards from our own people ---------------------------------------------------------------
+
+
+def sc_forward(body: str, n: str = "1", attach: object = None) -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "Casey Consultant <casey@example.com>"
+    msg["To"] = "support@example.com"
+    msg["Subject"] = "Fwd: Export fails with E42"
+    msg["Message-ID"] = f"<fwd-{n}@example.com>"
+    msg["Date"] = "Mon, 23 Nov 2026 10:00:00 -0500"
+    msg.set_content(body)
+    if isinstance(attach, EmailMessage):
+        msg.add_attachment(attach)
+    return msg.as_bytes()
+
+
+async def test_an_sc_forward_opens_the_ticket_for_the_customer(h: Harness) -> None:
+    from tests.test_forwards import FIXTURES
+
+    h.clock.advance(timedelta(hours=2))  # the forward reaches us at noon
+    await h.receive(sc_forward((FIXTURES / "gmail.txt").read_text()))
+    who = await h.scalar(
+        "SELECT customer_address || ' ' || customer_name || ' ' || se FROM tickets"
+    )
+    assert who == "jane@acme.example Jane Customer sam@example.com"
+    [ack] = kind(h, "ack")
+    assert ack["To"] == "jane@acme.example"
+    assert ack["Cc"] == "r.payne@acme.example, casey@example.com"
+    assert ack["Subject"] == "Re: Export fails with E42 [SUP-1001]"
+    text = ack.text()
+    assert "Dear Jane Customer," in text
+    assert "Casey Consultant has passed it on to us" in text
+    assert "Tuesday 24 November, 12:00 EST" in text, "a day from the forward, not before"
+    copy = kind(h, "se-copy")[0]
+    assert copy["To"] == "sam@example.com" and copy["Cc"] == "casey@example.com"
+    assert "Forwarded: by Casey Consultant (inline)" in copy.text()
+    assert "Their note: Hi support, Jane at Acme is stuck" in copy.text()
+    assert "From:      Jane Customer <jane@acme.example>" in copy.text()
+    assert not [m for m in h.sink.messages if m["X-Support-Kind"] == "ack" and "casey" in m["To"]]
+
+    # The customer replies to our acknowledgement: the same ticket.
+    await h.receive(
+        customer_mail(
+            "j2",
+            subject="Re: Export fails with E42 [SUP-1001]",
+            in_reply_to=ack["Message-ID"],
+            body="Thanks. The log is attached.",
+        )
+    )
+    assert await h.scalar("SELECT count(*) FROM tickets") == 1
+
+
+async def test_a_forwarded_attachment_threads_with_the_customers_own_mail(h: Harness) -> None:
+    from email.message import EmailMessage
+
+    original = EmailMessage()
+    original["From"] = "Jane Customer <jane@acme.example>"
+    original["To"] = "casey@example.com"
+    original["Subject"] = "Export fails with E42"
+    original["Message-ID"] = "<orig-1@acme.example>"
+    original["Date"] = "Mon, 23 Nov 2026 09:12:00 -0500"
+    original.set_content("Our export fails with E42. Can you help?")
+    await h.receive(sc_forward("Please help Jane.", attach=original))
+    [ack] = kind(h, "ack")
+    assert ack["In-Reply-To"] == "<orig-1@acme.example>", "her client threads our answer"
+    assert "Thank you for your message of Monday 23 November, 09:12 EST" in ack.text()
+    # The same mail forwarded again (or by another colleague) opens nothing new.
+    await h.receive(sc_forward("Again, in case.", n="2", attach=original))
+    assert await h.scalar("SELECT count(*) FROM tickets") == 1 and len(kind(h, "ack")) == 1
+
+
+async def test_a_forward_naming_no_address_asks_the_forwarder(h: Harness) -> None:
+    from tests.test_forwards import FIXTURES
+
+    await h.receive(sc_forward((FIXTURES / "no_address.txt").read_text()))
+    assert await h.scalar("SELECT count(*) FROM tickets") == 0
+    [query] = h.sink.messages
+    assert query["X-Support-Kind"] == "forward-query" and query["To"] == "casey@example.com"
+    assert query["In-Reply-To"] == "<fwd-1@example.com>"
+    assert "its From line names no address" in query.text()
+    assert "Nothing has been sent to anyone" in query.text()
+    assert await h.scalar("SELECT action FROM inbox") == "ask-forwarder"

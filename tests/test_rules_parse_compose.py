@@ -139,6 +139,7 @@ def test_composed_mail_is_threaded_marked_and_escaped() -> None:
             "points": ["<b>Why?</b>"],
             "articles": [],
             "reopened": False,
+            "forwarded": None,
         },
         auto_submitted="auto-replied",
     )
@@ -190,6 +191,7 @@ def _se_copy(
         "sender_address": "jose@cliente.example",
         "participants": ["jose@cliente.example"],
         "mentions": "",
+        "forwarded": None,
         "mentions_why": "",
         "reopened": False,
         "new_points": [],

@@ -1,0 +1,187 @@
+"""A customer's mail forwarded to support by one of our own people: who wrote it, when, and what.
+
+Two shapes reach us. The mail attached whole (``message/rfc822``: Outlook's "Forward as
+attachment", Thunderbird's default, Gmail's "Forward as attachment"), which keeps the customer's
+headers, Message-ID included. Or the mail inline below a separator and a short header block,
+written by the client in the forwarder's language:
+
+- Gmail: ``---------- Forwarded message ---------`` then ``From:`` ``Date:`` ``Subject:`` ``To:``
+- Outlook: a line of underscores (or ``-----Original Message-----``) then ``From:`` ``Sent:``
+  ``To:`` ``Subject:``; the address may be written ``Name [mailto:a@b]`` or ``a@b<mailto:a@b>``
+- Apple Mail: ``Begin forwarded message:`` then ``From:`` ``Subject:`` ``Date:`` ``To:``
+- Thunderbird: ``-------- Forwarded Message --------`` then ``Subject:`` ``Date:`` ``From:``
+  ``To:`` with a tab after each colon
+
+The original sender comes only from those headers: when they name no usable address, nobody
+is written to (the forwarder is asked instead).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+from gateway.models import InboundMessage
+from gateway.parse import ParseError, addresses_in, mailboxes_in, parse
+from gateway.points import html_to_text
+
+# Separators the common clients write above a forwarded mail (English and the localisations
+# we have seen), matched on a line of their own.
+_SEPARATORS = re.compile(
+    r"^\s*(?:"
+    r"-{2,}\s*(?:Forwarded message|Weitergeleitete Nachricht|Message transféré|"
+    r"Mensaje reenviado|Messaggio inoltrato|Doorgestuurd bericht|Vidarebefordrat meddelande)"
+    r"\s*-{2,}"
+    r"|-{2,}\s*(?:Forwarded Message|Original Message|Ursprüngliche Nachricht|"
+    r"Message d'origine|Mensaje original)\s*-{2,}"
+    r"|Begin forwarded message:|Début du message réexpédié\s*:|Anfang der weitergeleiteten"
+    r" Nachricht:|Inicio del mensaje reenviado:"
+    r"|_{10,}"
+    r")\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Header names as the clients localise them.
+_FIELDS = {
+    "from": ("from", "von", "de", "da", "van", "från", "fra"),
+    "date": (
+        "date",
+        "sent",
+        "datum",
+        "gesendet",
+        "envoyé",
+        "enviado",
+        "inviato",
+        "verzonden",
+        "skickat",
+        "data",
+        "fecha",
+    ),
+    "subject": (
+        "subject",
+        "betreff",
+        "objet",
+        "asunto",
+        "oggetto",
+        "onderwerp",
+        "ämne",
+        "emne",
+        "assunto",
+    ),
+    "to": ("to", "an", "à", "a", "para", "aan", "till", "til"),
+    "cc": ("cc", "kopie", "copie", "cc."),
+}
+_FIELD_OF = {word: field for field, words in _FIELDS.items() for word in words}
+_HEADER_LINE = re.compile(r"^\s*\*?(?P<name>[^\W\d_][\w. ]{0,20}?)\*?\s*:\s*(?P<value>.*)$")
+_MAILTO = re.compile(r"<mailto:[^>]*>|\[mailto:([^\]]*)\]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """The customer's mail inside a forward."""
+
+    how: str  # "attached message" or "inline"
+    name: str
+    address: str  # '' when the headers name nobody we could write to
+    subject: str
+    text: str
+    date: datetime | None = None
+    message_id: str = ""  # only an attached message carries one
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+
+
+def find(msg: InboundMessage) -> Forwarded | None:
+    """The forwarded mail in ``msg``: the first attached message, else the first inline block;
+    ``None`` when ``msg`` forwards nothing."""
+    for raw in msg.attached:
+        try:
+            inner = parse(raw)
+        except ParseError:
+            continue
+        return Forwarded(
+            how="attached message",
+            name=inner.from_name,
+            address=inner.from_address,
+            subject=inner.subject,
+            text=inner.text or html_to_text(inner.html),
+            date=inner.date,
+            message_id=inner.message_id if inner.has_message_id else "",
+            to=inner.to,
+            cc=inner.cc,
+            references=inner.thread_ids,
+        )
+    body = msg.text if msg.text.strip() else html_to_text(msg.html)
+    return inline(body)
+
+
+def inline(body: str) -> Forwarded | None:
+    """The first forwarded block of a plain-text body, as the common clients write it."""
+    body = body.replace("\r\n", "\n")
+    for separator in _SEPARATORS.finditer(body):
+        found = _header_block(body[separator.end() :].lstrip("\n").split("\n"))
+        if found is not None:
+            return found
+    return None
+
+
+def _header_block(lines: list[str]) -> Forwarded | None:
+    """The header block (``From:``, ``Date:`` ... in any order) and the text below it."""
+    fields: dict[str, str] = {}
+    end = len(lines)  # the first line of the text below the block
+    for i, line in enumerate(lines):
+        if not _unquote(line).strip():
+            if fields:
+                end = i
+                break
+            continue
+        m = _HEADER_LINE.match(_unquote(line))
+        field = _FIELD_OF.get(m.group("name").strip().lower()) if m else None
+        if m is None or field is None:
+            if fields:  # a folded value: it goes on the previous field
+                last = next(reversed(fields))
+                fields[last] += " " + line.strip()
+                continue
+            return None
+        fields.setdefault(field, m.group("value").strip())
+    if "from" not in fields:
+        return None
+    name, address = _sender(fields["from"])
+    text = "\n".join(_unquote(line) for line in lines[end:]).strip()
+    return Forwarded(
+        how="inline",
+        name=name,
+        address=address,
+        subject=fields.get("subject", ""),
+        text=text,
+        date=_date(fields.get("date", "")),
+        to=tuple(addresses_in(_MAILTO.sub("", fields.get("to", "")))),
+        cc=tuple(addresses_in(_MAILTO.sub("", fields.get("cc", "")))),
+    )
+
+
+def _unquote(line: str) -> str:
+    """A line of a forward some clients indent with '>' (Apple Mail's plain text quotes it)."""
+    return re.sub(r"^\s*(?:>\s?)+", "", line)
+
+
+def _sender(value: str) -> tuple[str, str]:
+    """(name, address) from a forwarded From: ``Jane <jane@x>``, ``Jane [mailto:jane@x]``,
+    ``jane@x<mailto:jane@x>``, or the name alone (no address: nobody to write to)."""
+    value = _MAILTO.sub(lambda m: f"<{m.group(1)}>" if m.group(1) else "", value).strip()
+    mailboxes = mailboxes_in(value)
+    if mailboxes:
+        return mailboxes[0]
+    return value.strip(' "'), ""
+
+
+def _date(value: str) -> datetime | None:
+    """The forwarded Date when it is RFC 5322 (Thunderbird, attached mail); the clients' own
+    wordings ("Monday, November 23, 2026 10:00 AM") carry no zone, so they are not guessed."""
+    try:
+        date = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return date if date.tzinfo is not None else None

@@ -1,0 +1,108 @@
+"""Forward detection across the inline formats of the common clients and ``message/rfc822``
+(pure parsing, no servers). The fixtures in tests/data/forwards are the plain-text parts these
+clients write when forwarding (Gmail web, Outlook new and classic, Outlook in German, Apple
+Mail, Thunderbird)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from gateway import forwards
+from gateway.parse import parse
+
+FIXTURES = Path(__file__).parent / "data" / "forwards"
+BODY = "Our nightly export fails with E42 since this morning. Can you help?"
+
+
+def _forward(body: str, attach: EmailMessage | bytes | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Casey Consultant <casey@example.com>"
+    msg["To"] = "support@example.com"
+    msg["Subject"] = "Fwd: Export fails with E42"
+    msg["Message-ID"] = "<fwd-1@example.com>"
+    msg.set_content(body)
+    if isinstance(attach, EmailMessage):  # as the clients attach a mail: 7bit, unencoded
+        msg.add_attachment(attach)
+    elif attach is not None:  # some clients base64 it, though RFC 2046 says not to
+        msg.add_attachment(attach, maintype="message", subtype="rfc822")
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize(
+    ("fixture", "name"),
+    [
+        ("gmail", "Jane Customer"),
+        ("outlook", "Jane Customer"),
+        ("outlook_classic", "Jane Customer"),
+        ("outlook_de", "Jane Kundin"),
+        ("apple_mail", "Jane Customer"),
+        ("thunderbird", "Jane Customer"),
+    ],
+)
+def test_inline_forwards_of_the_common_clients(fixture: str, name: str) -> None:
+    found = forwards.find(parse(_forward((FIXTURES / f"{fixture}.txt").read_text())))
+    assert found is not None and found.how == "inline"
+    assert (found.name, found.address) == (name, "jane@acme.example")
+    assert found.subject == "Export fails with E42"
+    assert BODY in found.text and found.text.startswith("Hi Casey")
+    assert "From:" not in found.text and "Subject" not in found.text
+    assert found.message_id == ""
+
+
+def test_what_the_headers_say_beyond_the_sender() -> None:
+    gmail = forwards.find(parse(_forward((FIXTURES / "gmail.txt").read_text())))
+    assert gmail is not None
+    assert gmail.to == ("casey@example.com",) and gmail.cc == ("r.payne@acme.example",)
+    assert gmail.date is None, "Gmail's wording has no zone: not guessed"
+    thunderbird = forwards.find(parse(_forward((FIXTURES / "thunderbird.txt").read_text())))
+    assert thunderbird is not None
+    assert thunderbird.date == datetime(2026, 11, 23, 14, 12, tzinfo=UTC)
+
+
+def test_a_forward_that_names_no_address() -> None:
+    found = forwards.find(parse(_forward((FIXTURES / "no_address.txt").read_text())))
+    assert found is not None and found.address == "" and found.name == "Jane Customer"
+
+
+def test_an_attached_message_keeps_its_headers() -> None:
+    original = EmailMessage()
+    original["From"] = "Jane Customer <jane@acme.example>"
+    original["To"] = "casey@example.com"
+    original["Cc"] = "r.payne@acme.example"
+    original["Subject"] = "Export fails with E42"
+    original["Message-ID"] = "<orig-1@acme.example>"
+    original["Date"] = "Mon, 23 Nov 2026 09:12:00 -0500"
+    original.set_content(BODY)
+    for attached in (original, original.as_bytes()):
+        found = forwards.find(parse(_forward("See attached.", attached)))
+        assert found is not None and found.how == "attached message"
+        assert found.address == "jane@acme.example"
+        assert found.message_id == "<orig-1@acme.example>"
+        assert found.cc == ("r.payne@acme.example",) and BODY in found.text
+        assert found.date == datetime(2026, 11, 23, 14, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Hello, our export fails. Can you help?",
+        "Thanks!\n\nOn Mon, Jane wrote:\n> From: is a field\n",
+        "________________________________\nThis email is confidential.\n",  # a disclaimer rule
+        "-----Original Message-----\nNothing like headers here.\n",
+    ],
+)
+def test_mail_that_forwards_nothing(body: str) -> None:
+    assert forwards.find(parse(_forward(body))) is None
+
+
+def test_a_hostile_forward_header_names_no_one_by_an_encoded_word() -> None:
+    body = (
+        "---------- Forwarded message ---------\n"
+        "From: =?utf-8?q?victim=40bank.example?= <>\nSubject: x\n\nhello\n"
+    )
+    found = forwards.find(parse(_forward(body)))
+    assert found is not None and found.address == ""
