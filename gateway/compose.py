@@ -10,9 +10,11 @@ templates as data; HTML templates autoescape it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.charset import QP, Charset
+from email.encoders import encode_base64
 from email.header import Header
 from email.message import Message
 from email.mime.application import MIMEApplication
@@ -23,6 +25,7 @@ from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from typing import Any, cast
 
+from gateway.attachments import Attachment
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.models import MailKind, Outbound, Ticket
@@ -132,12 +135,15 @@ class Composer:
         attach_raw: bytes | None = None,
         from_name: str | None = None,
         answers: str = "",
+        files: Sequence[Attachment] = (),
     ) -> Outbound:
         """Render ``template``.txt.j2 and .html.j2 into a threaded mail for ``ticket``.
 
         Templates get the ticket, the support name, address and colour, and ``context``. A mail
         on no ticket (``None``: a question about a mail we could not file) answers the
-        Message-ID ``answers`` and must be given its ``subject``.
+        Message-ID ``answers`` and must be given its ``subject``. ``files`` go with it: inline
+        images beside the HTML (``multipart/related``, their Content-IDs kept), the rest as
+        attachments.
         """
         support = self.config.support
         ctx = {
@@ -148,9 +154,13 @@ class Composer:
         body: Message = MIMEMultipart("alternative", _boundary(), policy=_POLICY)
         body.attach(_text(self.env.get_template(f"{template}.txt.j2").render(ctx), "plain"))
         body.attach(_text(self.env.get_template(f"{template}.html.j2").render(ctx), "html"))
-        if attach_raw is not None:
-            parts = [body, _original(attach_raw)]
-            body = MIMEMultipart("mixed", _boundary(), parts, policy=_POLICY)
+        images = [_attachment(f) for f in files if f.inline]
+        if images:
+            body = MIMEMultipart("related", _boundary(), [body, *images], policy=_POLICY)
+        attached = [_original(attach_raw)] if attach_raw is not None else []
+        attached += [_attachment(f) for f in files if not f.inline]
+        if attached:
+            body = MIMEMultipart("mixed", _boundary(), [body, *attached], policy=_POLICY)
         message_id = self.new_message_id(ticket.key if ticket else "unfiled", kind)
         name = clean(from_name or support.display_name)
         thread = [*ticket.references, ticket.last_customer_message_id] if ticket else [answers]
@@ -245,6 +255,22 @@ def _original(raw: bytes) -> Message:
         return _file(raw)
     part["Content-Transfer-Encoding"] = "8bit"
     part.set_payload([original])
+    return part
+
+
+def _attachment(f: Attachment) -> Message:
+    """A file the SE sent, base64, under its safe name (RFC 2231 when not ASCII); an inline
+    image keeps its Content-ID so the HTML that names it shows it."""
+    maintype, _, subtype = f.content_type.partition("/")
+    part = MIMEBase(maintype or "application", subtype or "octet-stream", policy=_POLICY)
+    part.set_payload(f.data)
+    encode_base64(part)
+    name: str | tuple[str, str, str] = (
+        f.filename if f.filename.isascii() else ("utf-8", "", f.filename)
+    )
+    part.add_header("Content-Disposition", "inline" if f.inline else "attachment", filename=name)
+    if f.inline:
+        part["Content-ID"] = f"<{f.content_id}>"
     return part
 
 

@@ -482,6 +482,13 @@ class SafetySection(_Section):
     undeliverable_days: float = Field(
         7, gt=0, description="After a bounce, send nothing to that address for this many days."
     )
+    max_attachment_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=0,
+        description="Files relayed in one mail (an SE's files to the customer; the customer's"
+        " original, with its files, attached to the SE copy) up to this many bytes in all;"
+        " over it, a note says what was left out and where it is.",
+    )
     max_participants: int = Field(
         10,
         ge=1,

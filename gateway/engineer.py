@@ -17,7 +17,7 @@ from __future__ import annotations
 import hmac
 from datetime import datetime
 
-from gateway import ledger, senderauth
+from gateway import attachments, ledger, senderauth
 from gateway.compose import Envelope, customer_envelope, staff_subject
 from gateway.models import Action, InboundMessage, MailKind, Outbound, Ticket
 from gateway.parse import addresses_in
@@ -139,7 +139,11 @@ async def _act(
         done.append(f"next date set: {eta_words} (the customer is told)")
     points = [c.point for c in await commitments.open_for(db, t.id) if c.kind == "point"]
     inline = split_inline(reply.body, points)
-    if inline.general or inline.inline:
+    files, left_out = attachments.within(
+        attachments.extract(w.row.raw) if w.message.attachments else [],
+        s.config.safety.max_attachment_bytes,
+    )
+    if inline.general or inline.inline or files or left_out:
         carried = await ledger.answer_points(
             db,
             t,
@@ -161,11 +165,27 @@ async def _act(
                     "still_open": carried,
                     "se_name": d.name_of(sender),
                     "eta_words": eta_words,
+                    "inline_images": [f.content_id for f in files if f.inline],
+                    "left_out": [
+                        (f.filename, attachments.size_words(len(f.data))) for f in left_out
+                    ],
                 },
                 auto_submitted=None,
                 from_name=f"{d.name_of(sender)} ({s.config.support.display_name})",
+                files=files,
             )
         )
+        if files:
+            done.append("with your files: " + ", ".join(f.filename for f in files))
+        if left_out:
+            done.append(
+                "not sent, over the limit of"
+                f" {attachments.size_words(s.config.safety.max_attachment_bytes)} a mail: "
+                + ", ".join(
+                    f"{f.filename} ({attachments.size_words(len(f.data))})" for f in left_out
+                )
+                + "; the customer was told you will send it another way"
+            )
         if carried:
             done.append(
                 "carried over, with a date the customer is told: "
@@ -254,7 +274,9 @@ def _as_sent(general: str, answers: tuple[tuple[str, str], ...]) -> str:
     """What the customer reads, in a line: the first words and how much there is."""
     lines = [line for line in general.split("\n") if line.strip()]
     lines += [line for _, answer in answers for line in answer.split("\n") if line.strip()]
-    first = lines[0].strip() if lines else ""
+    if not lines:
+        return "no text, only files"
+    first = lines[0].strip()
     if len(first) > 60:
         first = first[:59].rstrip() + "\u2026"
     return f"\u201c{first}\u201d ({len(lines)} line{'s' if len(lines) != 1 else ''})"

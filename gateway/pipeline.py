@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 
-from gateway import ledger, points, rules, selfhelp, subjects
+from gateway import attachments, ledger, points, rules, selfhelp, subjects
 from gateway.automated import step_automated
 from gateway.compose import Envelope, customer_envelope, staff_subject
 from gateway.engineer import relay_for, security_alert, sender_verdict, step_relay
@@ -357,6 +357,9 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                 auto_submitted="auto-replied",
             )
         )
+    # The customer's files reach the SE inside the attached original, unless it is too big.
+    files = attachments.extract(w.row.raw) if msg.attachments else []
+    too_big = len(w.row.raw) > s.config.safety.max_attachment_bytes
     copy = {
         **common,
         "follow_up": not dates,
@@ -372,6 +375,9 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         "mentions": w.mentions,
         "mentions_why": w.mentions_why,
         "forwarded": forwarded,
+        "files": [(f.filename, attachments.size_words(len(f.data))) for f in files],
+        "original_left_out": attachments.size_words(len(w.row.raw)) if too_big else "",
+        "inbox_id": w.row.id,
         "owner_name": d.name_of(route.se),
         "priority": t.priority,
         "product": t.product,
@@ -393,7 +399,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                 subject=staff_subject(
                     t, f"{'After hours: ' if triage else ''}{label}", msg.subject
                 ),
-                attach_raw=w.row.raw,
+                attach_raw=None if too_big else w.row.raw,
             )
         )
     for reason in await ledger.queue_mail(db, t, w.outgoing, w.now, s.config.safety):

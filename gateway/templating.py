@@ -200,6 +200,8 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "still_open": [(_POINTS[1], _LATER)],
             "eta_words": _LATER,
             "se_name": "Sam Engineer",
+            "inline_images": ["shot1@sam<x>"],
+            "left_out": [("big <dump>.zip", "30.2 MB")],
         },
         Template.REVISED_ETA: people | {"revisions": [_REVISION]},
         Template.SE_CONFIRM: {"actor": "Sam Engineer", "done": ["resolved SUP-1001"]},
@@ -224,6 +226,9 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "owner_name": "Sam Engineer",
             "priority": "normal",
             "product": "exports",
+            "files": [("export <log>.txt", "14 KB")],
+            "original_left_out": "30.2 MB",
+            "inbox_id": 42,
             "forwarded": {
                 "by": "Casey <Consultant>",
                 "written_words": _WHEN,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import time
@@ -211,19 +212,27 @@ def customer_mail(
 async def h(
     make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
 ) -> AsyncIterator[Harness]:
-    config = make_config()
+    async with harness(make_config(), clock, sink) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def harness(config: Config, clock: FakeClock, sink: SmtpSink) -> AsyncIterator[Harness]:
+    """The step-by-step harness on ``config`` (for a test that needs its own settings)."""
     store = Store(config.database.path)
     await store.start()
     services = Services.build(config, clock)
-    yield Harness(
-        store,
-        clock,
-        sink,
-        Processor(store, services),
-        Scheduler(store, services),
-        Sender(store, config.smtp, clock),
-    )
-    await store.stop()
+    try:
+        yield Harness(
+            store,
+            clock,
+            sink,
+            Processor(store, services),
+            Scheduler(store, services),
+            Sender(store, config.smtp, clock),
+        )
+    finally:
+        await store.stop()
 
 
 def relay_reply(

@@ -4,13 +4,20 @@ resolved ticket reopens it, unless it is a courtesy or the ticket was resolved l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 from gateway import ledger
-from gateway.sink import Received
+from gateway.clock import FakeClock
+from gateway.config import Config
+from gateway.sink import Received, SmtpSink
 from gateway.store import tickets
-from tests.conftest import customer_mail
+from tests.conftest import customer_mail, harness
 from tests.harness import Harness
+from tests.test_engineer import se_reply
+from tests.test_forwards import FIXTURES
 
 
 def kind(h: Harness, name: str) -> list[Received]:
@@ -160,8 +167,6 @@ async def test_the_customers_colleagues_in_cc_stay_in_cc(h: Harness) -> None:
 
 
 async def test_an_se_adds_and_removes_people_with_cc_commands(h: Harness) -> None:
-    from tests.test_engineer import se_reply
-
     await h.receive(customer_mail(1, body="Why does the export fail?"))
     await h.receive(se_reply(h, "#cc add ops@acme.example\nHello Jane, fixed in 4.2.1."))
     [reply] = kind(h, "reply")
@@ -209,8 +214,6 @@ async def test_every_subject_we_send_has_one_prefix_and_one_token(h: Harness) ->
 
 
 def sc_forward(body: str, n: str = "1", attach: object = None) -> bytes:
-    from email.message import EmailMessage
-
     msg = EmailMessage()
     msg["From"] = "Casey Consultant <casey@example.com>"
     msg["To"] = "support@example.com"
@@ -224,8 +227,6 @@ def sc_forward(body: str, n: str = "1", attach: object = None) -> bytes:
 
 
 async def test_an_sc_forward_opens_the_ticket_for_the_customer(h: Harness) -> None:
-    from tests.test_forwards import FIXTURES
-
     h.clock.advance(timedelta(hours=2))  # the forward reaches us at noon
     await h.receive(sc_forward((FIXTURES / "gmail.txt").read_text()))
     who = await h.scalar(
@@ -260,8 +261,6 @@ async def test_an_sc_forward_opens_the_ticket_for_the_customer(h: Harness) -> No
 
 
 async def test_a_forwarded_attachment_threads_with_the_customers_own_mail(h: Harness) -> None:
-    from email.message import EmailMessage
-
     original = EmailMessage()
     original["From"] = "Jane Customer <jane@acme.example>"
     original["To"] = "casey@example.com"
@@ -279,8 +278,6 @@ async def test_a_forwarded_attachment_threads_with_the_customers_own_mail(h: Har
 
 
 async def test_a_forward_naming_no_address_asks_the_forwarder(h: Harness) -> None:
-    from tests.test_forwards import FIXTURES
-
     await h.receive(sc_forward((FIXTURES / "no_address.txt").read_text()))
     assert await h.scalar("SELECT count(*) FROM tickets") == 0
     [query] = h.sink.messages
@@ -289,3 +286,87 @@ async def test_a_forward_naming_no_address_asks_the_forwarder(h: Harness) -> Non
     assert "its From line names no address" in query.text()
     assert "Nothing has been sent to anyone" in query.text()
     assert await h.scalar("SELECT action FROM inbox") == "ask-forwarder"
+
+
+# -- attachments both ways ----------------------------------------------------------------------
+
+
+def with_files(
+    raw: bytes, html: str = "", inline: bytes = b"", files: dict[str, bytes] | None = None
+) -> bytes:
+    msg = message_from_bytes(raw, policy=policy.default)
+    if html:
+        msg.add_alternative(html, subtype="html")
+        related = msg.get_payload()[1]
+        related.add_related(inline, "image", "png", cid="<shot1@sam.example>")
+    for name, data in (files or {}).items():
+        msg.add_attachment(data, "application", "octet-stream", filename=name)
+    return msg.as_bytes()
+
+
+async def test_an_se_s_files_reach_the_customer(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Why does the export fail?"))
+    raw = with_files(
+        se_reply(h, "Hello Jane, the patch is attached; see the screenshot."),
+        html='<p>Hello Jane, see <img src="cid:shot1@sam.example"></p>',
+        inline=b"\x89PNG screenshot",
+        files={"../../fix.patch": b"--- a\n+++ b\n"},
+    )
+    await h.receive(raw)
+    [reply] = kind(h, "reply")
+    sent = message_from_bytes(reply.raw, policy=policy.default)
+    parts = {p.get_filename(): p for p in sent.walk() if p.get_filename()}
+    assert parts["fix.patch"].get_content() == b"--- a\n+++ b\n", "a name, never a path"
+    image = next(p for p in sent.walk() if p.get("Content-ID") == "<shot1@sam.example>")
+    assert image.get_content() == b"\x89PNG screenshot"
+    assert 'src="cid:shot1@sam.example"' in reply.html(), "the image shows in our HTML"
+    assert "with your files: attachment-1, fix.patch" in kind(h, "se-confirm")[0].text()
+
+
+async def test_a_file_over_the_limit_is_a_note_not_a_silence(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+
+    async with harness(make_config(safety={"max_attachment_bytes": 1000}), clock, sink) as h:
+        await _over_the_limit(h)
+
+
+async def _over_the_limit(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Why does the export fail?"))
+    raw = with_files(
+        se_reply(h, "Hello Jane, two files."),
+        files={"small.txt": b"x" * 100, "dump.bin": b"y" * 5000},
+    )
+    await h.receive(raw)
+    [reply] = kind(h, "reply")
+    assert "The file dump.bin (4 KB) was too large to send by mail" in reply.text()
+    assert "Sam Engineer will send it to you another way" in reply.text()
+    assert b"small.txt" in reply.raw and b'dump.bin"' not in reply.raw
+    confirm = kind(h, "se-confirm")[0].text()
+    assert "not sent, over the limit of 1000 bytes a mail: dump.bin (4 KB)" in confirm
+
+
+async def test_a_customers_files_reach_the_se(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Why does the export fail?"))
+    await h.receive(
+        with_files(follow_up("f1", "The log is attached."), files={"export.log": b"E42\n" * 500})
+    )
+    copy = kind(h, "se-copy")[1]
+    assert "Files:     export.log (1 KB)" in copy.text()
+    sent = message_from_bytes(copy.raw, policy=policy.default)
+    [original] = [p for p in sent.walk() if p.get_content_type() == "message/rfc822"]
+    inner = original.get_payload()[0]
+    assert [p.get_filename() for p in inner.walk() if p.get_filename()] == ["export.log"]
+
+
+async def test_a_customers_mail_over_the_limit_stays_with_us(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    async with harness(make_config(safety={"max_attachment_bytes": 1000}), clock, sink) as h:
+        await h.receive(customer_mail(1, body="Why does the export fail?"))
+        big = with_files(follow_up("f2", "Another log."), files={"big.log": b"E" * 5000})
+        await h.receive(big)
+        copy = kind(h, "se-copy")[1]
+        assert "big.log (4 KB)" in copy.text()
+        assert "over the limit for copies: the gateway keeps it (inbox message 2)" in copy.text()
+        assert b"message/rfc822" not in copy.raw
