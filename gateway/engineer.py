@@ -17,7 +17,7 @@ from __future__ import annotations
 import hmac
 from datetime import datetime
 
-from gateway import attachments, ledger, senderauth
+from gateway import attachments, handover, ledger, senderauth
 from gateway.compose import Envelope, customer_envelope, staff_subject
 from gateway.models import Action, InboundMessage, MailKind, Outbound, Ticket
 from gateway.parse import addresses_in
@@ -30,8 +30,10 @@ from gateway.relay import (
     relay_address,
     split_inline,
 )
-from gateway.store import Db, commitments, participants, tickets
+from gateway.store import Db, commitments, participants, story, tickets
+from gateway.store.story import STORY_KINDS, StoryMail
 from gateway.templating import Template
+from gateway.words import KIND_WORDS
 from gateway.work import Done, Services, Work
 
 
@@ -252,6 +254,7 @@ async def _act(
                     "by": d.name_of(sender),
                     "customer_name": t.customer_name,
                     "ticket_question": (await tickets.history(db, t.id))["question"],
+                    **await _handover(s, db, t, mails, w.now),
                 },
                 subject=staff_subject(t, "Assigned to you"),
             )
@@ -280,6 +283,27 @@ def _as_sent(general: str, answers: tuple[tuple[str, str], ...]) -> str:
     if len(first) > 60:
         first = first[:59].rstrip() + "\u2026"
     return f"\u201c{first}\u201d ({len(lines)} line{'s' if len(lines) != 1 else ''})"
+
+
+async def _handover(
+    s: Services, db: Db, t: Ticket, sending: list[Outbound], now: datetime
+) -> dict[str, object]:
+    """What the SE taking ``t`` over needs: the story so far (newest first, the mail this very
+    reply sends included), the open dates and the customer's people."""
+    limit = handover.MAILS
+    pending = [
+        StoryMail("out", now, o.kind, o.raw) for o in reversed(sending) if o.kind in STORY_KINDS
+    ]
+    mails = (pending + await story.of(db, t.id, limit))[:limit]
+    return {
+        "story": handover.digest(mails, lambda at: s.when(at, t)),
+        "story_total": len(pending) + await story.count(db, t.id),
+        "open_dates": [
+            {"kind_words": KIND_WORDS.get(c.kind, c.kind), "point": c.point, "words": c.told}
+            for c in await commitments.open_for(db, t.id)
+        ],
+        "participants": await participants.of(db, t.id),
+    }
 
 
 async def _cc(s: Services, db: Db, t: Ticket, arg: str, sender: str, now: datetime) -> str:

@@ -35,15 +35,10 @@ from gateway.store import Db, Store, commitments, outbox, participants, shunts, 
 from gateway.store.commitments import Commitment
 from gateway.templating import Template
 from gateway.waiting import wait_any
+from gateway.words import KIND_WORDS
 
 log = logging.getLogger("gateway.scheduler")
 
-KIND_WORDS = {
-    "actionable": "a reply",
-    "update": "an update",
-    "resolution": "a resolution",
-    "point": "an answer to a point",
-}
 STATUS_WORDS = {
     TicketState.NEW: "with {se}, who is preparing the first reply",
     TicketState.ANSWERED: "in progress with {se}",

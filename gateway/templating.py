@@ -162,6 +162,14 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "by": "Lee Lead",
             "customer_name": "Jane <Customer>",
             "ticket_question": "Our nightly export fails with error E42.",
+            "participants": ["jane@acme.example", "r.payne@acme.example"],
+            "open_dates": [
+                {"kind_words": "an answer to a point", "point": _POINTS[1], "words": _WHEN}
+            ],
+            "story": [
+                {"when": _WHEN, "who": "Jane <Customer>", "what": "wrote", "text": "<b>Why?</b>"}
+            ],
+            "story_total": 7,
         },
         Template.BOUNCE_ALERT: {
             "failed": ["jane@acme.example"],

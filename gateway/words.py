@@ -24,3 +24,12 @@ def when(t: datetime, tz: ZoneInfo, customer_offset_minutes: int | None = None) 
     theirs = t.astimezone(timezone(timedelta(minutes=customer_offset_minutes)))
     day = "" if theirs.date() == local.date() else f"{theirs:%A} {theirs.day} {theirs:%B}, "
     return f"{text} ({day}{theirs:%H:%M} your time, {_offset(customer_offset_minutes)})"
+
+
+# What each kind of commitment promises, in the customer's words.
+KIND_WORDS = {
+    "actionable": "a reply",
+    "update": "an update",
+    "resolution": "a resolution",
+    "point": "an answer to a point",
+}

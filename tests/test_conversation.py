@@ -370,3 +370,39 @@ async def test_a_customers_mail_over_the_limit_stays_with_us(
         assert "big.log (4 KB)" in copy.text()
         assert "over the limit for copies: the gateway keeps it (inbox message 2)" in copy.text()
         assert b"message/rfc822" not in copy.raw
+
+
+# -- hand-over and merge ------------------------------------------------------------------------
+
+
+async def test_the_new_se_gets_the_whole_story(h: Harness) -> None:
+    await h.receive(
+        colleague_cc(1, "Rosalie Ops <r.payne@acme.example>", body="Why does the export fail?")
+    )
+    h.clock.advance(timedelta(hours=1))
+    await h.receive(follow_up("f1", "Also: does the import fail too?"))
+    h.clock.advance(timedelta(hours=1))
+    await h.receive(se_reply(h, "Hello Jane, the export: a bad index, fixed in 4.2.1."))
+    await h.receive(se_reply(h, "#assign Dana Default\n#note Dana knows the importer.", n="a"))
+    [handed] = [m for m in kind(h, "se-copy") if m["To"] == "dana@example.com"]
+    text = handed.text().replace("\r\n", "\n")
+    assert (
+        "People:    jane@acme.example, r.payne@acme.example (and the SC, casey@example.com)" in text
+    )
+    # The answer covered both points (prose answers all): only the resolution target is open.
+    assert "Open dates (what the customer was told):\n- a resolution by Friday 27" in text
+    story = text[text.index("The story so far") :]
+    order = [
+        "an internal note",  # sent with this very reply
+        "the answer",
+        "our acknowledgement",  # of the follow-up's new point
+        "Jane Customer <jane@acme.example>, wrote\nAlso: does the import fail too?",
+        "our acknowledgement",
+        "Jane Customer <jane@acme.example>, wrote (the first mail)\nWhy does the export fail?",
+    ]
+    at = 0
+    for item in order:
+        at = story.index(item, at) + 1
+    assert "Dana knows the importer." in story
+    assert "Hello Jane, the export: a bad index" in story
+    assert "On Mon, Support wrote" not in story, "quotes are cut"

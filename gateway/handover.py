@@ -1,0 +1,63 @@
+"""The whole story of a ticket in a few screens, for the SE who takes it over (``#assign``) or
+inherits another ticket's mail (``#merge``): every mail so far, newest first, each with its date,
+who wrote it and what it said (quotes and signatures removed), beside the open dates and the
+people on the customer's side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway import points
+from gateway.parse import ParseError, parse
+from gateway.store.story import StoryMail
+
+MAILS = 20  # the newest mails of the story in a digest (it says how many there are in all)
+TEXT_MAX = 700  # characters of each mail in the digest
+
+_IN_WORDS = {
+    "acknowledge": "wrote (the first mail)",
+    "follow-up": "wrote",
+    "engineer-reply": "answered the customer directly",
+    "attach": "recorded on the ticket",
+}
+_OUT_WORDS = {
+    "ack": "our acknowledgement",
+    "reply": "the answer",
+    "eta": "a date for the customer",
+    "revised-eta": "a revised date",
+    "status-update": "a status update",
+    "note": "an internal note",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    when: str
+    who: str
+    what: str
+    text: str
+
+
+def digest(mails: list[StoryMail], when: Callable[[datetime], str]) -> list[Entry]:
+    """One entry per mail, in the order given (the store gives newest first)."""
+    return [_entry(m, when) for m in mails]
+
+
+def _entry(mail: StoryMail, when: Callable[[datetime], str]) -> Entry:
+    try:
+        msg = parse(mail.raw)
+    except ParseError:
+        return Entry(when(mail.at), "(unreadable mail)", mail.kind, "")
+    who = f"{msg.from_name} <{msg.from_address}>" if msg.from_name else msg.from_address
+    if mail.direction == "in":
+        what = _IN_WORDS.get(mail.kind, mail.kind)
+        text = points.new_text(msg.text, msg.html)
+    else:
+        what = _OUT_WORDS.get(mail.kind, mail.kind)
+        who = msg.from_name or who  # "Sam Engineer (Example Support)"
+        text = msg.text.strip()
+    if len(text) > TEXT_MAX:
+        text = text[: TEXT_MAX - 1].rstrip() + "\u2026"
+    return Entry(when(mail.at), who, what, text)
