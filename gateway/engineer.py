@@ -101,6 +101,13 @@ async def step_relay(s: Services, w: Work, db: Db) -> None:
                 errors.append(f"{c.line}: {c.arg.split()[-1]} is not an address")
             elif s.ours.owns(written[0]) or s.directory.is_staff(written[0]):
                 errors.append(f"{c.line}: {written[0]} is one of us, not the customer's side")
+        if c.name == "merge":
+            problem = await _merge_problem(db, ticket, c.arg)
+            if problem:
+                errors.append(f"{c.line}: {problem}")
+    if ticket.merged_into is not None:
+        survivor = await tickets.current(db, ticket)
+        errors = [f"{ticket.key} was merged into {survivor.key}: reply on {survivor.key}'s copy"]
     if errors:
         await _send(
             s,
@@ -239,6 +246,9 @@ async def _act(
         level = names["priority"].arg.lower()
         await tickets.update(db, t.id, priority=level)
         done.append(f"priority set to {level}")
+    if "merge" in names:
+        done.append(await _merge(s, db, t, names["merge"].arg, sender, w.now, mails))
+        people = await participants.of(db, t.id)
     if "assign" in names:
         person = d.find_person(names["assign"].arg)
         assert person is not None  # checked before acting
@@ -285,6 +295,59 @@ def _as_sent(general: str, answers: tuple[tuple[str, str], ...]) -> str:
     return f"\u201c{first}\u201d ({len(lines)} line{'s' if len(lines) != 1 else ''})"
 
 
+async def _merge_problem(db: Db, t: Ticket, key: str) -> str:
+    """Why ``key`` cannot be merged into ``t`` ('' when it can)."""
+    other = await tickets.by_key(db, key)
+    if other is None:
+        return f"there is no ticket {key}"
+    if other.id == t.id:
+        return f"{key} is this ticket"
+    if other.merged_into is not None:
+        return f"{key} was already merged into {(await tickets.current(db, other)).key}"
+    same = (t.account and t.account == other.account) or (
+        t.customer_address.lower() == other.customer_address.lower()
+    )
+    if not same:
+        return f"{key} is another customer's ticket ({other.customer_address})"
+    return ""
+
+
+async def _merge(
+    s: Services, db: Db, t: Ticket, key: str, sender: str, now: datetime, mails: list[Outbound]
+) -> str:
+    """#merge SUP-n: SUP-n joins this ticket; the customer is told the one reference to use."""
+    other = await tickets.by_key(db, key)
+    assert other is not None  # checked before acting
+    moved = await ledger.merge(db, t, other, now, sender)
+    people = await participants.of(db, t.id)
+    mails.append(
+        s.composer.build(
+            MailKind.MERGE_NOTICE,
+            Template.MERGE_NOTICE,
+            t,
+            customer_envelope(t, people),
+            {
+                "customer_name": t.customer_name or t.customer_address,
+                "merged": other,
+                "se_name": s.directory.name_of(sender),
+                "dates": await _open_dates(db, t),
+            },
+        )
+    )
+    return (
+        f"{other.key} merged into {t.key}: {len(moved)} open date(s) and its people moved;"
+        f" the customer was told to use [{t.key}]"
+    )
+
+
+async def _open_dates(db: Db, t: Ticket) -> list[dict[str, str]]:
+    """The ticket's standing dates, as the customer was told them."""
+    return [
+        {"kind_words": KIND_WORDS.get(c.kind, c.kind), "point": c.point, "words": c.told}
+        for c in await commitments.open_for(db, t.id)
+    ]
+
+
 async def _handover(
     s: Services, db: Db, t: Ticket, sending: list[Outbound], now: datetime
 ) -> dict[str, object]:
@@ -298,10 +361,7 @@ async def _handover(
     return {
         "story": handover.digest(mails, lambda at: s.when(at, t)),
         "story_total": len(pending) + await story.count(db, t.id),
-        "open_dates": [
-            {"kind_words": KIND_WORDS.get(c.kind, c.kind), "point": c.point, "words": c.told}
-            for c in await commitments.open_for(db, t.id)
-        ],
+        "open_dates": await _open_dates(db, t),
         "participants": await participants.of(db, t.id),
     }
 

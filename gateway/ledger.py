@@ -18,7 +18,14 @@ from gateway.store import Db, commitments, outbox, tickets
 
 # Outbox kinds that reach the customer: each one restarts the status-update silence.
 CUSTOMER_KINDS = frozenset(
-    {MailKind.ACK, MailKind.REVISED_ETA, MailKind.STATUS_UPDATE, MailKind.REPLY, MailKind.ETA}
+    {
+        MailKind.ACK,
+        MailKind.REVISED_ETA,
+        MailKind.STATUS_UPDATE,
+        MailKind.REPLY,
+        MailKind.ETA,
+        MailKind.MERGE_NOTICE,
+    }
 )
 
 
@@ -171,6 +178,34 @@ async def answer_points(
         )
         carried.append((c.point, told))
     return carried
+
+
+async def merge(
+    db: Db, survivor: Ticket, merged: Ticket, now: datetime, by: str
+) -> list[commitments.Commitment]:
+    """``merged`` joins ``survivor`` (see :func:`tickets.merge`). Each of its open dates moves
+    over as a new commitment on the survivor, the old one superseded by it (the ledger keeps
+    both: what was told on which ticket, and where it went); a status-update date is met by the
+    merge notice itself. Returns the dates moved."""
+    moved = []
+    for c in await commitments.open_for(db, merged.id):
+        if c.kind == "update":
+            await commitments.meet_one(db, c.id, now)
+            continue
+        await commitments.make(
+            db,
+            survivor.id,
+            c.kind,
+            c.due_at,
+            c.told,
+            now,
+            revision_of=c.id,
+            made_by=by,
+            point=c.point,
+        )
+        moved.append(c)
+    await tickets.merge(db, survivor, merged, now)
+    return moved
 
 
 async def resolve(db: Db, ticket: Ticket, now: datetime) -> None:

@@ -48,6 +48,7 @@ class MailKind(StrEnum):
     SE_CONFIRM = "se-confirm"  # to the SE: what their commands did
     SE_ERROR = "se-error"  # to the SE: why nothing was done
     FORWARD_QUERY = "forward-query"  # to our person who forwarded a mail naming no customer
+    MERGE_NOTICE = "merge-notice"  # to the customer: two tickets are one now, use this key
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class Ticket:
     priority: str = "normal"
     token: str = ""
     resolved_at: datetime | None = None
+    merged_into: int | None = None  # #merge: the ticket that carries on
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,10 @@ async def step_thread(s: Services, w: Work, db: Db) -> None:
     how = "In-Reply-To/References"
     if w.ticket is None:
         w.ticket, how, named = await _by_token(s, db, msg)
+    if w.ticket is not None and w.ticket.merged_into is not None:
+        merged = w.ticket.key
+        w.ticket = await tickets.current(db, w.ticket)
+        how += f", and {merged} was merged into {w.ticket.key}"
     if w.ticket is None and named:
         w.mentions = named
         w.mentions_why = (

@@ -3,7 +3,7 @@
 The SE's copy of a ticket has ``Reply-To: support+SUP-1042.k7f3qz2abc@example.com``: the ticket
 key and an unguessable token. What the SE writes above the quoted copy goes to the customer;
 command lines at the top (``#eta``, ``#waiting``, ``#resolved``, ``#assign``, ``#note``,
-``#priority``, ``#cc add|remove``) act on the ticket.
+``#priority``, ``#cc add|remove``, ``#merge``) act on the ticket.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 from gateway.calendar import BusinessCalendar
 
 MARKER = "Reply above this line"
-COMMANDS = ("eta", "waiting", "resolved", "assign", "note", "priority", "cc")
+COMMANDS = ("eta", "waiting", "resolved", "assign", "note", "priority", "cc", "merge")
 PRIORITIES = ("low", "normal", "high", "urgent")
 CC_VERBS = ("add", "remove")
-_NEEDS_ARG = {"eta", "assign", "note", "priority", "cc"}
+_NEEDS_ARG = {"eta", "assign", "note", "priority", "cc", "merge"}
+_KEY = re.compile(r"^\[?([A-Za-z][A-Za-z0-9]*-\d{1,9})\]?$")
 _RELAY = re.compile(
     r"^(?P<local>[^+@\s]+)\+(?P<key>[a-z][a-z0-9]*-\d+)\.(?P<token>[a-z0-9]+)@(?P<domain>\S+)$"
 )
@@ -82,6 +83,11 @@ def _command(line: str, below: bool = False) -> Command | str:
         return f"{line}: priority is one of {', '.join(PRIORITIES)}"
     if name == "cc" and (len(arg.split()) != 2 or arg.split()[0].lower() not in CC_VERBS):
         return f"{line}: write #cc add <address> or #cc remove <address>"
+    if name == "merge":
+        m = _KEY.match(arg)
+        if m is None:
+            return f"{line}: write #merge <ticket>, e.g. #merge SUP-1042"
+        arg = m.group(1).upper()
     return Command(name, arg, line, below)
 
 

@@ -11,6 +11,7 @@ our fault, never the customer's: ``check-config`` and ``run`` refuse such a set 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from importlib.resources import files
@@ -41,6 +42,7 @@ class Template(StrEnum):
     ETA_UPDATE = "eta_update"
     FOLLOW_UP_ACK = "follow_up_ack"
     FORWARD_QUERY = "forward_query"  # on no ticket: templates get ``ticket`` None
+    MERGE_NOTICE = "merge_notice"
     MISSED_ALERT = "missed_alert"
     NOTE = "note"
     RELAY_REPLY = "relay_reply"
@@ -212,6 +214,11 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "left_out": [("big <dump>.zip", "30.2 MB")],
         },
         Template.REVISED_ETA: people | {"revisions": [_REVISION]},
+        Template.MERGE_NOTICE: people
+        | {
+            "merged": replace(SAMPLE_TICKET, key="SUP-1000", subject="Imports <also> fail"),
+            "dates": [{"kind_words": "a reply", "point": "", "words": _WHEN}],
+        },
         Template.SE_CONFIRM: {"actor": "Sam Engineer", "done": ["resolved SUP-1001"]},
         Template.SE_COPY: people
         | {

@@ -14,7 +14,7 @@ from gateway.clock import FakeClock
 from gateway.config import Config
 from gateway.sink import Received, SmtpSink
 from gateway.store import tickets
-from tests.conftest import customer_mail, harness
+from tests.conftest import customer_mail, harness, relay_reply
 from tests.harness import Harness
 from tests.test_engineer import se_reply
 from tests.test_forwards import FIXTURES
@@ -406,3 +406,51 @@ async def test_the_new_se_gets_the_whole_story(h: Harness) -> None:
     assert "Dana knows the importer." in story
     assert "Hello Jane, the export: a bad index" in story
     assert "On Mon, Support wrote" not in story, "quotes are cut"
+
+
+async def test_merge_joins_two_tickets_of_one_customer(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Why does the export fail?"))
+    await h.receive(customer_mail(2, body="Is the nightly import affected too?"))
+    await h.receive(customer_mail("other", sender="li@globex.example", body="Hello?"))
+    second_ack = next(m for m in kind(h, "ack") if m["X-Support-Ticket"] == "SUP-1002")
+    open_before = await h.scalar(
+        "SELECT count(*) FROM commitments WHERE ticket_id = 2 AND met_at IS NULL"
+        " AND missed_at IS NULL AND superseded_by IS NULL"
+    )
+    await h.receive(se_reply(h, "#merge SUP-1003", n="bad"))
+    assert "SUP-1003 is another customer's ticket" in kind(h, "se-error")[0].text()
+
+    await h.receive(se_reply(h, "#merge [SUP-1002]"))
+    [notice] = kind(h, "merge-notice")
+    assert (notice["To"], notice["Cc"]) == ("jane@acme.example", "casey@example.com")
+    assert notice["Subject"] == "Re: Problem number 1 [SUP-1001]"
+    assert "Please write to us under [SUP-1001] from now on" in notice.text()
+    assert "SUP-1002 merged into SUP-1001" in kind(h, "se-confirm")[0].text()
+    state = await h.scalar("SELECT state || ' ' || merged_into FROM tickets WHERE id = 2")
+    assert state == "resolved 1"
+    moved = await h.scalar(
+        "SELECT count(*) FROM commitments c JOIN commitments old ON old.superseded_by = c.id"
+        " WHERE c.ticket_id = 1 AND old.ticket_id = 2"
+    )
+    assert moved == open_before, "each open date moved, the old ones superseded"
+
+    # Jane answers in the merged ticket's thread, or names it: both reach SUP-1001.
+    await h.receive(
+        customer_mail(
+            "r1",
+            subject="Re: Problem number 2 [SUP-1002]",
+            in_reply_to=second_ack["Message-ID"],
+            body="Here is the import log.",
+        )
+    )
+    await h.receive(customer_mail("r2", subject="About SUP-1002", body="And one more log."))
+    filed = await h.scalar(
+        "SELECT group_concat(ticket_id) FROM inbox WHERE id > 4 AND action = 'follow-up'"
+    )
+    assert filed == "1,1"
+    assert await h.scalar("SELECT state FROM tickets WHERE id = 2") == "resolved", "not reopened"
+
+    # An SE answering on the merged ticket's copy is told where to go.
+    copy2 = next(m for m in kind(h, "se-copy") if m["X-Support-Ticket"] == "SUP-1002")
+    await h.receive(relay_reply(copy2, "Hello Jane", "late"))
+    assert "SUP-1002 was merged into SUP-1001" in kind(h, "se-error")[-1].text()

@@ -36,6 +36,7 @@ def _ticket(r: sqlite3.Row) -> Ticket:
         last_customer_message_id=r["last_customer_message_id"],
         references=tuple(r["references_"].split()),
         resolved_at=from_ts(r["resolved_at"]) if r["resolved_at"] else None,
+        merged_into=r["merged_into"],
     )
 
 
@@ -245,6 +246,37 @@ async def history(db: Db, ticket_id: int) -> dict[str, Any]:
     if r is None:
         raise KeyError(f"no ticket {ticket_id}")
     return {"question": r[0], "responded_at": from_ts(r[1]) if r[1] else None}
+
+
+async def current(db: Db, ticket: Ticket) -> Ticket:
+    """The ticket that carries ``ticket`` on: itself, or the one it was merged into."""
+    seen = {ticket.id}
+    while ticket.merged_into is not None and ticket.merged_into not in seen:
+        seen.add(ticket.merged_into)
+        ticket = await get(db, ticket.merged_into)
+    return ticket
+
+
+async def merge(db: Db, survivor: Ticket, merged: Ticket, now: datetime) -> int:
+    """``merged`` joins ``survivor``: its thread's Message-IDs and its people move over, and it
+    is resolved, naming the survivor (its mail stays recorded under it; the story of the
+    survivor shows both). Its open commitments are moved by the ledger. Returns how many
+    people joined."""
+    await db.execute(
+        "UPDATE message_ids SET ticket_id = ? WHERE ticket_id = ?", (survivor.id, merged.id)
+    )
+    cur = await db.execute(
+        "INSERT OR IGNORE INTO participants"
+        " (ticket_id, address, address_key, name, added_by, added_at)"
+        " SELECT ?, address, address_key, name, 'merge', ? FROM participants WHERE ticket_id = ?",
+        (survivor.id, ts(now), merged.id),
+    )
+    await db.execute(
+        "UPDATE tickets SET merged_into = ?, state = 'resolved', resolved_at = ?,"
+        " paused_at = NULL, paused_from = NULL WHERE id = ?",
+        (survivor.id, ts(now), merged.id),
+    )
+    return cur.rowcount
 
 
 async def reopen(db: Db, ticket_id: int) -> None:
