@@ -21,7 +21,7 @@ from flufl.bounce import scan_message
 from gateway import ledger
 from gateway.compose import Envelope, staff_subject
 from gateway.models import Action, MailKind
-from gateway.store import Db, outbox, tickets
+from gateway.store import Db, outbox, participants, tickets
 from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
@@ -59,10 +59,12 @@ async def step_automated(s: Services, w: Work, db: Db) -> None:
     if w.mail_class == "bounce":
         await _bounce(s, w, db, why)
     ticket = w.ticket
+    # An out-of-office of one of the ticket's people is news for the SE (a note, never a mail
+    # to anyone else: one participant's robot never writes to another).
     if (
         w.mail_class == "auto-reply"
         and ticket is not None
-        and msg.from_address.lower() == ticket.customer_address.lower()
+        and await participants.includes(db, ticket.id, msg.from_address)
     ):
         note = s.composer.build(
             MailKind.NOTE,
@@ -73,7 +75,7 @@ async def step_automated(s: Services, w: Work, db: Db) -> None:
                 "author": f"an automatic reply from {msg.from_address}",
                 "note": f"{msg.subject}\n\n{(msg.text or msg.html).strip()[:2000]}",
             },
-            subject=staff_subject(ticket, "Automatic reply from the customer", msg.subject),
+            subject=staff_subject(ticket, f"Automatic reply from {msg.from_address}", msg.subject),
         )
         await tickets.add_message_id(db, msg.message_id, ticket.id, "in")
         await ledger.queue_mail(db, ticket, [note], w.now)

@@ -133,6 +133,47 @@ async def test_out_of_office_from_the_customer_becomes_a_note_for_the_se(h: Harn
     assert await h.scalar("SELECT action FROM inbox ORDER BY id DESC LIMIT 1") == "suppress"
 
 
+async def test_a_participants_robot_never_writes_to_another_participant(h: Harness) -> None:
+    await h.receive(customer_mail(1, headers={"Cc": "Rosalie Ops <r.payne@acme.example>"}))
+    ack = kind(h, "ack")[0]
+    assert ack["Cc"] == "r.payne@acme.example, casey@example.com"
+    # Rosalie's out-of-office answers our acknowledgement, with everyone in CC (reply all).
+    ooo = customer_mail(
+        "ooo",
+        sender="r.payne@acme.example",
+        name="Rosalie Ops",
+        subject="Automatic reply: Problem number 1 [SUP-1001]",
+        body="I am away until 7 December.",
+        in_reply_to=ack["Message-ID"],
+        headers={"Auto-Submitted": "auto-replied", "Cc": "jane@acme.example, casey@example.com"},
+    )
+    await h.receive(ooo)
+    after = h.sink.messages[2:]
+    assert [m["X-Support-Kind"] for m in after] == ["note"], "a note for the SE, nothing else"
+    assert after[0]["To"] == "sam@example.com" and "away until 7 December" in after[0].text()
+    assert "Automatic reply from r.payne@acme.example" in after[0]["Subject"]
+
+
+async def test_the_caps_hold_for_every_participant(h: Harness) -> None:
+    # Jane asks something new five times in an hour, Rosalie in CC: no address of theirs gets
+    # more than the hourly cap of automatic mail; the SE sees every mail.
+    await h.receive(customer_mail(1, headers={"Cc": "r.payne@acme.example"}, body="Why E42?"))
+    for n in range(5):
+        h.clock.advance(timedelta(minutes=5))
+        await h.receive(
+            customer_mail(
+                f"f{n}",
+                subject="Re: Problem number 1 [SUP-1001]",
+                in_reply_to="<customer-1@acme.example>",
+                body=f"And question number {n}, does it fail too?",
+            )
+        )
+    for person in ("jane@acme.example", "r.payne@acme.example"):
+        automatic = [m for m in kind(h, "ack") if person in f"{m['To']}, {m['Cc']}"]
+        assert len(automatic) == 3, person
+    assert len(kind(h, "se-copy")) == 6
+
+
 async def test_a_responder_that_hides_that_it_is_one_is_capped(h: Harness) -> None:
     # A broken responder answers every mail with a fresh, unmarked mail: new "tickets" each time.
     for n in range(6):
