@@ -17,7 +17,7 @@ from gateway.store import tickets
 from tests.conftest import customer_mail, harness, relay_reply
 from tests.harness import Harness
 from tests.test_engineer import se_reply
-from tests.test_forwards import FIXTURES
+from tests.test_forwards import FIXTURES, original_mail
 
 
 def kind(h: Harness, name: str) -> list[Received]:
@@ -261,13 +261,7 @@ async def test_an_sc_forward_opens_the_ticket_for_the_customer(h: Harness) -> No
 
 
 async def test_a_forwarded_attachment_threads_with_the_customers_own_mail(h: Harness) -> None:
-    original = EmailMessage()
-    original["From"] = "Jane Customer <jane@acme.example>"
-    original["To"] = "casey@example.com"
-    original["Subject"] = "Export fails with E42"
-    original["Message-ID"] = "<orig-1@acme.example>"
-    original["Date"] = "Mon, 23 Nov 2026 09:12:00 -0500"
-    original.set_content("Our export fails with E42. Can you help?")
+    original = original_mail()
     await h.receive(sc_forward("Please help Jane.", attach=original))
     [ack] = kind(h, "ack")
     assert ack["In-Reply-To"] == "<orig-1@acme.example>", "her client threads our answer"

@@ -68,15 +68,22 @@ def test_a_forward_that_names_no_address() -> None:
     assert found is not None and found.address == "" and found.name == "Jane Customer"
 
 
-def test_an_attached_message_keeps_its_headers() -> None:
+def original_mail(cc: str = "") -> EmailMessage:
+    """Jane's mail to her SC, as an SC's client attaches it to a forward."""
     original = EmailMessage()
     original["From"] = "Jane Customer <jane@acme.example>"
     original["To"] = "casey@example.com"
-    original["Cc"] = "r.payne@acme.example"
+    if cc:
+        original["Cc"] = cc
     original["Subject"] = "Export fails with E42"
     original["Message-ID"] = "<orig-1@acme.example>"
     original["Date"] = "Mon, 23 Nov 2026 09:12:00 -0500"
     original.set_content(BODY)
+    return original
+
+
+def test_an_attached_message_keeps_its_headers() -> None:
+    original = original_mail(cc="r.payne@acme.example")
     for attached in (original, original.as_bytes()):
         found = forwards.find(parse(_forward("See attached.", attached)))
         assert found is not None and found.how == "attached message"
