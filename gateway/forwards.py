@@ -18,10 +18,13 @@ is written to (the forwarder is asked instead).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+
+from dateutil import parser as dateparser
 
 from gateway.models import InboundMessage
 from gateway.parse import ParseError, addresses_in, mailboxes_in, parse
@@ -74,6 +77,7 @@ _FIELDS = {
 }
 _FIELD_OF = {word: field for field, words in _FIELDS.items() for word in words}
 _HEADER_LINE = re.compile(r"^\s*\*?(?P<name>[^\W\d_][\w. ]{0,20}?)\*?\s*:\s*(?P<value>.*)$")
+_AT = re.compile(r"\s+(?:at|um|à|a las|alle|om)\s+", re.IGNORECASE)  # "... 2026 at 9:12 AM"
 _MAILTO = re.compile(r"<mailto:[^>]*>|\[mailto:([^\]]*)\]", re.IGNORECASE)
 
 
@@ -114,20 +118,21 @@ def find(msg: InboundMessage) -> Forwarded | None:
             references=inner.thread_ids,
         )
     body = msg.text if msg.text.strip() else html_to_text(msg.html)
-    return inline(body)
+    return inline(body, msg.date)
 
 
-def inline(body: str) -> Forwarded | None:
-    """The first forwarded block of a plain-text body, as the common clients write it."""
+def inline(body: str, forwarded_at: datetime | None = None) -> Forwarded | None:
+    """The first forwarded block of a plain-text body, as the common clients write it.
+    ``forwarded_at`` (the forward's own Date) dates a customer's mail written without a zone."""
     body = body.replace("\r\n", "\n")
     for separator in _SEPARATORS.finditer(body):
-        found = _header_block(body[separator.end() :].lstrip("\n").split("\n"))
+        found = _header_block(body[separator.end() :].lstrip("\n").split("\n"), forwarded_at)
         if found is not None:
             return found
     return None
 
 
-def _header_block(lines: list[str]) -> Forwarded | None:
+def _header_block(lines: list[str], forwarded_at: datetime | None) -> Forwarded | None:
     """The header block (``From:``, ``Date:`` ... in any order) and the text below it."""
     fields: dict[str, str] = {}
     end = len(lines)  # the first line of the text below the block
@@ -156,7 +161,7 @@ def _header_block(lines: list[str]) -> Forwarded | None:
         address=address,
         subject=fields.get("subject", ""),
         text=text,
-        date=_date(fields.get("date", "")),
+        date=_date(fields.get("date", ""), forwarded_at),
         to=tuple(addresses_in(_MAILTO.sub("", fields.get("to", "")))),
         cc=tuple(addresses_in(_MAILTO.sub("", fields.get("cc", "")))),
     )
@@ -177,11 +182,25 @@ def _sender(value: str) -> tuple[str, str]:
     return value.strip(' "'), ""
 
 
-def _date(value: str) -> datetime | None:
-    """The forwarded Date when it is RFC 5322 (Thunderbird, attached mail); the clients' own
-    wordings ("Monday, November 23, 2026 10:00 AM") carry no zone, so they are not guessed."""
-    try:
+def _date(value: str, forwarded_at: datetime | None) -> datetime | None:
+    """When the customer wrote, from the forwarded Date line.
+
+    RFC 5322 dates (Thunderbird, attached mail) carry their zone. The clients' own wordings
+    ("Mon, Nov 23, 2026 at 9:12 AM", "Monday, November 23, 2026 9:12 AM") are written in the
+    forwarder's local time, which is the zone of the forward's own Date header: read with
+    dateutil in that zone, and believed only when they fall in the 90 days before the forward.
+    Anything else is not guessed."""
+    with contextlib.suppress(TypeError, ValueError, IndexError):
         date = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if date.tzinfo is not None:
+            return date
+    if forwarded_at is None or not value.strip():
         return None
-    return date if date.tzinfo is not None else None
+    try:
+        local = dateparser.parse(_AT.sub(" ", value), fuzzy=True, ignoretz=True)
+    except (ValueError, OverflowError):
+        return None
+    local = local.replace(tzinfo=forwarded_at.tzinfo)  # a zone name in the words is ignored
+    if not forwarded_at - timedelta(days=90) <= local <= forwarded_at:
+        return None
+    return local

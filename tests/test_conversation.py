@@ -239,6 +239,7 @@ async def test_an_sc_forward_opens_the_ticket_for_the_customer(h: Harness) -> No
     assert ack["Subject"] == "Re: Export fails with E42 [SUP-1001]"
     text = ack.text()
     assert "Dear Jane Customer," in text
+    assert "Thank you for your message of Monday 23 November, 09:12 EST." in text
     assert "Casey Consultant has passed it on to us" in text
     assert "Tuesday 24 November, 12:00 EST" in text, "a day from the forward, not before"
     copy = kind(h, "se-copy")[0]

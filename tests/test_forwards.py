@@ -5,7 +5,7 @@ Mail, Thunderbird)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -18,8 +18,10 @@ FIXTURES = Path(__file__).parent / "data" / "forwards"
 BODY = "Our nightly export fails with E42 since this morning. Can you help?"
 
 
-def _forward(body: str, attach: EmailMessage | bytes | None = None) -> bytes:
+def _forward(body: str, attach: EmailMessage | bytes | None = None, date: str = "") -> bytes:
     msg = EmailMessage()
+    if date:
+        msg["Date"] = date
     msg["From"] = "Casey Consultant <casey@example.com>"
     msg["To"] = "support@example.com"
     msg["Subject"] = "Fwd: Export fails with E42"
@@ -57,10 +59,34 @@ def test_what_the_headers_say_beyond_the_sender() -> None:
     gmail = forwards.find(parse(_forward((FIXTURES / "gmail.txt").read_text())))
     assert gmail is not None
     assert gmail.to == ("casey@example.com",) and gmail.cc == ("r.payne@acme.example",)
-    assert gmail.date is None, "Gmail's wording has no zone: not guessed"
+    assert gmail.date is None, "no zone and no Date on the forward: not guessed"
     thunderbird = forwards.find(parse(_forward((FIXTURES / "thunderbird.txt").read_text())))
     assert thunderbird is not None
     assert thunderbird.date == datetime(2026, 11, 23, 14, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "local"),
+    [
+        ("gmail", "2026-11-23 09:12"),  # "Mon, Nov 23, 2026 at 9:12 AM"
+        ("outlook", "2026-11-23 09:12"),  # "Monday, November 23, 2026 9:12 AM"
+        ("outlook_de", "2026-11-23 09:12"),  # "Montag, 23. November 2026 09:12"
+        ("apple_mail", "2026-11-23 09:12"),  # "23 November 2026 at 09:12:00 EST"
+    ],
+)
+def test_a_clients_date_wording_is_read_in_the_forwarders_zone(fixture: str, local: str) -> None:
+    body = (FIXTURES / f"{fixture}.txt").read_text()
+    found = forwards.find(parse(_forward(body, date="Mon, 23 Nov 2026 10:00:00 -0500")))
+    assert found is not None and found.date is not None
+    assert found.date.strftime("%Y-%m-%d %H:%M") == local
+    assert found.date.utcoffset() == timedelta(hours=-5)
+
+
+def test_a_date_after_the_forward_or_long_before_is_not_believed() -> None:
+    body = (FIXTURES / "gmail.txt").read_text()
+    for when in ("Sun, 22 Nov 2026 10:00:00 -0500", "Mon, 01 Mar 2027 10:00:00 -0500"):
+        found = forwards.find(parse(_forward(body, date=when)))
+        assert found is not None and found.date is None, when
 
 
 def test_a_forward_that_names_no_address() -> None:
