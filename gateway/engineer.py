@@ -1,4 +1,5 @@
-"""The pipeline step for mail to a ticket's relay address: an SE (or SC) acting by mail.
+"""What an SE (or SC) writing to a ticket's relay address makes happen (the step that proves
+and checks such mail is gateway/steps/relay.py).
 
 Security first: the mail must come to the ticket's relay address with the right token, from a
 configured SE (SCs may only add ``#note``), and, when trusted servers are configured, carry a
@@ -14,7 +15,6 @@ gets a short confirmation.
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 
 from gateway import attachments, handover, ledger, senderauth
@@ -23,10 +23,6 @@ from gateway.models import Action, InboundMessage, MailKind, Outbound, Ticket
 from gateway.parse import addresses_in
 from gateway.relay import (
     SeReply,
-    WhenError,
-    find_relay,
-    parse_reply,
-    parse_when,
     relay_address,
     split_inline,
 )
@@ -59,72 +55,7 @@ def sender_verdict(s: Services, msg: InboundMessage, w: Work) -> senderauth.Verd
     return verdict
 
 
-async def step_relay(s: Services, w: Work, db: Db) -> None:
-    msg = w.message
-    found = find_relay((*msg.to, *msg.cc, *msg.delivered_to), s.config.support.address)
-    if found is None:
-        return
-    key, token = found
-    ticket = await tickets.by_key(db, key)
-    sender = msg.from_address
-    problem = ""
-    if ticket is None or not hmac.compare_digest(ticket.token, token):
-        problem = f"wrong or unknown relay token for {key}"
-    elif not s.directory.is_staff(sender):
-        problem = f"{sender} is not a configured SE or SC"
-    elif (verdict := sender_verdict(s, msg, w)) is not None and not verdict.authenticated:
-        problem = f"{sender} is not authenticated: {verdict.reason}"
-    if problem or ticket is None:
-        raise await _refuse(s, w, db, ticket, problem)
-    w.ticket = ticket
-    reply = parse_reply(msg.text or msg.html)
-    is_se = s.directory.is_se(sender)
-    errors = list(reply.errors)
-    if not is_se:
-        errors += [f"{c.line}: only an SE can do that" for c in reply.commands if c.name != "note"]
-        if reply.text:
-            errors.append("only an SE can answer the customer; an SC can add a #note")
-    when = None
-    for c in reply.commands:
-        if c.name == "eta":
-            try:
-                when = parse_when(c.arg, w.now, s.calendar)
-            except WhenError as exc:
-                errors.append(f"{c.line}: {exc}")
-        if c.name == "assign":
-            person = s.directory.find_person(c.arg)
-            if person is None or not s.directory.is_se(person.address):
-                errors.append(f"{c.line}: {c.arg} is not a configured SE")
-        if c.name == "cc":
-            written = addresses_in(c.arg.split()[-1])
-            if len(written) != 1:
-                errors.append(f"{c.line}: {c.arg.split()[-1]} is not an address")
-            elif s.ours.owns(written[0]) or s.directory.is_staff(written[0]):
-                errors.append(f"{c.line}: {written[0]} is one of us, not the customer's side")
-        if c.name == "merge":
-            problem = await _merge_problem(db, ticket, c.arg)
-            if problem:
-                errors.append(f"{c.line}: {problem}")
-    if ticket.merged_into is not None:
-        survivor = await tickets.current(db, ticket)
-        errors = [f"{ticket.key} was merged into {survivor.key}: reply on {survivor.key}'s copy"]
-    if errors:
-        await _send(
-            s,
-            w,
-            db,
-            ticket,
-            [
-                _to_actor(
-                    s, ticket, sender, MailKind.SE_ERROR, Template.SE_ERROR, {"errors": errors}
-                )
-            ],
-        )
-        raise Done(Action.RELAY, f"{ticket.key}: refused {len(errors)} invalid command(s)")
-    await _act(s, w, db, ticket, reply, when)
-
-
-async def _act(
+async def act(
     s: Services,
     w: Work,
     db: Db,
@@ -278,8 +209,8 @@ async def _act(
         if t.sc:
             mails.append(await _done_summary(s, db, await tickets.get(db, t.id), w.now))
         done.append("resolved" + (f"; {d.name_of(t.sc)} (SC) has the summary" if t.sc else ""))
-    mails.append(_to_actor(s, t, sender, MailKind.SE_CONFIRM, Template.SE_CONFIRM, {"done": done}))
-    await _send(s, w, db, t, mails)
+    mails.append(to_actor(s, t, sender, MailKind.SE_CONFIRM, Template.SE_CONFIRM, {"done": done}))
+    await send(s, w, db, t, mails)
     raise Done(Action.RELAY, f"{t.key}: " + "; ".join(done))
 
 
@@ -295,7 +226,7 @@ def _as_sent(general: str, answers: tuple[tuple[str, str], ...]) -> str:
     return f"\u201c{first}\u201d ({len(lines)} line{'s' if len(lines) != 1 else ''})"
 
 
-async def _merge_problem(db: Db, t: Ticket, key: str) -> str:
+async def merge_problem(db: Db, t: Ticket, key: str) -> str:
     """Why ``key`` cannot be merged into ``t`` ('' when it can)."""
     other = await tickets.by_key(db, key)
     if other is None:
@@ -405,7 +336,7 @@ async def _done_summary(s: Services, db: Db, t: Ticket, now: datetime) -> Outbou
     )
 
 
-def _to_actor(
+def to_actor(
     s: Services,
     t: Ticket,
     actor: str,
@@ -424,7 +355,7 @@ def _to_actor(
     )
 
 
-async def _send(s: Services, w: Work, db: Db, t: Ticket, mails: list[Outbound]) -> None:
+async def send(s: Services, w: Work, db: Db, t: Ticket, mails: list[Outbound]) -> None:
     await tickets.add_message_id(db, w.message.message_id, t.id, "in")
     await ledger.queue_mail(db, t, mails, w.now)
     w.outgoing.extend(mails)
@@ -451,12 +382,3 @@ async def security_alert(
     )
     await ledger.queue_mail(db, ticket, [alert], w.now)
     w.outgoing.append(alert)
-
-
-async def _refuse(s: Services, w: Work, db: Db, ticket: Ticket | None, problem: str) -> Done:
-    """Record and report; never answer the sender (the From may be forged)."""
-    # An unknown ticket key cannot be threaded anywhere: it is recorded (and logged) only.
-    if ticket is not None:
-        await security_alert(s, w, db, ticket, problem, "Refused a mail to the relay address")
-    w.decide("relay", "refused", problem)
-    return Done(Action.REFUSED, f"relay refused: {problem}")

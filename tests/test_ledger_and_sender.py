@@ -179,21 +179,21 @@ async def test_a_constraint_error_quarantines_that_message_and_the_next_goes_on(
     message is quarantined with the reason, and the inbox goes on."""
     import sqlite3
 
-    from gateway import pipeline
+    from gateway.store import tickets
 
-    create = pipeline.tickets.create
+    create = tickets.create
 
     async def clash(db: Any, msg: Any, *args: Any) -> Any:
         if msg.subject == "clash":
             raise sqlite3.IntegrityError("UNIQUE constraint failed: tickets.key")
         return await create(db, msg, *args)
 
-    pipeline.tickets.create = clash  # type: ignore[assignment]
+    tickets.create = clash  # type: ignore[assignment]
     try:
         await h.receive(customer_mail(1, subject="clash"))
         await h.receive(customer_mail(2, sender="b@two.example"))
     finally:
-        pipeline.tickets.create = create  # type: ignore[assignment]
+        tickets.create = create  # type: ignore[assignment]
     assert await h.scalar("SELECT state FROM inbox WHERE id = 1") == "quarantined"
     assert "IntegrityError" in str(await h.scalar("SELECT reason FROM inbox WHERE id = 1"))
     assert await h.scalar("SELECT state FROM inbox WHERE id = 2") == "processed"

@@ -477,6 +477,6 @@ async def test_spam_is_kept_unanswered_and_an_operator_can_release_it(h: Harness
     ],
 )
 def test_the_failed_addresses_of_each_bounce_format(name: str, failed: list[str]) -> None:
-    from gateway.automated import bounce_facts
+    from gateway.steps.automated import bounce_facts
 
     assert bounce_facts((CORPUS / name).read_bytes())[1] == failed

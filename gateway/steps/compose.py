@@ -1,0 +1,126 @@
+"""The pipeline's compose step (see gateway/pipeline.py for the whole story)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from gateway import attachments, ledger, points, selfhelp
+from gateway.compose import Envelope, customer_envelope, staff_subject
+from gateway.engineer import relay_for
+from gateway.models import Action, MailKind
+from gateway.store import Db, participants
+from gateway.templating import Template
+from gateway.work import Done, Services, Work
+
+
+async def step_compose(s: Services, w: Work, db: Db) -> None:
+    t, msg, route = w.the_ticket, w.message, w.route
+    assert route is not None
+    d = s.directory
+    sc = (route.sc,) if route.sc else ()
+    people = await participants.of(db, t.id)
+    dates = {p.kind: p for p in w.promises}  # empty for a follow-up
+    common = {
+        "customer_name": msg.from_name or msg.from_address,
+        "se_name": d.name_of(route.se),
+        "sc_name": d.name_of(route.sc) if route.sc else "",
+        "received_words": s.when(w.row.received_at, t),
+        "actionable_words": s.when(dates["actionable"].due, t) if dates else "",
+        "resolution_words": s.when(dates["resolution"].due, t) if dates else "",
+    }
+    fwd = w.forward
+    forwarded = (
+        {
+            "by": fwd.by,
+            "written_words": s.when(fwd.written_at, t) if fwd.written_at else "",
+            "how": fwd.how,
+            "note": fwd.note,
+        }
+        if fwd
+        else None
+    )
+    if dates:
+        missed = dates["actionable"].missed
+        late = w.now - w.row.received_at > timedelta(minutes=s.config.sla.revision_grace_minutes)
+        articles = selfhelp.suggest(s.config.articles, msg.subject, msg.text or msg.html)
+        w.outgoing.append(
+            s.composer.build(
+                MailKind.ACK,
+                Template.ACK,
+                t,
+                customer_envelope(t, people),
+                {
+                    **common,
+                    "late_intake": late,
+                    "missed_words": s.when(missed, t) if missed else "",
+                    "points": w.points,
+                    "articles": articles,
+                    "reopened": w.reopened,
+                    "forwarded": forwarded,
+                },
+                auto_submitted="auto-replied",
+            )
+        )
+    new_words = s.when(w.follow_up_due, t) if w.follow_up_due else ""
+    if new_words:
+        w.outgoing.append(
+            s.composer.build(
+                MailKind.ACK,
+                Template.FOLLOW_UP_ACK,
+                t,
+                # The writer is thanked, the ticket's other people (and the SC) in CC.
+                customer_envelope(t, people, to=msg.from_address),
+                {**common, "points": w.points, "actionable_words": new_words},
+                auto_submitted="auto-replied",
+            )
+        )
+    # The customer's files reach the SE inside the attached original, unless it is too big.
+    files = attachments.extract(w.row.raw) if msg.attachments else []
+    too_big = len(w.row.raw) > s.config.safety.max_attachment_bytes
+    copy = {
+        **common,
+        "follow_up": not dates,
+        "reopened": w.reopened,
+        "new_points": w.points if new_words else [],
+        "new_points_words": new_words,
+        "route_reason": route.reason,
+        "customer_text": msg.text or msg.html,
+        "points": w.points or points.extract(msg.text, msg.html, s.config.sla.max_points),
+        "triage": False,
+        "sender_address": msg.from_address,
+        "participants": people,
+        "mentions": w.mentions,
+        "mentions_why": w.mentions_why,
+        "forwarded": forwarded,
+        "files": [(f.filename, attachments.size_words(len(f.data))) for f in files],
+        "original_left_out": attachments.size_words(len(w.row.raw)) if too_big else "",
+        "inbox_id": w.row.id,
+        "owner_name": d.name_of(route.se),
+        "priority": t.priority,
+        "product": t.product,
+    }
+    label = "Reopened" if w.reopened else "Follow-up" if not dates else "New"
+    # The SC, and whoever of ours forwarded the mail: they know it was taken.
+    by = fwd.by_address if fwd and fwd.by_address not in (route.se, route.sc) else ""
+    staff_cc = (*sc, *((by,) if by else ()))
+    for se, triage in ((route.se, False), (route.triage_se, True)):
+        if not se:
+            continue
+        w.outgoing.append(
+            s.composer.build(
+                MailKind.SE_COPY,
+                Template.SE_COPY,
+                t,
+                Envelope(to=(se,), cc=() if triage else staff_cc, reply_to=relay_for(s, t)),
+                {**copy, "triage": triage},
+                subject=staff_subject(
+                    t, f"{'After hours: ' if triage else ''}{label}", msg.subject
+                ),
+                attach_raw=None if too_big else w.row.raw,
+            )
+        )
+    for reason in await ledger.queue_mail(db, t, w.outgoing, w.now, s.config.safety):
+        w.decide("cap", "withheld", reason)
+        w.outgoing = [o for o in w.outgoing if not reason.startswith(o.kind + " ")]
+    action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP  # a follow-up's ack: see reason
+    raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")

@@ -1,0 +1,21 @@
+"""The pipeline's parse step (see gateway/pipeline.py for the whole story)."""
+
+from __future__ import annotations
+
+from gateway.parse import ParseError, parse
+from gateway.store import Db
+from gateway.work import Services, Work
+
+
+async def step_parse(s: Services, w: Work, db: Db) -> None:
+    limit = s.config.safety.max_message_bytes
+    if len(w.row.raw) > limit:
+        w.mail_class = "malformed"
+        raise ParseError(f"message is {len(w.row.raw)} bytes, over the {limit}-byte limit")
+    try:
+        w.msg = parse(w.row.raw)
+    except ParseError:
+        raise
+    except Exception as exc:  # parsing depends on the bytes alone: a failure is the mail's fault
+        raise ParseError(f"unreadable message: {type(exc).__name__}: {exc}") from exc
+    w.decide("parse", "ok", f"{w.msg.message_id} from {w.msg.from_address or '(none)'}")

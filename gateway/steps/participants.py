@@ -1,0 +1,33 @@
+"""The pipeline's participants step (see gateway/pipeline.py for the whole story)."""
+
+from __future__ import annotations
+
+from gateway.models import InboundMessage
+from gateway.store import Db, participants
+from gateway.work import Services, Work
+
+
+async def step_participants(s: Services, w: Work, db: Db) -> None:
+    """The writer and the customer-side people their mail copied join the ticket's people: never
+    our own or staff addresses, never another account's people; at most the configured cap."""
+    t, msg = w.the_ticket, w.message
+    msg_people = _mailboxes_of(msg)
+    account = t.account
+    wanted = []
+    for name, address in msg_people:
+        if s.ours.owns(address) or s.directory.is_staff(address):
+            continue
+        other, _ = s.directory.account_for(address)
+        if other is not None and other.name != account:
+            continue  # another customer: never copied on this ticket's mail
+        wanted.append((name, address))
+    added = await participants.add(
+        db, t.id, wanted, w.now, "mail", s.config.safety.max_participants
+    )
+    if added:
+        w.decide("participants", f"+{len(added)}", ", ".join(added))
+
+
+def _mailboxes_of(msg: InboundMessage) -> list[tuple[str, str]]:
+    """(name, address) of the writer, then everyone in To and CC."""
+    return [(msg.from_name, msg.from_address), *(("", a) for a in (*msg.to, *msg.cc))]

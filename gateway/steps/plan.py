@@ -1,0 +1,56 @@
+"""The pipeline's plan step (see gateway/pipeline.py for the whole story)."""
+
+from __future__ import annotations
+
+from gateway import points
+from gateway.models import TicketState
+from gateway.sla import initial_promises
+from gateway.store import Db, commitments
+from gateway.work import Services, Work
+
+
+async def step_plan(s: Services, w: Work, db: Db) -> None:
+    t = w.the_ticket
+    msg = w.message
+    w.points = points.extract(msg.text, msg.html, s.config.sla.max_points)
+    if not (w.new_ticket or w.reopened):
+        await _plan_follow_up(s, w, db)
+        return
+    w.promises = initial_promises(s.policy, w.row.received_at, w.now)
+    for p in w.promises:
+        revision_of = None
+        if p.missed is not None:
+            revision_of = await commitments.make(
+                db, t.id, p.kind, p.missed, s.when(p.missed, t), w.now
+            )
+            await commitments.mark_missed(db, revision_of, w.now)
+        await commitments.make(db, t.id, p.kind, p.due, s.when(p.due, t), w.now, revision_of)
+        if p.kind == "actionable":  # each of the customer's points is answered by then
+            for point in w.points:
+                await commitments.make(
+                    db, t.id, "point", p.due, s.when(p.due, t), w.now, point=point
+                )
+        due = p.due.astimezone(s.calendar.tz).isoformat()
+        w.decide(f"plan:{p.kind}", due, "revised at intake" if p.missed else "policy")
+
+
+async def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
+    """A follow-up: the ticket's dates stand; each point not asked before gets its own date
+    (when the reply to a new mail would be due), and the customer an acknowledgement of them."""
+    t = w.the_ticket
+    known = {points.key(p) for p in await commitments.points_of(db, t.id)}
+    new = [p for p in w.points if points.key(p) not in known]
+    w.points = new
+    if not new or t.state is TicketState.RESOLVED:  # a courtesy on a resolved ticket
+        w.decide("plan:follow-up", "-", "nothing new asked: the SE gets a copy, no acknowledgement")
+        return
+    reply = next(
+        p for p in initial_promises(s.policy, w.row.received_at, w.now) if p.kind == "actionable"
+    )
+    w.follow_up_due = reply.due
+    for point in new:
+        await commitments.make(
+            db, t.id, "point", reply.due, s.when(reply.due, t), w.now, point=point
+        )
+    due = reply.due.astimezone(s.calendar.tz).isoformat()
+    w.decide("plan:follow-up", due, f"{len(new)} new point(s), each dated")

@@ -1,0 +1,44 @@
+"""The pipeline's ticket step (see gateway/pipeline.py for the whole story)."""
+
+from __future__ import annotations
+
+from gateway import ledger, points
+from gateway.models import TicketState
+from gateway.store import Db, tickets
+from gateway.work import Services, Work
+
+
+async def step_ticket(s: Services, w: Work, db: Db) -> None:
+    assert w.route is not None
+    if w.ticket is not None:
+        msg = w.message
+        if w.ticket.state is TicketState.RESOLVED:
+            if points.is_courtesy(msg.text, msg.html):
+                w.decide("ticket", w.ticket.key, "a courtesy on a resolved ticket: not reopened")
+            else:
+                await tickets.reopen(db, w.ticket.id)
+                w.reopened = True
+                w.decide("ticket", w.ticket.key, "reopened: the customer wrote again")
+        if w.ticket.state is TicketState.WAITING:
+            moved = await ledger.resume(
+                db, w.ticket, w.now, s.calendar, lambda t: s.when(t, w.the_ticket)
+            )
+            w.decide(
+                "ticket", w.ticket.key, f"customer replied: clocks resume, {moved} date(s) moved"
+            )
+        w.ticket = await tickets.customer_follow_up(db, w.ticket, w.message)
+        await _keep_forward_id(w, db)
+        return
+    sup = s.config.support
+    w.ticket = await tickets.create(
+        db, w.message, w.route, w.row.received_at, w.now, sup.ticket_prefix, sup.first_ticket_number
+    )
+    w.new_ticket = True
+    await _keep_forward_id(w, db)
+    w.decide("ticket", w.ticket.key, "opened")
+
+
+async def _keep_forward_id(w: Work, db: Db) -> None:
+    """A forward's own Message-ID threads too (the forwarder may reply to it)."""
+    if w.forward is not None:
+        await tickets.add_message_id(db, w.forward.message_id, w.the_ticket.id, "in")
