@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gateway import points
+from gateway.models import Outbound, Ticket
 from gateway.parse import ParseError, parse
-from gateway.store.story import StoryMail
+from gateway.store import Db, commitments, participants, story
+from gateway.store.story import STORY_KINDS, StoryMail
+from gateway.words import KIND_WORDS
 
 MAILS = 20  # the newest mails of the story in a digest (it says how many there are in all)
 TEXT_MAX = 700  # characters of each mail in the digest
@@ -61,3 +64,32 @@ def _entry(mail: StoryMail, when: Callable[[datetime], str]) -> Entry:
     if len(text) > TEXT_MAX:
         text = text[: TEXT_MAX - 1].rstrip() + "\u2026"
     return Entry(when(mail.at), who, what, text)
+
+
+async def open_dates(db: Db, t: Ticket) -> list[dict[str, str]]:
+    """The ticket's standing dates, as the customer was told them."""
+    return [
+        {"kind_words": KIND_WORDS.get(c.kind, c.kind), "point": c.point, "words": c.told}
+        for c in await commitments.open_for(db, t.id)
+    ]
+
+
+async def context(
+    db: Db,
+    t: Ticket,
+    sending: list[Outbound],
+    now: datetime,
+    when: Callable[[datetime], str],
+) -> dict[str, object]:
+    """What the SE taking ``t`` over needs: the story so far (newest first, the mail this very
+    reply sends included), the open dates and the customer's people."""
+    pending = [
+        StoryMail("out", now, o.kind, o.raw) for o in reversed(sending) if o.kind in STORY_KINDS
+    ]
+    mails = (pending + await story.of(db, t.id, MAILS))[:MAILS]
+    return {
+        "story": digest(mails, when),
+        "story_total": len(pending) + await story.count(db, t.id),
+        "open_dates": await open_dates(db, t),
+        "participants": await participants.of(db, t.id),
+    }

@@ -9,18 +9,15 @@ command lines at the top (``#eta``, ``#waiting``, ``#resolved``, ``#assign``, ``
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from gateway.calendar import BusinessCalendar
 
 MARKER = "Reply above this line"
-COMMANDS = ("eta", "waiting", "resolved", "assign", "note", "priority", "cc", "merge")
-PRIORITIES = ("low", "normal", "high", "urgent")
-CC_VERBS = ("add", "remove")
-_NEEDS_ARG = {"eta", "assign", "note", "priority", "cc", "merge"}
-_KEY = re.compile(r"^\[?([A-Za-z][A-Za-z0-9]*-\d{1,9})\]?$")
 _RELAY = re.compile(
     r"^(?P<local>[^+@\s]+)\+(?P<key>[a-z][a-z0-9]*-\d+)\.(?P<token>[a-z0-9]+)@(?P<domain>\S+)$"
 )
@@ -71,34 +68,39 @@ class SeReply:
         return tuple(c for c in self.commands if c.below)
 
 
-def _command(line: str, below: bool = False) -> Command | str:
+class Syntax(Protocol):
+    """What parsing needs of a command (see :mod:`gateway.commands`)."""
+
+    @property
+    def needs_arg(self) -> bool: ...
+
+    @property
+    def syntax(self) -> Callable[[str], tuple[str, str]]: ...
+
+
+def _command(line: str, table: Mapping[str, Syntax], below: bool = False) -> Command | str:
     """One command line: the command, or why it is not one."""
     name, _, arg = line[1:].partition(" ")
     name, arg = name.lower(), arg.strip()
-    if name not in COMMANDS:
-        return f"{line}: unknown command (known: {', '.join('#' + c for c in COMMANDS)})"
-    if name in _NEEDS_ARG and not arg:
+    spec = table.get(name)
+    if spec is None:
+        return f"{line}: unknown command (known: {', '.join('#' + c for c in table)})"
+    if spec.needs_arg and not arg:
         return f"{line}: #{name} needs a value"
-    if name == "priority" and arg.lower() not in PRIORITIES:
-        return f"{line}: priority is one of {', '.join(PRIORITIES)}"
-    if name == "cc" and (len(arg.split()) != 2 or arg.split()[0].lower() not in CC_VERBS):
-        return f"{line}: write #cc add <address> or #cc remove <address>"
-    if name == "merge":
-        m = _KEY.match(arg)
-        if m is None:
-            return f"{line}: write #merge <ticket>, e.g. #merge SUP-1042"
-        arg = m.group(1).upper()
+    arg, problem = spec.syntax(arg)
+    if problem:
+        return f"{line}: {problem}"
     return Command(name, arg, line, below)
 
 
-def _looks_like_command(line: str) -> bool:
+def _looks_like_command(line: str, table: Mapping[str, Syntax]) -> bool:
     """A line of its own that starts with one of our commands (``#resolved``, ``#eta +2bd``);
     ``#1 priority`` or ``#hashtag`` in prose are the SE's words."""
     name = line[1:].partition(" ")[0].lower() if line.startswith("#") else ""
-    return name in COMMANDS
+    return name in table
 
 
-def parse_reply(body: str) -> SeReply:
+def parse_reply(body: str, table: Mapping[str, Syntax]) -> SeReply:
     """Split an SE's reply into commands and the words above the quoted copy.
 
     Commands belong at the top, but an SE writes ``#resolved`` under their text as often: a
@@ -116,7 +118,7 @@ def parse_reply(body: str) -> SeReply:
             continue
         if not line.startswith("#"):
             break
-        parsed = _command(line)
+        parsed = _command(line, table)
         if isinstance(parsed, Command):
             commands.append(parsed)
         else:
@@ -128,8 +130,8 @@ def parse_reply(body: str) -> SeReply:
         line = raw.strip()
         if MARKER in line or _UNQUOTED_COPY.match(line):
             scanning = False  # a copy below that is not quoted (Outlook): not the SE's words
-        if scanning and _looks_like_command(line):
-            parsed = _command(line, below=True)
+        if scanning and _looks_like_command(line, table):
+            parsed = _command(line, table, below=True)
             if isinstance(parsed, Command):
                 commands.append(parsed)
             else:

@@ -2,26 +2,23 @@
 
 Only mail to the relay address with the ticket's token, from configured staff, authenticated when
 trust is configured, is acted on; anything else is recorded and reported, never answered (the
-From may be forged). Invalid commands do nothing but tell the sender why. See gateway/engineer.py
-for what each command does.
+From may be forged). A valid mail is all or nothing: if any command is invalid, the sender is
+told why and nothing else happens. Otherwise the commands of the first stage run (``#cc``,
+``#eta``), the SE's words and files go to the customer, then the other commands run (each is a
+module of :mod:`gateway.commands`), and the SE gets a confirmation of everything done.
 """
 
 from __future__ import annotations
 
 import hmac
 
-from gateway.engineer import (
-    act,
-    merge_problem,
-    security_alert,
-    send,
-    sender_verdict,
-    to_actor,
-)
+from gateway import attachments, ledger
+from gateway.commands import TABLE, Acting, Stage
+from gateway.compose import customer_envelope
+from gateway.engineer import security_alert, send, sender_verdict, to_actor
 from gateway.models import Action, MailKind, Ticket
-from gateway.parse import addresses_in
-from gateway.relay import WhenError, find_relay, parse_reply, parse_when
-from gateway.store import Db, tickets
+from gateway.relay import Command, SeReply, find_relay, parse_reply, split_inline
+from gateway.store import Db, commitments, participants, tickets
 from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
@@ -44,47 +41,152 @@ async def step_relay(s: Services, w: Work, db: Db) -> None:
     if problem or ticket is None:
         raise await _refuse(s, w, db, ticket, problem)
     w.ticket = ticket
-    reply = parse_reply(msg.text or msg.html)
-    is_se = s.directory.is_se(sender)
-    errors = list(reply.errors)
-    if not is_se:
-        errors += [f"{c.line}: only an SE can do that" for c in reply.commands if c.name != "note"]
-        if reply.text:
-            errors.append("only an SE can answer the customer; an SC can add a #note")
-    when = None
-    for c in reply.commands:
-        if c.name == "eta":
-            try:
-                when = parse_when(c.arg, w.now, s.calendar)
-            except WhenError as exc:
-                errors.append(f"{c.line}: {exc}")
-        if c.name == "assign":
-            person = s.directory.find_person(c.arg)
-            if person is None or not s.directory.is_se(person.address):
-                errors.append(f"{c.line}: {c.arg} is not a configured SE")
-        if c.name == "cc":
-            written = addresses_in(c.arg.split()[-1])
-            if len(written) != 1:
-                errors.append(f"{c.line}: {c.arg.split()[-1]} is not an address")
-            elif s.ours.owns(written[0]) or s.directory.is_staff(written[0]):
-                errors.append(f"{c.line}: {written[0]} is one of us, not the customer's side")
-        if c.name == "merge":
-            problem = await merge_problem(db, ticket, c.arg)
-            if problem:
-                errors.append(f"{c.line}: {problem}")
-    if ticket.merged_into is not None:
-        survivor = await tickets.current(db, ticket)
-        errors = [f"{ticket.key} was merged into {survivor.key}: reply on {survivor.key}'s copy"]
+    reply = parse_reply(msg.text or msg.html, TABLE)
+    a = Acting(s, w, db, ticket, sender)
+    errors = [*reply.errors, *await _problems(a, reply)]
     if errors:
-        await send(
-            s,
-            w,
-            db,
-            ticket,
-            [to_actor(s, ticket, sender, MailKind.SE_ERROR, Template.SE_ERROR, {"errors": errors})],
+        error = to_actor(
+            s, ticket, sender, MailKind.SE_ERROR, Template.SE_ERROR, {"errors": errors}
         )
+        await send(s, w, db, ticket, [error])
         raise Done(Action.RELAY, f"{ticket.key}: refused {len(errors)} invalid command(s)")
-    await act(s, w, db, ticket, reply, when)
+    await _act(a, reply)
+
+
+async def _problems(a: Acting, reply: SeReply) -> list[str]:
+    """Everything that stops this mail from acting, each naming its line."""
+    t, s = a.ticket, a.s
+    if t.merged_into is not None:
+        survivor = await tickets.current(a.db, t)
+        return [f"{t.key} was merged into {survivor.key}: reply on {survivor.key}'s copy"]
+    problems = []
+    if not s.directory.is_se(a.sender):
+        problems += [
+            f"{c.line}: only an SE can do that" for c in reply.commands if not TABLE[c.name].sc_may
+        ]
+        if reply.text:
+            problems.append("only an SE can answer the customer; an SC can add a #note")
+    for c in reply.commands:
+        if problem := await TABLE[c.name].check(a, c.arg):
+            problems.append(f"{c.line}: {problem}")
+    return problems
+
+
+async def _run(a: Acting, commands: tuple[Command, ...], stage: Stage) -> None:
+    """The commands of one stage, in the table's order."""
+    order = list(TABLE)
+    for c in sorted(commands, key=lambda c: order.index(c.name)):
+        if TABLE[c.name].stage is stage:
+            await TABLE[c.name].run(a, c.arg)
+
+
+async def _act(a: Acting, reply: SeReply) -> None:
+    await _run(a, reply.commands, Stage.BEFORE_REPLY)
+    await _relay(a, reply)
+    if reply.moved:
+        a.done.append(
+            "ran "
+            + ", ".join(c.line for c in reply.moved)
+            + ", written below your text: taken out, the customer does not see "
+            + ("it" if len(reply.moved) == 1 else "them")
+        )
+    await _run(a, reply.commands, Stage.AFTER_REPLY)
+    t = a.ticket
+    confirm = to_actor(a.s, t, a.sender, MailKind.SE_CONFIRM, Template.SE_CONFIRM, {"done": a.done})
+    await send(a.s, a.w, a.db, t, [*a.mails, confirm])
+    raise Done(Action.RELAY, f"{t.key}: " + "; ".join(a.done))
+
+
+async def _relay(a: Acting, reply: SeReply) -> None:
+    """The SE's words (inline answers or prose) and files to the customer, with everyone on the
+    customer's side and the SC in CC; or, with only a new date, the date alone."""
+    s, db, t, d = a.s, a.db, a.ticket, a.s.directory
+    people = await participants.of(db, t.id)
+    points = [c.point for c in await commitments.open_for(db, t.id) if c.kind == "point"]
+    inline = split_inline(reply.body, points)
+    files, left_out = attachments.within(
+        attachments.extract(a.w.row.raw) if a.w.message.attachments else [],
+        s.config.safety.max_attachment_bytes,
+    )
+    if not (inline.general or inline.inline or files or left_out):
+        if a.eta_words:
+            a.mails.append(
+                s.composer.build(
+                    MailKind.ETA,
+                    Template.ETA_UPDATE,
+                    t,
+                    customer_envelope(t, people),
+                    {
+                        "customer_name": t.customer_name or t.customer_address,
+                        "se_name": d.name_of(a.sender),
+                        "eta_words": a.eta_words,
+                    },
+                )
+            )
+        return
+    carried = await ledger.answer_points(
+        db,
+        t,
+        {p for p, _ in inline.answers} if inline.inline else None,
+        a.when or s.policy.revised(a.now),
+        lambda due: s.when(due, t),
+        a.sender,
+        a.now,
+    )
+    size = attachments.size_words
+    a.mails.append(
+        s.composer.build(
+            MailKind.REPLY,
+            Template.RELAY_REPLY,
+            t,
+            customer_envelope(t, people),
+            {
+                "text": inline.general,
+                "answers": inline.answers,
+                "still_open": carried,
+                "se_name": d.name_of(a.sender),
+                "eta_words": a.eta_words,
+                "inline_images": [f.content_id for f in files if f.inline],
+                "left_out": [(f.filename, size(len(f.data))) for f in left_out],
+            },
+            auto_submitted=None,
+            from_name=f"{d.name_of(a.sender)} ({s.config.support.display_name})",
+            files=files,
+        )
+    )
+    if files:
+        a.done.append("with your files: " + ", ".join(f.filename for f in files))
+    if left_out:
+        a.done.append(
+            f"not sent, over the limit of {size(s.config.safety.max_attachment_bytes)} a mail: "
+            + ", ".join(f"{f.filename} ({size(len(f.data))})" for f in left_out)
+            + "; the customer was told you will send it another way"
+        )
+    if carried:
+        a.done.append(
+            "carried over, with a date the customer is told: "
+            + "; ".join(f"\u201c{p}\u201d by {when_}" for p, when_ in carried)
+        )
+    met = await ledger.responded(db, t, a.now, points_too=False)
+    cc = customer_envelope(t, people).cc
+    a.done.append(
+        f"your answer went to {t.customer_address}"
+        + (f", cc {', '.join(cc)}" if cc else "")
+        + (f" ({met} date(s) met)" if met else "")
+        + f": {_as_sent(inline.general, inline.answers)}"
+    )
+
+
+def _as_sent(general: str, answers: tuple[tuple[str, str], ...]) -> str:
+    """What the customer reads, in a line: the first words and how much there is."""
+    lines = [line for line in general.split("\n") if line.strip()]
+    lines += [line for _, answer in answers for line in answer.split("\n") if line.strip()]
+    if not lines:
+        return "no text, only files"
+    first = lines[0].strip()
+    if len(first) > 60:
+        first = first[:59].rstrip() + "\u2026"
+    return f"\u201c{first}\u201d ({len(lines)} line{'s' if len(lines) != 1 else ''})"
 
 
 async def _refuse(s: Services, w: Work, db: Db, ticket: Ticket | None, problem: str) -> Done:

@@ -1,0 +1,24 @@
+"""The ``#commands`` an SE writes in a reply to a ticket's relay address: one module each, and
+this table. The table's order is the order they run in within their stage (see
+:mod:`gateway.commands.base`)."""
+
+from __future__ import annotations
+
+from gateway.commands import assign, cc, eta, merge, note, priority, resolved, waiting
+from gateway.commands.base import Acting, Command, Stage
+
+TABLE: dict[str, Command] = {
+    c.name: c
+    for c in (
+        cc.COMMAND,
+        eta.COMMAND,
+        note.COMMAND,
+        priority.COMMAND,
+        merge.COMMAND,
+        assign.COMMAND,
+        waiting.COMMAND,
+        resolved.COMMAND,
+    )
+}
+
+__all__ = ["TABLE", "Acting", "Command", "Stage"]

@@ -1,0 +1,68 @@
+"""What every ``#command`` is made of, and what it works on.
+
+A command is checked before anything runs (a mail with any invalid command does nothing but
+tell the SE why), then run in its stage: before the SE's words are relayed (``#cc``, so the
+answer already goes to the new set; ``#eta``, so the answer carries the date), or after them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+from gateway.models import Outbound, Ticket
+from gateway.store import Db, tickets
+from gateway.work import Services, Work
+
+
+class Stage(IntEnum):
+    BEFORE_REPLY = 0
+    AFTER_REPLY = 1
+
+
+@dataclass
+class Acting:
+    """One SE mail being acted on: the commands add to its mails and to what the SE is told."""
+
+    s: Services
+    w: Work
+    db: Db
+    ticket: Ticket
+    sender: str
+    mails: list[Outbound] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
+    when: datetime | None = None  # #eta: the next date, set before the reply is composed
+    eta_words: str = ""
+
+    @property
+    def now(self) -> datetime:
+        return self.w.now
+
+    async def fresh(self) -> Ticket:
+        """The ticket as stored now (a command before this one may have changed it)."""
+        self.ticket = await tickets.get(self.db, self.ticket.id)
+        return self.ticket
+
+
+def no_syntax(arg: str) -> tuple[str, str]:
+    return arg, ""
+
+
+async def no_check(a: Acting, arg: str) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str  # as the README and error mails write it
+    run: Callable[[Acting, str], Awaitable[None]]
+    stage: Stage = Stage.AFTER_REPLY
+    needs_arg: bool = False
+    # The argument's form, read when the mail is parsed: (the argument as used, a problem or '').
+    syntax: Callable[[str], tuple[str, str]] = no_syntax
+    # Whether it can run on this ticket, before anything runs: a problem or ''.
+    check: Callable[[Acting, str], Awaitable[str]] = no_check
+    sc_may: bool = False  # an SC may use it (only #note)

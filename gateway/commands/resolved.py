@@ -1,0 +1,47 @@
+"""``#resolved``: every open date is met; the SC gets the summary of the case."""
+
+from __future__ import annotations
+
+from gateway import ledger
+from gateway.commands.base import Acting, Command
+from gateway.compose import Envelope, staff_subject
+from gateway.models import MailKind, Outbound
+from gateway.store import commitments, tickets
+from gateway.templating import Template
+
+
+async def run(a: Acting, arg: str) -> None:
+    await ledger.resolve(a.db, await a.fresh(), a.now)
+    t = a.ticket
+    if t.sc:
+        a.mails.append(await _summary(a))
+    sc = f"; {a.s.directory.name_of(t.sc)} (SC) has the summary" if t.sc else ""
+    a.done.append("resolved" + sc)
+
+
+async def _summary(a: Acting) -> Outbound:
+    """For the SC: what was asked, who answered, when, how long, dates missed."""
+    s, t, now = a.s, a.ticket, a.now
+    facts = await tickets.history(a.db, t.id)
+    took = s.calendar.business_time_between(t.received_at, now)
+    context = {
+        "customer_name": t.customer_name or t.customer_address,
+        "question": facts["question"],
+        "answered_by": s.directory.name_of(t.se),
+        "received_words": s.when(t.received_at, t),
+        "responded_words": s.when(facts["responded_at"], t) if facts["responded_at"] else "",
+        "resolved_words": s.when(now, t),
+        "business_hours": round(took.total_seconds() / 3600, 1),
+        "missed": await commitments.missed_count(a.db, t.id),
+    }
+    return s.composer.build(
+        MailKind.DONE,
+        Template.DONE_SUMMARY,
+        t,
+        Envelope(to=(t.sc,)),
+        context,
+        subject=staff_subject(t, "Resolved"),
+    )
+
+
+COMMAND = Command("resolved", "#resolved", run)

@@ -1,0 +1,14 @@
+"""``#waiting``: waiting on the customer; the clocks stop until they reply."""
+
+from __future__ import annotations
+
+from gateway import ledger
+from gateway.commands.base import Acting, Command
+
+
+async def run(a: Acting, arg: str) -> None:
+    await ledger.pause(a.db, await a.fresh(), a.now)
+    a.done.append("waiting on the customer: dates paused until they reply")
+
+
+COMMAND = Command("waiting", "#waiting", run)
