@@ -26,7 +26,8 @@ from tests.conftest import (
     running,
 )
 from tests.dovecot import Dovecot
-from tests.test_conversation import with_files
+from tests.test_conversation import sc_forward, with_files
+from tests.test_forwards import original_mail
 
 pytestmark = pytest.mark.dovecot
 
@@ -253,3 +254,43 @@ async def test_a_week_long_ticket_among_several_people(
         await store.stop()
     assert tuple(row) == (1, "new", DANA), "one ticket, reopened, with Dana"
     assert people[0] == f"{JANE}, {ROSALIE}"
+
+
+async def test_a_forward_and_a_merge_stay_threaded_end_to_end(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox)
+    async with running(config, clock):
+        # Casey forwards Jane's mail as an attachment: the ticket is Jane's, threaded to her mail.
+        mailbox.append(sc_forward("Please help Jane, key account.", attach=original_mail()))
+        await sink.wait_for(2)
+        ack = next(m for m in sink.messages if m["X-Support-Kind"] == "ack")
+        assert ack["To"] == JANE and ack["In-Reply-To"] == "<orig-1@acme.example>"
+        # Jane writes about something related in a new thread: a second ticket.
+        mailbox.append(customer_mail(2, body="Is the import affected too?", date=clock.now()))
+        await sink.wait_for(4)
+        copy = next(m for m in sink.messages if m["X-Support-Kind"] == "se-copy")
+        second = [m for m in sink.messages if m["X-Support-Ticket"] == "SUP-1002"]
+        second_ack = next(m for m in second if m["X-Support-Kind"] == "ack")
+        # Sam merges the second into the first; Jane answers in the second's thread.
+        mailbox.append(relay_reply(copy, "#merge SUP-1002", "sam-merge"))
+        await sink.wait_for(6)
+        mailbox.append(
+            customer_mail(
+                3,
+                subject="Re: " + second_ack["Subject"],
+                in_reply_to=second_ack["Message-ID"],
+                body="Here is the import log.",
+                date=clock.now(),
+            )
+        )
+        await eventually(lambda: mailbox.count("Processed") == 4)
+        await sink.wait_for(7)
+
+    notice = next(m for m in sink.messages if m["X-Support-Kind"] == "merge-notice")
+    assert notice["To"] == JANE and notice["Subject"] == ack["Subject"]
+    assert notice["In-Reply-To"] == "<orig-1@acme.example>"
+    follow = sink.messages[-1]
+    assert follow["X-Support-Kind"] == "se-copy" and follow["X-Support-Ticket"] == "SUP-1001"
+    assert "Here is the import log." in follow.text()
+    assert len([m for m in sink.messages if m["X-Support-Kind"] == "ack"]) == 2
