@@ -31,7 +31,7 @@ from gateway.config import Config
 from gateway.models import MailKind, Outbound, Ticket
 from gateway.parse import clean
 from gateway.subjects import bare, reply_subject
-from gateway.templating import Template, common_context, environment, problems
+from gateway.templating import Template, common_context, environment, problems, with_greeting
 
 
 # compat32 keeps header values as the strings we give it: building a mail this way costs a
@@ -146,11 +146,13 @@ class Composer:
         attachments.
         """
         support = self.config.support
-        ctx = {
-            **common_context(support.display_name, support.address, support.our_color),
-            "ticket": ticket,
-            **context,
-        }
+        ctx = with_greeting(
+            {
+                **common_context(support.display_name, support.address, support.our_color),
+                "ticket": ticket,
+                **context,
+            }
+        )
         body: Message = MIMEMultipart("alternative", _boundary(), policy=_POLICY)
         body.attach(_text(self.env.get_template(f"{template}.txt.j2").render(ctx), "plain"))
         body.attach(_text(self.env.get_template(f"{template}.html.j2").render(ctx), "html"))

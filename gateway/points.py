@@ -121,6 +121,35 @@ def extract(text: str, html: str = "", limit: int = 10) -> list[str]:
     return out[:limit]
 
 
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|bonjour|hola|ciao)\b",
+    re.IGNORECASE,
+)
+_PROBLEM_MAX = 200
+
+
+def stated_problem(text: str, html: str = "") -> str:
+    """The customer's own statement of the problem: the first sentence of what they wrote this
+    time that is neither a greeting, a question nor a list item, and long enough to say
+    something ("Our nightly export fails with error E42 since this morning."). '' when none."""
+    for line in new_text(text, html).splitlines():
+        if not line.strip() or _ITEM.match(line):
+            continue
+        for sentence in _SENTENCE_END.split(line.strip()):
+            sentence = " ".join(sentence.split())
+            if _GREETING.match(sentence):  # "Hi team, the dashboard is blank."
+                sentence = sentence.partition(",")[2].strip()
+                sentence = sentence[:1].upper() + sentence[1:]
+            if not sentence or _QUESTION.search(sentence) or _COURTESY.search(sentence):
+                continue
+            if len(sentence.split()) < 3 or sentence.endswith(":"):
+                continue
+            if len(sentence) > _PROBLEM_MAX:
+                sentence = sentence[: _PROBLEM_MAX - 1].rstrip() + "\u2026"
+            return sentence
+    return ""
+
+
 _COURTESY = re.compile(
     r"\b(thanks?|thank you|thx|cheers|many thanks|that (fixed|solved|did) it|works( now)?|"
     r"danke|merci|gracias|grazie|bedankt|obrigad[oa])\b",

@@ -28,6 +28,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from gateway.greeting import greeting
 from gateway.models import Ticket, TicketState
 
 
@@ -142,6 +143,8 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "late_intake": True,
             "missed_words": _WHEN,
             "points": _POINTS,
+            "problem": "Our <nightly> export fails with error E42 & more.",
+            "resolution_promised": False,
             "articles": [{"title": "Export errors", "url": "https://example.com/kb/1"}],
             "reopened": False,
             "forwarded": {"by": "Casey <Consultant>", "written_words": _WHEN},
@@ -266,6 +269,13 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
     }
 
 
+def with_greeting(context: dict[str, Any]) -> dict[str, Any]:
+    """``greeting`` ("Dear Richard," / "Hello,") for a mail to ``customer_name``, unless given."""
+    if "greeting" in context or "customer_name" not in context:
+        return context
+    return {**context, "greeting": greeting(str(context["customer_name"]))}
+
+
 def common_context(support_name: str, support_address: str, our_color: str) -> dict[str, Any]:
     """What every template gets besides its own data (see :meth:`Composer.build`)."""
     return {
@@ -284,7 +294,9 @@ def problems(env: Environment, common: dict[str, Any]) -> Iterator[tuple[str, st
         for name in file_names(template):
             unfiled = {"ticket": None} if template in UNFILED else {}
             try:
-                env.get_template(name).render({**common, **samples[template], **unfiled})
+                env.get_template(name).render(
+                    with_greeting({**common, **samples[template], **unfiled})
+                )
             except Exception as exc:  # the operator needs every failure, whatever it is
                 where = getattr(exc, "lineno", None)
                 at = f" (line {where})" if where else ""

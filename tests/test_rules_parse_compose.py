@@ -137,6 +137,8 @@ def test_composed_mail_is_threaded_marked_and_escaped() -> None:
             "resolution_words": "Friday",
             "received_words": "Monday",
             "points": ["<b>Why?</b>"],
+            "problem": "The <script>alert(1)</script> export fails.",
+            "resolution_promised": False,
             "articles": [],
             "reopened": False,
             "forwarded": None,
@@ -156,7 +158,8 @@ def test_composed_mail_is_threaded_marked_and_escaped() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<b>Why?</b>" not in html and "&lt;b&gt;Why?&lt;/b&gt;" in html  # a point, escaped
     text = msg.get_body(preferencelist=("plain",)).get_content()
-    assert "Dear <script>alert(1)</script>" in text  # plain text needs no escaping
+    assert "> The <script>alert(1)</script> export fails." in text  # plain text: no escaping
+    assert text.startswith("Hello,"), "a display name that is no name gets no 'Dear'"
 
 
 def _se_copy(

@@ -225,7 +225,7 @@ async def test_a_week_long_ticket_among_several_people(
     assert danas_reply["From"] == '"Dana Default (Example Support)" <support@example.com>'
 
     # -- what they say ---------------------------------------------------------------------------
-    assert "Dear Jane Customer," in ack.text()
+    assert ack.text().startswith("Dear Jane,")
     patch = [
         p
         for p in message_from_bytes(sams_reply.raw, policy=policy.default).walk()

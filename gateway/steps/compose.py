@@ -41,7 +41,8 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
     )
     if dates:
         missed = dates["actionable"].missed
-        late = w.now - w.row.received_at > timedelta(minutes=s.config.sla.revision_grace_minutes)
+        # Late when the acknowledgement itself comes after its own target (an hour by default).
+        late = w.now - w.row.received_at > timedelta(minutes=s.config.sla.acknowledge_minutes)
         articles = selfhelp.suggest(s.config.articles, msg.subject, msg.text or msg.html)
         w.outgoing.append(
             s.composer.build(
@@ -54,6 +55,9 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                     "late_intake": late,
                     "missed_words": s.when(missed, t) if missed else "",
                     "points": w.points,
+                    "problem": _problem(msg.text, msg.html, w.points),
+                    # A resolution date is a target until an engineer sets one (#eta resolve).
+                    "resolution_promised": False,
                     "articles": articles,
                     "reopened": w.reopened,
                     "forwarded": forwarded,
@@ -124,3 +128,9 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         w.outgoing = [o for o in w.outgoing if not reason.startswith(o.kind + " ")]
     action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP  # a follow-up's ack: see reason
     raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
+
+
+def _problem(text: str, html: str, asked: list[str]) -> str:
+    """The customer's statement of the problem, unless a point already says it."""
+    problem = points.stated_problem(text, html)
+    return "" if any(problem in p for p in asked) else problem
