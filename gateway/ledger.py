@@ -114,6 +114,7 @@ async def resume(
                 revision_of=c.id,
                 made_by="pause",
                 point=c.point,
+                promised=c.promised,
             )
             moved += 1
     await tickets.set_state(db, ticket.id, previous)
@@ -128,6 +129,24 @@ async def set_eta(db: Db, ticket: Ticket, due: datetime, now: datetime, told: st
     revision_of = current[0].id if current else None
     return await commitments.make(
         db, ticket.id, "update", due, told, now, revision_of=revision_of, made_by=by
+    )
+
+
+async def set_resolution(
+    db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str
+) -> int:
+    """An engineer's resolution date (``#eta resolve``): a promise to the customer, superseding
+    the open resolution target."""
+    current = [c for c in await commitments.open_for(db, ticket.id) if c.kind == "resolution"]
+    return await commitments.make(
+        db,
+        ticket.id,
+        "resolution",
+        due,
+        told,
+        now,
+        revision_of=current[0].id if current else None,
+        made_by=by,
     )
 
 
@@ -202,6 +221,7 @@ async def merge(
             revision_of=c.id,
             made_by=by,
             point=c.point,
+            promised=c.promised,
         )
         moved.append(c)
     await tickets.merge(db, survivor, merged, now)

@@ -4,10 +4,10 @@ Each pass, in one transaction per ticket:
 - **missed commitments** (past due by more than the grace) are marked missed. On a ticket still
   waiting for its first engineer reply, and for any date an engineer set, the customer gets a
   revised date (a new commitment that supersedes the missed one); the SE and SC get an alert, and
-  from the ``escalate_after_misses``-th miss on a ticket the escalation contact too. A resolution
-  date that passes on a ticket an engineer has already answered is not re-promised to the
-  customer automatically (the engineer's reply is the latest word they have): the SE and SC are
-  alerted to set a date or resolve it.
+  from the ``escalate_after_misses``-th miss on a ticket the escalation contact too. The
+  policy's resolution date is a *target* the customer was never promised: when it passes, only
+  the SE and SC are alerted (to set a date with ``#eta resolve`` or resolve it). A resolution date
+  an engineer set is a promise, revised like any other.
 - **status updates**: a ticket we owe something on, with no mail to the customer for
   ``status_update_business_days`` business days, gets a short update (subject, status, dates).
 
@@ -35,7 +35,7 @@ from gateway.store import Db, Store, commitments, outbox, participants, shunts, 
 from gateway.store.commitments import Commitment
 from gateway.templating import Template
 from gateway.waiting import wait_any
-from gateway.words import KIND_WORDS
+from gateway.words import KIND_WORDS, dates_owed
 
 log = logging.getLogger("gateway.scheduler")
 
@@ -165,7 +165,10 @@ class Scheduler:
             if c.point:
                 words = f"an answer to \u201c{c.point}\u201d"
             line = {"kind": c.kind, "kind_words": words, "old_words": c.told, "new_words": ""}
-            if t.state is TicketState.NEW or c.kind in ("update", "point"):
+            if not c.promised:  # a target the customer was never promised: alerts only
+                internal.append(line)
+            elif t.state is TicketState.NEW or c.kind in ("update", "point", "resolution"):
+                # (a resolution here is an engineer's promise: revised like any date told)
                 due = max(new_due, c.due_at)
                 line["new_words"] = s.when(due, t)
                 await commitments.make(
@@ -178,6 +181,7 @@ class Scheduler:
                     revision_of=c.id,
                     made_by="revision",
                     point=c.point,
+                    promised=c.promised,
                 )
                 revisions.append(line)
             else:
@@ -267,10 +271,7 @@ class Scheduler:
 
     async def _status_update(self, db: Db, t: Ticket, now: datetime) -> None:
         s = self.s
-        dates = [
-            {"kind_words": KIND_WORDS.get(c.kind, c.kind), "words": c.told}
-            for c in await commitments.open_for(db, t.id)
-        ]
+        dates = dates_owed(await commitments.open_for(db, t.id))
         people = self._people(t)
         context = people | {
             "status_words": STATUS_WORDS[t.state].format(se=people["se_name"]),

@@ -196,8 +196,11 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "resolved_words": _LATER,
             "business_hours": 12.5,
             "missed": 1,
+            "dates_given": 3,
+            "target_missed": True,
+            "asked": ["Our <nightly> export fails.", _POINTS[0]],
         },
-        Template.ETA_UPDATE: people | {"eta_words": _LATER},
+        Template.ETA_UPDATE: people | {"eta_words": _LATER, "resolve_words": _LATER},
         Template.MISSED_ALERT: people
         | {
             "sc_name": "Casey Consultant",
@@ -212,6 +215,7 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "answers": [(_POINTS[0], "A bad index.")],
             "still_open": [(_POINTS[1], _LATER)],
             "eta_words": _LATER,
+            "resolve_words": _LATER,
             "se_name": "Sam Engineer",
             "inline_images": ["shot1@sam<x>"],
             "left_out": [("big <dump>.zip", "30.2 MB")],
@@ -264,7 +268,10 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
         Template.STATUS_UPDATE: people
         | {
             "status_words": "in progress with Sam Engineer",
-            "dates": [{"kind_words": "a reply", "words": _WHEN}],
+            "dates": [
+                {"words": _WHEN, "what": "an answer to \u201cWhy <E42>?\u201d", "target": ""},
+                {"words": _LATER, "what": "", "target": "yes"},
+            ],
         },
     }
 

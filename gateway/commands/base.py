@@ -35,6 +35,7 @@ class Acting:
     done: list[str] = field(default_factory=list)
     when: datetime | None = None  # #eta: the next date, set before the reply is composed
     eta_words: str = ""
+    resolve_words: str = ""  # #eta resolve: the resolution date promised
 
     @property
     def now(self) -> datetime:

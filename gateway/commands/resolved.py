@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway import ledger
+from gateway import ledger, points
 from gateway.commands.base import Acting, Command
 from gateway.compose import Envelope, staff_subject
 from gateway.models import MailKind, Outbound
@@ -23,6 +23,7 @@ async def _summary(a: Acting) -> Outbound:
     """For the SC: what was asked, who answered, when, how long, dates missed."""
     s, t, now = a.s, a.ticket, a.now
     facts = await tickets.history(a.db, t.id)
+    given, missed, target_missed = await commitments.date_record(a.db, t.id)
     took = s.calendar.business_time_between(t.received_at, now)
     context = {
         "customer_name": t.customer_name or t.customer_address,
@@ -32,7 +33,10 @@ async def _summary(a: Acting) -> Outbound:
         "responded_words": s.when(facts["responded_at"], t) if facts["responded_at"] else "",
         "resolved_words": s.when(now, t),
         "business_hours": round(took.total_seconds() / 3600, 1),
-        "missed": await commitments.missed_count(a.db, t.id),
+        "missed": missed,
+        "dates_given": given,
+        "target_missed": target_missed,
+        "asked": _asked(facts["question"], await commitments.points_of(a.db, t.id)),
     }
     return s.composer.build(
         MailKind.DONE,
@@ -42,6 +46,13 @@ async def _summary(a: Acting) -> Outbound:
         context,
         subject=staff_subject(t, "Resolved"),
     )
+
+
+def _asked(first_mail: str, asked: list[str]) -> list[str]:
+    """What the customer raised, as lines: their statement of the problem, then each point."""
+    problem = points.stated_problem(first_mail)
+    lines = [problem] if problem and not any(problem in p for p in asked) else []
+    return lines + asked
 
 
 COMMAND = Command("resolved", "#resolved", run)

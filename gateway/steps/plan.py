@@ -19,12 +19,16 @@ async def step_plan(s: Services, w: Work, db: Db) -> None:
     w.promises = initial_promises(s.policy, w.row.received_at, w.now)
     for p in w.promises:
         revision_of = None
+        # The policy's resolution date is a target until an engineer sets one (#eta resolve).
+        promised = p.kind != "resolution"
         if p.missed is not None:
             revision_of = await commitments.make(
-                db, t.id, p.kind, p.missed, s.when(p.missed, t), w.now
+                db, t.id, p.kind, p.missed, s.when(p.missed, t), w.now, promised=promised
             )
             await commitments.mark_missed(db, revision_of, w.now)
-        await commitments.make(db, t.id, p.kind, p.due, s.when(p.due, t), w.now, revision_of)
+        await commitments.make(
+            db, t.id, p.kind, p.due, s.when(p.due, t), w.now, revision_of, promised=promised
+        )
         if p.kind == "actionable":  # each of the customer's points is answered by then
             for point in w.points:
                 await commitments.make(

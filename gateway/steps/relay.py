@@ -109,7 +109,7 @@ async def _relay(a: Acting, reply: SeReply) -> None:
         s.config.safety.max_attachment_bytes,
     )
     if not (inline.general or inline.inline or files or left_out):
-        if a.eta_words:
+        if a.eta_words or a.resolve_words:
             a.mails.append(
                 s.composer.build(
                     MailKind.ETA,
@@ -120,6 +120,7 @@ async def _relay(a: Acting, reply: SeReply) -> None:
                         "customer_name": t.customer_name or t.customer_address,
                         "se_name": d.name_of(a.sender),
                         "eta_words": a.eta_words,
+                        "resolve_words": a.resolve_words,
                     },
                 )
             )
@@ -146,6 +147,7 @@ async def _relay(a: Acting, reply: SeReply) -> None:
                 "still_open": carried,
                 "se_name": d.name_of(a.sender),
                 "eta_words": a.eta_words,
+                "resolve_words": a.resolve_words,
                 "inline_images": [f.content_id for f in files if f.inline],
                 "left_out": [(f.filename, size(len(f.data))) for f in left_out],
             },

@@ -17,6 +17,7 @@ class Commitment:
     due_at: datetime
     told: str
     point: str = ""
+    promised: bool = True  # told to the customer as a date (a policy resolution is a target)
 
 
 async def make(
@@ -29,11 +30,12 @@ async def make(
     revision_of: int | None = None,
     made_by: str = "policy",
     point: str = "",
+    promised: bool = True,
 ) -> int:
     cur = await db.execute(
         "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, revision_of, made_by,"
-        " point) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (ticket_id, kind, ts(due_at), told, ts(now), revision_of, made_by, point),
+        " point, promised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (ticket_id, kind, ts(due_at), told, ts(now), revision_of, made_by, point, int(promised)),
     )
     assert cur.lastrowid is not None
     if revision_of is not None:
@@ -73,6 +75,21 @@ async def missed_count(db: Db, ticket_id: int) -> int:
     return int(row[0]) if row else 0
 
 
+async def date_record(db: Db, ticket_id: int) -> tuple[int, int, bool]:
+    """For the SC's summary: how many distinct dates the customer was given (a reply date and
+    the points answered by it are one date), how many of them were missed, and whether the
+    resolution target (never promised) was passed."""
+    cur = await db.execute(
+        "SELECT count(DISTINCT told) FILTER (WHERE promised = 1),"
+        " count(DISTINCT told) FILTER (WHERE promised = 1 AND missed_at IS NOT NULL),"
+        " count(*) FILTER (WHERE promised = 0 AND missed_at IS NOT NULL)"
+        " FROM commitments WHERE ticket_id = ?",
+        (ticket_id,),
+    )
+    row = await cur.fetchone()
+    return (int(row[0]), int(row[1]), bool(row[2])) if row else (0, 0, False)
+
+
 async def due_unmet(db: Db, before: datetime, ticket_states: tuple[str, ...]) -> list[Commitment]:
     """Open commitments due before ``before`` on tickets in one of ``ticket_states``."""
     marks = ",".join("?" for _ in ticket_states)
@@ -101,12 +118,12 @@ async def due_unmet_for(
     return [_row(r) for r in await cur.fetchall()]
 
 
-_COLUMNS = "commitments.id, ticket_id, kind, due_at, told, point"
+_COLUMNS = "commitments.id, ticket_id, kind, due_at, told, point, promised"
 _OPEN = "met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL"
 
 
 def _row(r: Any) -> Commitment:
-    return Commitment(r[0], r[1], r[2], from_ts(r[3]), r[4], r[5])
+    return Commitment(r[0], r[1], r[2], from_ts(r[3]), r[4], r[5], bool(r[6]))
 
 
 async def meet_one(db: Db, commitment_id: int, now: datetime) -> None:

@@ -1,0 +1,183 @@
+"""The golden renderings: every template, in each kind and state it is sent in, rendered with
+realistic data. The files in tests/golden/ are what a reviewer reads in a change (do they read
+like a careful person wrote them?); tests/test_golden.py checks the templates still render
+exactly them, and ``scripts/golden`` rewrites them after a deliberate change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from gateway.models import Ticket
+from gateway.templating import SAMPLE_TICKET, Template, common_context, environment, with_greeting
+
+GOLDEN = Path(__file__).parent / "golden"
+
+TICKET = replace(
+    SAMPLE_TICKET,
+    subject="Nightly export fails with E42",
+    customer_name="Payne, Richard",
+    customer_address="richard.payne@acme.example",
+    customer_utc_offset=None,
+)
+REPLY = "Tuesday 24 November, 10:15 EST"
+LATER = "Thursday 26 November, 17:00 EST"
+TARGET = "Friday 27 November, 10:15 EST"
+WHY = "Why does the nightly export fail with E42?"
+AFFECTED = "Is version 4.2 affected too?"
+IMPORT = "Does the nightly import have the same problem?"
+PROBLEM = "Our nightly export has failed with error E42 since Monday morning."
+CUSTOMER = {"customer_name": "Payne, Richard", "se_name": "Sam Engineer"}
+
+ACK = CUSTOMER | {
+    "sc_name": "Casey Consultant",
+    "received_words": "Monday 23 November, 10:15 EST",
+    "actionable_words": REPLY,
+    "resolution_words": TARGET,
+    "late_intake": False,
+    "missed_words": "",
+    "points": [WHY, AFFECTED],
+    "problem": PROBLEM,
+    "resolution_promised": False,
+    "articles": [],
+    "reopened": False,
+    "forwarded": None,
+}
+COPY = CUSTOMER | {
+    "sc_name": "Casey Consultant",
+    "received_words": "Monday 23 November, 10:15 EST",
+    "actionable_words": REPLY,
+    "resolution_words": TARGET,
+    "follow_up": False,
+    "reopened": False,
+    "route_reason": "account Acme: its SE",
+    "customer_text": f"Hello,\n\n{PROBLEM}\n\n{WHY} {AFFECTED}\n\nRichard",
+    "points": [WHY, AFFECTED],
+    "triage": False,
+    "sender_address": "richard.payne@acme.example",
+    "participants": ["richard.payne@acme.example"],
+    "mentions": "",
+    "mentions_why": "",
+    "new_points": [],
+    "new_points_words": "",
+    "owner_name": "Sam Engineer",
+    "priority": "normal",
+    "product": "exports",
+    "files": [],
+    "original_left_out": "",
+    "inbox_id": 42,
+    "forwarded": None,
+}
+REVISION = {"kind": "actionable", "kind_words": "a reply", "old_words": REPLY, "new_words": LATER}
+STORY = [
+    {"when": "Monday 23 November, 14:00 EST", "who": "Sam Engineer (Example Support)",
+     "what": "the answer", "text": "Hello Richard,\n\nA bad index: fixed in 4.2.1.\n\n-- \nSam"},
+    {"when": "Monday 23 November, 10:15 EST", "who": "Payne, Richard <richard.payne@acme.example>",
+     "what": "wrote (the first mail)", "text": f"{PROBLEM}\n\n{WHY}"},
+]  # fmt: skip
+
+# (file name, template, context, ticket): one row per kind and state a template is sent in.
+CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
+    ("ack.new", Template.ACK, ACK, TICKET),
+    ("ack.one-question", Template.ACK, ACK | {"points": [WHY], "problem": ""}, TICKET),
+    ("ack.no-question", Template.ACK, ACK | {"points": [], "problem": "No view-only accounts"},
+     TICKET),
+    ("ack.no-first-name", Template.ACK, ACK | {"customer_name": "ACME IT Support Team"}, TICKET),
+    ("ack.late", Template.ACK, ACK | {"late_intake": True}, TICKET),
+    ("ack.reopened", Template.ACK, ACK | {"reopened": True, "points": [],
+     "problem": "The export fails again tonight with E42."}, TICKET),
+    ("ack.forwarded", Template.ACK, ACK | {"forwarded": {"by": "Casey Consultant",
+     "written_words": "Monday 23 November, 09:12 EST", "how": "inline", "note": ""}}, TICKET),
+    ("ack.with-articles", Template.ACK, ACK | {"articles": [
+        {"title": "Export errors explained", "url": "https://example.com/kb/exports"}]}, TICKET),
+    ("follow_up_ack.one", Template.FOLLOW_UP_ACK, ACK | {"points": [IMPORT],
+     "actionable_words": LATER}, TICKET),
+    ("follow_up_ack.several", Template.FOLLOW_UP_ACK, ACK | {"points": [IMPORT, AFFECTED],
+     "actionable_words": LATER}, TICKET),
+    ("eta_update.next-step", Template.ETA_UPDATE, CUSTOMER | {"eta_words": LATER,
+     "resolve_words": ""}, TICKET),
+    ("eta_update.resolution", Template.ETA_UPDATE, CUSTOMER | {"eta_words": "",
+     "resolve_words": TARGET}, TICKET),
+    ("relay_reply.prose", Template.RELAY_REPLY, {"text": "Hello Richard,\n\nA bad index: it is "
+     "fixed in 4.2.1, out today.", "answers": [], "still_open": [], "eta_words": "",
+     "resolve_words": "", "se_name": "Sam Engineer", "inline_images": [], "left_out": []},
+     TICKET),
+    ("relay_reply.inline-one-open", Template.RELAY_REPLY, {"text": "Hello Richard,",
+     "answers": [(WHY, "A bad index; 4.2.1 rebuilds it.")], "still_open": [(AFFECTED, LATER)],
+     "eta_words": "", "resolve_words": TARGET, "se_name": "Sam Engineer",
+     "inline_images": [], "left_out": [("export-dump.zip", "31.4 MB")]}, TICKET),
+    ("revised_eta.reply", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION]}, TICKET),
+    ("revised_eta.point", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION | {
+     "kind": "point", "kind_words": f"an answer to \u201c{IMPORT}\u201d"}]}, TICKET),
+    ("revised_eta.update", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION | {
+     "kind": "update", "kind_words": "an update"}]}, TICKET),
+    ("revised_eta.resolution", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION | {
+     "kind": "resolution", "kind_words": "a resolution"}]}, TICKET),
+    ("status_update.new", Template.STATUS_UPDATE, CUSTOMER | {
+     "status_words": "with Sam Engineer, who is preparing the first reply",
+     "dates": [{"words": REPLY, "what": f"an answer to \u201c{WHY}\u201d and \u201c{AFFECTED}"
+                "\u201d", "target": ""}, {"words": TARGET, "what": "", "target": "yes"}]},
+     TICKET),
+    ("status_update.in-progress", Template.STATUS_UPDATE, CUSTOMER | {
+     "status_words": "in progress with Sam Engineer",
+     "dates": [{"words": LATER, "what": "an update", "target": ""}]}, TICKET),
+    ("merge_notice", Template.MERGE_NOTICE, CUSTOMER | {"merged": replace(
+     TICKET, key="SUP-1002", subject="Nightly import fails too"),
+     "dates": [{"kind_words": "a reply", "point": "", "words": REPLY}]}, TICKET),
+    ("se_copy.new", Template.SE_COPY, COPY, TICKET),
+    ("se_copy.follow-up", Template.SE_COPY, COPY | {"follow_up": True, "actionable_words": "",
+     "points": [WHY, IMPORT], "new_points": [IMPORT], "new_points_words": LATER}, TICKET),
+    ("se_copy.after-hours-triage", Template.SE_COPY, COPY | {"triage": True}, TICKET),
+    ("se_copy.forwarded", Template.SE_COPY, COPY | {"forwarded": {"by": "Casey Consultant",
+     "written_words": "Monday 23 November, 09:12 EST", "how": "attached message",
+     "note": "Key account, please be quick."}}, TICKET),
+    ("assigned", Template.ASSIGNED, {"by": "Sam Engineer", "customer_name": "Payne, Richard",
+     "ticket_question": PROBLEM, "participants": ["richard.payne@acme.example"],
+     "open_dates": [{"kind_words": "an answer to a point", "point": AFFECTED, "words": LATER}],
+     "story": STORY, "story_total": 2}, TICKET),
+    ("done_summary.kept", Template.DONE_SUMMARY, {"customer_name": "Payne, Richard",
+     "question": PROBLEM, "asked": [PROBLEM, WHY, AFFECTED], "answered_by": "Sam Engineer",
+     "received_words": "Monday 23 November, 10:15 EST", "responded_words": REPLY,
+     "resolved_words": LATER, "business_hours": 24.5, "missed": 0, "dates_given": 2,
+     "target_missed": False}, TICKET),
+    ("done_summary.missed", Template.DONE_SUMMARY, {"customer_name": "Payne, Richard",
+     "question": PROBLEM, "asked": [PROBLEM, WHY], "answered_by": "Sam Engineer",
+     "received_words": "Monday 23 November, 10:15 EST", "responded_words": LATER,
+     "resolved_words": "Monday 30 November, 11:00 EST", "business_hours": 45.8, "missed": 2,
+     "dates_given": 3, "target_missed": True}, TICKET),
+    ("missed_alert", Template.MISSED_ALERT, CUSTOMER | {"sc_name": "Casey Consultant",
+     "revisions": [REVISION], "internal": [{"kind": "resolution", "kind_words": "a resolution",
+     "old_words": TARGET, "new_words": ""}], "misses": 2, "escalated": True}, TICKET),
+    ("note", Template.NOTE, {"author": "Casey Consultant",
+     "note": "Richard called: the export feeds their month-end close."}, TICKET),
+    ("se_confirm", Template.SE_CONFIRM, {"actor": "Sam Engineer", "done": [
+     "next date set: Thursday 26 November, 17:00 EST (the customer is told)",
+     "your answer went to richard.payne@acme.example, cc casey@example.com (1 date(s) met): "
+     "\u201cHello Richard,\u201d (3 lines)"]}, TICKET),
+    ("se_error", Template.SE_ERROR, {"actor": "Sam Engineer", "errors": [
+     "#eta someday: 'someday': use +2bd, tomorrow 15:00, today 16:30, 2026-11-25 10:00 or "
+     "2026-11-25"]}, TICKET),
+    ("security_alert", Template.SECURITY_ALERT, {"sender": "sam@example.com",
+     "subject": "Re: [SUP-1001] New: Nightly export fails with E42",
+     "message_id": "<forged-1@evil.example>",
+     "problem": "sam@example.com is not authenticated: dmarc=fail"}, TICKET),
+    ("bounce_alert", Template.BOUNCE_ALERT, {"failed": ["richard.payne@acme.example"],
+     "diagnostic": "550 5.1.1 <richard.payne@acme.example>: user unknown",
+     "until_words": "Monday 30 November, 10:15 EST"}, TICKET),
+    ("dead_letter_alert", Template.DEAD_LETTER_ALERT, {"customer_name": "Payne, Richard",
+     "what": "the acknowledgement", "recipients": ["richard.payne@acme.example"],
+     "error": "554 5.7.1 Message rejected"}, TICKET),
+    ("forward_query", Template.FORWARD_QUERY, {"forwarder": "Casey Consultant",
+     "subject": "Fwd: Nightly export fails with E42", "found_name": "Richard Payne",
+     "why": "its From line names no address"}, None),
+]  # fmt: skip
+
+
+def render(template: Template, context: dict[str, Any], ticket: Ticket | None) -> dict[str, str]:
+    """The text and HTML parts, as the composer renders them (built-in templates)."""
+    env = environment()
+    common = common_context("Example Support", "support@example.com", "#1a5fb4")
+    ctx = with_greeting({**common, "ticket": ticket, **context})
+    return {part: env.get_template(f"{template}.{part}.j2").render(ctx) for part in ("txt", "html")}

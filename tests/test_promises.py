@@ -1,0 +1,89 @@
+"""Promise only what a person has agreed to (issue 15): the policy's resolution date is a target;
+an engineer's resolution date is a promise, kept or revised; status updates name what is owed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gateway.sink import Received
+from gateway.store.commitments import Commitment
+from gateway.words import dates_owed
+from tests.conftest import customer_mail
+from tests.harness import Harness
+from tests.test_engineer import se_reply
+
+
+def kind(h: Harness, name: str) -> list[Received]:
+    return [m for m in h.sink.messages if m["X-Support-Kind"] == name]
+
+
+async def test_the_resolution_target_is_never_revised_to_the_customer(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Can we get view-only accounts?"))
+    ack = kind(h, "ack")[0].text()
+    assert "Our usual target for a resolution is Friday 27 November, 10:00 EST" in ack
+    assert "Sam Engineer will confirm a date once they have looked into it." in ack
+    promised = await h.scalar("SELECT promised FROM commitments WHERE kind = 'resolution'")
+    assert promised == 0
+    await h.later(timedelta(days=5))  # both the reply date and the target pass unanswered
+    revised = " ".join(m.text() for m in kind(h, "revised-eta"))
+    assert "resolved" not in revised, "no revised resolution date nobody promised"
+    alerts = " ".join(m.text() for m in kind(h, "missed-alert"))
+    assert "a resolution was due Friday 27 November" in alerts and "#eta resolve" in alerts
+
+
+async def test_an_engineers_resolution_date_is_a_promise_kept_or_revised(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Why does the export fail?"))
+    await h.receive(se_reply(h, "#eta resolve +2bd\nHello Jane, a bad index: a fix is coming."))
+    [reply] = kind(h, "reply")
+    assert "We will have it resolved by Wednesday 25 November, 10:00 EST." in reply.text()
+    assert "resolution date set: Wednesday 25 November" in kind(h, "se-confirm")[0].text()
+    rows = await h.scalar(
+        "SELECT group_concat(promised || ':' || made_by, ' ') FROM commitments"
+        " WHERE kind = 'resolution' AND superseded_by IS NULL"
+    )
+    assert rows == "1:sam@example.com", "the engineer's date supersedes the target"
+    await h.later(timedelta(days=2, minutes=6))  # Wednesday 10:06: not resolved
+    [revised] = kind(h, "revised-eta")
+    assert "We said you would have a resolution on ticket SUP-1001 by Wednesday" in revised.text()
+    assert "Sam Engineer now expects to have it resolved by" in revised.text()
+
+
+async def test_a_date_alone_for_the_resolution(h: Harness) -> None:
+    await h.receive(customer_mail(1))
+    await h.receive(se_reply(h, "#eta resolve 2026-11-30"))
+    [eta] = kind(h, "eta")
+    assert "will have it resolved by Monday 30 November, 17:00 EST" in eta.text()
+    await h.receive(se_reply(h, "#eta resolve", n="x"))
+    assert "write #eta resolve <when>" in kind(h, "se-error")[0].text()
+
+
+def _c(n: int, kind: str, told: str, point: str = "", promised: bool = True) -> Commitment:
+    return Commitment(n, 1, kind, datetime(2026, 11, 24, tzinfo=UTC), told, point, promised)
+
+
+def test_what_is_owed_names_each_point_once_per_date() -> None:
+    owed = [
+        _c(1, "actionable", "Tue"),
+        _c(2, "point", "Tue", "Why E42?"),
+        _c(3, "point", "Tue", "Is 4.2 affected?"),
+        _c(4, "point", "Wed", "Does the import fail too?"),
+        _c(5, "update", "Wed"),
+        _c(6, "resolution", "Fri", promised=False),
+    ]
+    assert dates_owed(owed) == [
+        {
+            "words": "Tue",
+            "what": "an answer to \u201cWhy E42?\u201d and \u201cIs 4.2 affected?\u201d",
+            "target": "",
+        },
+        {
+            "words": "Wed",
+            "what": "an answer to \u201cDoes the import fail too?\u201d and an update",
+            "target": "",
+        },
+        {"words": "Fri", "what": "", "target": "yes"},
+    ]
+    assert dates_owed([_c(1, "actionable", "Tue"), _c(2, "resolution", "Fri")]) == [
+        {"words": "Tue", "what": "a reply", "target": ""},
+        {"words": "Fri", "what": "a resolution", "target": ""},
+    ]
