@@ -127,7 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(since, datetime):
             since = datetime.combine(since, datetime.min.time(), ZoneInfo(config.hours.timezone))
         try:
-            rows = report_mod.collect(config.database.path, since, config.sla.acknowledge_minutes)
+            rows = report_mod.collect(
+                config.database.path, since, config.sla.acknowledge_minutes, SystemClock().now()
+            )
         except FileNotFoundError as exc:
             print(exc, file=sys.stderr)
             return 1

@@ -2,7 +2,9 @@
 
 For tickets received since DATE, overall, per SE and per account: acknowledged within the target
 (1 hour), actionable response by the first date we gave, resolved by the first resolution date,
-the ETA hit rate (dates met on time / dates that came due) and revised dates sent.
+the ETA hit rate (dates promised to the customer met on time / those that came due; the
+resolution *target* is not a promise and does not count) and revised dates sent. "In time" is
+out of the tickets whose date has come or whose step is done: one not yet due counts neither way.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ COLUMNS = (
     "tickets",
     "acknowledged_in_time",
     "answered_in_time",
+    "reply_came_due",
     "answered",
     "resolved_in_time",
+    "resolution_came_due",
     "resolved",
     "dates_met",
     "dates_missed",
@@ -41,15 +45,17 @@ SELECT t.id, t.se, t.account,
   (SELECT c.due_at FROM commitments c WHERE c.ticket_id = t.id AND c.kind = 'resolution'
      AND c.revision_of IS NULL ORDER BY c.id LIMIT 1) AS first_resolution_due,
   (SELECT count(*) FROM commitments c WHERE c.ticket_id = t.id AND c.kind != 'point'
-     AND c.met_at IS NOT NULL AND c.met_at <= c.due_at) AS met,
+     AND c.promised = 1 AND c.met_at IS NOT NULL AND c.met_at <= c.due_at) AS met,
   (SELECT count(*) FROM commitments c WHERE c.ticket_id = t.id AND c.kind != 'point'
-     AND c.missed_at IS NOT NULL) AS missed,
+     AND c.promised = 1 AND c.missed_at IS NOT NULL) AS missed,
   (SELECT count(*) FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'revised-eta') AS revised
 FROM tickets t WHERE t.received_at >= ?
 """
 
 
-def collect(db_path: str, since: datetime, ack_minutes: int) -> list[dict[str, Any]]:
+def collect(db_path: str, since: datetime, ack_minutes: int, now: datetime) -> list[dict[str, Any]]:
+    """The figures; a ticket counts against "in time" only once its date has come (``now``) or
+    the step was done: a ticket not yet due is neither kept nor missed."""
     if not Path(db_path).exists():
         raise FileNotFoundError(f"no database at {db_path}")
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -63,7 +69,8 @@ def collect(db_path: str, since: datetime, ack_minutes: int) -> list[dict[str, A
         groups.setdefault(("se", r["se"]), []).append(r)
         groups.setdefault(("account", r["account"] or "(none)"), []).append(r)
     return [
-        _figures(scope, name, members, ack_minutes) for (scope, name), members in groups.items()
+        _figures(scope, name, members, ack_minutes, ts(now))
+        for (scope, name), members in groups.items()
     ]
 
 
@@ -76,7 +83,13 @@ def _within(a: str | None, b: str | None, minutes: float | None = None) -> bool:
     return delta.total_seconds() <= minutes * 60
 
 
-def _figures(scope: str, name: str, rows: list[sqlite3.Row], ack_minutes: int) -> dict[str, Any]:
+def _came_due(done: str | None, due: str | None, now: str) -> bool:
+    return done is not None or (due is not None and due <= now)
+
+
+def _figures(
+    scope: str, name: str, rows: list[sqlite3.Row], ack_minutes: int, now: str
+) -> dict[str, Any]:
     met = sum(r["met"] for r in rows)
     missed = sum(r["missed"] for r in rows)
     return {
@@ -87,8 +100,14 @@ def _figures(scope: str, name: str, rows: list[sqlite3.Row], ack_minutes: int) -
             _within(r["acked"], r["received_at"], ack_minutes) for r in rows
         ),
         "answered_in_time": sum(_within(r["responded_at"], r["first_reply_due"]) for r in rows),
+        "reply_came_due": sum(
+            _came_due(r["responded_at"], r["first_reply_due"], now) for r in rows
+        ),
         "answered": sum(r["responded_at"] is not None for r in rows),
         "resolved_in_time": sum(_within(r["resolved_at"], r["first_resolution_due"]) for r in rows),
+        "resolution_came_due": sum(
+            _came_due(r["resolved_at"], r["first_resolution_due"], now) for r in rows
+        ),
         "resolved": sum(r["resolved_at"] is not None for r in rows),
         "dates_met": met,
         "dates_missed": missed,
@@ -117,8 +136,8 @@ def render(rows: list[dict[str, Any]]) -> str:
                 r["name"],
                 str(r["tickets"]),
                 f"{r['acknowledged_in_time']}/{r['tickets']}",
-                f"{r['answered_in_time']}/{r['tickets']}",
-                f"{r['resolved_in_time']}/{r['tickets']}",
+                f"{r['answered_in_time']}/{r['reply_came_due']}",
+                f"{r['resolved_in_time']}/{r['resolution_came_due']}",
                 rate,
                 str(r["revised_etas"]),
             )

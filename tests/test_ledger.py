@@ -173,16 +173,21 @@ async def test_report_says_which_promises_were_kept(
     async with h.store.transaction() as db:
         await ledger.resolve(db, await tickets.get(db, 1), h.clock.now())
     await h.later(timedelta(hours=23))  # ticket 2's reply date passes: one revised date
-    rows = report.collect(make_config().database.path, h.clock.now() - timedelta(days=7), 60)
+    now = h.clock.now()  # Tuesday 11:00: both reply dates have come, no resolution date yet
+    rows = report.collect(make_config().database.path, now - timedelta(days=7), 60, now)
     by = {(r["scope"], r["name"]): r for r in rows}
     everyone = by[("all", "all")]
     assert (everyone["tickets"], everyone["acknowledged_in_time"]) == (2, 2)
-    assert (everyone["answered_in_time"], everyone["resolved_in_time"]) == (1, 1)
-    assert (everyone["dates_met"], everyone["dates_missed"], everyone["revised_etas"]) == (2, 1, 1)
-    assert everyone["eta_hit_rate"] == round(2 / 3, 3)
+    assert (everyone["answered_in_time"], everyone["reply_came_due"]) == (1, 2)
+    # Ticket 2's resolution target has not come: it counts neither way.
+    assert (everyone["resolved_in_time"], everyone["resolution_came_due"]) == (1, 1)
+    # Only dates promised count: the reply dates (one met, one missed), not the targets.
+    assert (everyone["dates_met"], everyone["dates_missed"], everyone["revised_etas"]) == (1, 1, 1)
+    assert everyone["eta_hit_rate"] == 0.5
     assert by[("account", "Acme")]["eta_hit_rate"] == 1.0
     assert by[("account", "Globex")]["dates_missed"] == 1
     table = report.render(rows)
-    assert table.splitlines()[1].split()[:3] == ["all", "all", "2"] and "67%" in table
+    assert table.splitlines()[1].split()[:6] == ["all", "all", "2", "2/2", "1/2", "1/1"]
+    assert "50%" in table
     parsed = list(csv.DictReader(io.StringIO(report.to_csv(rows))))
-    assert parsed[0]["eta_hit_rate"] == "0.667"
+    assert parsed[0]["eta_hit_rate"] == "0.5"
