@@ -27,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic import model_validator as _model_validator
 from pydantic.fields import FieldInfo
 
+from gateway.details import Detail
+
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -122,6 +124,11 @@ class SupportSection(_Section):
     own_addresses: list[str] = Field(
         default_factory=list,
         description="Other addresses that are ours (never answered automatically).",
+    )
+    ask_for: list[Detail] = Field(
+        default_factory=lambda: list(Detail),
+        description="What the acknowledgement of a fault report asks for when the mail lacks it"
+        " (version, error, since); a product's ask_for overrides; [] asks nothing.",
     )
 
     @field_validator("address")
@@ -407,6 +414,11 @@ class Product(_Section):
     )
     owner: str = Field(description="The owning SE's address.")
     backup: str = Field("", description="The SE who takes over while the owner is away.")
+    ask_for: list[Detail] | None = Field(
+        None,
+        description="What to ask a fault report about this product for when it lacks it"
+        " (version, error, since); unset: support.ask_for.",
+    )
 
     @field_validator("name")
     @classmethod

@@ -144,6 +144,7 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "missed_words": _WHEN,
             "points": _POINTS,
             "problem": "Our <nightly> export fails with error E42 & more.",
+            "asks": ["which version of <exports> you are running", "when it started"],
             "resolution_promised": False,
             "articles": [{"title": "Export errors", "url": "https://example.com/kb/1"}],
             "reopened": False,

@@ -40,6 +40,7 @@ ACK = CUSTOMER | {
     "missed_words": "",
     "points": [WHY, AFFECTED],
     "problem": PROBLEM,
+    "asks": [],
     "resolution_promised": False,
     "articles": [],
     "reopened": False,
@@ -85,6 +86,10 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
     ("ack.no-question", Template.ACK, ACK | {"points": [], "problem": "No view-only accounts"},
      TICKET),
     ("ack.no-first-name", Template.ACK, ACK | {"customer_name": "ACME IT Support Team"}, TICKET),
+    ("ack.asking-for-details", Template.ACK, ACK | {"points": [], "problem":
+     "The nightly export fails.", "asks": ["which version of exports you are running",
+     "the exact error message (a screenshot is fine)",
+     "when it started, and whether anything changed just before"]}, TICKET),
     ("ack.late", Template.ACK, ACK | {"late_intake": True}, TICKET),
     ("ack.reopened", Template.ACK, ACK | {"reopened": True, "points": [],
      "problem": "The export fails again tonight with E42."}, TICKET),

@@ -138,6 +138,7 @@ def test_composed_mail_is_threaded_marked_and_escaped() -> None:
             "received_words": "Monday",
             "points": ["<b>Why?</b>"],
             "problem": "The <script>alert(1)</script> export fails.",
+            "asks": [],
             "resolution_promised": False,
             "articles": [],
             "reopened": False,

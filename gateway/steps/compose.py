@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gateway import attachments, ledger, points, selfhelp
+from gateway import attachments, details, ledger, points, selfhelp
 from gateway.compose import Envelope, customer_envelope, staff_subject
 from gateway.engineer import relay_for
 from gateway.models import Action, MailKind
@@ -56,6 +56,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                     "missed_words": s.when(missed, t) if missed else "",
                     "points": w.points,
                     "problem": _problem(msg.text, msg.html, w.points),
+                    "asks": _asks(s, t.product, msg.text or msg.html),
                     # A resolution date is a target until an engineer sets one (#eta resolve).
                     "resolution_promised": False,
                     "articles": articles,
@@ -134,3 +135,12 @@ def _problem(text: str, html: str, asked: list[str]) -> str:
     """The customer's statement of the problem, unless a point already says it."""
     problem = points.stated_problem(text, html)
     return "" if any(problem in p for p in asked) else problem
+
+
+def _asks(s: Services, product: str, text: str) -> list[str]:
+    """The details a fault report lacks, as the product (or support) config lists them."""
+    configured = next((p for p in s.config.products if p.name == product), None)
+    wanted = s.config.support.ask_for
+    if configured is not None and configured.ask_for is not None:
+        wanted = configured.ask_for
+    return details.missing(text, wanted, product)
