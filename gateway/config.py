@@ -328,6 +328,13 @@ class SlaSection(_Section):
         description="Status update after this many business days with no mail to the customer"
         " (0: never).",
     )
+    urgent_update_business_hours: float = Field(
+        1,
+        ge=0,
+        description="An urgent ticket (#priority urgent) gets a short update after this many"
+        " business hours with no mail to the customer, while the ball is in our court (0: as"
+        " any other ticket).",
+    )
     max_points: int = Field(
         10, ge=0, description="At most this many of the customer's points are quoted and dated."
     )

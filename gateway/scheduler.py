@@ -239,10 +239,17 @@ class Scheduler:
     # -- status updates ----------------------------------------------------------------------
 
     async def _status_updates(self, now: datetime) -> int:
-        days = self.s.config.sla.status_update_business_days
-        if days == 0:
+        sla = self.s.config.sla
+        days, hours = sla.status_update_business_days, sla.urgent_update_business_hours
+        if days == 0 and hours == 0:
             return 0
         cal = self.s.calendar
+
+        def next_update(at: datetime, priority: str) -> datetime | None:
+            if priority == "urgent" and hours:
+                return cal.add_business_time(at, timedelta(hours=hours))
+            return cal.add_business_days(at, days) if days else None
+
         async with self.store.transaction() as db:
             if not self._update_times_known:
                 await tickets.forget_update_due(db)
@@ -250,7 +257,12 @@ class Scheduler:
             # Only tickets written to since the last pass have no due time yet (indexed).
             unknown = await tickets.update_due_unknown(db)
             await tickets.set_update_due(
-                db, [(tid, cal.add_business_days(at, days)) for tid, at in unknown]
+                db,
+                [
+                    (tid, next_at)
+                    for tid, at, priority in unknown
+                    if (next_at := next_update(at, priority)) is not None
+                ],
             )
             due = await tickets.updates_due(db, now)
             resting = await shunts.waiting(db, now)

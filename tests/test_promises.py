@@ -87,3 +87,23 @@ def test_what_is_owed_names_each_point_once_per_date() -> None:
         {"words": "Tue", "what": "a reply", "target": ""},
         {"words": "Fri", "what": "a resolution", "target": ""},
     ]
+
+
+async def test_an_urgent_ticket_gets_an_update_every_business_hour_we_owe_one(
+    h: Harness,
+) -> None:
+    await h.receive(customer_mail(1, body="Production is down. Can you help?"))
+    await h.receive(customer_mail(2, sender="li@globex.example", body="Why E42?"))  # normal
+    await h.receive(se_reply(h, "#priority urgent"))
+    assert "every 1 business hour(s)" in kind(h, "se-confirm")[0].text()
+    await h.later(timedelta(hours=1, minutes=1))  # 11:01
+    await h.later(timedelta(hours=1, minutes=1))  # 12:02
+    updates = kind(h, "status-update")
+    assert [u["To"] for u in updates] == ["jane@acme.example", "jane@acme.example"]
+    assert "By Tuesday 24 November, 10:00 EST: an answer to" in updates[0].text()
+    # Waiting on the customer: the ball is in their court, no more updates.
+    await h.receive(se_reply(h, "#waiting\nCould you send the log?", n="w"))
+    await h.later(timedelta(hours=3))
+    assert len(kind(h, "status-update")) == 2
+    missed = await h.scalar("SELECT count(*) FROM outbox WHERE kind = 'status-update'")
+    assert missed == 2, "the normal ticket got none in the same hours"

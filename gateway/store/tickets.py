@@ -184,11 +184,11 @@ async def contacted(db: Db, ticket_id: int, now: datetime) -> None:
 _OWED = "state IN ('new', 'answered')"  # the ball is in our court (the indexes say the same)
 
 
-async def update_due_unknown(db: Db) -> list[tuple[int, datetime]]:
-    """(ticket id, last written to) of owed tickets whose next status update is not yet
-    computed: only those written to since the last pass (an index of exactly them)."""
+async def update_due_unknown(db: Db) -> list[tuple[int, datetime, str]]:
+    """(ticket id, last written to, priority) of owed tickets whose next status update is not
+    yet computed: only those written to since the last pass (an index of exactly them)."""
     cur = await db.execute(UPDATE_UNKNOWN_SQL)
-    return [(r[0], from_ts(r[1])) for r in await cur.fetchall()]
+    return [(r[0], from_ts(r[1]), r[2]) for r in await cur.fetchall()]
 
 
 async def set_update_due(db: Db, due: list[tuple[int, datetime]]) -> None:
@@ -201,7 +201,7 @@ async def set_update_due(db: Db, due: list[tuple[int, datetime]]) -> None:
 _DUE = f"{_OWED} AND update_due_at IS NOT NULL AND update_due_at <= ?"
 UPDATES_DUE_SQL = f"SELECT id FROM tickets INDEXED BY tickets_update_due WHERE {_DUE}"
 UPDATE_UNKNOWN_SQL = (
-    "SELECT id, last_contact_at FROM tickets INDEXED BY tickets_update_unknown"
+    "SELECT id, last_contact_at, priority FROM tickets INDEXED BY tickets_update_unknown"
     f" WHERE {_OWED} AND update_due_at IS NULL AND last_contact_at IS NOT NULL"
 )
 
@@ -215,6 +215,13 @@ async def updates_due(db: Db, now: datetime, ticket_id: int | None = None) -> li
             f"SELECT id FROM tickets WHERE id = ? AND {_DUE}", (ticket_id, ts(now))
         )
     return [r[0] for r in await cur.fetchall()]
+
+
+async def set_priority(db: Db, ticket_id: int, level: str) -> None:
+    """A new priority: the next status update is computed again (an urgent ticket's is sooner)."""
+    await db.execute(
+        "UPDATE tickets SET priority = ?, update_due_at = NULL WHERE id = ?", (level, ticket_id)
+    )
 
 
 async def forget_update_due(db: Db) -> None:
