@@ -24,12 +24,14 @@ from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from gateway.attachments import Attachment
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.models import MailKind, Outbound, Ticket
 from gateway.parse import clean
+from gateway.routing import Directory
 from gateway.subjects import bare, reply_subject
 from gateway.templating import Template, common_context, environment, problems, with_greeting
 
@@ -111,6 +113,7 @@ class Composer:
         self.config = config
         self.clock = clock
         self.env = environment(config.templates_dir)
+        self.directory = Directory(config)
 
     def template_problems(self) -> list[tuple[str, str]]:
         """Every template file that does not render with sample data, and why (empty: all
@@ -118,6 +121,20 @@ class Composer:
         support = self.config.support
         common = common_context(support.display_name, support.address, support.our_color)
         return list(problems(self.env, common))
+
+    def _sc_covered(self, envelope: Envelope, ticket: Ticket) -> Envelope:
+        """The ticket's SC, while away, replaced by who covers them on every mail (see
+        :meth:`Directory.sc_cover`)."""
+        today = self.clock.now().astimezone(ZoneInfo(self.config.hours.timezone)).date()
+        cover = self.directory.sc_cover(ticket.sc, ticket.account, today)
+        if cover == ticket.sc:
+            return envelope
+
+        def swap(addresses: tuple[str, ...]) -> tuple[str, ...]:
+            out = [cover if a.lower() == ticket.sc.lower() else a for a in addresses]
+            return tuple(dict.fromkeys(out))
+
+        return Envelope(swap(envelope.to), swap(envelope.cc), envelope.reply_to)
 
     def new_message_id(self, ticket_key: str, kind: MailKind) -> str:
         return f"<{ticket_key}.{kind}.{uuid.uuid4().hex[:20]}@{self.config.support.domain}>"
@@ -146,6 +163,8 @@ class Composer:
         attachments.
         """
         support = self.config.support
+        if ticket is not None and ticket.sc:
+            envelope = self._sc_covered(envelope, ticket)
         ctx = with_greeting(
             {
                 **common_context(support.display_name, support.address, support.our_color),

@@ -399,6 +399,9 @@ class Account(_Section):
         default_factory=list, description="Single customer addresses of this account."
     )
     sc: str = Field("", description="Address of the account's sales consultant.")
+    backup_sc: str = Field(
+        "", description="The SC in CC instead of the account's SC while they are away."
+    )
     se: str = Field("", description="Address of the account's support engineer.")
     product: str = Field("", description="The account's product (a [[products]] name), if one.")
     tier: str = Field("", description="Support tier (informational, shown to the SE).")

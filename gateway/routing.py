@@ -151,6 +151,36 @@ class Directory:
             triage_se=triage,
         )
 
+    def sc_cover(self, sc: str, account_name: str, today: date) -> str:
+        """Who is in CC for ``sc`` today: themselves, or while they are away the account's
+        backup SC, else the team's default SC; ``sc`` again when nobody can stand in."""
+        if not sc or not self.is_staff(sc) or self.available(sc, today):
+            return sc
+        account = next((a for a in self.config.accounts if a.name == account_name), None)
+        for cover in ((account.backup_sc if account else ""), self.config.routing.default_sc):
+            if cover and cover.lower() != sc.lower() and self.available(cover, today):
+                return cover
+        return sc
+
+    def se_cover(
+        self, product_name: str, account_name: str, today: date, loads: Mapping[str, Load]
+    ) -> tuple[str, str]:
+        """(who takes an away SE's ticket, why): the product's owner or backup, else the
+        account's SE, whoever is in; else the least-loaded SE who is in."""
+        product = self.products.get(product_name)
+        account = next((a for a in self.config.accounts if a.name == account_name), None)
+        for who, why in (
+            (product.owner if product else "", f"owner of {product_name}"),
+            (product.backup if product else "", f"backup for {product_name}"),
+            (account.se if account else "", f"SE of {account_name}"),
+        ):
+            if who and self.available(who, today):
+                return who, why
+        req = RouteRequest(
+            sender="", recipients=(), subject="", text="", today=today, in_hours=True, loads=loads
+        )
+        return self.least_loaded(req), "least loaded SE who is in"
+
     def least_loaded(self, req: RouteRequest) -> str:
         candidates = [a for a in self.ses() if self.available(a, req.today)]
         if not candidates:

@@ -25,12 +25,15 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from gateway.compose import Envelope, customer_envelope
+from gateway import handover
+from gateway.compose import Envelope, customer_envelope, staff_subject
+from gateway.engineer import relay_for
 from gateway.ledger import CUSTOMER_KINDS, queue_mail
 from gateway.log import event
 from gateway.metrics import Metrics
 from gateway.models import MailKind, Outbound, Ticket, TicketState
 from gateway.pipeline import Services
+from gateway.routing import Load
 from gateway.store import Db, Store, commitments, outbox, participants, shunts, tickets
 from gateway.store.commitments import Commitment
 from gateway.templating import Template
@@ -88,7 +91,8 @@ class Scheduler:
         (kept with its reason, retried with backoff) and the others go on."""
         now = self.s.clock.now()
         queued = (
-            await self._revise_missed(now)
+            await self._cover(now)
+            + await self._revise_missed(now)
             + await self._status_updates(now)
             + await self._dead_letters(now)
         )
@@ -97,6 +101,57 @@ class Scheduler:
         if queued:
             self._on_queued()
         return queued
+
+    # -- cover: an away SE's tickets go to who is in -------------------------------------------
+
+    async def _cover(self, now: datetime) -> int:
+        """Each open ticket of an SE who is away today moves to who covers (the product's
+        backup, the account's SE, else the least-loaded SE who is in), who gets the whole
+        story; customer mail from then on names the person actually on it."""
+        s = self.s
+        today = s.calendar.local_date(now)
+        away = [se for se in s.directory.ses() if not s.directory.available(se, today)]
+        if not away:
+            return 0
+        async with self.store.transaction() as db:
+            ids = await tickets.open_of(db, away)
+        moved = 0
+        for ticket_id in ids:
+
+            async def job(db: Db, ticket_id: int = ticket_id) -> bool:
+                t = await tickets.get(db, ticket_id)
+                if t.state is TicketState.RESOLVED or s.directory.available(t.se, today):
+                    return False
+                stored = await tickets.loads(db)
+                loads = {se: Load(n, last) for se, (n, last) in stored.items()}
+                new, why = s.directory.se_cover(t.product, t.account, today, loads)
+                if not new or new.lower() == t.se.lower():
+                    return False
+                await tickets.update(db, t.id, se=new)
+                await self._queue(db, t, [await self._handed(db, t, new, why, now)], now)
+                event(log, "cover", ticket=t.key, away=t.se, to=new, why=why)
+                return True
+
+            moved += await self._per_ticket(ticket_id, now, job)
+        return moved
+
+    async def _handed(self, db: Db, old: Ticket, new: str, why: str, now: datetime) -> Outbound:
+        s = self.s
+        t = await tickets.get(db, old.id)
+        return s.composer.build(
+            MailKind.SE_COPY,
+            Template.ASSIGNED,
+            t,
+            Envelope(to=(new,), cc=(t.sc,) if t.sc else (), reply_to=relay_for(s, t)),
+            {
+                "by": "The gateway",
+                "cover_reason": f"{s.directory.name_of(old.se)} is away today; you are the {why}",
+                "customer_name": t.customer_name,
+                "ticket_question": (await tickets.history(db, t.id))["question"],
+                **await handover.context(db, t, [], now, lambda at: s.when(at, t)),
+            },
+            subject=staff_subject(t, "Assigned to you"),
+        )
 
     async def _per_ticket(
         self, ticket_id: int, now: datetime, job: Callable[[Db], Awaitable[bool]]

@@ -166,6 +166,7 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
         },
         Template.ASSIGNED: {
             "by": "Lee Lead",
+            "cover_reason": "Sam <Engineer> is away today; you are the backup for exports",
             "customer_name": "Jane <Customer>",
             "ticket_question": "Our nightly export fails with error E42.",
             "participants": ["jane@acme.example", "r.payne@acme.example"],

@@ -138,7 +138,12 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
     ("se_copy.forwarded", Template.SE_COPY, COPY | {"forwarded": {"by": "Casey Consultant",
      "written_words": "Monday 23 November, 09:12 EST", "how": "attached message",
      "note": "Key account, please be quick."}}, TICKET),
-    ("assigned", Template.ASSIGNED, {"by": "Sam Engineer", "customer_name": "Payne, Richard",
+    ("assigned.cover", Template.ASSIGNED, {"by": "The gateway", "cover_reason": "Sam Engineer is "
+     "away today; you are the backup for exports", "customer_name": "Payne, Richard",
+     "ticket_question": PROBLEM, "participants": ["richard.payne@acme.example"],
+     "open_dates": [], "story": STORY[1:], "story_total": 1}, TICKET),
+    ("assigned", Template.ASSIGNED, {"by": "Sam Engineer", "cover_reason": "",
+     "customer_name": "Payne, Richard",
      "ticket_question": PROBLEM, "participants": ["richard.payne@acme.example"],
      "open_dates": [{"kind_words": "an answer to a point", "point": AFFECTED, "words": LATER}],
      "story": STORY, "story_total": 2}, TICKET),

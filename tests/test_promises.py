@@ -3,9 +3,12 @@ an engineer's resolution date is a promise, kept or revised; status updates name
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from gateway.sink import Received
+from gateway.clock import FakeClock
+from gateway.config import Config
+from gateway.sink import Received, SmtpSink
 from gateway.store.commitments import Commitment
 from gateway.words import dates_owed
 from tests.conftest import customer_mail
@@ -107,3 +110,31 @@ async def test_an_urgent_ticket_gets_an_update_every_business_hour_we_owe_one(
     assert len(kind(h, "status-update")) == 2
     missed = await h.scalar("SELECT count(*) FROM outbox WHERE kind = 'status-update'")
     assert missed == 2, "the normal ticket got none in the same hours"
+
+
+async def test_an_away_se_and_sc_are_covered(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    from tests.conftest import ACCOUNTS, PEOPLE, harness
+
+    away = {"away": ["2026-11-24..2026-11-27"]}
+    people = [p | away if p["name"] in ("Sam Engineer", "Casey Consultant") else p for p in PEOPLE]
+    accounts = [
+        a | {"backup_sc": "robin@example.com"} if a["name"] == "Acme" else a for a in ACCOUNTS
+    ]
+    config = make_config(people=people, accounts=accounts)
+    async with harness(config, clock, sink) as h:
+        await h.receive(customer_mail(1, body="Why does the export fail?"))  # Monday: Sam's
+        assert kind(h, "ack")[0]["Cc"] == "casey@example.com", "Casey is in on Monday"
+        await h.later(timedelta(days=1))  # Tuesday 10:00: Sam and Casey are away
+        handed = [m for m in kind(h, "se-copy") if m["To"] == "dana@example.com"]
+        assert len(handed) == 1 and "Sam Engineer is away today" in handed[0].text()
+        assert "Why does the export fail?" in handed[0].text(), "the new owner gets the story"
+        assert handed[0]["Cc"] == "robin@example.com", "the account's backup SC stands in"
+        assert await h.scalar("SELECT se FROM tickets") == "dana@example.com"
+        await h.later(timedelta(minutes=6))  # the reply date passed unanswered
+        [revised] = kind(h, "revised-eta")
+        assert "Dana Default will reply by" in revised.text(), "names who is actually on it"
+        assert revised["Cc"] == "robin@example.com"
+        await h.later(timedelta(hours=1))
+        assert len([m for m in kind(h, "se-copy") if m["To"] == "dana@example.com"]) == 1

@@ -32,6 +32,7 @@ async def run(a: Acting, arg: str) -> None:
             Envelope(to=(person.address,), cc=(t.sc,) if t.sc else (), reply_to=relay_for(s, t)),
             {
                 "by": d.name_of(a.sender),
+                "cover_reason": "",
                 "customer_name": t.customer_name,
                 "ticket_question": (await tickets.history(a.db, t.id))["question"],
                 **await handover.context(a.db, t, a.mails, a.now, lambda at: s.when(at, t)),

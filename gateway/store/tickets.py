@@ -229,6 +229,16 @@ async def forget_update_due(db: Db) -> None:
     await db.execute(f"UPDATE tickets SET update_due_at = NULL WHERE {_OWED}")
 
 
+async def open_of(db: Db, ses: list[str]) -> list[int]:
+    """The tickets not yet resolved whose SE is one of ``ses``."""
+    marks = ", ".join("?" for _ in ses)
+    cur = await db.execute(
+        f"SELECT id FROM tickets WHERE se IN ({marks}) AND state != 'resolved' ORDER BY id",
+        tuple(ses),
+    )
+    return [r[0] for r in await cur.fetchall()]
+
+
 async def loads(db: Db) -> dict[str, tuple[int, datetime | None]]:
     """Per SE: open tickets, and when they were last given a ticket."""
     cur = await db.execute("SELECT se, open, last_assigned FROM se_load")  # kept by triggers
