@@ -300,6 +300,16 @@ class HoursSection(_Section):
         return [sorted(parse_window(w) for w in getattr(self, d)) for d in WEEKDAYS]
 
 
+class TierTargets(_Section):
+    name: str = Field(description="A support tier, as accounts[].tier names it.")
+    actionable_business_days: int | None = Field(
+        None, ge=1, description="In hours: this tier's actionable response (unset: the default)."
+    )
+    resolution_business_days: int | None = Field(
+        None, ge=1, description="In hours: this tier's resolution target (unset: the default)."
+    )
+
+
 class SlaSection(_Section):
     acknowledge_minutes: int = Field(
         60, ge=1, description="Acknowledgement target (the gateway acknowledges at once)."
@@ -315,6 +325,11 @@ class SlaSection(_Section):
     )
     after_hours_resolution_business_days: int = Field(
         2, ge=0, description="After hours: resolution this many business days after that."
+    )
+    tiers: list[TierTargets] = Field(
+        default_factory=list,
+        description="Targets per account tier (accounts[].tier); a tier not listed gets the"
+        " defaults above.",
     )
     revision_grace_minutes: int = Field(
         5, ge=0, description="A missed date is revised within this many minutes."
@@ -404,7 +419,9 @@ class Account(_Section):
     )
     se: str = Field("", description="Address of the account's support engineer.")
     product: str = Field("", description="The account's product (a [[products]] name), if one.")
-    tier: str = Field("", description="Support tier (informational, shown to the SE).")
+    tier: str = Field(
+        "", description="Support tier: its targets are in sla.tiers (else informational)."
+    )
 
     @field_validator("domains")
     @classmethod

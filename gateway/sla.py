@@ -32,13 +32,20 @@ class Policy:
         self.calendar = calendar
         self.sla = sla
 
-    def plan(self, received_at: datetime) -> Plan:
+    def plan(self, received_at: datetime, tier: str = "") -> Plan:
+        """The dates for mail received at ``received_at`` from an account of ``tier``."""
         cal, sla = self.calendar, self.sla
+        targets = next((t for t in sla.tiers if tier and t.name == tier), None)
+        actionable = sla.actionable_business_days
+        resolution = sla.resolution_business_days
+        if targets is not None:
+            actionable = targets.actionable_business_days or actionable
+            resolution = targets.resolution_business_days or resolution
         if cal.is_open(received_at):
             return Plan(
                 True,
-                cal.add_business_days(received_at, sla.actionable_business_days),
-                cal.add_business_days(received_at, sla.resolution_business_days),
+                cal.add_business_days(received_at, actionable),
+                cal.add_business_days(received_at, resolution),
             )
         first = cal.local_date(cal.next_open(received_at))
         action_day = cal.business_day_after(first, sla.after_hours_actionable_business_days - 1)
@@ -62,9 +69,11 @@ class Promise:
     missed: datetime | None = None
 
 
-def initial_promises(policy: Policy, received_at: datetime, now: datetime) -> list[Promise]:
+def initial_promises(
+    policy: Policy, received_at: datetime, now: datetime, tier: str = ""
+) -> list[Promise]:
     """The actionable-response and resolution dates for a new ticket, never already past."""
-    plan = policy.plan(received_at)
+    plan = policy.plan(received_at, tier)
     if plan.actionable_due > now:
         return [
             Promise("actionable", plan.actionable_due),

@@ -138,3 +138,20 @@ async def test_an_away_se_and_sc_are_covered(
         assert revised["Cc"] == "robin@example.com"
         await h.later(timedelta(hours=1))
         assert len([m for m in kind(h, "se-copy") if m["To"] == "dana@example.com"]) == 1
+
+
+async def test_an_accounts_tier_sets_its_targets(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    from tests.conftest import ACCOUNTS, harness
+
+    accounts = [a | {"tier": "gold"} if a["name"] == "Acme" else a for a in ACCOUNTS]
+    tiers = [{"name": "gold", "resolution_business_days": 2}, {"name": "bronze"}]
+    config = make_config(accounts=accounts, sla={"tiers": tiers})
+    async with harness(config, clock, sink) as h:
+        await h.receive(customer_mail(1, body="The export fails."))  # Acme: gold
+        await h.receive(customer_mail(2, sender="li@globex.example", body="The export fails."))
+        gold, default = (m.text() for m in kind(h, "ack"))
+        assert "will reply by Tuesday 24 November, 10:00 EST" in gold, "gold's reply: the default"
+        assert "target for a resolution is Wednesday 25 November, 10:00 EST" in gold
+        assert "target for a resolution is Friday 27 November, 10:00 EST" in default

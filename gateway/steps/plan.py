@@ -16,7 +16,7 @@ async def step_plan(s: Services, w: Work, db: Db) -> None:
     if not (w.new_ticket or w.reopened):
         await _plan_follow_up(s, w, db)
         return
-    w.promises = initial_promises(s.policy, w.row.received_at, w.now)
+    w.promises = initial_promises(s.policy, w.row.received_at, w.now, _tier(s, t.account))
     for p in w.promises:
         revision_of = None
         # The policy's resolution date is a target until an engineer sets one (#eta resolve).
@@ -49,7 +49,9 @@ async def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
         w.decide("plan:follow-up", "-", "nothing new asked: the SE gets a copy, no acknowledgement")
         return
     reply = next(
-        p for p in initial_promises(s.policy, w.row.received_at, w.now) if p.kind == "actionable"
+        p
+        for p in initial_promises(s.policy, w.row.received_at, w.now, _tier(s, t.account))
+        if p.kind == "actionable"
     )
     w.follow_up_due = reply.due
     for point in new:
@@ -58,3 +60,8 @@ async def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
         )
     due = reply.due.astimezone(s.calendar.tz).isoformat()
     w.decide("plan:follow-up", due, f"{len(new)} new point(s), each dated")
+
+
+def _tier(s: Services, account: str) -> str:
+    """The account's support tier ('' for none): its targets are in sla.tiers."""
+    return next((a.tier for a in s.config.accounts if a.name == account), "")
