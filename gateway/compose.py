@@ -109,11 +109,12 @@ def customer_envelope(
 
 
 class Composer:
-    def __init__(self, config: Config, clock: Clock) -> None:
+    def __init__(self, config: Config, clock: Clock, directory: Directory | None = None) -> None:
         self.config = config
         self.clock = clock
         self.env = environment(config.templates_dir)
-        self.directory = Directory(config)
+        self.directory = directory or Directory(config)
+        self.tz = ZoneInfo(config.hours.timezone)
 
     def template_problems(self) -> list[tuple[str, str]]:
         """Every template file that does not render with sample data, and why (empty: all
@@ -125,7 +126,7 @@ class Composer:
     def _sc_covered(self, envelope: Envelope, ticket: Ticket) -> Envelope:
         """The ticket's SC, while away, replaced by who covers them on every mail (see
         :meth:`Directory.sc_cover`)."""
-        today = self.clock.now().astimezone(ZoneInfo(self.config.hours.timezone)).date()
+        today = self.clock.now().astimezone(self.tz).date()
         cover = self.directory.sc_cover(ticket.sc, ticket.account, today)
         if cover == ticket.sc:
             return envelope

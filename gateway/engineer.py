@@ -18,9 +18,7 @@ from __future__ import annotations
 from gateway import ledger, senderauth
 from gateway.compose import Envelope
 from gateway.models import InboundMessage, MailKind, Outbound, Ticket
-from gateway.relay import (
-    relay_address,
-)
+from gateway.relay import relay_address
 from gateway.store import Db, tickets
 from gateway.templating import Template
 from gateway.work import Services, Work

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -95,6 +95,7 @@ class Forwarded:
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
+    note: str = ""  # the forwarder's own words above the forwarded mail
 
 
 def find(msg: InboundMessage) -> Forwarded | None:
@@ -116,6 +117,7 @@ def find(msg: InboundMessage) -> Forwarded | None:
             to=inner.to,
             cc=inner.cc,
             references=inner.thread_ids,
+            note=msg.text.strip(),
         )
     body = msg.text if msg.text.strip() else html_to_text(msg.html)
     return inline(body, msg.date)
@@ -128,7 +130,7 @@ def inline(body: str, forwarded_at: datetime | None = None) -> Forwarded | None:
     for separator in _SEPARATORS.finditer(body):
         found = _header_block(body[separator.end() :].lstrip("\n").split("\n"), forwarded_at)
         if found is not None:
-            return found
+            return replace(found, note=body[: separator.start()].strip())
     return None
 
 

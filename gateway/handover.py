@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gateway import points
-from gateway.models import Outbound, Ticket
+from gateway.compose import Envelope, staff_subject
+from gateway.engineer import relay_for
+from gateway.models import MailKind, Outbound, Ticket
 from gateway.parse import ParseError, parse
-from gateway.store import Db, commitments, participants, story
+from gateway.store import Db, commitments, participants, story, tickets
 from gateway.store.story import STORY_KINDS, StoryMail
+from gateway.templating import Template
 from gateway.words import KIND_WORDS
+from gateway.work import Services
 
 MAILS = 20  # the newest mails of the story in a digest (it says how many there are in all)
 TEXT_MAX = 700  # characters of each mail in the digest
@@ -74,22 +78,38 @@ async def open_dates(db: Db, t: Ticket) -> list[dict[str, str]]:
     ]
 
 
-async def context(
+async def handed_over(
+    s: Services,
     db: Db,
     t: Ticket,
+    *,
+    by: str,
+    cover_reason: str,
     sending: list[Outbound],
     now: datetime,
-    when: Callable[[datetime], str],
-) -> dict[str, object]:
-    """What the SE taking ``t`` over needs: the story so far (newest first, the mail this very
-    reply sends included), the open dates and the customer's people."""
+) -> Outbound:
+    """The mail to ``t``'s new SE (``t`` as stored after the change of owner): who handed it
+    over and why, the story so far (newest first, the mail ``sending`` with it included), the
+    open dates and the customer's people."""
     pending = [
         StoryMail("out", now, o.kind, o.raw) for o in reversed(sending) if o.kind in STORY_KINDS
     ]
-    mails = (pending + await story.of(db, t.id, MAILS))[:MAILS]
-    return {
-        "story": digest(mails, when),
-        "story_total": len(pending) + await story.count(db, t.id),
-        "open_dates": await open_dates(db, t),
-        "participants": await participants.of(db, t.id),
-    }
+    family = await story.family(db, t.id)
+    mails = (pending + await story.of(db, family, MAILS))[:MAILS]
+    return s.composer.build(
+        MailKind.SE_COPY,
+        Template.ASSIGNED,
+        t,
+        Envelope(to=(t.se,), cc=(t.sc,) if t.sc else (), reply_to=relay_for(s, t)),
+        {
+            "by": by,
+            "cover_reason": cover_reason,
+            "customer_name": t.customer_name,
+            "ticket_question": (await tickets.history(db, t.id))["question"],
+            "story": digest(mails, lambda at: s.when(at, t)),
+            "story_total": len(pending) + await story.count(db, family),
+            "open_dates": await open_dates(db, t),
+            "participants": await participants.of(db, t.id),
+        },
+        subject=staff_subject(t, "Assigned to you"),
+    )

@@ -10,6 +10,7 @@ sentence before it, so "Why?" stays recognisable.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from html.parser import HTMLParser
 
 from mailparser_reply import EmailReplyParser
@@ -128,10 +129,16 @@ _GREETING = re.compile(
 _PROBLEM_MAX = 200
 
 
-def stated_problem(text: str, html: str = "") -> str:
+def stated_problem(text: str, html: str = "", asked: Sequence[str] = ()) -> str:
     """The customer's own statement of the problem: the first sentence of what they wrote this
     time that is neither a greeting, a question nor a list item, and long enough to say
-    something ("Our nightly export fails with error E42 since this morning."). '' when none."""
+    something ("Our nightly export fails with error E42 since this morning."). '' when none,
+    or when one of the points ``asked`` already says it."""
+    problem = _first_statement(text, html)
+    return "" if any(problem in p for p in asked) else problem
+
+
+def _first_statement(text: str, html: str) -> str:
     for line in new_text(text, html).splitlines():
         if not line.strip() or _ITEM.match(line):
             continue

@@ -26,8 +26,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from gateway import handover
-from gateway.compose import Envelope, customer_envelope, staff_subject
-from gateway.engineer import relay_for
+from gateway.compose import Envelope, customer_envelope
 from gateway.ledger import CUSTOMER_KINDS, queue_mail
 from gateway.log import event
 from gateway.metrics import Metrics
@@ -128,30 +127,21 @@ class Scheduler:
                 if not new or new.lower() == t.se.lower():
                     return False
                 await tickets.update(db, t.id, se=new)
-                await self._queue(db, t, [await self._handed(db, t, new, why, now)], now)
+                mail = await handover.handed_over(
+                    s,
+                    db,
+                    await tickets.get(db, t.id),
+                    by="The gateway",
+                    cover_reason=f"{s.directory.name_of(t.se)} is away today; you are the {why}",
+                    sending=[],
+                    now=now,
+                )
+                await self._queue(db, t, [mail], now)
                 event(log, "cover", ticket=t.key, away=t.se, to=new, why=why)
                 return True
 
             moved += await self._per_ticket(ticket_id, now, job)
         return moved
-
-    async def _handed(self, db: Db, old: Ticket, new: str, why: str, now: datetime) -> Outbound:
-        s = self.s
-        t = await tickets.get(db, old.id)
-        return s.composer.build(
-            MailKind.SE_COPY,
-            Template.ASSIGNED,
-            t,
-            Envelope(to=(new,), cc=(t.sc,) if t.sc else (), reply_to=relay_for(s, t)),
-            {
-                "by": "The gateway",
-                "cover_reason": f"{s.directory.name_of(old.se)} is away today; you are the {why}",
-                "customer_name": t.customer_name,
-                "ticket_question": (await tickets.history(db, t.id))["question"],
-                **await handover.context(db, t, [], now, lambda at: s.when(at, t)),
-            },
-            subject=staff_subject(t, "Assigned to you"),
-        )
 
     async def _per_ticket(
         self, ticket_id: int, now: datetime, job: Callable[[Db], Awaitable[bool]]

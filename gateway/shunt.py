@@ -11,22 +11,17 @@ from gateway.store import Store, shunts
 
 async def run(config: Config, clock: Clock, action: str, key: str | None) -> tuple[int, str]:
     """Return (exit status, text to print)."""
-    store = Store(config.database.path)
-    await store.start()
-    try:
-        async with store.transaction() as db:
-            if action == "list":
-                rows = await shunts.listing(db)
-                if not rows:
-                    return 0, "no ticket is shunted"
-                return 0, "\n\n".join(
-                    f"{r.ticket}: {r.attempts} attempt(s) since {r.first_at.isoformat()},"
-                    f" next {r.retry_at.isoformat()}\n{r.reason.rstrip()}"
-                    for r in rows
-                )
-            assert key is not None
-            if await shunts.retry_now(db, key, clock.now()):
-                return 0, f"{key} will be tried again at the scheduler's next pass"
-            return 1, f"{key} is not shunted"
-    finally:
-        await store.stop()
+    async with Store(config.database.path) as store, store.transaction() as db:
+        if action == "list":
+            rows = await shunts.listing(db)
+            if not rows:
+                return 0, "no ticket is shunted"
+            return 0, "\n\n".join(
+                f"{r.ticket}: {r.attempts} attempt(s) since {r.first_at.isoformat()},"
+                f" next {r.retry_at.isoformat()}\n{r.reason.rstrip()}"
+                for r in rows
+            )
+        assert key is not None
+        if await shunts.retry_now(db, key, clock.now()):
+            return 0, f"{key} will be tried again at the scheduler's next pass"
+        return 1, f"{key} is not shunted"

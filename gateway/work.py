@@ -42,13 +42,14 @@ class Services:
     def build(cls, config: Config, clock: Clock) -> Services:
         calendar = BusinessCalendar.from_config(config.hours)
         own = {config.support.address, *config.support.own_addresses}
+        directory = Directory(config)
         return cls(
             config=config,
             clock=clock,
             calendar=calendar,
             policy=Policy(calendar, config.sla),
-            directory=Directory(config),
-            composer=Composer(config, clock),
+            directory=directory,
+            composer=Composer(config, clock, directory),
             ours=rules.Ours(
                 frozenset(a.lower() for a in own),
                 config.support.domain.lower(),

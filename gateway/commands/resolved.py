@@ -50,9 +50,8 @@ async def _summary(a: Acting) -> Outbound:
 
 def _asked(first_mail: str, asked: list[str]) -> list[str]:
     """What the customer raised, as lines: their statement of the problem, then each point."""
-    problem = points.stated_problem(first_mail)
-    lines = [problem] if problem and not any(problem in p for p in asked) else []
-    return lines + asked
+    problem = points.stated_problem(first_mail, asked=asked)
+    return ([problem] if problem else []) + asked
 
 
 COMMAND = Command("resolved", "#resolved", run)

@@ -55,7 +55,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                     "late_intake": late,
                     "missed_words": s.when(missed, t) if missed else "",
                     "points": w.points,
-                    "problem": _problem(msg.text, msg.html, w.points),
+                    "problem": points.stated_problem(msg.text, msg.html, w.points),
                     "asks": _asks(s, t.product, msg.text or msg.html),
                     # A resolution date is a target until an engineer sets one (#eta resolve).
                     "resolution_promised": False,
@@ -129,12 +129,6 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         w.outgoing = [o for o in w.outgoing if not reason.startswith(o.kind + " ")]
     action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP  # a follow-up's ack: see reason
     raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
-
-
-def _problem(text: str, html: str, asked: list[str]) -> str:
-    """The customer's statement of the problem, unless a point already says it."""
-    problem = points.stated_problem(text, html)
-    return "" if any(problem in p for p in asked) else problem
 
 
 def _asks(s: Services, product: str, text: str) -> list[str]:

@@ -48,7 +48,7 @@ async def step_forward(s: Services, w: Work, db: Db) -> None:
         by_address=sender,
         how=found.how,
         written_at=found.date,
-        note=points.new_text(_above_forward(msg)),
+        note=points.new_text(found.note)[:500],
         message_id=msg.message_id,
     )
     w.msg = _as_the_customers(msg, found)
@@ -71,15 +71,6 @@ def _unusable(s: Services, found: forwards.Forwarded) -> str:
     if s.ours.owns(found.address) or s.directory.is_staff(found.address):
         return f"it is from {found.address}, one of our own addresses"
     return ""
-
-
-def _above_forward(msg: InboundMessage) -> str:
-    """The forwarder's own words above the forwarded block."""
-    body = msg.text or ""
-    for marker in ("\n-----", "\n_____", "\nBegin forwarded message", "\n---------- "):
-        if marker in body:
-            body = body[: body.index(marker)]
-    return body.strip()[:500]
 
 
 def _as_the_customers(msg: InboundMessage, found: forwards.Forwarded) -> InboundMessage:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gateway.store.db import Db, from_ts, ts
+from gateway.store.db import Db, from_ts, marks, ts
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,12 @@ async def date_record(db: Db, ticket_id: int) -> tuple[int, int, bool]:
 
 async def due_unmet(db: Db, before: datetime, ticket_states: tuple[str, ...]) -> list[Commitment]:
     """Open commitments due before ``before`` on tickets in one of ``ticket_states``."""
-    marks = ",".join("?" for _ in ticket_states)
+    places = marks(ticket_states)
     cur = await db.execute(
         # CROSS JOIN keeps this order: the few due rows (by the open-commitments index) first,
         # never every open ticket's commitments; a tick must not grow with stored tickets.
         f"SELECT {_COLUMNS} FROM commitments CROSS JOIN tickets t ON t.id = ticket_id"
-        f" WHERE {_OPEN} AND due_at <= ? AND t.state IN ({marks}) ORDER BY due_at, commitments.id",
+        f" WHERE {_OPEN} AND due_at <= ? AND t.state IN ({places}) ORDER BY due_at, commitments.id",
         (ts(before), *ticket_states),
     )
     return [_row(r) for r in await cur.fetchall()]
@@ -108,10 +108,10 @@ async def due_unmet_for(
 ) -> list[Commitment]:
     """The same as :func:`due_unmet` for one ticket, read inside that ticket's transaction: a
     date met a moment ago by an engineer's reply is no longer here."""
-    marks = ",".join("?" for _ in ticket_states)
+    places = marks(ticket_states)
     cur = await db.execute(
         f"SELECT {_COLUMNS} FROM commitments JOIN tickets t ON t.id = ticket_id"
-        f" WHERE ticket_id = ? AND {_OPEN} AND due_at <= ? AND t.state IN ({marks})"
+        f" WHERE ticket_id = ? AND {_OPEN} AND due_at <= ? AND t.state IN ({places})"
         " ORDER BY due_at, commitments.id",
         (ticket_id, ts(before), *ticket_states),
     )

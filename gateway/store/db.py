@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sized
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -295,6 +295,11 @@ def statements(script: str) -> Iterator[str]:
         raise ValueError(f"incomplete statement in a migration: {buffer.strip()[:60]}")
 
 
+def marks(values: Sized) -> str:
+    """``?, ?, ?``: one placeholder per value, for ``IN (...)``."""
+    return ", ".join("?" * len(values))
+
+
 def ts(t: datetime) -> str:
     """An instant as stored: UTC ISO 8601 with microseconds, so text order is time order."""
     if t.tzinfo is None:
@@ -384,6 +389,14 @@ class Store:
         # Tasks waiting to run a job: a long job (a batch of messages) ends early when others
         # wait, so a "sent" mark never queues behind a whole batch.
         self.waiting = 0
+
+    async def __aenter__(self) -> Store:
+        """``async with Store(path) as store``: started here, stopped on the way out."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     async def start(self, copy_of: str | None = None) -> None:
         """Open (creating and migrating as needed). With ``copy_of``, the store is an in-memory

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.models import Outbound
-from gateway.store.db import Db, from_ts, ts
+from gateway.store.db import Db, from_ts, marks, ts
 
 
 @dataclass(frozen=True)
@@ -137,9 +137,9 @@ async def undeliverable(db: Db, addresses: tuple[str, ...], now: datetime) -> di
     """Which of ``addresses`` must get no mail now, with the reason."""
     if not addresses:
         return {}
-    marks = ",".join("?" for _ in addresses)
+    places = marks(addresses)
     cur = await db.execute(
-        f"SELECT address, reason FROM undeliverable WHERE address IN ({marks}) AND until > ?",
+        f"SELECT address, reason FROM undeliverable WHERE address IN ({places}) AND until > ?",
         (*(a.lower() for a in addresses), ts(now)),
     )
     found = {r[0]: r[1] for r in await cur.fetchall()}

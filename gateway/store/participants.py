@@ -59,3 +59,14 @@ async def remove(db: Db, ticket_id: int, address: str) -> bool:
         (ticket_id, address.lower()),
     )
     return cur.rowcount == 1
+
+
+async def copy(db: Db, from_ticket: int, to_ticket: int, now: datetime) -> int:
+    """Everyone on ``from_ticket`` joins ``to_ticket`` (#merge); return how many were new."""
+    cur = await db.execute(
+        "INSERT OR IGNORE INTO participants"
+        " (ticket_id, address, address_key, name, added_by, added_at)"
+        " SELECT ?, address, address_key, name, 'merge', ? FROM participants WHERE ticket_id = ?",
+        (to_ticket, ts(now), from_ticket),
+    )
+    return cur.rowcount

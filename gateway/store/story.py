@@ -7,12 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.store.db import Db, from_ts
-
-
-def _marks(values: tuple[str, ...] | list[int]) -> str:
-    return ", ".join("?" for _ in values)
-
+from gateway.store.db import Db, from_ts, marks
 
 # What came in and counts as the conversation (not duplicates, robots, refused or relayed
 # commands: the relayed answer is in the mail we sent).
@@ -30,20 +25,25 @@ class StoryMail:
     raw: bytes
 
 
-async def of(db: Db, ticket_id: int, limit: int = 20) -> list[StoryMail]:
-    """The newest ``limit`` mails of the ticket and of every ticket merged into it."""
-    ids = [ticket_id, *await merged_into(db, ticket_id)]
-    marks = _marks(ids)
+async def family(db: Db, ticket_id: int) -> list[int]:
+    """The ticket and every ticket merged into it (directly or through another merge): one
+    story."""
+    return [ticket_id, *await merged_into(db, ticket_id)]
+
+
+async def of(db: Db, ids: list[int], limit: int = 20) -> list[StoryMail]:
+    """The newest ``limit`` mails of the tickets ``ids`` (a :func:`family`)."""
+    places = marks(ids)
     cur = await db.execute(
         "SELECT * FROM ("
         " SELECT 'in' AS direction, i.received_at AS at, i.action AS kind, r.raw AS raw, i.id AS n"
         " FROM inbox i JOIN inbox_raw r ON r.inbox_id = i.id"
-        f" WHERE i.ticket_id IN ({marks}) AND i.state = 'processed'"
-        f" AND i.action IN ({_marks(_IN)})"
+        f" WHERE i.ticket_id IN ({places}) AND i.state = 'processed'"
+        f" AND i.action IN ({marks(_IN)})"
         " UNION ALL"
         " SELECT 'out', o.created_at, o.kind, r.raw, o.id"
         " FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id"
-        f" WHERE o.ticket_id IN ({marks}) AND o.kind IN ({_marks(_OUT)})"
+        f" WHERE o.ticket_id IN ({places}) AND o.kind IN ({marks(_OUT)})"
         # At the same moment our answer follows the mail it answers: it is the newer.
         ") ORDER BY at DESC, direction = 'out' DESC, n DESC LIMIT ?",
         (*ids, *_IN, *ids, *_OUT, limit),
@@ -51,16 +51,15 @@ async def of(db: Db, ticket_id: int, limit: int = 20) -> list[StoryMail]:
     return [StoryMail(r[0], from_ts(r[1]), r[2], bytes(r[3])) for r in await cur.fetchall()]
 
 
-async def count(db: Db, ticket_id: int) -> int:
-    """How many mails the whole story has (the digest may show fewer)."""
-    ids = [ticket_id, *await merged_into(db, ticket_id)]
-    marks = _marks(ids)
+async def count(db: Db, ids: list[int]) -> int:
+    """How many mails the whole story of the tickets ``ids`` has (the digest may show fewer)."""
+    places = marks(ids)
     cur = await db.execute(
         "SELECT"
-        f" (SELECT count(*) FROM inbox WHERE ticket_id IN ({marks}) AND state = 'processed'"
-        f"  AND action IN ({_marks(_IN)}))"
-        f" + (SELECT count(*) FROM outbox WHERE ticket_id IN ({marks})"
-        f"  AND kind IN ({_marks(_OUT)}))",
+        f" (SELECT count(*) FROM inbox WHERE ticket_id IN ({places}) AND state = 'processed'"
+        f"  AND action IN ({marks(_IN)}))"
+        f" + (SELECT count(*) FROM outbox WHERE ticket_id IN ({places})"
+        f"  AND kind IN ({marks(_OUT)}))",
         (*ids, *_IN, *ids, *_OUT),
     )
     row = await cur.fetchone()

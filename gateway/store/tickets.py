@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from gateway.models import InboundMessage, Route, Ticket, TicketState
-from gateway.store.db import Db, from_ts, ts
+from gateway.store import participants
+from gateway.store.db import Db, from_ts, marks, ts
 
 
 def new_token() -> str:
@@ -115,12 +116,8 @@ async def create(
     number = first_number + ticket_id - 1
     await db.execute("UPDATE tickets SET key = ? WHERE id = ?", (f"{prefix}-{number}", ticket_id))
     await add_message_id(db, msg.message_id, ticket_id, "in")
-    # The requester is the first of the ticket's people (see participants.py).
-    await db.execute(
-        "INSERT INTO participants (ticket_id, address, address_key, name, added_by, added_at)"
-        " VALUES (?, ?, ?, ?, 'mail', ?)",
-        (ticket_id, msg.from_address, msg.from_address.lower(), msg.from_name, ts(now)),
-    )
+    # The requester is the first of the ticket's people.
+    await participants.add(db, ticket_id, [(msg.from_name, msg.from_address)], now, "mail", 1)
     return await get(db, ticket_id)
 
 
@@ -231,9 +228,8 @@ async def forget_update_due(db: Db) -> None:
 
 async def open_of(db: Db, ses: list[str]) -> list[int]:
     """The tickets not yet resolved whose SE is one of ``ses``."""
-    marks = ", ".join("?" for _ in ses)
     cur = await db.execute(
-        f"SELECT id FROM tickets WHERE se IN ({marks}) AND state != 'resolved' ORDER BY id",
+        f"SELECT id FROM tickets WHERE se IN ({marks(ses)}) AND state != 'resolved' ORDER BY id",
         tuple(ses),
     )
     return [r[0] for r in await cur.fetchall()]
@@ -282,18 +278,13 @@ async def merge(db: Db, survivor: Ticket, merged: Ticket, now: datetime) -> int:
     await db.execute(
         "UPDATE message_ids SET ticket_id = ? WHERE ticket_id = ?", (survivor.id, merged.id)
     )
-    cur = await db.execute(
-        "INSERT OR IGNORE INTO participants"
-        " (ticket_id, address, address_key, name, added_by, added_at)"
-        " SELECT ?, address, address_key, name, 'merge', ? FROM participants WHERE ticket_id = ?",
-        (survivor.id, ts(now), merged.id),
-    )
+    joined = await participants.copy(db, merged.id, survivor.id, now)
     await db.execute(
         "UPDATE tickets SET merged_into = ?, state = 'resolved', resolved_at = ?,"
         " paused_at = NULL, paused_from = NULL WHERE id = ?",
         (survivor.id, ts(now), merged.id),
     )
-    return cur.rowcount
+    return joined
 
 
 async def reopen(db: Db, ticket_id: int) -> None:
