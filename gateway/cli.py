@@ -93,6 +93,23 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("config-reference", help="print every config key with its default (Markdown)")
 
+    sim = sub.add_parser(
+        "simulate",
+        help="a year of synthetic traffic through the real pipeline: which dates each policy"
+        " keeps, for a few team sizes",
+    )
+    sim.add_argument("--config", help="take hours, sla and capacity from this config file")
+    sim.add_argument("--days", type=int, default=365, help="simulated days (default 365)")
+    sim.add_argument("--ses", default="3,4,5", help="team sizes to compare (default 3,4,5)")
+    sim.add_argument(
+        "--tickets-per-day", type=float, default=19.0, help="new tickets a business day (19)"
+    )
+    sim.add_argument("--seed", type=int, default=1, help="the random seed (same seed, same run)")
+    sim.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (default 1)")
+    sim.add_argument(
+        "--start", type=date.fromisoformat, default=date(2026, 1, 5), help="the first day"
+    )
+
     demo = sub.add_parser("demo", help="show the whole story on this machine, end to end")
     demo.add_argument("--factor", type=float, default=7200.0, help="clock speed-up (default 7200)")
     return p
@@ -109,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gateway.demo import run_demo
 
         return asyncio.run(run_demo(args.factor))
+    if args.command == "simulate":
+        return _simulate(args)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -186,6 +205,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         for key, msg in exc.problems:
             print(f"  {key}: {msg}", file=sys.stderr)
         return EXIT_CONFIG
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from gateway import simulate
+
+    try:
+        config = load_config(args.config) if args.config else None
+        sizes = [int(x) for x in args.ses.split(",") if x.strip()]
+    except ConfigError as exc:
+        print(f"{args.config}: invalid configuration", file=sys.stderr)
+        for key, msg in exc.problems:
+            print(f"  {key}: {msg}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ValueError:
+        print(f"--ses: team sizes like 3,4,5, not {args.ses!r}", file=sys.stderr)
+        return 2
+    traffic = replace(simulate.Traffic(), tickets_per_day=args.tickets_per_day)
+    rows = asyncio.run(
+        simulate.simulate(
+            simulate.base_from(config), traffic, sizes, args.days, args.seed, args.start, args.jobs
+        )
+    )
+    print(simulate.table(rows))
     return 0
 
 

@@ -398,6 +398,10 @@ class Person(_Section):
         parse_days(tuple(v))
         return v
 
+    replies_per_day: float | None = Field(
+        None, gt=0, description="This SE's replies a business day (unset: capacity's default)."
+    )
+
     def away_on(self, day: date) -> bool:
         return day in parse_days(tuple(self.away))
 
@@ -500,6 +504,45 @@ class RelaySection(_Section):
     )
 
 
+class CapacitySection(_Section):
+    enabled: bool = Field(
+        True,
+        description="Before promising a reply date, check that the SE who will answer can keep"
+        " it (their leave, the replies they owe first, their recent record); if not, route to an"
+        " SE who can, else promise an honest later date and alert the lead (false: the policy's"
+        " date, always).",
+    )
+    replies_per_day: float = Field(
+        8,
+        gt=0,
+        description="Replies an SE gets through in a business day, with their other work"
+        " (people[].replies_per_day overrides it).",
+    )
+    headroom: float = Field(
+        0.85,
+        gt=0,
+        le=1,
+        description="Plan with this share of replies_per_day, so that a slow reply or an"
+        " interruption does not break a date.",
+    )
+    record_weeks: int = Field(
+        4,
+        ge=0,
+        description="The SE's record: how long their replies took over this many weeks (0: not"
+        " used).",
+    )
+    record_min_replies: int = Field(
+        20, ge=1, description="The record counts once it has this many replies."
+    )
+    record_percentile: int = Field(
+        90,
+        ge=50,
+        le=100,
+        description="A date is likely kept when this share of the SE's recent replies came"
+        " within the time it allows.",
+    )
+
+
 class RoutingSection(_Section):
     default_se: str = Field("", description="SE of mail that matches no account.")
     default_sc: str = Field("", description="SC in CC when the account names none (optional).")
@@ -589,6 +632,7 @@ class Config(_Section):
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     hours: HoursSection = Field(default_factory=HoursSection)
     sla: SlaSection = Field(default_factory=SlaSection)
+    capacity: CapacitySection = Field(default_factory=CapacitySection)
     safety: SafetySection = Field(default_factory=SafetySection)
     scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
     retry: RetrySection = Field(default_factory=RetrySection)

@@ -41,6 +41,7 @@ class MailKind(StrEnum):
     DONE = "done"  # to the SC: the case is resolved
     REVISED_ETA = "revised-eta"  # to the customer: a missed date, revised
     MISSED_ALERT = "missed-alert"  # to the SE and SC: a date was missed
+    CAPACITY_ALERT = "capacity-alert"  # to the lead: nobody could keep the policy's reply date
     STATUS_UPDATE = "status-update"  # to the customer: where things stand
     SECURITY_ALERT = "security-alert"  # to the escalation contact: a refused relay
     BOUNCE_ALERT = "bounce-alert"  # to the SE and SC: mail to the customer bounced

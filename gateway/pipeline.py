@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from gateway.steps.automated import step_automated
+from gateway.steps.capacity import step_capacity
 from gateway.steps.classify import step_classify
 from gateway.steps.compose import step_compose
 from gateway.steps.dedupe import step_dedupe
@@ -42,6 +43,7 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("staff", step_staff),
     ("forward", step_forward),  # our own people passing on a customer's mail
     ("route", step_route),
+    ("capacity", step_capacity),  # can the SE keep the reply date? else who can, or when
     ("ticket", step_ticket),
     ("participants", step_participants),
     ("plan", step_plan),

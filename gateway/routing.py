@@ -14,7 +14,7 @@ Follow-ups stick to the ticket's SE (the pipeline does not route them again).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -76,6 +76,19 @@ class Directory:
             if text in (p.address, p.name.lower()):
                 return p
         return None
+
+    def replies_per_day(self, se: str) -> float:
+        """Replies a business day to plan ``se``'s dates with: their own figure, else the
+        team's, with the capacity's headroom kept free."""
+        person = self.people.get(se.lower())
+        own = person.replies_per_day if person is not None else None
+        c = self.config.capacity
+        return (own or c.replies_per_day) * c.headroom
+
+    def is_away(self, address: str) -> Callable[[date], bool]:
+        """Whether ``address`` is away on a day (a stranger to the config is never in)."""
+        person = self.people.get(address.lower())
+        return person.away_on if person is not None else (lambda d: True)
 
     def available(self, address: str, today: date) -> bool:
         person = self.people.get(address.lower())

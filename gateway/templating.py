@@ -38,6 +38,7 @@ class Template(StrEnum):
     ACK = "ack"
     ASSIGNED = "assigned"
     BOUNCE_ALERT = "bounce_alert"
+    CAPACITY_ALERT = "capacity_alert"
     DEAD_LETTER_ALERT = "dead_letter_alert"
     DONE_SUMMARY = "done_summary"
     ETA_UPDATE = "eta_update"
@@ -150,6 +151,15 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "reopened": False,
             "forwarded": {"by": "Casey <Consultant>", "written_words": _WHEN},
         },
+        Template.CAPACITY_ALERT: people
+        | {
+            "policy_words": _WHEN,
+            "actionable_words": _LATER,
+            "estimates": [
+                "Sam <Engineer>: 14 replies owed by then at 8 a day, likely " + _LATER,
+                "Lee Lead: 9 replies owed by then at 4 a day, likely " + _LATER,
+            ],
+        },
         Template.FOLLOW_UP_ACK: people
         | {
             "sc_name": "Casey Consultant",
@@ -250,6 +260,7 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "owner_name": "Sam Engineer",
             "priority": "normal",
             "product": "exports",
+            "capacity_note": "",
             "files": [("export <log>.txt", "14 KB")],
             "original_left_out": "30.2 MB",
             "inbox_id": 42,

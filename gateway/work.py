@@ -8,6 +8,7 @@ from datetime import datetime
 
 from gateway import rules, words
 from gateway.calendar import BusinessCalendar
+from gateway.capacity import Check
 from gateway.clock import Clock
 from gateway.compose import Composer
 from gateway.config import Config
@@ -61,6 +62,11 @@ class Services:
         return words.when(t, self.calendar.tz, ticket.customer_utc_offset)
 
 
+def tier_of(s: Services, account: str) -> str:
+    """The account's support tier ('' for none): its targets are in sla.tiers."""
+    return next((a.tier for a in s.config.accounts if a.name == account), "")
+
+
 @dataclass(frozen=True)
 class Forward:
     """One of our people forwarded the customer's mail to support (see steps/forward.py)."""
@@ -89,6 +95,7 @@ class Work:
     reopened: bool = False  # a resolved ticket the customer came back to
     follow_up_due: datetime | None = None  # when a follow-up's new points will be answered
     route: Route | None = None
+    capacity: Check | None = None  # whether the reply date can be kept, and by whom
     promises: list[Promise] = field(default_factory=list)
     points: list[str] = field(default_factory=list)  # the customer's questions and items
     outgoing: list[Outbound] = field(default_factory=list)

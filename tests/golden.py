@@ -66,6 +66,7 @@ COPY = CUSTOMER | {
     "owner_name": "Sam Engineer",
     "priority": "normal",
     "product": "exports",
+    "capacity_note": "",
     "files": [],
     "original_left_out": "",
     "inbox_id": 42,
@@ -134,6 +135,17 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
     ("se_copy.new", Template.SE_COPY, COPY, TICKET),
     ("se_copy.follow-up", Template.SE_COPY, COPY | {"follow_up": True, "actionable_words": "",
      "points": [WHY, IMPORT], "new_points": [IMPORT], "new_points_words": LATER}, TICKET),
+    ("se_copy.later-date", Template.SE_COPY, COPY | {"actionable_words": LATER,
+     "route_reason": "account Acme: its SE; Sam Engineer cannot keep the reply date, Dana Default"
+     " is likely sooner", "se_name": "Dana Default",
+     "capacity_note": "later than the policy's " + REPLY
+     + ", which nobody in could likely keep (Dana Default: 9 replies owed by then at 8 a day,"
+     " likely " + LATER + "); the lead is alerted"}, TICKET),
+    ("capacity_alert", Template.CAPACITY_ALERT, CUSTOMER | {"se_name": "Dana Default",
+     "policy_words": REPLY,
+     "actionable_words": LATER, "estimates": [
+         "Sam Engineer: 12 replies owed by then at 8 a day, likely Friday 27 November, 11:00 EST",
+         "Dana Default: 9 replies owed by then at 8 a day, likely " + LATER]}, TICKET),
     ("se_copy.after-hours-triage", Template.SE_COPY, COPY | {"triage": True}, TICKET),
     ("se_copy.forwarded", Template.SE_COPY, COPY | {"forwarded": {"by": "Casey Consultant",
      "written_words": "Monday 23 November, 09:12 EST", "how": "attached message",

@@ -24,7 +24,9 @@ def se_copies(sink: SmtpSink) -> list:
 async def test_twenty_customer_mails_get_twenty_threaded_acks_and_se_copies(
     mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
 ) -> None:
-    config = make_config(mailbox)
+    # A team that answers twenty replies a day each: every date here is the policy's (what a
+    # busier team is promised is tests/test_capacity.py's).
+    config = make_config(mailbox, capacity={"replies_per_day": 20})
     # Twenty customers of three kinds: an account with SE and SC, one with an SC, unknown.
     domains = ["acme.example", "globex.example", "unknown.example"]
     senders = [f"customer{n}@{domains[n % 3]}" for n in range(20)]
@@ -128,7 +130,9 @@ async def test_auto_submitted_mail_gets_nothing_and_is_still_kept(
 async def test_restart_mid_stream_neither_loses_nor_repeats(
     mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
 ) -> None:
-    config = make_config(mailbox)
+    # Fifteen of Acme's tickets for Sam in a minute: a team that answers that many a day (the
+    # dates a busier team is given are tests/test_capacity.py's).
+    config = make_config(mailbox, capacity={"replies_per_day": 20})
     async with running(config, clock):
         for n in range(10):
             mailbox.append(customer_mail(n, sender=f"c{n}@acme.example"))

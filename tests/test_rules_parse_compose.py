@@ -206,6 +206,7 @@ def _se_copy(
         "owner_name": "Sam",
         "priority": "normal",
         "product": "",
+        "capacity_note": "",
         **context_changes,
     }
     envelope = Envelope(to=("sam@example.com",), reply_to="support+sup-1001.x@example.com")

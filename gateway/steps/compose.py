@@ -103,6 +103,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         "owner_name": d.name_of(route.se),
         "priority": t.priority,
         "product": t.product,
+        "capacity_note": _capacity_note(s, w) if dates else "",
     }
     label = "Reopened" if w.reopened else "Follow-up" if not dates else "New"
     # The SC, and whoever of ours forwarded the mail: they know it was taken.
@@ -124,6 +125,24 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                 attach_raw=None if too_big else w.row.raw,
             )
         )
+    leads = _leads(s, w) if dates else ()
+    if leads:
+        check = w.capacity
+        assert check is not None
+        w.outgoing.append(
+            s.composer.build(
+                MailKind.CAPACITY_ALERT,
+                Template.CAPACITY_ALERT,
+                t,
+                Envelope(to=leads, reply_to=relay_for(s, t)),
+                {
+                    **common,
+                    "policy_words": s.when(check.policy_due, t),
+                    "estimates": [e.why for e in check.looked_at],
+                },
+                subject=staff_subject(t, "Later reply date", msg.subject),
+            )
+        )
     for reason in await ledger.queue_mail(db, t, w.outgoing, w.now, s.config.safety):
         w.decide("cap", "withheld", reason)
         w.outgoing = [o for o in w.outgoing if not reason.startswith(o.kind + " ")]
@@ -138,3 +157,28 @@ def _asks(s: Services, product: str, text: str) -> list[str]:
     if configured is not None and configured.ask_for is not None:
         wanted = configured.ask_for
     return details.missing(text, wanted, product)
+
+
+def _leads(s: Services, w: Work) -> tuple[str, ...]:
+    """Who hears at once that nobody could keep the policy's reply date: the team's leads who
+    are in, else the escalation contact (nobody when the date could be kept)."""
+    if w.capacity is None or w.capacity.chosen.keeps:
+        return ()
+    d, today = s.directory, s.calendar.local_date(w.now)
+    leads = [
+        p.address for p in s.config.people if p.role == "lead" and d.available(p.address, today)
+    ]
+    escalation = s.config.routing.escalation
+    return tuple(leads) or ((escalation,) if escalation else ())
+
+
+def _capacity_note(s: Services, w: Work) -> str:
+    """For the SE copy: why the customer was given a later reply date than the policy's."""
+    check, t = w.capacity, w.the_ticket
+    if check is None or check.chosen.keeps:
+        return ""
+    told = "the lead is alerted" if _leads(s, w) else "nobody else is told (no lead is in)"
+    return (
+        f"later than the policy's {s.when(check.policy_due, t)}, which nobody in could likely"
+        f" keep ({check.chosen.why}); {told}"
+    )

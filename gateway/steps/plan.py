@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from gateway import points
 from gateway.models import TicketState
-from gateway.sla import initial_promises
+from gateway.sla import Promise, initial_promises
+from gateway.steps.capacity import follow_up_date
 from gateway.store import Db, commitments
-from gateway.work import Services, Work
+from gateway.work import Services, Work, tier_of
 
 
 async def step_plan(s: Services, w: Work, db: Db) -> None:
@@ -16,7 +20,9 @@ async def step_plan(s: Services, w: Work, db: Db) -> None:
     if not (w.new_ticket or w.reopened):
         await _plan_follow_up(s, w, db)
         return
-    w.promises = initial_promises(s.policy, w.row.received_at, w.now, _tier(s, t.account))
+    w.promises = initial_promises(s.policy, w.row.received_at, w.now, tier_of(s, t.account))
+    if w.capacity is not None and not w.capacity.chosen.keeps:
+        w.promises = _later(w.promises, w.capacity.reply_due)
     for p in w.promises:
         revision_of = None
         # The policy's resolution date is a target until an engineer sets one (#eta resolve).
@@ -35,7 +41,10 @@ async def step_plan(s: Services, w: Work, db: Db) -> None:
                     db, t.id, "point", p.due, s.when(p.due, t), w.now, point=point
                 )
         due = p.due.astimezone(s.calendar.tz).isoformat()
-        w.decide(f"plan:{p.kind}", due, "revised at intake" if p.missed else "policy")
+        why = "revised at intake" if p.missed else "policy"
+        if p.kind == "actionable" and w.capacity is not None and not w.capacity.chosen.keeps:
+            why = "nobody can keep the policy's date: the likely one (see capacity)"
+        w.decide(f"plan:{p.kind}", due, why)
 
 
 async def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
@@ -50,18 +59,24 @@ async def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
         return
     reply = next(
         p
-        for p in initial_promises(s.policy, w.row.received_at, w.now, _tier(s, t.account))
+        for p in initial_promises(s.policy, w.row.received_at, w.now, tier_of(s, t.account))
         if p.kind == "actionable"
     )
-    w.follow_up_due = reply.due
+    due = w.follow_up_due = await follow_up_date(s, db, t.se, reply.due, w.now)
     for point in new:
-        await commitments.make(
-            db, t.id, "point", reply.due, s.when(reply.due, t), w.now, point=point
-        )
-    due = reply.due.astimezone(s.calendar.tz).isoformat()
-    w.decide("plan:follow-up", due, f"{len(new)} new point(s), each dated")
+        await commitments.make(db, t.id, "point", due, s.when(due, t), w.now, point=point)
+    later = (
+        "" if due == reply.due else f" ({s.directory.name_of(t.se)} is likely later: see status)"
+    )
+    why = f"{len(new)} new point(s), each dated{later}"
+    w.decide("plan:follow-up", due.astimezone(s.calendar.tz).isoformat(), why)
 
 
-def _tier(s: Services, account: str) -> str:
-    """The account's support tier ('' for none): its targets are in sla.tiers."""
-    return next((a.tier for a in s.config.accounts if a.name == account), "")
+def _later(promises: list[Promise], reply: datetime) -> list[Promise]:
+    """The promises with the reply moved to ``reply`` (a resolution never before the reply)."""
+    return [
+        replace(p, due=reply if p.kind == "actionable" else max(p.due, reply))
+        if p.kind in ("actionable", "resolution")
+        else p
+        for p in promises
+    ]

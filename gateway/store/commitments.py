@@ -118,6 +118,33 @@ async def due_unmet_for(
     return [_row(r) for r in await cur.fetchall()]
 
 
+# A reply is owed while a dated reply (or point) is open on a ticket whose ball is in our court.
+_REPLY_KINDS = "kind IN ('actionable', 'point') AND promised = 1"
+
+
+async def owed_by(db: Db, se: str) -> list[datetime]:
+    """The reply dates ``se`` owes: the earliest open one of each of their open tickets."""
+    cur = await db.execute(
+        "SELECT min(c.due_at) FROM tickets t JOIN commitments c ON c.ticket_id = t.id"
+        f" WHERE t.se = ? AND t.state IN ('new', 'answered') AND {_OPEN} AND {_REPLY_KINDS}"
+        " GROUP BY t.id",
+        (se,),
+    )
+    return [from_ts(r[0]) for r in await cur.fetchall()]
+
+
+async def replies_of(db: Db, se: str, since: datetime) -> list[tuple[datetime, datetime]]:
+    """(made, met) of each reply date met since ``since`` on a ticket ``se`` holds now (a reply
+    and the points it answered are one)."""
+    cur = await db.execute(
+        "SELECT DISTINCT c.ticket_id, c.made_at, c.met_at FROM commitments c"
+        " JOIN tickets t ON t.id = c.ticket_id"
+        f" WHERE c.met_at >= ? AND t.se = ? AND {_REPLY_KINDS}",
+        (ts(since), se),
+    )
+    return [(from_ts(r[1]), from_ts(r[2])) for r in await cur.fetchall()]
+
+
 _COLUMNS = "commitments.id, ticket_id, kind, due_at, told, point, promised"
 _OPEN = "met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL"
 

@@ -1,0 +1,61 @@
+"""What happened to every ticket and every date we gave: the simulator's figures (read once, at
+the end of a run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.store.db import Db, from_ts
+
+
+@dataclass(frozen=True)
+class Given:
+    """A date told to a customer (a reply date and the points it answers are one date)."""
+
+    ticket_id: int
+    due: datetime
+    met: datetime | None
+    missed: datetime | None
+    revision: bool  # a new date for a missed one
+
+
+@dataclass(frozen=True)
+class TicketTimes:
+    id: int
+    received: datetime
+    acknowledged: datetime | None  # the first acknowledgement queued
+    first_reply_due: datetime | None  # the first reply date given
+    first_reply: datetime | None  # when an engineer first answered
+    resolved: datetime | None
+    se: str
+    priority: str
+
+
+def _at(value: str | None) -> datetime | None:
+    return from_ts(value) if value else None
+
+
+async def dates_given(db: Db) -> list[Given]:
+    cur = await db.execute(
+        "SELECT ticket_id, due_at, min(met_at), min(missed_at), max(made_by = 'revision')"
+        " FROM commitments WHERE promised = 1 AND kind IN ('actionable', 'point', 'resolution')"
+        " GROUP BY ticket_id, due_at, told"
+    )
+    return [
+        Given(r[0], from_ts(r[1]), _at(r[2]), _at(r[3]), bool(r[4])) for r in await cur.fetchall()
+    ]
+
+
+async def ticket_times(db: Db) -> list[TicketTimes]:
+    cur = await db.execute(
+        "SELECT t.id, t.received_at,"
+        " (SELECT min(created_at) FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'ack'),"
+        " (SELECT due_at FROM commitments c WHERE c.ticket_id = t.id AND c.kind = 'actionable'"
+        "   ORDER BY c.id LIMIT 1),"
+        " t.responded_at, t.resolved_at, t.se, t.priority FROM tickets t ORDER BY t.id"
+    )
+    return [
+        TicketTimes(r[0], from_ts(r[1]), _at(r[2]), _at(r[3]), _at(r[4]), _at(r[5]), r[6], r[7])
+        for r in await cur.fetchall()
+    ]
