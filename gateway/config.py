@@ -310,6 +310,20 @@ class TierTargets(_Section):
     )
 
 
+class PriorityTargets(_Section):
+    name: Literal["low", "normal", "high", "urgent"] = Field(
+        description="A ticket priority (#priority)."
+    )
+    actionable_business_hours: float | None = Field(
+        None,
+        gt=0,
+        description="Its reply target in business hours (unset: the tier's or the default).",
+    )
+    resolution_business_days: int | None = Field(
+        None, ge=1, description="Its resolution target (unset: the tier's or the default)."
+    )
+
+
 class SlaSection(_Section):
     acknowledge_minutes: int = Field(
         60, ge=1, description="Acknowledgement target (the gateway acknowledges at once)."
@@ -330,6 +344,12 @@ class SlaSection(_Section):
         default_factory=list,
         description="Targets per account tier (accounts[].tier); a tier not listed gets the"
         " defaults above.",
+    )
+    priorities: list[PriorityTargets] = Field(
+        default_factory=list,
+        description="Targets per ticket priority (#priority): a new question on the ticket gets"
+        " the reply target, and setting the priority moves the resolution target (a date an"
+        " engineer promised stands); a priority not listed gets the tier's or the defaults.",
     )
     revision_grace_minutes: int = Field(
         5, ge=0, description="A missed date is revised within this many minutes."

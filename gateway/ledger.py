@@ -150,6 +150,28 @@ async def set_resolution(
     )
 
 
+async def retarget_resolution(
+    db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str
+) -> bool:
+    """A new priority's resolution *target* (internal, never told the customer) supersedes the
+    open target; a resolution date an engineer promised stands. Returns whether it moved."""
+    current = [c for c in await commitments.open_for(db, ticket.id) if c.kind == "resolution"]
+    if not current or current[0].promised or current[0].due_at == due:
+        return False
+    await commitments.make(
+        db,
+        ticket.id,
+        "resolution",
+        due,
+        told,
+        now,
+        revision_of=current[0].id,
+        made_by=by,
+        promised=False,
+    )
+    return True
+
+
 async def responded(db: Db, ticket: Ticket, now: datetime, points_too: bool = True) -> int:
     """An engineer answered: the next-step commitments (actionable response, engineer ETAs) are
     met, and the customer's points unless ``points_too`` is false (a relayed reply settles them

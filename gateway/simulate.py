@@ -2,9 +2,10 @@
 and scheduler on a fake clock, to see which dates a policy keeps and what it costs.
 
 The world (all drawn from one seeded random generator, so a run can be repeated):
-- customers write more on Monday mornings than on Friday afternoons, a fifth of them outside open
-  hours (evenings, weekends, holidays: they do not know our calendar); on a few incident days a
-  burst triples the rate for three hours;
+- customers write more on Monday mornings than on Friday afternoons and more late in a quarter
+  than early (25% above and below the mean), a fifth of them outside open hours (evenings,
+  weekends, holidays: they do not know our calendar); on a dozen incident days a year a burst
+  triples the rate for three hours;
 - each SE works in open hours on days they are not on leave (a few blocks a year, written into
   ``people[].away`` as ops would), one thing at a time: the reply promised soonest first, a fix
   when no reply waits (fixes are due by the resolution target, never promised): a reply takes
@@ -56,6 +57,7 @@ class Traffic:
     tickets_per_day: float = 19.0  # new tickets a business day, on average
     after_hours_share: float = 0.2
     burst_days: int = 12  # incident days a year, with three hours at three times the rate
+    season: float = 0.25  # each quarter swings this much above and below the mean
     reply_minutes: float = 30.0  # median time an SE spends on a reply
     fix_minutes: float = 45.0  # median time on a fix, once investigated
     investigate_hours: float = 6.0  # median business hours before a fix can be worked on
@@ -169,7 +171,8 @@ class World:
 
     def _arrivals(self) -> None:
         t, cal = self.traffic, self.cal
-        bursts = set(self.rng.sample(range(self.days), min(self.traffic.burst_days, self.days)))
+        n_bursts = min(self.days, round(t.burst_days * self.days / 365))
+        bursts = set(self.rng.sample(range(self.days), n_bursts))
         in_hours_rate = t.tickets_per_day * (1 - t.after_hours_share) / 9
         closed_hours = 24 * 7 - 45  # a week's closed hours
         closed_rate = t.tickets_per_day * 5 * t.after_hours_share / closed_hours
@@ -179,6 +182,8 @@ class World:
             for hour in range(24):
                 at = datetime(day.year, day.month, day.day, hour, tzinfo=cal.tz)
                 rate = in_hours_rate * weekday[day.weekday()] if cal.is_open(at) else closed_rate
+                # The quarter's last weeks are busier than its first (renewals, releases).
+                rate *= 1 + t.season * math.sin(2 * math.pi * (day.toordinal() % 91) / 91 - 1.2)
                 if offset in bursts and 10 <= hour < 13 and cal.is_business_day(day):
                     rate *= 3
                 for _ in range(_poisson(self.rng, rate)):

@@ -14,7 +14,7 @@ The rules (stated to customers in the README):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from gateway.calendar import BusinessCalendar
 from gateway.config import SlaSection
@@ -32,8 +32,9 @@ class Policy:
         self.calendar = calendar
         self.sla = sla
 
-    def plan(self, received_at: datetime, tier: str = "") -> Plan:
-        """The dates for mail received at ``received_at`` from an account of ``tier``."""
+    def plan(self, received_at: datetime, tier: str = "", priority: str = "") -> Plan:
+        """The dates for mail received at ``received_at`` from an account of ``tier`` on a
+        ticket of ``priority`` (its targets, where set, before the tier's)."""
         cal, sla = self.calendar, self.sla
         targets = next((t for t in sla.tiers if tier and t.name == tier), None)
         actionable = sla.actionable_business_days
@@ -41,6 +42,17 @@ class Policy:
         if targets is not None:
             actionable = targets.actionable_business_days or actionable
             resolution = targets.resolution_business_days or resolution
+        urgency = next((p for p in sla.priorities if priority and p.name == priority), None)
+        if urgency is not None:
+            resolution = urgency.resolution_business_days or resolution
+            if urgency.actionable_business_hours:
+                hours = timedelta(hours=urgency.actionable_business_hours)
+                start = cal.next_open(received_at)
+                return Plan(
+                    cal.is_open(received_at),
+                    cal.add_business_time(start, hours),
+                    cal.add_business_days(start, resolution),
+                )
         if cal.is_open(received_at):
             return Plan(
                 True,
@@ -70,10 +82,10 @@ class Promise:
 
 
 def initial_promises(
-    policy: Policy, received_at: datetime, now: datetime, tier: str = ""
+    policy: Policy, received_at: datetime, now: datetime, tier: str = "", priority: str = ""
 ) -> list[Promise]:
     """The actionable-response and resolution dates for a new ticket, never already past."""
-    plan = policy.plan(received_at, tier)
+    plan = policy.plan(received_at, tier, priority)
     if plan.actionable_due > now:
         return [
             Promise("actionable", plan.actionable_due),

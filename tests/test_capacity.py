@@ -14,7 +14,7 @@ from gateway.clock import FakeClock
 from gateway.config import Config, HoursSection
 from gateway.explain import explain
 from gateway.sink import Received, SmtpSink
-from tests.conftest import MONDAY_10, NY, customer_mail, harness
+from tests.conftest import MONDAY_10, NY, customer_mail, harness, relay_reply
 from tests.harness import Harness
 
 CAL = BusinessCalendar.from_config(HoursSection())
@@ -233,3 +233,47 @@ async def test_a_follow_up_question_gets_a_date_its_se_can_keep(
         # told 15:00 (the policy's date, Tuesday 10:00, is not likely).
         assert "new question by Tuesday 24 November, 15:00" in ack.text()
         assert kind(h, "se-copy")[0]["To"] == "sam@example.com", "a follow-up stays with its SE"
+
+
+async def test_a_priority_with_targets_moves_the_resolution_target_and_dates_new_questions(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    urgent = {"name": "urgent", "actionable_business_hours": 2, "resolution_business_days": 1}
+    config = make_config(sla={"priorities": [urgent]})
+    async with harness(config, clock, sink) as h:
+        await h.receive(customer_mail(1))
+        copy = kind(h, "se-copy")[0]
+        await h.receive(relay_reply(copy, "#priority urgent", n="p"))
+        done = kind(h, "se-confirm")[0].text()
+        assert "resolution target now Tuesday 24 November, 10:00" in done
+        assert "(internal: the customer is not told)" in done
+        target = await h.scalar(
+            "SELECT group_concat(due_at || ':' || promised, ' ') FROM commitments"
+            " WHERE kind = 'resolution' AND superseded_by IS NULL"
+        )
+        assert target == "2026-11-24T15:00:00.000000+00:00:0"
+        assert not kind(h, "eta"), "nothing to the customer: a target is not a promise"
+        await h.later(timedelta(hours=1))
+        await h.receive(
+            customer_mail(
+                2, body="Does the import fail too?", in_reply_to="<customer-1@acme.example>"
+            )
+        )
+        # Monday 11:00 plus the urgent reply target, two business hours.
+        assert "new question by Monday 23 November, 13:00" in kind(h, "ack")[-1].text()
+
+
+async def test_an_engineers_promised_resolution_date_stands_when_the_priority_changes(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    urgent = {"name": "urgent", "resolution_business_days": 1}
+    async with harness(make_config(sla={"priorities": [urgent]}), clock, sink) as h:
+        await h.receive(customer_mail(1))
+        copy = kind(h, "se-copy")[0]
+        await h.receive(relay_reply(copy, "#eta resolve 2026-11-27", n="e"))
+        await h.receive(relay_reply(copy, "#priority urgent", n="p"))
+        assert "resolution target now" not in kind(h, "se-confirm")[-1].text()
+        promised = await h.scalar(
+            "SELECT due_at FROM commitments WHERE kind = 'resolution' AND superseded_by IS NULL"
+        )
+        assert promised == "2026-11-27T22:00:00.000000+00:00"

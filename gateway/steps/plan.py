@@ -57,9 +57,10 @@ async def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
     if not new or t.state is TicketState.RESOLVED:  # a courtesy on a resolved ticket
         w.decide("plan:follow-up", "-", "nothing new asked: the SE gets a copy, no acknowledgement")
         return
+    tier = tier_of(s, t.account)
     reply = next(
         p
-        for p in initial_promises(s.policy, w.row.received_at, w.now, tier_of(s, t.account))
+        for p in initial_promises(s.policy, w.row.received_at, w.now, tier, t.priority)
         if p.kind == "actionable"
     )
     due = w.follow_up_due = await follow_up_date(s, db, t.se, reply.due, w.now)
