@@ -51,6 +51,7 @@ class Directory:
         self._by_address = {a: acc for acc in config.accounts for a in acc.addresses}
         self._by_domain = {d: acc for acc in config.accounts for d in acc.domains}
         local, _, domain = config.support.address.partition("@")
+        self._mail_leave: dict[str, tuple[tuple[date, date], ...]] = {}
         self._plus = re.compile(rf"^{re.escape(local)}\+([a-z0-9_-]+)@{re.escape(domain)}$")
 
     # The config's addresses are lower-case; mail may spell a local part otherwise (one mailbox
@@ -85,14 +86,21 @@ class Directory:
         c = self.config.capacity
         return (own or c.replies_per_day) * c.headroom
 
+    def set_mail_leave(self, leave: Mapping[str, tuple[tuple[date, date], ...]]) -> None:
+        """Leave set by mail (#away), as the store has it now (read at the start of each
+        message's routing and each scheduler pass)."""
+        self._mail_leave = dict(leave)
+
     def is_away(self, address: str) -> Callable[[date], bool]:
         """Whether ``address`` is away on a day (a stranger to the config is never in)."""
-        person = self.people.get(address.lower())
-        return person.away_on if person is not None else (lambda d: True)
+        return lambda day: not self.available(address, day)
 
     def available(self, address: str, today: date) -> bool:
         person = self.people.get(address.lower())
-        return person is not None and not person.away_on(today)
+        if person is None or person.away_on(today):
+            return False
+        spans = self._mail_leave.get(address.lower(), ())
+        return not any(first <= today <= last for first, last in spans)
 
     # -- the decision --------------------------------------------------------------------
 

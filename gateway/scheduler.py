@@ -33,7 +33,7 @@ from gateway.metrics import Metrics
 from gateway.models import MailKind, Outbound, Ticket, TicketState
 from gateway.pipeline import Services
 from gateway.routing import Load
-from gateway.store import Db, Store, commitments, outbox, participants, shunts, tickets
+from gateway.store import Db, Store, commitments, leave, outbox, participants, shunts, tickets
 from gateway.store.commitments import Commitment
 from gateway.templating import Template
 from gateway.waiting import wait_any
@@ -109,6 +109,8 @@ class Scheduler:
         story; customer mail from then on names the person actually on it."""
         s = self.s
         today = s.calendar.local_date(now)
+        async with self.store.transaction() as db:
+            s.directory.set_mail_leave(await leave.current(db, today))
         away = [se for se in s.directory.ses() if not s.directory.available(se, today)]
         if not away:
             return 0

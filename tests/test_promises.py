@@ -155,3 +155,20 @@ async def test_an_accounts_tier_sets_its_targets(
         assert "will reply by Tuesday 24 November, 10:00 EST" in gold, "gold's reply: the default"
         assert "target for a resolution is Wednesday 25 November, 10:00 EST" in gold
         assert "target for a resolution is Friday 27 November, 10:00 EST" in default
+
+
+async def test_leave_set_by_mail_moves_tickets_like_leave_in_the_config(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Why does the export fail?"))  # Acme: Sam's
+    await h.receive(se_reply(h, "#away someday"))
+    assert "days are today, tomorrow or YYYY-MM-DD" in kind(h, "se-error")[0].text()
+    await h.receive(se_reply(h, "#away tomorrow 2026-11-27", n="away"))
+    done = kind(h, "se-confirm")[-1].text()
+    assert "you are away Tuesday 24 November to Friday 27 November" in done
+    assert await h.scalar("SELECT se FROM tickets") == "sam@example.com", "Sam is in today"
+    await h.later(timedelta(days=1))  # Tuesday: his open ticket goes to who covers
+    handed = [m for m in kind(h, "se-copy") if m["To"] == "dana@example.com"]
+    assert len(handed) == 1 and "Sam Engineer is away today" in handed[0].text()
+    await h.receive(customer_mail(2, sender="bob@acme.example", body="Imports fail too."))
+    assert await h.scalar("SELECT se FROM tickets WHERE id = 2") == "dana@example.com"
+    by = await h.scalar("SELECT set_by || ' ' || first_day || '..' || last_day FROM leave")
+    assert by == "sam@example.com 2026-11-24..2026-11-27"

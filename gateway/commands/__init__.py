@@ -4,7 +4,7 @@ this table. The table's order is the order they run in within their stage (see
 
 from __future__ import annotations
 
-from gateway.commands import assign, cc, eta, merge, note, priority, resolved, waiting
+from gateway.commands import assign, away, cc, eta, merge, note, priority, resolved, waiting
 from gateway.commands.base import Acting, Command, Stage
 
 TABLE: dict[str, Command] = {
@@ -16,6 +16,7 @@ TABLE: dict[str, Command] = {
         priority.COMMAND,
         merge.COMMAND,
         assign.COMMAND,
+        away.COMMAND,
         waiting.COMMAND,
         resolved.COMMAND,
     )

@@ -6,11 +6,12 @@ from dataclasses import replace
 
 from gateway.models import Route
 from gateway.routing import Load, RouteRequest
-from gateway.store import Db, tickets
+from gateway.store import Db, leave, tickets
 from gateway.work import Services, Work
 
 
 async def step_route(s: Services, w: Work, db: Db) -> None:
+    s.directory.set_mail_leave(await leave.current(db, s.calendar.local_date(w.now)))
     if w.ticket is not None:
         t = w.ticket
         w.route = Route(t.account, t.se, t.sc, f"follow-up sticks to {t.se}", t.product)
