@@ -310,10 +310,11 @@ class TierTargets(_Section):
     )
 
 
+Priority = Literal["low", "normal", "high", "urgent"]
+
+
 class PriorityTargets(_Section):
-    name: Literal["low", "normal", "high", "urgent"] = Field(
-        description="A ticket priority (#priority)."
-    )
+    name: Priority = Field(description="A ticket priority (#priority).")
     actionable_business_hours: float | None = Field(
         None,
         gt=0,

@@ -107,6 +107,11 @@ class Work:
         return self.msg
 
     @property
+    def later(self) -> Check | None:
+        """The capacity check, when it moved the reply date past the policy's (else None)."""
+        return self.capacity if self.capacity and not self.capacity.chosen.keeps else None
+
+    @property
     def the_ticket(self) -> Ticket:
         assert self.ticket is not None, "the ticket step runs first"
         return self.ticket

@@ -6,12 +6,15 @@ gets its reply target."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 from gateway import ledger
 from gateway.commands.base import Acting, Command
+from gateway.config import Priority
 from gateway.store import tickets
 from gateway.work import tier_of
 
-LEVELS = ("low", "normal", "high", "urgent")
+LEVELS: tuple[str, ...] = get_args(Priority)
 
 
 def syntax(arg: str) -> tuple[str, str]:

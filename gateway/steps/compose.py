@@ -28,6 +28,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         "actionable_words": s.when(dates["actionable"].due, t) if dates else "",
         "resolution_words": s.when(dates["resolution"].due, t) if dates else "",
     }
+    leads = _leads(s, w) if dates else ()  # nobody could keep the reply date: they hear at once
     fwd = w.forward
     forwarded = (
         {
@@ -103,7 +104,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         "owner_name": d.name_of(route.se),
         "priority": t.priority,
         "product": t.product,
-        "capacity_note": _capacity_note(s, w) if dates else "",
+        "capacity_note": _capacity_note(s, w, leads),
     }
     label = "Reopened" if w.reopened else "Follow-up" if not dates else "New"
     # The SC, and whoever of ours forwarded the mail: they know it was taken.
@@ -125,9 +126,8 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                 attach_raw=None if too_big else w.row.raw,
             )
         )
-    leads = _leads(s, w) if dates else ()
     if leads:
-        check = w.capacity
+        check = w.later
         assert check is not None
         w.outgoing.append(
             s.composer.build(
@@ -162,7 +162,7 @@ def _asks(s: Services, product: str, text: str) -> list[str]:
 def _leads(s: Services, w: Work) -> tuple[str, ...]:
     """Who hears at once that nobody could keep the policy's reply date: the team's leads who
     are in, else the escalation contact (nobody when the date could be kept)."""
-    if w.capacity is None or w.capacity.chosen.keeps:
+    if w.later is None:
         return ()
     d, today = s.directory, s.calendar.local_date(w.now)
     leads = [
@@ -172,12 +172,12 @@ def _leads(s: Services, w: Work) -> tuple[str, ...]:
     return tuple(leads) or ((escalation,) if escalation else ())
 
 
-def _capacity_note(s: Services, w: Work) -> str:
+def _capacity_note(s: Services, w: Work, leads: tuple[str, ...]) -> str:
     """For the SE copy: why the customer was given a later reply date than the policy's."""
-    check, t = w.capacity, w.the_ticket
-    if check is None or check.chosen.keeps:
+    check, t = w.later, w.the_ticket
+    if check is None:
         return ""
-    told = "the lead is alerted" if _leads(s, w) else "nobody else is told (no lead is in)"
+    told = "the lead is alerted" if leads else "nobody else is told (no lead is in)"
     return (
         f"later than the policy's {s.when(check.policy_due, t)}, which nobody in could likely"
         f" keep ({check.chosen.why}); {told}"

@@ -21,8 +21,8 @@ async def step_plan(s: Services, w: Work, db: Db) -> None:
         await _plan_follow_up(s, w, db)
         return
     w.promises = initial_promises(s.policy, w.row.received_at, w.now, tier_of(s, t.account))
-    if w.capacity is not None and not w.capacity.chosen.keeps:
-        w.promises = _later(w.promises, w.capacity.reply_due)
+    if w.later is not None:
+        w.promises = _later(w.promises, w.later.reply_due)
     for p in w.promises:
         revision_of = None
         # The policy's resolution date is a target until an engineer sets one (#eta resolve).
@@ -42,7 +42,7 @@ async def step_plan(s: Services, w: Work, db: Db) -> None:
                 )
         due = p.due.astimezone(s.calendar.tz).isoformat()
         why = "revised at intake" if p.missed else "policy"
-        if p.kind == "actionable" and w.capacity is not None and not w.capacity.chosen.keeps:
+        if p.kind == "actionable" and w.later is not None:
             why = "nobody can keep the policy's date: the likely one (see capacity)"
         w.decide(f"plan:{p.kind}", due, why)
 
