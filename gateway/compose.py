@@ -32,8 +32,18 @@ from gateway.config import Config
 from gateway.models import MailKind, Outbound, Ticket
 from gateway.parse import clean
 from gateway.routing import Directory
+from gateway.speech import ENGLISH, Speech, languages
 from gateway.subjects import bare, reply_subject
-from gateway.templating import Template, common_context, environment, problems, with_greeting
+from gateway.templating import (
+    CUSTOMER,
+    PARTS,
+    Template,
+    common_context,
+    environment,
+    problems,
+    render,
+    with_greeting,
+)
 
 
 # compat32 keeps header values as the strings we give it: building a mail this way costs a
@@ -113,15 +123,20 @@ class Composer:
         self.config = config
         self.clock = clock
         self.env = environment(config.templates_dir)
+        self.speeches = languages(config.templates_dir)
         self.directory = directory or Directory(config)
         self.tz = ZoneInfo(config.hours.timezone)
+
+    def speech(self, language: str) -> Speech:
+        """The words of ``language``, English when we have none for it."""
+        return self.speeches.get(language) or self.speeches[ENGLISH]
 
     def template_problems(self) -> list[tuple[str, str]]:
         """Every template file that does not render with sample data, and why (empty: all
         good). ``check-config``, start-up and reload refuse a set with problems."""
         support = self.config.support
         common = common_context(support.display_name, support.address, support.our_color)
-        return list(problems(self.env, common))
+        return list(problems(self.env, common, self.speeches))
 
     def _sc_covered(self, envelope: Envelope, ticket: Ticket) -> Envelope:
         """The ticket's SC, while away, replaced by who covers them on every mail (see
@@ -157,7 +172,8 @@ class Composer:
     ) -> Outbound:
         """Render ``template``.txt.j2 and .html.j2 into a threaded mail for ``ticket``.
 
-        Templates get the ticket, the support name, address and colour, and ``context``. A mail
+        Templates get the ticket, the support name, address and colour, and ``context``; the
+        customer's mail is written in the ticket's language (see :mod:`gateway.speech`). A mail
         on no ticket (``None``: a question about a mail we could not file) answers the
         Message-ID ``answers`` and must be given its ``subject``. ``files`` go with it: inline
         images beside the HTML (``multipart/related``, their Content-IDs kept), the rest as
@@ -173,9 +189,11 @@ class Composer:
                 **context,
             }
         )
+        speech = self.speech(ticket.language if ticket and template in CUSTOMER else ENGLISH)
+        txt, html = (render(self.env, template, part, ctx, speech) for part in PARTS)
         body: Message = MIMEMultipart("alternative", _boundary(), policy=_POLICY)
-        body.attach(_text(self.env.get_template(f"{template}.txt.j2").render(ctx), "plain"))
-        body.attach(_text(self.env.get_template(f"{template}.html.j2").render(ctx), "html"))
+        body.attach(_text(txt, "plain"))
+        body.attach(_text(html, "html"))
         images = [_attachment(f) for f in files if f.inline]
         if images:
             body = MIMEMultipart("related", _boundary(), [body, *images], policy=_POLICY)

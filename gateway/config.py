@@ -28,6 +28,7 @@ from pydantic import model_validator as _model_validator
 from pydantic.fields import FieldInfo
 
 from gateway.details import Detail
+from gateway.speech import known
 
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -108,6 +109,13 @@ class Secret(_Section):
         return self
 
 
+def _check_language(v: str) -> str:
+    v = v.strip().replace("-", "_")
+    if not known(v):
+        raise ValueError(f"{v!r} is not a language code Babel knows (e.g. en, de, es, pt_BR)")
+    return v
+
+
 class SupportSection(_Section):
     address: str = Field(
         "support@example.com", description="The support mailbox customers write to."
@@ -130,6 +138,21 @@ class SupportSection(_Section):
         description="What the acknowledgement of a fault report asks for when the mail lacks it"
         " (version, error, since); a product's ask_for overrides; [] asks nothing.",
     )
+    language: str = Field(
+        "en",
+        description="Language of customer mail when neither the account's language nor the"
+        " customer's first mail decides (en, de, es, or a templates/<lang>/ you add).",
+    )
+    detect_language: bool = Field(
+        True,
+        description="Answer a new customer in the language their first mail is written in,"
+        " when we have templates for it (else in support.language).",
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str) -> str:
+        return _check_language(v)
 
     @field_validator("address")
     @classmethod
@@ -447,6 +470,14 @@ class Account(_Section):
     tier: str = Field(
         "", description="Support tier: its targets are in sla.tiers (else informational)."
     )
+    language: str = Field(
+        "", description="Language of the account's customer mail (e.g. de); '' detects it."
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str) -> str:
+        return _check_language(v) if v else v
 
     @field_validator("domains")
     @classmethod

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from gateway.speech import Ask
+
 
 class Detail(StrEnum):
     VERSION = "version"
@@ -21,7 +23,11 @@ class Detail(StrEnum):
 _FAULT = re.compile(
     r"\b(fail(s|ed|ing|ure)?|error|errors|broken|crash(es|ed|ing)?|bug|not working|"
     r"doesn'?t work|does not work|stopped|can'?t|cannot|unable|exception|down|hangs?|"
-    r"timeouts?|timed out)\b",
+    r"timeouts?|timed out"
+    # German and Spanish fault reports (the languages we answer in besides English)
+    r"|fehler\w*|fehlgeschlagen|schlägt\b.{0,40}\bfehl|funktioniert (nicht|nicht mehr)|"
+    r"geht nicht( mehr)?|abst(u|ü)rz\w*|stürzt\b.{0,40}\bab|kaputt|"
+    r"errores|falla(n|ndo)?|fallo|no funciona|se (cuelga|bloquea|cae)|caído|excepción)\b",
     re.IGNORECASE,
 )
 _GIVEN = {
@@ -36,14 +42,10 @@ _GIVEN = {
     Detail.SINCE: re.compile(
         r"\b(since|started|began|yesterday|today|tonight|this (morning|afternoon|evening|week)|"
         r"last (night|week|month)|after (the |our |an? )?(update|upgrade|deploy\w*|release)|"
-        r"(mon|tues|wednes|thurs|fri|satur|sun)day|\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2})\b",
+        r"(mon|tues|wednes|thurs|fri|satur|sun)day|\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|"
+        r"seit|gestern|heute|nach dem (update|upgrade)|desde|ayer|hoy|esta mañana)\b",
         re.IGNORECASE,
     ),
-}
-_ASK = {
-    Detail.VERSION: "which version of {product} you are running",
-    Detail.ERROR: "the exact error message (a screenshot is fine)",
-    Detail.SINCE: "when it started, and whether anything changed just before",
 }
 
 
@@ -51,10 +53,9 @@ def reports_a_fault(text: str) -> bool:
     return _FAULT.search(text) is not None
 
 
-def missing(text: str, wanted: list[Detail], product: str = "") -> list[str]:
+def missing(text: str, wanted: list[Detail], product: str = "") -> list[Ask]:
     """What to ask for: each wanted detail a fault report in ``text`` does not give, as a phrase
     ("which version of exports you are running"); nothing when ``text`` reports no fault."""
     if not reports_a_fault(text):
         return []
-    name = product or "our software"
-    return [_ASK[d].format(product=name) for d in wanted if not _GIVEN[d].search(text)]
+    return [Ask(d.value, product) for d in wanted if not _GIVEN[d].search(text)]

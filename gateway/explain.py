@@ -86,6 +86,7 @@ def _report(s: Services, w: Work, done: Done) -> dict[str, Any]:
         ],
         "received_at": w.row.received_at.astimezone(tz).isoformat(),
         "ticket": w.ticket.key if w.ticket else None,
+        "language": w.ticket.language if w.ticket else None,  # of the customer's mail
         "route": {"se": w.route.se, "sc": w.route.sc, "why": w.route.reason} if w.route else None,
         "eta": actionable.due.astimezone(tz).isoformat() if actionable else None,
         "commitments": [

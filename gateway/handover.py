@@ -17,7 +17,7 @@ from gateway.parse import ParseError, parse
 from gateway.store import Db, commitments, participants, story, tickets
 from gateway.store.story import STORY_KINDS, StoryMail
 from gateway.templating import Template
-from gateway.words import KIND_WORDS
+from gateway.words import kind_words
 from gateway.work import Services
 
 MAILS = 20  # the newest mails of the story in a digest (it says how many there are in all)
@@ -70,10 +70,10 @@ def _entry(mail: StoryMail, when: Callable[[datetime], str]) -> Entry:
     return Entry(when(mail.at), who, what, text)
 
 
-async def open_dates(db: Db, t: Ticket) -> list[dict[str, str]]:
+async def open_dates(s: Services, db: Db, t: Ticket) -> list[dict[str, str]]:
     """The ticket's standing dates, as the customer was told them."""
     return [
-        {"kind_words": KIND_WORDS.get(c.kind, c.kind), "point": c.point, "words": c.told}
+        {"kind_words": kind_words(c.kind), "point": c.point, "words": s.when(c.due_at, t)}
         for c in await commitments.open_for(db, t.id)
     ]
 
@@ -108,7 +108,7 @@ async def handed_over(
             "ticket_question": (await tickets.history(db, t.id))["question"],
             "story": digest(mails, lambda at: s.when(at, t)),
             "story_total": len(pending) + await story.count(db, family),
-            "open_dates": await open_dates(db, t),
+            "open_dates": await open_dates(s, db, t),
             "participants": await participants.of(db, t.id),
         },
         subject=staff_subject(t, "Assigned to you"),

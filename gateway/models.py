@@ -117,6 +117,7 @@ class Ticket:
     token: str = ""
     resolved_at: datetime | None = None
     merged_into: int | None = None  # #merge: the ticket that carries on
+    language: str = "en"  # the customer's mail is written in it (see gateway/speech.py)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import re
 from datetime import datetime
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from email.message import Message
 from email.utils import parsedate_to_datetime
@@ -30,8 +30,28 @@ def clean(value: str) -> str:
     return _SPACE.sub(" ", value).strip()
 
 
+def _raw_8bit(value: Header) -> str:
+    """A header sent as raw 8-bit bytes (RFC 6532: UTF-8, the norm for international mail; else
+    a legacy charset we cannot know), which compat32 keeps as 'unknown-8bit'."""
+    parts = []
+    for chunk, charset in decode_header(value):
+        if isinstance(chunk, str):
+            parts.append(chunk)
+        elif charset in (None, "unknown-8bit"):
+            parts.append(chunk.decode("utf-8", "replace"))
+        else:
+            try:
+                parts.append(chunk.decode(str(charset), "replace"))
+            except LookupError:
+                parts.append(chunk.decode("utf-8", "replace"))
+    return "".join(parts)
+
+
 def _decode(value: object) -> str:
     text = str(value)
+    if isinstance(value, Header):
+        with contextlib.suppress(LookupError, UnicodeError, ValueError, TypeError):
+            text = _raw_8bit(value)
     # An undecodable encoded word stays as it was sent.
     with contextlib.suppress(LookupError, UnicodeError, ValueError, TypeError):
         text = str(make_header(decode_header(text)))
@@ -138,7 +158,8 @@ def parse(raw: bytes) -> InboundMessage:
     undecoded: dict[str, list[str]] = {}  # addresses are read before decoding (see below)
     for name, value in msg.items():
         headers.setdefault(str(name).lower(), []).append(_decode(value))
-        undecoded.setdefault(str(name).lower(), []).append(clean(str(value)))
+        sent = _raw_8bit(value) if isinstance(value, Header) else str(value)
+        undecoded.setdefault(str(name).lower(), []).append(clean(sent))
     if not headers:
         raise ParseError("no headers")
 

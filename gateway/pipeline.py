@@ -8,6 +8,7 @@ every step for one message inside one database transaction, so either all of a m
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 
 from gateway.steps.automated import step_automated
@@ -16,6 +17,7 @@ from gateway.steps.classify import step_classify
 from gateway.steps.compose import step_compose
 from gateway.steps.dedupe import step_dedupe
 from gateway.steps.forward import step_forward
+from gateway.steps.language import step_language
 from gateway.steps.parse import step_parse
 from gateway.steps.participants import step_participants
 from gateway.steps.plan import step_plan
@@ -30,7 +32,8 @@ from gateway.work import Done, Services, Work
 __all__ = ["PIPELINE", "Done", "Services", "Work", "run_pipeline"]
 
 
-Step = Callable[[Services, Work, Db], Awaitable[None]]
+# A step that awaits the database is a coroutine function; one that only decides is plain.
+Step = Callable[[Services, Work, Db], Awaitable[None] | None]
 
 
 PIPELINE: tuple[tuple[str, Step], ...] = (
@@ -44,6 +47,7 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("forward", step_forward),  # our own people passing on a customer's mail
     ("route", step_route),
     ("capacity", step_capacity),  # can the SE keep the reply date? else who can, or when
+    ("language", step_language),  # a new ticket's: the customer's (account, or their mail's)
     ("ticket", step_ticket),
     ("participants", step_participants),
     ("plan", step_plan),
@@ -55,7 +59,9 @@ async def run_pipeline(s: Services, w: Work, db: Db) -> Done:
     """Run every step; return how the message's journey ended."""
     for _name, step in PIPELINE:
         try:
-            await step(s, w, db)
+            result = step(s, w, db)
+            if inspect.isawaitable(result):
+                await result
         except Done as done:
             return done
     raise AssertionError("the compose step always ends the journey")

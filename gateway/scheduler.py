@@ -33,18 +33,15 @@ from gateway.metrics import Metrics
 from gateway.models import MailKind, Outbound, Ticket, TicketState
 from gateway.pipeline import Services
 from gateway.routing import Load
+from gateway.speech import Status
 from gateway.store import Db, Store, commitments, leave, outbox, participants, shunts, tickets
 from gateway.store.commitments import Commitment
 from gateway.templating import Template
 from gateway.waiting import wait_any
-from gateway.words import KIND_WORDS, dates_owed
+from gateway.words import dates_owed, kind_words
 
 log = logging.getLogger("gateway.scheduler")
 
-STATUS_WORDS = {
-    TicketState.NEW: "with {se}, who is preparing the first reply",
-    TicketState.ANSWERED: "in progress with {se}",
-}
 OWED = (TicketState.NEW.value, TicketState.ANSWERED.value)
 DEAD_WORDS: dict[str, str] = {
     MailKind.ACK: "the acknowledgement",
@@ -208,10 +205,12 @@ class Scheduler:
         for c in missed:
             if not await commitments.mark_missed(db, c.id, now):
                 continue  # met or superseded meanwhile
-            words = KIND_WORDS.get(c.kind, c.kind)
-            if c.point:
-                words = f"an answer to \u201c{c.point}\u201d"
-            line = {"kind": c.kind, "kind_words": words, "old_words": c.told, "new_words": ""}
+            line = {
+                "kind": c.kind,
+                "kind_words": kind_words(c.kind, c.point),
+                "old_words": s.when(c.due_at, t),
+                "new_words": "",
+            }
             if not c.promised:  # a target the customer was never promised: alerts only
                 internal.append(line)
             elif t.state is TicketState.NEW or c.kind in ("update", "point", "resolution"):
@@ -290,13 +289,7 @@ class Scheduler:
         days, hours = sla.status_update_business_days, sla.urgent_update_business_hours
         if days == 0 and hours == 0:
             return 0
-        cal = self.s.calendar
-
-        def next_update(at: datetime, priority: str) -> datetime | None:
-            if priority == "urgent" and hours:
-                return cal.add_business_time(at, timedelta(hours=hours))
-            return cal.add_business_days(at, days) if days else None
-
+        next_update = self._next_update
         async with self.store.transaction() as db:
             if not self._update_times_known:
                 await tickets.forget_update_due(db)
@@ -328,13 +321,24 @@ class Scheduler:
             sent += await self._per_ticket(ticket_id, now, job)
         return sent
 
+    def _next_update(self, at: datetime, priority: str) -> datetime | None:
+        """When a ticket last written to at ``at`` is owed its next status update."""
+        sla, cal = self.s.config.sla, self.s.calendar
+        if priority == "urgent" and sla.urgent_update_business_hours:
+            return cal.add_business_time(at, timedelta(hours=sla.urgent_update_business_hours))
+        days = sla.status_update_business_days
+        return cal.add_business_days(at, days) if days else None
+
     async def _status_update(self, db: Db, t: Ticket, now: datetime) -> None:
         s = self.s
-        dates = dates_owed(await commitments.open_for(db, t.id))
+        following = self._next_update(now, t.priority)
+        dates = dates_owed(await commitments.open_for(db, t.id), lambda due: s.when(due, t))
         people = self._people(t)
         context = people | {
-            "status_words": STATUS_WORDS[t.state].format(se=people["se_name"]),
+            "status_words": Status(t.state.value, str(people["se_name"])),
             "dates": dates,
+            # with no date standing, the next update is the date we give
+            "next_words": s.when(following, t) if following else "",
         }
         mail = s.composer.build(
             MailKind.STATUS_UPDATE,

@@ -28,8 +28,8 @@ from jinja2 import (
     select_autoescape,
 )
 
-from gateway.greeting import greeting
 from gateway.models import Ticket, TicketState
+from gateway.speech import ENGLISH, Greeting, Speech, speak
 
 
 class Template(StrEnum):
@@ -58,6 +58,19 @@ class Template(StrEnum):
 
 PARTS = ("txt", "html")
 UNFILED = frozenset({Template.FORWARD_QUERY})  # mail about no ticket
+# Mail the customer reads: written in the ticket's language when we have templates for it
+# (``templates/<lang>/``); everything else is for our own people, in English.
+CUSTOMER = frozenset(
+    {
+        Template.ACK,
+        Template.FOLLOW_UP_ACK,
+        Template.ETA_UPDATE,
+        Template.MERGE_NOTICE,
+        Template.RELAY_REPLY,
+        Template.REVISED_ETA,
+        Template.STATUS_UPDATE,
+    }
+)
 
 
 def builtin_templates() -> Traversable:
@@ -100,6 +113,24 @@ def environment(templates_dir: str = "") -> Environment:
 
 def file_names(template: Template) -> tuple[str, ...]:
     return tuple(f"{template.value}.{part}.j2" for part in PARTS)
+
+
+def names_in(template: Template, part: str, language: str) -> list[str]:
+    """Where ``template``'s ``part`` is looked for in ``language``: its own directory first,
+    then English (a language may translate only some of the customer's mail)."""
+    name = f"{template}.{part}.j2"
+    if language == ENGLISH or template not in CUSTOMER:
+        return [name]
+    return [f"{language}/{name}", name]
+
+
+def render(
+    env: Environment, template: Template, part: str, context: dict[str, Any], speech: Speech
+) -> str:
+    """One part of ``template`` in ``speech``'s language (our own people's mail: English)."""
+    if template in CUSTOMER:
+        context = speak(context, speech)
+    return env.select_template(names_in(template, part, speech.language)).render(context)
 
 
 # -- the render check -----------------------------------------------------------------------------
@@ -285,6 +316,7 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
                 {"words": _WHEN, "what": "an answer to \u201cWhy <E42>?\u201d", "target": ""},
                 {"words": _LATER, "what": "", "target": "yes"},
             ],
+            "next_words": _LATER,
         },
     }
 
@@ -293,7 +325,7 @@ def with_greeting(context: dict[str, Any]) -> dict[str, Any]:
     """``greeting`` ("Dear Richard," / "Hello,") for a mail to ``customer_name``, unless given."""
     if "greeting" in context or "customer_name" not in context:
         return context
-    return {**context, "greeting": greeting(str(context["customer_name"]))}
+    return {**context, "greeting": Greeting(str(context["customer_name"]))}
 
 
 def common_context(support_name: str, support_address: str, our_color: str) -> dict[str, Any]:
@@ -306,18 +338,36 @@ def common_context(support_name: str, support_address: str, our_color: str) -> d
     }
 
 
-def problems(env: Environment, common: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """Render every template file with sample data; yield (file name, what went wrong) for each
-    that fails: missing, a syntax error, an unknown variable, anything it raises."""
+def _exists(env: Environment, name: str) -> bool:
+    try:
+        env.get_template(name)
+    except TemplateNotFound:
+        return False
+    except Exception:  # there, but broken: rendering it says how
+        return True
+    return True
+
+
+def problems(
+    env: Environment, common: dict[str, Any], speeches: dict[str, Speech]
+) -> Iterator[tuple[str, str]]:
+    """Render every template file, in every language, with sample data; yield (file name, what
+    went wrong) for each that fails: missing, a syntax error, an unknown variable, a phrase its
+    language's words.toml lacks, anything it raises."""
     samples = sample_contexts()
-    for template in Template:
-        for name in file_names(template):
-            unfiled = {"ticket": None} if template in UNFILED else {}
-            try:
-                env.get_template(name).render(
-                    with_greeting({**common, **samples[template], **unfiled})
-                )
-            except Exception as exc:  # the operator needs every failure, whatever it is
-                where = getattr(exc, "lineno", None)
-                at = f" (line {where})" if where else ""
-                yield name, f"{type(exc).__name__}{at}: {exc}"
+    for language, speech in sorted(speeches.items()):
+        for template in Template:
+            if language != ENGLISH and template not in CUSTOMER:
+                continue
+            for part in PARTS:
+                name = names_in(template, part, language)[0]
+                if language != ENGLISH and not _exists(env, name):
+                    continue  # English's, checked as English
+                unfiled = {"ticket": None} if template in UNFILED else {}
+                context = with_greeting({**common, **samples[template], **unfiled})
+                try:
+                    render(env, template, part, context, speech)
+                except Exception as exc:  # the operator needs every failure, whatever it is
+                    where = getattr(exc, "lineno", None)
+                    at = f" (line {where})" if where else ""
+                    yield name, f"{type(exc).__name__}{at}: {exc}"

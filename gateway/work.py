@@ -96,6 +96,7 @@ class Work:
     follow_up_due: datetime | None = None  # when a follow-up's new points will be answered
     route: Route | None = None
     capacity: Check | None = None  # whether the reply date can be kept, and by whom
+    language: str = "en"  # a new ticket's mail to the customer is written in it
     promises: list[Promise] = field(default_factory=list)
     points: list[str] = field(default_factory=list)  # the customer's questions and items
     outgoing: list[Outbound] = field(default_factory=list)

@@ -7,11 +7,27 @@ exactly them, and ``scripts/golden`` rewrites them after a deliberate change.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from gateway.models import Ticket
-from gateway.templating import SAMPLE_TICKET, Template, common_context, environment, with_greeting
+from gateway.speech import ENGLISH, Ask, Kind, Owed, Status, When, languages
+from gateway.templating import (
+    CUSTOMER as CUSTOMER_TEMPLATES,
+)
+from gateway.templating import (
+    PARTS,
+    SAMPLE_TICKET,
+    Template,
+    common_context,
+    environment,
+    with_greeting,
+)
+from gateway.templating import (
+    render as render_part,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -22,9 +38,12 @@ TICKET = replace(
     customer_address="richard.payne@acme.example",
     customer_utc_offset=None,
 )
-REPLY = "Tuesday 24 November, 10:15 EST"
-LATER = "Thursday 26 November, 17:00 EST"
-TARGET = "Friday 27 November, 10:15 EST"
+NY = ZoneInfo("America/New_York")
+# Dates as the gateway passes them: English text that each language says its own way.
+REPLY = When(datetime(2026, 11, 24, 15, 15, tzinfo=UTC), NY)  # Tuesday 24 November, 10:15 EST
+LATER = When(datetime(2026, 11, 26, 22, 0, tzinfo=UTC), NY)  # Thursday 26 November, 17:00 EST
+TARGET = When(datetime(2026, 11, 27, 15, 15, tzinfo=UTC), NY)  # Friday 27 November, 10:15 EST
+RECEIVED = When(datetime(2026, 11, 23, 15, 15, tzinfo=UTC), NY)  # Monday 23 November, 10:15
 WHY = "Why does the nightly export fail with E42?"
 AFFECTED = "Is version 4.2 affected too?"
 IMPORT = "Does the nightly import have the same problem?"
@@ -33,7 +52,7 @@ CUSTOMER = {"customer_name": "Payne, Richard", "se_name": "Sam Engineer"}
 
 ACK = CUSTOMER | {
     "sc_name": "Casey Consultant",
-    "received_words": "Monday 23 November, 10:15 EST",
+    "received_words": RECEIVED,
     "actionable_words": REPLY,
     "resolution_words": TARGET,
     "late_intake": False,
@@ -72,7 +91,12 @@ COPY = CUSTOMER | {
     "inbox_id": 42,
     "forwarded": None,
 }
-REVISION = {"kind": "actionable", "kind_words": "a reply", "old_words": REPLY, "new_words": LATER}
+REVISION = {
+    "kind": "actionable",
+    "kind_words": Kind("actionable"),
+    "old_words": REPLY,
+    "new_words": LATER,
+}
 STORY = [
     {"when": "Monday 23 November, 14:00 EST", "who": "Sam Engineer (Example Support)",
      "what": "the answer", "text": "Hello Richard,\n\nA bad index: fixed in 4.2.1.\n\n-- \nSam"},
@@ -88,14 +112,14 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
      TICKET),
     ("ack.no-first-name", Template.ACK, ACK | {"customer_name": "ACME IT Support Team"}, TICKET),
     ("ack.asking-for-details", Template.ACK, ACK | {"points": [], "problem":
-     "The nightly export fails.", "asks": ["which version of exports you are running",
-     "the exact error message (a screenshot is fine)",
-     "when it started, and whether anything changed just before"]}, TICKET),
+     "The nightly export fails.",
+     "asks": [Ask("version", "exports"), Ask("error"), Ask("since")]}, TICKET),
     ("ack.late", Template.ACK, ACK | {"late_intake": True}, TICKET),
     ("ack.reopened", Template.ACK, ACK | {"reopened": True, "points": [],
      "problem": "The export fails again tonight with E42."}, TICKET),
     ("ack.forwarded", Template.ACK, ACK | {"forwarded": {"by": "Casey Consultant",
-     "written_words": "Monday 23 November, 09:12 EST", "how": "inline", "note": ""}}, TICKET),
+     "written_words": When(datetime(2026, 11, 23, 14, 12, tzinfo=UTC), NY), "how": "inline",
+     "note": ""}}, TICKET),
     ("ack.with-articles", Template.ACK, ACK | {"articles": [
         {"title": "Export errors explained", "url": "https://example.com/kb/exports"}]}, TICKET),
     ("follow_up_ack.one", Template.FOLLOW_UP_ACK, ACK | {"points": [IMPORT],
@@ -116,22 +140,27 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
      "inline_images": [], "left_out": [("export-dump.zip", "31.4 MB")]}, TICKET),
     ("revised_eta.reply", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION]}, TICKET),
     ("revised_eta.point", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION | {
-     "kind": "point", "kind_words": f"an answer to \u201c{IMPORT}\u201d"}]}, TICKET),
+     "kind": "point", "kind_words": Kind("point", IMPORT)}]}, TICKET),
     ("revised_eta.update", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION | {
-     "kind": "update", "kind_words": "an update"}]}, TICKET),
+     "kind": "update", "kind_words": Kind("update")}]}, TICKET),
     ("revised_eta.resolution", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION | {
-     "kind": "resolution", "kind_words": "a resolution"}]}, TICKET),
+     "kind": "resolution", "kind_words": Kind("resolution")}]}, TICKET),
     ("status_update.new", Template.STATUS_UPDATE, CUSTOMER | {
-     "status_words": "with Sam Engineer, who is preparing the first reply",
-     "dates": [{"words": REPLY, "what": f"an answer to \u201c{WHY}\u201d and \u201c{AFFECTED}"
-                "\u201d", "target": ""}, {"words": TARGET, "what": "", "target": "yes"}]},
+     "status_words": Status("new", "Sam Engineer"),
+     "dates": [{"words": REPLY, "what": Owed(["actionable"], [WHY, AFFECTED]), "target": ""},
+               {"words": TARGET, "what": "", "target": "yes"}], "next_words": LATER},
      TICKET),
     ("status_update.in-progress", Template.STATUS_UPDATE, CUSTOMER | {
-     "status_words": "in progress with Sam Engineer",
-     "dates": [{"words": LATER, "what": "an update", "target": ""}]}, TICKET),
+     "status_words": Status("answered", "Sam Engineer"),
+     "dates": [{"words": LATER, "what": Owed(["update"], []), "target": ""}],
+     "next_words": LATER}, TICKET),
+    ("status_update.no-date-standing", Template.STATUS_UPDATE, CUSTOMER | {
+     "status_words": Status("answered", "Sam Engineer"), "dates": [], "next_words": LATER},
+     TICKET),
     ("merge_notice", Template.MERGE_NOTICE, CUSTOMER | {"merged": replace(
      TICKET, key="SUP-1002", subject="Nightly import fails too"),
-     "dates": [{"kind_words": "a reply", "point": "", "words": REPLY}]}, TICKET),
+     "dates": [{"kind_words": Kind("actionable"), "point": "", "words": REPLY},
+               {"kind_words": Kind("point"), "point": AFFECTED, "words": LATER}]}, TICKET),
     ("se_copy.new", Template.SE_COPY, COPY, TICKET),
     ("se_copy.follow-up", Template.SE_COPY, COPY | {"follow_up": True, "actionable_words": "",
      "points": [WHY, IMPORT], "new_points": [IMPORT], "new_points_words": LATER}, TICKET),
@@ -197,9 +226,20 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
 ]  # fmt: skip
 
 
+# Every mail the customer reads, again in each language we ship (tests/golden/<lang>/).
+CASES += [
+    (f"{language}/{name}", template, context, replace(ticket, language=language))
+    for language in sorted(set(languages()) - {ENGLISH})
+    for name, template, context, ticket in list(CASES)
+    if template in CUSTOMER_TEMPLATES and ticket is not None
+]
+
+
 def render(template: Template, context: dict[str, Any], ticket: Ticket | None) -> dict[str, str]:
-    """The text and HTML parts, as the composer renders them (built-in templates)."""
+    """The text and HTML parts, as the composer renders them (built-in templates), in the
+    ticket's language."""
     env = environment()
+    speech = languages()[ticket.language if ticket else ENGLISH]
     common = common_context("Example Support", "support@example.com", "#1a5fb4")
     ctx = with_greeting({**common, "ticket": ticket, **context})
-    return {part: env.get_template(f"{template}.{part}.j2").render(ctx) for part in ("txt", "html")}
+    return {part: render_part(env, template, part, ctx, speech) for part in PARTS}

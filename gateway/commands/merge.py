@@ -55,7 +55,7 @@ async def run(a: Acting, key: str) -> None:
                 "customer_name": t.customer_name or t.customer_address,
                 "merged": other,
                 "se_name": a.s.directory.name_of(a.sender),
-                "dates": await handover.open_dates(a.db, t),
+                "dates": await handover.open_dates(a.s, a.db, t),
             },
         )
     )

@@ -8,6 +8,7 @@ from gateway import attachments, details, ledger, points, selfhelp
 from gateway.compose import Envelope, customer_envelope, staff_subject
 from gateway.engineer import relay_for
 from gateway.models import Action, MailKind
+from gateway.speech import Ask
 from gateway.store import Db, participants
 from gateway.templating import Template
 from gateway.work import Done, Services, Work
@@ -150,7 +151,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
     raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
 
 
-def _asks(s: Services, product: str, text: str) -> list[str]:
+def _asks(s: Services, product: str, text: str) -> list[Ask]:
     """The details a fault report lacks, as the product (or support) config lists them."""
     configured = next((p for p in s.config.products if p.name == product), None)
     wanted = s.config.support.ask_for

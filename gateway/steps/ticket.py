@@ -31,7 +31,14 @@ async def step_ticket(s: Services, w: Work, db: Db) -> None:
         return
     sup = s.config.support
     w.ticket = await tickets.create(
-        db, w.message, w.route, w.row.received_at, w.now, sup.ticket_prefix, sup.first_ticket_number
+        db,
+        w.message,
+        w.route,
+        w.row.received_at,
+        w.now,
+        sup.ticket_prefix,
+        sup.first_ticket_number,
+        w.language,
     )
     w.new_ticket = True
     await _keep_forward_id(w, db)

@@ -295,6 +295,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX leave_last_day ON leave(last_day);
     """,
+    # 11: the language the customer's mail is written in, decided when the ticket opens.
+    """
+    ALTER TABLE tickets ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+    """,
 )
 
 

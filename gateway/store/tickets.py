@@ -38,6 +38,7 @@ def _ticket(r: sqlite3.Row) -> Ticket:
         references=tuple(r["references_"].split()),
         resolved_at=from_ts(r["resolved_at"]) if r["resolved_at"] else None,
         merged_into=r["merged_into"],
+        language=r["language"],
     )
 
 
@@ -84,14 +85,15 @@ async def create(
     now: datetime,
     prefix: str,
     first_number: int,
+    language: str = "en",
 ) -> Ticket:
     # The key is derived from the row id so it is unique without a second counter; a random
     # placeholder keeps the UNIQUE constraint satisfied until the id is known.
     cur = await db.execute(
         "INSERT INTO tickets (key, subject, customer_address, customer_name, customer_utc_offset,"
         " account, product, token, se, sc, state, received_at, created_at,"
-        " last_customer_message_id, references_, question)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " last_customer_message_id, references_, question, language)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             f"tmp-{secrets.token_hex(8)}",
             msg.subject,
@@ -109,6 +111,7 @@ async def create(
             msg.message_id,
             " ".join(msg.references),
             (msg.text or msg.html).strip()[:600],
+            language,
         ),
     )
     ticket_id = cur.lastrowid
