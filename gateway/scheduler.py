@@ -34,6 +34,7 @@ from gateway.models import MailKind, Outbound, Ticket, TicketState
 from gateway.pipeline import Services
 from gateway.routing import Load
 from gateway.speech import Status
+from gateway.steps.capacity import likely_date
 from gateway.store import Db, Store, commitments, leave, outbox, participants, shunts, tickets
 from gateway.store.commitments import Commitment
 from gateway.templating import Template
@@ -200,11 +201,14 @@ class Scheduler:
     ) -> bool:
         s = self.s
         t = await tickets.get(db, ticket_id)
-        new_due = s.policy.revised(now)
+        # (one met or superseded meanwhile is neither missed nor revised)
+        marked = [c for c in missed if await commitments.mark_missed(db, c.id, now)]
+        # The policy's revised date, or later when the SE is unlikely to keep even that (the
+        # replies they owe first, at their pace): a revised date missed again is worse than the
+        # first miss. Read once this ticket's missed dates no longer count as owed.
+        new_due = await likely_date(s, db, t.se, s.policy.revised(now), now)
         revisions, internal = [], []
-        for c in missed:
-            if not await commitments.mark_missed(db, c.id, now):
-                continue  # met or superseded meanwhile
+        for c in marked:
             line = {
                 "kind": c.kind,
                 "kind_words": kind_words(c.kind, c.point),

@@ -280,6 +280,14 @@ def languages(templates_dir: str = "") -> dict[str, Speech]:
     return out
 
 
+def language_name(code: str) -> str:
+    """'German' for 'de' (in English, for our own people)."""
+    try:
+        return str(Locale.parse(code).get_display_name(ENGLISH) or code)
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
 def known(language: str) -> bool:
     """Whether Babel knows ``language`` (a code such as 'de' or 'pt_BR')."""
     try:

@@ -290,6 +290,7 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "new_points_words": _LATER,
             "owner_name": "Sam Engineer",
             "priority": "normal",
+            "language_name": "German",
             "product": "exports",
             "capacity_note": "",
             "files": [("export <log>.txt", "14 KB")],

@@ -84,6 +84,7 @@ COPY = CUSTOMER | {
     "new_points_words": "",
     "owner_name": "Sam Engineer",
     "priority": "normal",
+    "language_name": "",
     "product": "exports",
     "capacity_note": "",
     "files": [],
@@ -175,6 +176,7 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
      "actionable_words": LATER, "estimates": [
          "Sam Engineer: 12 replies owed by then at 8 a day, likely Friday 27 November, 11:00 EST",
          "Dana Default: 9 replies owed by then at 8 a day, likely " + LATER]}, TICKET),
+    ("se_copy.in-german", Template.SE_COPY, COPY | {"language_name": "German"}, TICKET),
     ("se_copy.after-hours-triage", Template.SE_COPY, COPY | {"triage": True}, TICKET),
     ("se_copy.forwarded", Template.SE_COPY, COPY | {"forwarded": {"by": "Casey Consultant",
      "written_words": "Monday 23 November, 09:12 EST", "how": "attached message",

@@ -277,3 +277,27 @@ async def test_an_engineers_promised_resolution_date_stands_when_the_priority_ch
             "SELECT due_at FROM commitments WHERE kind = 'resolution' AND superseded_by IS NULL"
         )
         assert promised == "2026-11-27T22:00:00.000000+00:00"
+
+
+async def test_a_revised_date_is_one_the_se_can_likely_keep(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    config = make_config(capacity={"replies_per_day": 1, "headroom": 1})
+    async with harness(config, clock, sink) as h:
+        # Monday 10:00, one reply a day each: Sam keeps the first, Dana the second; nobody
+        # can keep the third's policy date, so Sam owes it too, by Wednesday.
+        await fill(h, 3)
+        owners = await h.scalar(
+            "SELECT group_concat(se, ' ') FROM (SELECT se FROM tickets ORDER BY id)"
+        )
+        assert owners == "sam@example.com dana@example.com sam@example.com"
+        sink.messages.clear()
+        await h.later(timedelta(days=1, minutes=6))  # Tuesday 10:06: the first two missed
+        revised = {m["To"]: m.text() for m in kind(h, "revised-eta")}
+        # Dana owes nothing else: the policy's revised date, Wednesday's close.
+        assert "will reply by Wednesday 25 November, 17:00 EST" in revised["user1@acme.example"]
+        # Sam owes the third ticket's reply first, a day of his work, and Thursday is
+        # Thanksgiving: Wednesday's close is not a date he can keep.
+        sams = revised["user0@acme.example"]
+        assert "Wednesday 25 November, 17:00" not in sams
+        assert "Sam Engineer will reply by Friday 27 November, 11:00 EST." in sams

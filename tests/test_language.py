@@ -158,6 +158,7 @@ async def test_a_german_mail_is_acknowledged_in_german_and_the_se_reads_english(
     assert '<html lang="de">' in ack.html()
     copy = text(kind(h, "se-copy")[0])
     assert "Tuesday 24 November" in copy and "Dienstag" not in copy
+    assert "Language:  German: our mail to the customer is written in it" in copy
     assert await h.scalar("SELECT language FROM tickets") == "de"
 
 
@@ -293,3 +294,20 @@ async def test_the_shipped_german_example_is_answered_in_german(h: Harness) -> N
     assert ack.startswith("Hallo Jana,\n\nvielen Dank")
     assert "> Ist Version 4.2 auch betroffen?" in ack
     assert "(16:00 Uhr bei Ihnen, UTC+01:00)" in ack  # her own clock, from her Date header
+
+
+async def test_an_se_sets_the_tickets_language_when_detection_guessed_wrong(h: Harness) -> None:
+    await h.receive(customer_mail(1, name="Jana Kunde", subject="Export schlägt fehl", body=GERMAN))
+    await h.receive(se_reply(h, "#language fr"))
+    assert "we have no templates in French: we write English, German, Spanish" in (
+        text(kind(h, "se-error")[0])
+    )
+    await h.receive(se_reply(h, "#language klingon"))
+    assert "klingon is not a language code" in text(kind(h, "se-error")[1])
+    # the reply in the same mail is already written in the new language
+    await h.receive(se_reply(h, "#language en\n#eta tomorrow 15:00\n\nHello Jana, on it."))
+    reply = text(kind(h, "reply")[0])
+    assert "Hello Jana, on it." in reply
+    assert "We will get back to you by Tuesday 24 November, 15:00 EST." in reply
+    assert "the customer's mail is now written in English" in text(kind(h, "se-confirm")[0])
+    assert await h.scalar("SELECT language FROM tickets") == "en"

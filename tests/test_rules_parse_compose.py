@@ -205,6 +205,7 @@ def _se_copy(
         "new_points_words": "",
         "owner_name": "Sam",
         "priority": "normal",
+        "language_name": "",
         "product": "",
         "capacity_note": "",
         **context_changes,

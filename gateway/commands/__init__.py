@@ -4,7 +4,18 @@ this table. The table's order is the order they run in within their stage (see
 
 from __future__ import annotations
 
-from gateway.commands import assign, away, cc, eta, merge, note, priority, resolved, waiting
+from gateway.commands import (
+    assign,
+    away,
+    cc,
+    eta,
+    language,
+    merge,
+    note,
+    priority,
+    resolved,
+    waiting,
+)
 from gateway.commands.base import Acting, Command, Stage
 
 TABLE: dict[str, Command] = {
@@ -12,6 +23,7 @@ TABLE: dict[str, Command] = {
     for c in (
         cc.COMMAND,
         eta.COMMAND,
+        language.COMMAND,
         note.COMMAND,
         priority.COMMAND,
         merge.COMMAND,

@@ -38,9 +38,10 @@ async def step_capacity(s: Services, w: Work, db: Db) -> None:
     w.decide("capacity", verdict, "; ".join(e.why for e in looked_at))
 
 
-async def follow_up_date(s: Services, db: Db, se: str, due: datetime, now: datetime) -> datetime:
-    """The date for a follow-up's new points: the policy's ``due`` when ``se`` (who keeps the
-    ticket) can likely keep it, else when they likely can, rounded up to the hour."""
+async def likely_date(s: Services, db: Db, se: str, due: datetime, now: datetime) -> datetime:
+    """The date for a reply ``se`` owes on a ticket they keep (a follow-up's new points, a
+    revised date): the policy's ``due`` when they can likely keep it, else when they likely can,
+    rounded up to the hour."""
     if not s.config.capacity.enabled:
         return due
     e = capacity.estimate(s.calendar, now, due, await _candidate(s, db, se, now))

@@ -8,7 +8,7 @@ from gateway import attachments, details, ledger, points, selfhelp
 from gateway.compose import Envelope, customer_envelope, staff_subject
 from gateway.engineer import relay_for
 from gateway.models import Action, MailKind
-from gateway.speech import Ask
+from gateway.speech import ENGLISH, Ask, language_name
 from gateway.store import Db, participants
 from gateway.templating import Template
 from gateway.work import Done, Services, Work
@@ -104,6 +104,8 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
         "inbox_id": w.row.id,
         "owner_name": d.name_of(route.se),
         "priority": t.priority,
+        # the customer's mail is in another language than ours: the SE should know
+        "language_name": language_name(t.language) if t.language != ENGLISH else "",
         "product": t.product,
         "capacity_note": _capacity_note(s, w, leads),
     }

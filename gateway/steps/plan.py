@@ -8,7 +8,7 @@ from datetime import datetime
 from gateway import points
 from gateway.models import TicketState
 from gateway.sla import Promise, initial_promises
-from gateway.steps.capacity import follow_up_date
+from gateway.steps.capacity import likely_date
 from gateway.store import Db, commitments
 from gateway.work import Services, Work, tier_of
 
@@ -63,7 +63,7 @@ async def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
         for p in initial_promises(s.policy, w.row.received_at, w.now, tier, t.priority)
         if p.kind == "actionable"
     )
-    due = w.follow_up_due = await follow_up_date(s, db, t.se, reply.due, w.now)
+    due = w.follow_up_due = await likely_date(s, db, t.se, reply.due, w.now)
     for point in new:
         await commitments.make(db, t.id, "point", due, s.when(due, t), w.now, point=point)
     later = (

@@ -217,6 +217,10 @@ async def updates_due(db: Db, now: datetime, ticket_id: int | None = None) -> li
     return [r[0] for r in await cur.fetchall()]
 
 
+async def set_language(db: Db, ticket_id: int, language: str) -> None:
+    await db.execute("UPDATE tickets SET language = ? WHERE id = ?", (language, ticket_id))
+
+
 async def set_priority(db: Db, ticket_id: int, level: str) -> None:
     """A new priority: the next status update is computed again (an urgent ticket's is sooner)."""
     await db.execute(
