@@ -27,7 +27,20 @@ class ParseError(Exception):
 
 def clean(value: str) -> str:
     """One line: CR, LF and tabs become spaces, so no header value can start a new header."""
-    return _SPACE.sub(" ", value).strip()
+    return _SPACE.sub(" ", sound(value)).strip()
+
+
+def sound(value: str) -> str:
+    """Text that can be stored and sent: an undecodable byte the email package kept as a lone
+    surrogate (surrogateescape) becomes U+FFFD, as any other undecodable byte does."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def _raw_8bit(value: Header) -> str:
@@ -201,8 +214,8 @@ def parse(raw: bytes) -> InboundMessage:
         references=references,
         date=date,
         headers={k: tuple(v) for k, v in headers.items()},
-        text="\n".join(mail.text_plain or []),
-        html="\n".join(mail.text_html or []),
+        text=sound("\n".join(mail.text_plain or [])),
+        html=sound("\n".join(mail.text_html or [])),
         return_path=return_path,
         content_type=msg.get_content_type(),
         size=len(raw),

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from gateway.clock import FakeClock
 from gateway.config import Config
 from gateway.explain import explain
+from gateway.parse import parse
 from gateway.pipeline import Services
 from gateway.processor import Processor
 from gateway.sink import Received
@@ -480,3 +481,18 @@ def test_the_failed_addresses_of_each_bounce_format(name: str, failed: list[str]
     from gateway.steps.automated import bounce_facts
 
     assert bounce_facts((CORPUS / name).read_bytes())[1] == failed
+
+
+async def test_a_broken_encoded_name_with_a_stray_byte_is_stored_not_held(
+    fuzz_config: Config,
+) -> None:
+    """Found by the fuzz run: an encoded word broken by a control byte left the Latin-1 byte
+    of the name as a lone surrogate, which SQLite cannot store: the mail was held as our fault
+    on every try. The byte is read as U+FFFD; the mail is acknowledged."""
+    raw = (
+        b"From: =?\x01so-8859-1?q?Ren=E9_Dupont?= <rene@client.example>\n"
+        b"To: support@example.com\nSubject: Export\nMessage-Id: <a@client.example>\n\n"
+        b"Bonjour, l'export echoue.\n"
+    )
+    assert parse(raw).from_name == "Ren\ufffd Dupont"
+    assert await _process_all([raw], fuzz_config) == ["processed"]
