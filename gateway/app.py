@@ -15,6 +15,8 @@ import logging
 import signal
 from datetime import date
 
+from prometheus_client import generate_latest
+
 from gateway.clock import Clock
 from gateway.config import Config, ConfigError, load_config
 from gateway.ingest.imap import ImapIngest
@@ -28,6 +30,7 @@ from gateway.sender import Sender
 from gateway.store import Store
 from gateway.systemd import Notifier
 from gateway.waiting import wait_any
+from gateway.web import WebView
 
 log = logging.getLogger("gateway.app")
 
@@ -87,6 +90,8 @@ class Gateway:
         self._tasks: list[asyncio.Task[None]] = []
         self.notifier = Notifier()
         self.config_path: str | None = None
+        self.web: WebView | None = None
+        self.web_port = 0
 
     def _processed(self) -> None:
         self.sender.wake.set()
@@ -119,6 +124,8 @@ class Gateway:
                     fix="free the port or set [metrics] port/enabled",
                 )
                 self.metrics = None
+        if self.config.web.enabled:
+            await self._start_web()
         loops = {
             "processor": self.processor.run,
             "sender": self.sender.run,
@@ -130,6 +137,33 @@ class Gateway:
             asyncio.create_task(run(self.stopping), name=name) for name, run in loops.items()
         ]
         event(log, "started", loops=",".join(loops), database=self.config.database.path)
+
+    async def _start_web(self) -> None:
+        metrics = self.metrics
+        self.web = WebView(
+            lambda: self.config,
+            self.clock,
+            self.store,
+            self.health,
+            self.poke,
+            (lambda: generate_latest(metrics.registry)) if metrics is not None else None,
+        )
+        w = self.config.web
+        try:
+            self.web_port = await self.web.start(w.host, w.port)
+            event(log, "web-up", host=w.host, port=self.web_port)
+        except OSError as exc:
+            # Mail matters more than the web view: run on, and say so loudly.
+            event(
+                log,
+                "web-unavailable",
+                logging.ERROR,
+                host=w.host,
+                port=w.port,
+                error=exc,
+                fix="free the port or set [web] port/enabled",
+            )
+            self.web = None
 
     def poke(self) -> None:
         """Look at everything now (tests and the demo call this after moving the clock)."""
@@ -150,6 +184,8 @@ class Gateway:
                 if not task.cancelled() and task.exception() is not None:
                     exc = task.exception()
                     event(log, "task-failed", logging.ERROR, task=task.get_name(), error=exc)
+        if self.web is not None:
+            await self.web.stop()
         await self.store.stop()
         if self.metrics is not None:
             self.metrics.stop()

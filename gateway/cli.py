@@ -91,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="JSON output")
     out.add_argument("--csv", action="store_true", help="CSV output")
 
+    passwd = sub.add_parser(
+        "passwd", help="set a person's password for the web view (asks twice, or reads stdin)"
+    )
+    passwd.add_argument("--config", required=True, help="TOML config file")
+    passwd.add_argument("address", help="the person's address, as in [[people]]")
+    passwd.add_argument(
+        "--stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+
     sub.add_parser("config-reference", help="print every config key with its default (Markdown)")
 
     sim = sub.add_parser(
@@ -185,6 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("shunt retry needs the ticket's key", file=sys.stderr)
             return EXIT_CONFIG
         status, text = asyncio.run(shunt_mod.run(config, SystemClock(), args.action, args.ticket))
+        print(text, file=sys.stdout if status == 0 else sys.stderr)
+        return status
+    if args.command == "passwd":
+        from gateway.web.passwd import set_password
+
+        status, text = set_password(config, args.address, args.stdin)
         print(text, file=sys.stdout if status == 0 else sys.stderr)
         return status
     if args.command == "explain":

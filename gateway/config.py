@@ -663,6 +663,32 @@ class MetricsSection(_Section):
     port: int = Field(9464, ge=0, le=65535, description="Listen port (0: any free port).")
 
 
+class WebSection(_Section):
+    enabled: bool = Field(True, description="Serve the signed-in web view (tickets, report, ops).")
+    host: str = Field(
+        "127.0.0.1", description="Listen address (loopback: put a TLS reverse proxy in front)."
+    )
+    port: int = Field(8026, ge=0, le=65535, description="Listen port (0: any free port).")
+    secure_cookies: bool = Field(
+        False, description="Send the session cookie only over HTTPS (true behind a TLS proxy)."
+    )
+    session_hours: float = Field(12, gt=0, description="A sign-in lasts this long.")
+    trusted_header: str = Field(
+        "",
+        description="Header naming the signed-in person's address, set by an SSO proxy such as"
+        " oauth2-proxy (e.g. X-Forwarded-Email); '' = passwords only.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="The only peers whose trusted_header is believed.",
+    )
+    login_attempts: int = Field(
+        5, ge=1, description="Wrong passwords (per address, and per client) before a lockout."
+    )
+    lockout_minutes: float = Field(15, gt=0, description="How long a lockout lasts.")
+    page_size: int = Field(50, ge=5, le=500, description="Tickets a page.")
+
+
 class SchedulerSection(_Section):
     tick_seconds: float = Field(
         30, gt=0, description="How often due commitments are checked (real seconds)."
@@ -689,6 +715,7 @@ class Config(_Section):
     scheduler: SchedulerSection = Field(default_factory=SchedulerSection)
     retry: RetrySection = Field(default_factory=RetrySection)
     metrics: MetricsSection = Field(default_factory=MetricsSection)
+    web: WebSection = Field(default_factory=WebSection)
     log: LogSection = Field(default_factory=LogSection)
     templates_dir: str = Field("", description="Operator templates overriding the built-in ones.")
     routing: RoutingSection = Field(default_factory=RoutingSection)

@@ -8,9 +8,16 @@ passes with no reply the customer gets a revised date without having to ask.
 
 from __future__ import annotations
 
+import asyncio
+import html
+import http.cookiejar
+import re
+import secrets
 import socket
 import tempfile
 import textwrap
+import urllib.parse
+import urllib.request
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,6 +30,8 @@ from gateway.clock import ScaledClock
 from gateway.config import parse_config
 from gateway.sink import Received, SmtpSink
 from gateway.store import inbox, outbox
+from gateway.store import web as web_store
+from gateway.web.auth import hash_password
 from gateway.words import when
 
 FIRST_MAIL_SECONDS = 20.0  # real time for the acknowledgement and the SE copy to arrive
@@ -43,6 +52,7 @@ def demo_config(tmp: Path, sink_port: int, ingress_port: int) -> dict[str, objec
         "smtp": {"host": "127.0.0.1", "port": sink_port, "tls": "none"},
         "database": {"path": str(tmp / "gateway.db")},
         "scheduler": {"tick_seconds": 0.2},
+        "web": {"port": 0},
         "people": [
             {"name": "Sam Engineer", "address": "sam@example.com", "role": "se"},
             {"name": "Dana Default", "address": "dana@example.com", "role": "se"},
@@ -110,6 +120,44 @@ async def _diagnose(gateway: Gateway) -> None:
         print(f"  last internal error: {gateway.processor.last_error}")
 
 
+async def _web_view(gateway: Gateway, clock: ScaledClock, key: str) -> None:
+    """Casey, the SC, signs in to the web view and reads the ticket's dates and story."""
+    address, password = "casey@example.com", secrets.token_urlsafe(16)
+    async with gateway.store.transaction() as db:
+        await web_store.set_password_hash(db, address, hash_password(password), clock.now())
+    url = f"http://127.0.0.1:{gateway.web_port}"
+    page = await asyncio.to_thread(_signed_in_get, url, address, password, f"/tickets/{key}")
+    _say(clock, f"Casey (the SC) signs in to the web view and opens {key}:")
+    state = re.search(r'id="state">([^<]*)<', page)
+    print(f"    state: {state.group(1) if state else '?'}")
+    for row in re.findall(r'<tr class="fate-[^"]*">(.*?)</tr>', page, re.S):
+        cells = [
+            html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        print(f"    date: {cells[0]}: due {cells[1]}: {cells[5]}")
+    heads = re.findall(
+        r'<span class="when">([^<]*)</span>\s*<span class="dir">([^<]*)</span>'
+        r'\s*<span class="kind">([^<]*)</span>',
+        page,
+    )
+    for when_, direction, kind in heads:
+        print(f"    story: {when_}  {direction:3}  {kind}")
+
+
+def _signed_in_get(url: str, address: str, password: str, path: str) -> str:
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with browser.open(url + "/login", timeout=30) as r:
+        token = re.search(r'name="csrf" value="([^"]+)"', r.read().decode())
+    assert token, "the sign-in page has no form"
+    form = {"csrf": token.group(1), "address": address, "password": password, "next": path}
+    with browser.open(url + "/login", urllib.parse.urlencode(form).encode(), timeout=30) as r:
+        body: str = r.read().decode()
+    assert 'id="timeline"' in body, "the ticket's page did not open after signing in"
+    return body
+
+
 async def _story(gateway: Gateway, clock: ScaledClock, sink: SmtpSink) -> int:
     print("support-gateway demo: one customer mail, from arrival to a revised ETA.")
     print(f"(the clock runs {clock.factor:.0f}x faster than real time)")
@@ -143,6 +191,7 @@ async def _story(gateway: Gateway, clock: ScaledClock, sink: SmtpSink) -> int:
     _show(revised)
     _say(clock, "And the SE (SC in CC) is alerted:")
     _show(alert, body=False)
+    await _web_view(gateway, clock, ack["X-Support-Ticket"])
     print(
         f"\nDone: {len(sink.messages)} mails sent; 1 acknowledgement, 1 SE copy, "
         "1 revised ETA, 1 alert."

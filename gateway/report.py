@@ -12,12 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.store.db import ts
+from gateway.store import outcomes
+from gateway.store.db import read_once, ts
 
 COLUMNS = (
     "scope",
@@ -36,38 +37,31 @@ COLUMNS = (
     "revised_etas",
 )
 
-_PER_TICKET = """
-SELECT t.id, t.se, t.account,
-  (SELECT min(o.sent_at) FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'ack') AS acked,
-  t.received_at, t.responded_at, t.resolved_at,
-  (SELECT c.due_at FROM commitments c WHERE c.ticket_id = t.id AND c.kind = 'actionable'
-     AND c.revision_of IS NULL ORDER BY c.id LIMIT 1) AS first_reply_due,
-  (SELECT c.due_at FROM commitments c WHERE c.ticket_id = t.id AND c.kind = 'resolution'
-     AND c.revision_of IS NULL ORDER BY c.id LIMIT 1) AS first_resolution_due,
-  (SELECT count(*) FROM commitments c WHERE c.ticket_id = t.id AND c.kind != 'point'
-     AND c.promised = 1 AND c.met_at IS NOT NULL AND c.met_at <= c.due_at) AS met,
-  (SELECT count(*) FROM commitments c WHERE c.ticket_id = t.id AND c.kind != 'point'
-     AND c.promised = 1 AND c.missed_at IS NOT NULL) AS missed,
-  (SELECT count(*) FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'revised-eta') AS revised
-FROM tickets t WHERE t.received_at >= ?
-"""
-
 
 def collect(db_path: str, since: datetime, ack_minutes: int, now: datetime) -> list[dict[str, Any]]:
-    """The figures; a ticket counts against "in time" only once its date has come (``now``) or
-    the step was done: a ticket not yet due is neither kept nor missed."""
+    """The figures overall, per SE and per account; a ticket counts against "in time" only once
+    its date has come (``now``) or the step was done: a ticket not yet due is neither kept nor
+    missed."""
     if not Path(db_path).exists():
         raise FileNotFoundError(f"no database at {db_path}")
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    con.row_factory = sqlite3.Row
-    try:
-        rows = con.execute(_PER_TICKET, (ts(since),)).fetchall()
-    finally:
-        con.close()
-    groups: dict[tuple[str, str], list[sqlite3.Row]] = {("all", "all"): list(rows)}
-    for r in rows:
-        groups.setdefault(("se", r["se"]), []).append(r)
-        groups.setdefault(("account", r["account"] or "(none)"), []).append(r)
+    rows = read_once(db_path, lambda db: outcomes.per_ticket(db, since))
+    return figures(rows, ack_minutes, now, ("se", "account"))
+
+
+def figures(
+    rows: list[outcomes.TicketOutcome],
+    ack_minutes: int,
+    now: datetime,
+    by: tuple[str, ...],
+    key: Callable[[outcomes.TicketOutcome, str], str] | None = None,
+) -> list[dict[str, Any]]:
+    """All of ``rows``, then one group per value of each field in ``by`` (``key`` names a
+    ticket's group for a field; the field's value by default)."""
+    name_of = key or (lambda r, field: str(getattr(r, field)) or "(none)")
+    groups: dict[tuple[str, str], list[outcomes.TicketOutcome]] = {("all", "all"): list(rows)}
+    for field in by:
+        for r in rows:
+            groups.setdefault((field, name_of(r, field)), []).append(r)
     return [
         _figures(scope, name, members, ack_minutes, ts(now))
         for (scope, name), members in groups.items()
@@ -88,31 +82,27 @@ def _came_due(done: str | None, due: str | None, now: str) -> bool:
 
 
 def _figures(
-    scope: str, name: str, rows: list[sqlite3.Row], ack_minutes: int, now: str
+    scope: str, name: str, rows: list[outcomes.TicketOutcome], ack_minutes: int, now: str
 ) -> dict[str, Any]:
-    met = sum(r["met"] for r in rows)
-    missed = sum(r["missed"] for r in rows)
+    met = sum(r.met for r in rows)
+    missed = sum(r.missed for r in rows)
     return {
         "scope": scope,
         "name": name,
         "tickets": len(rows),
-        "acknowledged_in_time": sum(
-            _within(r["acked"], r["received_at"], ack_minutes) for r in rows
-        ),
-        "answered_in_time": sum(_within(r["responded_at"], r["first_reply_due"]) for r in rows),
-        "reply_came_due": sum(
-            _came_due(r["responded_at"], r["first_reply_due"], now) for r in rows
-        ),
-        "answered": sum(r["responded_at"] is not None for r in rows),
-        "resolved_in_time": sum(_within(r["resolved_at"], r["first_resolution_due"]) for r in rows),
+        "acknowledged_in_time": sum(_within(r.acked, r.received_at, ack_minutes) for r in rows),
+        "answered_in_time": sum(_within(r.responded_at, r.first_reply_due) for r in rows),
+        "reply_came_due": sum(_came_due(r.responded_at, r.first_reply_due, now) for r in rows),
+        "answered": sum(r.responded_at is not None for r in rows),
+        "resolved_in_time": sum(_within(r.resolved_at, r.first_resolution_due) for r in rows),
         "resolution_came_due": sum(
-            _came_due(r["resolved_at"], r["first_resolution_due"], now) for r in rows
+            _came_due(r.resolved_at, r.first_resolution_due, now) for r in rows
         ),
-        "resolved": sum(r["resolved_at"] is not None for r in rows),
+        "resolved": sum(r.resolved_at is not None for r in rows),
         "dates_met": met,
         "dates_missed": missed,
         "eta_hit_rate": round(met / (met + missed), 3) if met + missed else None,
-        "revised_etas": sum(r["revised"] for r in rows),
+        "revised_etas": sum(r.revised for r in rows),
     }
 
 

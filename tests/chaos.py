@@ -131,6 +131,8 @@ path = "{db}"
 tick_seconds = 0.2
 [metrics]
 port = 0
+[web]
+port = 0
 [safety]
 max_auto_per_hour = 1000
 max_auto_per_day = 1000

@@ -113,6 +113,7 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
         "database": {"path": str(tmp_path / "gateway.db")},
         "scheduler": {"tick_seconds": 0.1},
         "metrics": {"port": 0},
+        "web": {"port": 0},
         "people": PEOPLE,
         "routing": {"default_se": "dana@example.com", "escalation": "lee@example.com"},
         "accounts": ACCOUNTS,

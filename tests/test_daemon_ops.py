@@ -98,6 +98,8 @@ path = "{tmp_path / "gateway.db"}"
 tick_seconds = 0.2
 [metrics]
 port = 0
+[web]
+port = 0
 [routing]
 default_se = "dana@example.com"
 [[people]]

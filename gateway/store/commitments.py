@@ -49,7 +49,7 @@ async def mark_missed(db: Db, commitment_id: int, now: datetime) -> bool:
     """Mark a commitment missed if it is still open (not met, missed or superseded); return
     whether it was."""
     cur = await db.execute(
-        f"UPDATE commitments SET missed_at = ? WHERE id = ? AND {_OPEN}",
+        f"UPDATE commitments SET missed_at = ? WHERE id = ? AND {OPEN}",
         (ts(now), commitment_id),
     )
     return cur.rowcount == 1
@@ -58,7 +58,7 @@ async def mark_missed(db: Db, commitment_id: int, now: datetime) -> bool:
 async def open_for(db: Db, ticket_id: int) -> list[Commitment]:
     """The ticket's commitments still standing (not met, missed or superseded), soonest first."""
     cur = await db.execute(
-        f"SELECT {_COLUMNS} FROM commitments WHERE ticket_id = ? AND {_OPEN} ORDER BY due_at, id",
+        f"SELECT {_COLUMNS} FROM commitments WHERE ticket_id = ? AND {OPEN} ORDER BY due_at, id",
         (ticket_id,),
     )
     return [_row(r) for r in await cur.fetchall()]
@@ -97,7 +97,7 @@ async def due_unmet(db: Db, before: datetime, ticket_states: tuple[str, ...]) ->
         # CROSS JOIN keeps this order: the few due rows (by the open-commitments index) first,
         # never every open ticket's commitments; a tick must not grow with stored tickets.
         f"SELECT {_COLUMNS} FROM commitments CROSS JOIN tickets t ON t.id = ticket_id"
-        f" WHERE {_OPEN} AND due_at <= ? AND t.state IN ({places}) ORDER BY due_at, commitments.id",
+        f" WHERE {OPEN} AND due_at <= ? AND t.state IN ({places}) ORDER BY due_at, commitments.id",
         (ts(before), *ticket_states),
     )
     return [_row(r) for r in await cur.fetchall()]
@@ -111,7 +111,7 @@ async def due_unmet_for(
     places = marks(ticket_states)
     cur = await db.execute(
         f"SELECT {_COLUMNS} FROM commitments JOIN tickets t ON t.id = ticket_id"
-        f" WHERE ticket_id = ? AND {_OPEN} AND due_at <= ? AND t.state IN ({places})"
+        f" WHERE ticket_id = ? AND {OPEN} AND due_at <= ? AND t.state IN ({places})"
         " ORDER BY due_at, commitments.id",
         (ticket_id, ts(before), *ticket_states),
     )
@@ -126,7 +126,7 @@ async def owed_by(db: Db, se: str) -> list[datetime]:
     """The reply dates ``se`` owes: the earliest open one of each of their open tickets."""
     cur = await db.execute(
         "SELECT min(c.due_at) FROM tickets t JOIN commitments c ON c.ticket_id = t.id"
-        f" WHERE t.se = ? AND t.state IN ('new', 'answered') AND {_OPEN} AND {_REPLY_KINDS}"
+        f" WHERE t.se = ? AND t.state IN ('new', 'answered') AND {OPEN} AND {_REPLY_KINDS}"
         " GROUP BY t.id",
         (se,),
     )
@@ -146,7 +146,16 @@ async def replies_of(db: Db, se: str, since: datetime) -> list[tuple[datetime, d
 
 
 _COLUMNS = "commitments.id, ticket_id, kind, due_at, told, point, promised"
-_OPEN = "met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL"
+
+
+def standing(alias: str = "") -> str:
+    """The one condition "a commitment still stands" (not met, missed or superseded), for a
+    table alias."""
+    p = f"{alias}." if alias else ""
+    return f"{p}met_at IS NULL AND {p}missed_at IS NULL AND {p}superseded_by IS NULL"
+
+
+OPEN = standing()
 
 
 def _row(r: Any) -> Commitment:

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sized
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sized,
+)
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -299,6 +307,51 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tickets ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
     """,
+    # 12: the web view. A ticket's newest activity (a mail in or out) is kept by triggers, so
+    # the ticket list pages by it; passwords (argon2 hashes) and the cookie-signing key live
+    # here, not in the config; every action taken in the browser is recorded with who took it.
+    """
+    ALTER TABLE tickets ADD COLUMN active_at TEXT NOT NULL DEFAULT '';
+    UPDATE tickets SET active_at = max(
+        received_at,
+        coalesce((SELECT max(received_at) FROM inbox WHERE ticket_id = tickets.id), ''),
+        coalesce((SELECT max(created_at) FROM outbox WHERE ticket_id = tickets.id), ''));
+    CREATE INDEX tickets_active ON tickets(active_at);
+    CREATE TRIGGER tickets_active_new AFTER INSERT ON tickets BEGIN
+        UPDATE tickets SET active_at = NEW.received_at WHERE id = NEW.id AND active_at = '';
+    END;
+    CREATE TRIGGER tickets_active_in AFTER UPDATE OF ticket_id ON inbox
+        WHEN NEW.ticket_id IS NOT NULL BEGIN
+        UPDATE tickets SET active_at = NEW.received_at
+            WHERE id = NEW.ticket_id AND active_at < NEW.received_at;
+    END;
+    CREATE TRIGGER tickets_active_out AFTER INSERT ON outbox
+        WHEN NEW.ticket_id IS NOT NULL BEGIN
+        UPDATE tickets SET active_at = NEW.created_at
+            WHERE id = NEW.ticket_id AND active_at < NEW.created_at;
+    END;
+    CREATE INDEX tickets_account ON tickets(account, active_at);
+    CREATE INDEX tickets_received ON tickets(received_at);
+    CREATE INDEX tickets_merged ON tickets(merged_into) WHERE merged_into IS NOT NULL;
+    CREATE INDEX tickets_sc ON tickets(sc, active_at);
+    CREATE TABLE web_users (
+        address TEXT PRIMARY KEY,           -- lower-case, a configured person
+        hash TEXT NOT NULL,                 -- argon2id
+        set_at TEXT NOT NULL
+    );
+    CREATE TABLE web_keys (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE web_actions (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -379,7 +432,9 @@ class _SyncDb:
         self._con = con
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Cursor:
-        return _SyncCursor(self._con.execute(sql, tuple(parameters or ())))
+        # Named parameters come as a mapping; positional ones as any iterable.
+        args = parameters if isinstance(parameters, Mapping) else tuple(parameters or ())
+        return _SyncCursor(self._con.execute(sql, args))
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor:
         return _SyncCursor(self._con.executemany(sql, [tuple(p) for p in parameters]))
@@ -528,3 +583,52 @@ class Store:
             yield
         finally:
             self._lock.release()
+
+
+class Reader:
+    """A read-only connection for views (the web view): each job runs as one read transaction in
+    a worker thread, so a page's queries see one snapshot and never wait on, or block, the
+    daemon's writes (WAL) or its event loop."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._con: sqlite3.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    def _open(self) -> sqlite3.Connection:
+        con = sqlite3.connect(
+            f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA query_only=ON")
+        return con
+
+    async def run(self, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
+        """Run ``job`` (which may await only the database) on one snapshot."""
+        async with self._lock:
+            if self._con is None:
+                self._con = await asyncio.to_thread(self._open)
+            return await asyncio.to_thread(self._read, self._con, job)
+
+    @staticmethod
+    def _read(con: sqlite3.Connection, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
+        con.execute("BEGIN")
+        try:
+            return _complete(job(_SyncDb(con)))
+        finally:
+            con.execute("ROLLBACK")
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+def read_once(path: str | Path, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
+    """Run ``job`` on one read-only snapshot of the database file, here and now (for commands
+    such as ``report``)."""
+    con = Reader(path)._open()
+    try:
+        return Reader._read(con, job)
+    finally:
+        con.close()

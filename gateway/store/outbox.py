@@ -85,6 +85,17 @@ async def mark_dead(db: Db, row_id: int, error: str) -> None:
     )
 
 
+async def revive(db: Db, row_id: int, now: datetime) -> bool:
+    """A lead's "send again" for a dead letter (the relay's refusal was fixed): queued now, its
+    tries counted afresh; the alert about it is not sent twice."""
+    cur = await db.execute(
+        "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, alerted = 1"
+        " WHERE id = ? AND state = 'dead'",
+        (ts(now), row_id),
+    )
+    return cur.rowcount == 1
+
+
 async def requeue_for(
     db: Db,
     row: OutboxRow,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.store.db import Db, from_ts
+from gateway.store.db import Db, from_ts, ts
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,44 @@ async def ticket_times(db: Db) -> list[TicketTimes]:
         TicketTimes(r[0], from_ts(r[1]), _at(r[2]), _at(r[3]), _at(r[4]), _at(r[5]), r[6], r[7])
         for r in await cur.fetchall()
     ]
+
+
+@dataclass(frozen=True)
+class TicketOutcome:
+    """A ticket's figures for ``report`` and the web view's promise record (times as stored:
+    UTC ISO text, whose text order is time order)."""
+
+    id: int
+    se: str
+    account: str
+    product: str
+    received_at: str
+    acked: str | None  # the first acknowledgement accepted by the relay
+    responded_at: str | None
+    resolved_at: str | None
+    first_reply_due: str | None
+    first_resolution_due: str | None
+    met: int  # dates promised to the customer, met in time (the resolution *target* is no promise)
+    missed: int
+    revised: int  # revised dates sent
+
+
+async def per_ticket(db: Db, since: datetime, until: datetime | None = None) -> list[TicketOutcome]:
+    """The tickets received in [since, until)."""
+    cur = await db.execute(
+        "SELECT t.id, t.se, t.account, t.product, t.received_at,"
+        " (SELECT min(o.sent_at) FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'ack'),"
+        " t.responded_at, t.resolved_at,"
+        " (SELECT c.due_at FROM commitments c WHERE c.ticket_id = t.id AND c.kind = 'actionable'"
+        "   AND c.revision_of IS NULL ORDER BY c.id LIMIT 1),"
+        " (SELECT c.due_at FROM commitments c WHERE c.ticket_id = t.id AND c.kind = 'resolution'"
+        "   AND c.revision_of IS NULL ORDER BY c.id LIMIT 1),"
+        " (SELECT count(*) FROM commitments c WHERE c.ticket_id = t.id AND c.kind != 'point'"
+        "   AND c.promised = 1 AND c.met_at IS NOT NULL AND c.met_at <= c.due_at),"
+        " (SELECT count(*) FROM commitments c WHERE c.ticket_id = t.id AND c.kind != 'point'"
+        "   AND c.promised = 1 AND c.missed_at IS NOT NULL),"
+        " (SELECT count(*) FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'revised-eta')"
+        " FROM tickets t WHERE t.received_at >= ? AND t.received_at < ? ORDER BY t.received_at",
+        (ts(since), ts(until) if until is not None else "9999"),
+    )
+    return [TicketOutcome(*r) for r in await cur.fetchall()]

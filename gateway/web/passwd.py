@@ -1,0 +1,39 @@
+"""``support-gateway passwd ADDRESS``: a configured person's password for the web view, kept as
+an argon2id hash in the database (never in the config, never logged)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+
+from gateway.clock import SystemClock
+from gateway.config import Config
+from gateway.store import Store
+from gateway.store import web as web_store
+from gateway.web.auth import hash_password, viewer
+
+MIN_LENGTH = 12
+
+
+def set_password(config: Config, address: str, from_stdin: bool) -> tuple[int, str]:
+    """Return (exit status, text to print)."""
+    person = viewer(config, address)
+    if person is None:
+        return 1, f"{address} is not in [[people]]: only configured people may sign in"
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"New password for {person.address}: ")
+        if getpass.getpass("Again: ") != password:
+            return 1, "the two passwords differ: nothing was changed"
+    if len(password) < MIN_LENGTH:
+        return 1, f"a password needs at least {MIN_LENGTH} characters: nothing was changed"
+    hashed = hash_password(password)
+
+    async def store() -> None:
+        async with Store(config.database.path) as s, s.transaction() as db:
+            await web_store.set_password_hash(db, person.address, hashed, SystemClock().now())
+
+    asyncio.run(store())
+    return 0, f"password set for {person.name} <{person.address}> ({person.role})"

@@ -1,0 +1,200 @@
+"""The web view in a real browser (headless Chromium via Selenium) against the real daemon:
+sign-in, the ticket list and its filters, a ticket's story, the promise record, operations, and
+who may see and do what."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.web import Site, browser, post_form, sign_in, site, submit, text
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with site(tmp_path_factory.mktemp("web")) as s:
+        yield s
+
+
+def keys_listed(driver: object) -> list[str]:
+    return [
+        a.text
+        for a in driver.find_elements(By.CSS_SELECTOR, "#tickets td:first-child a")  # type: ignore[attr-defined]
+    ]
+
+
+def test_an_sc_follows_their_customers_ticket_from_first_mail_to_resolution(
+    story: Site, tmp_path: Path
+) -> None:
+    with browser(tmp_path) as b:
+        b.get(story.url + "/tickets/SUP-1001")
+        assert "/login" in b.current_url, "nothing is shown before signing in"
+        sign_in(b, story.url, "casey@example.com", go=False)
+        assert b.current_url.endswith("/tickets/SUP-1001"), "back to the page asked for"
+        assert text(b, "#who") == "Casey Consultant (sc)"
+        assert text(b, "#state") == "resolved"
+        story_text = text(b, "#timeline")
+        assert "Our export fails with error E42" in story_text, "the customer's first mail"
+        assert "Fixed in 4.2: the export works again." in story_text, "the SE's answer"
+        kinds = [e.text for e in b.find_elements(By.CSS_SELECTOR, "#timeline .kind")]
+        assert kinds[0] == "acknowledge" and "ack" in kinds and "reply" in kinds
+        assert "se-copy" not in kinds, "the SE's copy (with the relay address) stays with staff"
+        assert not b.find_elements(By.CSS_SELECTOR, "a.raw"), "raw messages are for leads"
+        fates = [e.text for e in b.find_elements(By.CSS_SELECTOR, "#dates td.fate")]
+        assert any(f.startswith("met") for f in fates), fates
+        assert text(b, "#owner") == "sam@example.com"
+        b.get(story.url + "/tickets")
+        assert keys_listed(b) == ["SUP-1001"], "an SC sees only their accounts' tickets"
+
+
+def test_filters_and_search_find_the_ticket(story: Site, tmp_path: Path) -> None:
+    with browser(tmp_path) as b:
+        sign_in(b, story.url, "sam@example.com")
+        assert sorted(keys_listed(b)) == ["SUP-1001", "SUP-1002"], "an SE sees every ticket"
+        b.get(story.url + "/tickets?account=Globex")
+        assert keys_listed(b) == ["SUP-1002"]
+        b.get(story.url + "/tickets?state=resolved")
+        assert keys_listed(b) == ["SUP-1001"]
+        box = b.find_element(By.NAME, "q")
+        box.clear()
+        box.send_keys("invoice export")
+        submit(b, b.find_element(By.CSS_SELECTOR, "#filters button").click)
+        assert keys_listed(b) == [], "search keeps the other filters (state resolved)"
+        b.get(story.url + "/tickets?q=%3Ccustomer-2%40globex.example%3E")
+        assert keys_listed(b) == ["SUP-1002"], "found by the customer's Message-ID"
+        b.get(story.url + "/tickets?q=sup-1001")
+        assert keys_listed(b) == ["SUP-1001"], "found by key"
+        b.get(story.url + "/tickets?due=24h")
+        assert keys_listed(b) == ["SUP-1002"], "Bob's reply date is tomorrow 10:00 (24 h)"
+        b.get(story.url + "/tickets?due=overdue")
+        assert keys_listed(b) == []
+        assert "0 tickets" in text(b, "#count")
+
+
+def test_an_sc_is_refused_another_accounts_ticket_and_every_operations_action(
+    story: Site, tmp_path: Path
+) -> None:
+    with browser(tmp_path) as b:
+        sign_in(b, story.url, "casey@example.com")
+        b.get(story.url + "/tickets/SUP-1002")
+        assert "account you are not the consultant of" in text(b, "#refused")
+        assert "Invoice export" not in b.page_source
+        b.get(story.url + "/ops")
+        assert "operations are for leads and engineers" in text(b, "#refused")
+        b.get(story.url + "/report")
+        assert "promise record is for leads" in text(b, "#refused")
+        b.get(story.url + "/tickets")
+        token = b.find_element(By.NAME, "csrf").get_attribute("value")
+        held = story.scalar("SELECT min(id) FROM inbox WHERE state = 'quarantined'")
+        post_form(b, f"/ops/inbox/{held}/release", {"csrf": token})
+        refused = text(b, "#refused")
+        assert "only leads act on quarantine" in refused, "a valid form, but an SC may not act"
+        assert story.scalar(f"SELECT state FROM inbox WHERE id = {held}") == "quarantined"
+
+
+def test_a_post_without_the_csrf_token_is_refused(story: Site, tmp_path: Path) -> None:
+    held = story.scalar("SELECT max(id) FROM inbox WHERE state = 'quarantined'")
+    with browser(tmp_path) as b:
+        sign_in(b, story.url, "lee@example.com")
+        b.get(story.url + "/ops")
+        post_form(b, f"/ops/inbox/{held}/release", {"go": "release"})
+        assert "did not come from this site" in text(b, "#refused")
+    assert story.scalar(f"SELECT state FROM inbox WHERE id = {held}") == "quarantined"
+    assert story.scalar("SELECT count(*) FROM web_actions") == 0
+
+
+def test_a_lead_sees_the_promise_record_and_releases_quarantined_mail(
+    story: Site, tmp_path: Path
+) -> None:
+    with browser(tmp_path) as b:
+        sign_in(b, story.url, "lee@example.com")
+        b.get(story.url + "/report?since=2026-11-01&until=2026-11-30")
+        overall = text(b, "#overall")
+        assert "Tickets received 2026-11-01 to 2026-11-30: 2." in overall
+        assert "Dates kept: 100% (1/1)" in overall, "Sam's reply came before its date"
+        charts = b.find_elements(By.CSS_SELECTOR, "svg.chart")
+        titles = [c.get_attribute("aria-label") for c in charts]
+        assert "Dates kept" in titles and "Dates kept, by engineer" in titles
+        week = b.find_element(By.CSS_SELECTOR, "svg.chart[aria-label='Dates kept'] rect + rect")
+        assert float(week.get_attribute("height") or 0) > 100, "a full column: every date kept"
+        assert (
+            b.find_element(By.ID, "csv")
+            .get_attribute("href")
+            .endswith("/report.csv?since=2026-11-01&until=2026-11-30")
+        )
+        b.get(story.url + "/ops")
+        rows = b.find_elements(By.CSS_SELECTOR, "#quarantine tbody tr")
+        assert len(rows) == 2 and "empty message" in rows[0].text
+        held = story.scalar("SELECT min(id) FROM inbox WHERE state = 'quarantined'")
+        submit(b, b.find_element(By.ID, f"inbox-{held}-release").click)
+        assert text(b, "#done") == f"message {held} is marked handled; no mail was sent"
+        assert len(b.find_elements(By.CSS_SELECTOR, "#quarantine tbody tr")) == 1
+        assert "lee@example.com" in text(b, "#actions")
+        b.get(story.url + f"/mail/in/{held}")
+        assert "text/plain" in b.execute_script("return document.contentType")
+    assert story.scalar(f"SELECT state FROM inbox WHERE id = {held}") == "processed"
+    assert story.scalar("SELECT who || ' ' || action FROM web_actions") == (
+        "lee@example.com inbox release"
+    )
+
+
+def test_repeated_wrong_passwords_lock_the_address_out(tmp_path: Path) -> None:
+    with site(tmp_path, seed=False, web={"login_attempts": 3}) as s, browser(tmp_path) as b:
+        s.passwords("lee@example.com")
+        for _ in range(3):
+            sign_in(b, s.url, "lee@example.com", "wrong password!")
+            assert text(b, "#error") == "That address and password do not match."
+        sign_in(b, s.url, "lee@example.com")
+        assert "Too many wrong passwords" in text(b, "#error"), "locked, right password or not"
+        assert "/login" in b.current_url
+        sign_in(b, s.url, "sam@example.com", "wrong password!")
+        assert "Too many wrong passwords" in text(b, "#error"), "and this client too"
+        s.clock.advance(timedelta(minutes=16))
+        sign_in(b, s.url, "lee@example.com")
+        assert text(b, "#who") == "Lee Lead (lead)", "the lockout ends"
+
+
+def test_signed_out_only_health_and_metrics_answer(story: Site) -> None:
+    def get(path: str) -> tuple[int, str, str]:
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: object, **kw: object) -> None:
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(story.url + path, timeout=10) as r:
+                return r.status, r.headers.get("Location", ""), r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Location", ""), e.read().decode()
+
+    status, _, body = get("/healthz")
+    assert status in (200, 503) and "database" in json.loads(body)
+    assert get("/metrics")[0] == 200
+    for path in ("/tickets", "/tickets/SUP-1001", "/report", "/report.csv", "/ops", "/mail/in/1"):
+        status, location, _ = get(path)
+        assert status == 303 and location.startswith("/login?next="), path
+
+
+def test_a_trusted_header_counts_only_from_a_trusted_proxy(tmp_path: Path) -> None:
+    def who(s: Site, header: str) -> int:
+        req = urllib.request.Request(s.url + "/tickets", headers={"X-Forwarded-Email": header})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return int(r.status) if "Lee Lead" in r.read().decode() else 0
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    trusted = {"web": {"trusted_header": "X-Forwarded-Email"}}
+    with site(tmp_path / "a", seed=False, **trusted) as s:
+        assert who(s, "lee@example.com") == 200
+        assert who(s, "mallory@evil.example") != 200, "only configured people"
+    untrusted = {"web": {"trusted_header": "X-Forwarded-Email", "trusted_proxies": ["::1"]}}
+    with site(tmp_path / "b", seed=False, **untrusted) as s:
+        assert who(s, "lee@example.com") != 200, "a header from anyone else is ignored"
