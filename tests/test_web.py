@@ -67,6 +67,12 @@ def test_filters_and_search_find_the_ticket(story: Site, tmp_path: Path) -> None
         box.send_keys("invoice export")
         submit(b, b.find_element(By.CSS_SELECTOR, "#filters button").click)
         assert keys_listed(b) == [], "search keeps the other filters (state resolved)"
+        b.get(story.url + "/tickets?q=NVOICE+EXP")
+        assert keys_listed(b) == ["SUP-1002"], "any part of the subject, in any case"
+        b.get(story.url + "/tickets?q=bob%40globex")
+        assert keys_listed(b) == ["SUP-1002"], "any part of the customer's address"
+        b.get(story.url + "/tickets?q=%22%29+OR+1%3D1+--")
+        assert keys_listed(b) == [], "a search is text, never query syntax"
         b.get(story.url + "/tickets?q=%3Ccustomer-2%40globex.example%3E")
         assert keys_listed(b) == ["SUP-1002"], "found by the customer's Message-ID"
         b.get(story.url + "/tickets?q=sup-1001")

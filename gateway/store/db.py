@@ -334,6 +334,27 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX tickets_received ON tickets(received_at);
     CREATE INDEX tickets_merged ON tickets(merged_into) WHERE merged_into IS NOT NULL;
     CREATE INDEX tickets_sc ON tickets(sc, active_at);
+    -- Search by any part of the subject or the customer's address (trigrams: substrings of
+    -- three characters or more, case-insensitive), without reading every ticket.
+    CREATE VIRTUAL TABLE tickets_search USING fts5(
+        subject, customer_address, content='tickets', content_rowid='id', tokenize='trigram');
+    INSERT INTO tickets_search (rowid, subject, customer_address)
+        SELECT id, subject, customer_address FROM tickets;
+    CREATE TRIGGER tickets_search_insert AFTER INSERT ON tickets BEGIN
+        INSERT INTO tickets_search (rowid, subject, customer_address)
+            VALUES (NEW.id, NEW.subject, NEW.customer_address);
+    END;
+    CREATE TRIGGER tickets_search_update AFTER UPDATE OF subject, customer_address ON tickets
+    BEGIN
+        INSERT INTO tickets_search (tickets_search, rowid, subject, customer_address)
+            VALUES ('delete', OLD.id, OLD.subject, OLD.customer_address);
+        INSERT INTO tickets_search (rowid, subject, customer_address)
+            VALUES (NEW.id, NEW.subject, NEW.customer_address);
+    END;
+    CREATE TRIGGER tickets_search_delete AFTER DELETE ON tickets BEGIN
+        INSERT INTO tickets_search (tickets_search, rowid, subject, customer_address)
+            VALUES ('delete', OLD.id, OLD.subject, OLD.customer_address);
+    END;
     CREATE TABLE web_users (
         address TEXT PRIMARY KEY,           -- lower-case, a configured person
         hash TEXT NOT NULL,                 -- argon2id
