@@ -21,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
 from gateway.store import inbox, shunts
+from gateway.store.commitments import OPEN
 
 Health = Callable[[], dict[str, Any]]
 
@@ -123,7 +124,7 @@ class _StoredFigures:
                 "gateway_commitments", "Dates told to customers", labels=["state"]
             )
             for state, sql in (
-                ("open", "met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL"),
+                ("open", OPEN),
                 ("met", "met_at IS NOT NULL"),
                 ("missed", "missed_at IS NOT NULL"),
             ):

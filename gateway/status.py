@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.store import inbox, shunts
+from gateway.store import commitments, inbox, shunts
 from gateway.store.db import ts
 
 
@@ -21,7 +21,7 @@ def collect(db_path: str, now: datetime) -> dict[str, Any]:
         def one(sql: str, *args: object) -> Any:
             return con.execute(sql, args).fetchone()[0]
 
-        open_c = "met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL"
+        open_c = commitments.OPEN
         live = "(SELECT id FROM tickets WHERE state IN ('new', 'answered'))"
         return {
             "at": now.isoformat(),
