@@ -8,12 +8,14 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 
+from gateway.web.auth import Lockout
+from gateway.web.routes import local_target
 from tests.web import Site, browser, post_form, sign_in, site, submit, text
 
 
@@ -204,3 +206,36 @@ def test_a_trusted_header_counts_only_from_a_trusted_proxy(tmp_path: Path) -> No
     untrusted = {"web": {"trusted_header": "X-Forwarded-Email", "trusted_proxies": ["::1"]}}
     with site(tmp_path / "b", seed=False, **untrusted) as s:
         assert who(s, "lee@example.com") != 200, "a header from anyone else is ignored"
+
+
+@pytest.mark.parametrize(
+    ("asked", "goes"),
+    [
+        ("/tickets/SUP-1001", "/tickets/SUP-1001"),
+        ("/tickets?state=new&page=2", "/tickets?state=new&page=2"),
+        ("//evil.example/login", "/tickets"),
+        ("/\\evil.example", "/tickets"),
+        ("https://evil.example/", "/tickets"),
+        ("javascript:alert(1)", "/tickets"),
+        ("/\t/evil.example", "/tickets"),
+        ("", "/tickets"),
+    ],
+)
+def test_after_sign_in_only_a_page_of_this_site(asked: str, goes: str) -> None:
+    assert local_target(asked) == goes
+
+
+def test_the_lockout_counts_per_key_and_ends() -> None:
+    t = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    lock = Lockout(3, timedelta(minutes=15))
+    for n in range(2):
+        lock.failed(("address:a", "client:1"), t + timedelta(minutes=n))
+    assert not lock.locked(("address:a",), t + timedelta(minutes=2))
+    lock.failed(("address:a", "client:1"), t + timedelta(minutes=2))
+    assert lock.locked(("address:b", "client:1"), t + timedelta(minutes=3)), "the client too"
+    assert not lock.locked(("address:b", "client:2"), t + timedelta(minutes=3))
+    assert not lock.locked(("address:a",), t + timedelta(minutes=18)), "for 15 minutes"
+    lock.failed(("address:c",), t)
+    lock.failed(("address:c",), t + timedelta(minutes=16))
+    lock.failed(("address:c",), t + timedelta(minutes=17))
+    assert not lock.locked(("address:c",), t + timedelta(minutes=17)), "old failures expire"

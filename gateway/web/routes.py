@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from typing import Any, get_args
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -157,6 +157,15 @@ class Site:
             return None
         return auth.viewer(config, who)
 
+    def client(self, request: Request) -> str:
+        """Who is asking, for the lockout: the peer, or behind a trusted proxy the address it
+        saw (the last one in X-Forwarded-For: the one the proxy itself added)."""
+        peer = request.client.host if request.client else "?"
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded and peer in self.config().web.trusted_proxies:
+            return forwarded.rsplit(",", 1)[-1].strip()[:64] or peer
+        return peer
+
     async def read(self, job: Callable[[Db], Awaitable[Any]]) -> Any:
         return await self.reader.run(job)  # type: ignore[arg-type]
 
@@ -182,7 +191,7 @@ class Site:
     async def login(self, request: Request) -> Response:
         fields = await self.form(request)
         address = fields.get("address", "").strip().lower()[:254]
-        client = request.client.host if request.client else "?"
+        client = self.client(request)
         keys = (f"address:{address}", f"client:{client}")
         now = self.clock.now()
         if self.lockout.locked(keys, now):
@@ -214,10 +223,7 @@ class Site:
         request.session.clear()
         request.session.update(who=person.address, at=now.timestamp(), csrf=auth.new_csrf())
         event(log, "web-login", address=person.address, client=client)
-        target = fields.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/tickets"
-        return RedirectResponse(target, status_code=303)
+        return RedirectResponse(local_target(fields.get("next", "")), status_code=303)
 
     async def logout(self, request: Request) -> Response:
         await self.form(request)
@@ -492,6 +498,22 @@ class Site:
             media_type="text/css",
             headers={"Cache-Control": "max-age=3600"},
         )
+
+
+def local_target(target: str) -> str:
+    """Where to go after signing in: a path on this site, never another site (``//host``,
+    ``/\\host`` and ``https:`` are other sites to a browser)."""
+    parts = urlsplit(target)
+    if (
+        not target.startswith("/")
+        or "\\" in target
+        or parts.scheme
+        or parts.netloc
+        or target.startswith("//")
+        or any(ord(c) < 32 for c in target)
+    ):
+        return "/tickets"
+    return target
 
 
 _MEASURES = (
