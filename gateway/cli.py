@@ -100,6 +100,28 @@ def _parser() -> argparse.ArgumentParser:
         "--stdin", action="store_true", help="read the password from the first line of stdin"
     )
 
+    erase = sub.add_parser(
+        "erase", help="remove a person's mail and personal data everywhere (GDPR art. 17)"
+    )
+    erase.add_argument("--config", required=True, help="TOML config file")
+    erase.add_argument("--address", required=True, help="the person's email address")
+    erase.add_argument(
+        "--no-vacuum",
+        action="store_true",
+        help="do not rewrite the database afterwards (faster; removed content may linger)",
+    )
+
+    backup = sub.add_parser("backup", help="copy the database while the daemon runs")
+    backup.add_argument("--config", required=True, help="TOML config file")
+    backup.add_argument("dest", help="the new file to write")
+
+    restore = sub.add_parser("restore", help="put a backup in place of the database")
+    restore.add_argument("--config", required=True, help="TOML config file")
+    restore.add_argument("source", help="the backup file")
+    restore.add_argument(
+        "--force", action="store_true", help="replace an existing database (stop the service)"
+    )
+
     sub.add_parser("config-reference", help="print every config key with its default (Markdown)")
 
     sim = sub.add_parser(
@@ -194,6 +216,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("shunt retry needs the ticket's key", file=sys.stderr)
             return EXIT_CONFIG
         status, text = asyncio.run(shunt_mod.run(config, SystemClock(), args.action, args.ticket))
+        print(text, file=sys.stdout if status == 0 else sys.stderr)
+        return status
+    if args.command == "erase":
+        from gateway import erase as erase_mod
+
+        gone = asyncio.run(
+            erase_mod.erase(config, SystemClock(), args.address, vacuum=not args.no_vacuum)
+        )
+        print(erase_mod.render(args.address.strip().lower(), gone, not args.no_vacuum))
+        return 0
+    if args.command in ("backup", "restore"):
+        from gateway import backup as backup_mod
+
+        status, text = (
+            backup_mod.backup(config, args.dest)
+            if args.command == "backup"
+            else backup_mod.restore(config, args.source, args.force)
+        )
         print(text, file=sys.stdout if status == 0 else sys.stderr)
         return status
     if args.command == "passwd":

@@ -689,6 +689,18 @@ class WebSection(_Section):
     page_size: int = Field(50, ge=5, le=500, description="Tickets a page.")
 
 
+class RetentionSection(_Section):
+    resolved_mail_days: int = Field(
+        0,
+        ge=0,
+        description="Delete the mail and personal data of tickets resolved this many days ago;"
+        " their dates and figures stay, anonymised (0: keep).",
+    )
+    quarantine_days: int = Field(
+        0, ge=0, description="Delete quarantined and spam mail this many days old (0: keep)."
+    )
+
+
 class SchedulerSection(_Section):
     tick_seconds: float = Field(
         30, gt=0, description="How often due commitments are checked (real seconds)."
@@ -716,6 +728,7 @@ class Config(_Section):
     retry: RetrySection = Field(default_factory=RetrySection)
     metrics: MetricsSection = Field(default_factory=MetricsSection)
     web: WebSection = Field(default_factory=WebSection)
+    retention: RetentionSection = Field(default_factory=RetentionSection)
     log: LogSection = Field(default_factory=LogSection)
     templates_dir: str = Field("", description="Operator templates overriding the built-in ones.")
     routing: RoutingSection = Field(default_factory=RoutingSection)
@@ -759,6 +772,11 @@ class Config(_Section):
         esc = self.routing.escalation
         if esc and esc.lower() not in roles:
             yield "routing.escalation", f"{esc} is not in [[people]]"
+        kept = self.retention.resolved_mail_days
+        if kept and kept <= self.sla.reopen_days:
+            reopen = f"sla.reopen_days ({self.sla.reopen_days:g})"
+            why = f"{kept} days is within {reopen}: a reply reopening a ticket would not find it"
+            yield "retention.resolved_mail_days", why
         products = {p.name for p in self.products}
         for i, pr in enumerate(self.products):
             yield from ref(f"products[{i}].owner", pr.owner, "se", True)

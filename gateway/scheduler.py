@@ -35,7 +35,17 @@ from gateway.pipeline import Services
 from gateway.routing import Load
 from gateway.speech import Status
 from gateway.steps.capacity import likely_date
-from gateway.store import Db, Store, commitments, leave, outbox, participants, shunts, tickets
+from gateway.store import (
+    Db,
+    Store,
+    commitments,
+    forget,
+    leave,
+    outbox,
+    participants,
+    shunts,
+    tickets,
+)
 from gateway.store.commitments import Commitment
 from gateway.templating import Template
 from gateway.waiting import wait_any
@@ -44,6 +54,8 @@ from gateway.words import dates_owed, kind_words
 log = logging.getLogger("gateway.scheduler")
 
 OWED = (TicketState.NEW.value, TicketState.ANSWERED.value)
+RETENTION_EVERY = timedelta(hours=1)
+RETENTION_BATCHES = 20  # of 100 tickets (and 100 held mails) a pass
 DEAD_WORDS: dict[str, str] = {
     MailKind.ACK: "the acknowledgement",
     MailKind.REPLY: "the engineer's reply",
@@ -69,6 +81,7 @@ class Scheduler:
         self.last_error = ""
         self.shunted = 0  # tickets waiting for a retry after an error (for /healthz)
         self._update_times_known = False  # computed again once at start and after a reload
+        self._retained_at: datetime | None = None  # the last retention pass
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -93,6 +106,7 @@ class Scheduler:
             + await self._status_updates(now)
             + await self._dead_letters(now)
         )
+        await self._retention(now)
         async with self.store.transaction() as db:
             self.shunted = await shunts.count(db)
         if queued:
@@ -353,6 +367,53 @@ class Scheduler:
         )
         await self._queue(db, t, [mail], now)
         event(log, "status-update", ticket=t.key, state=t.state.value)
+
+    # -- retention: old mail forgotten, the dates and figures kept -----------------------------
+
+    async def _retention(self, now: datetime) -> None:
+        """At most hourly (sooner while a backlog remains), in transactions of 100: resolved
+        tickets' mail and personal data after ``retention.resolved_mail_days``, held mail after
+        ``retention.quarantine_days``."""
+        if self._retained_at is not None and now - self._retained_at < RETENTION_EVERY:
+            return
+        # Who got automatic mail is kept as long as the caps look back (a day), no longer.
+        await self.store.run(partial(outbox.forget_automatic, before=now - timedelta(days=2)))
+        r = self.s.config.retention
+        if not (r.resolved_mail_days or r.quarantine_days):
+            self._retained_at = now
+            return
+        tickets = held = 0
+        more = False
+        for _ in range(RETENTION_BATCHES):
+            done = 0
+            if r.resolved_mail_days:
+                before = now - timedelta(days=r.resolved_mail_days)
+
+                async def old_tickets(db: Db, before: datetime = before) -> int:
+                    ids = await forget.resolved_before(db, before, 100)
+                    await forget.forget_tickets(db, ids, now)
+                    return len(ids)
+
+                n = await self.store.run(old_tickets)
+                tickets += n
+                done = max(done, n)
+            if r.quarantine_days:
+                before = now - timedelta(days=r.quarantine_days)
+
+                async def old_held(db: Db, before: datetime = before) -> int:
+                    return await forget.delete_held(db, await forget.old_held(db, before, 100))
+
+                n = await self.store.run(old_held)
+                held += n
+                done = max(done, n)
+            more = done == 100
+            if not more:
+                break
+        self._retained_at = None if more else now
+        if tickets and not more:
+            await self.store.run(forget.compact_search)
+        if tickets or held:
+            event(log, "retention", tickets_forgotten=tickets, held_mail_deleted=held)
 
     # -- mail to the customer given up on ------------------------------------------------------
 

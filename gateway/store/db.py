@@ -373,6 +373,15 @@ MIGRATIONS: tuple[str, ...] = (
         outcome TEXT NOT NULL
     );
     """,
+    # 13: the data's whole life: a ticket's mail and personal data forgotten after the
+    # retention time (or on erasure) while its dates and figures stay; held mail deleted after
+    # its own time.
+    """
+    ALTER TABLE tickets ADD COLUMN forgotten_at TEXT;
+    CREATE INDEX tickets_to_forget ON tickets(resolved_at)
+        WHERE state = 'resolved' AND forgotten_at IS NULL;
+    CREATE INDEX inbox_held_stored ON inbox(stored_at) WHERE state IN ('quarantined', 'spam');
+    """,
 )
 
 
@@ -510,6 +519,8 @@ class Store:
         db.row_factory = sqlite3.Row
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=FULL")
+        # Deleted content is overwritten, not left in free space (forgetting means gone).
+        await db.execute("PRAGMA secure_delete=ON")
         await db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         await db.execute("PRAGMA foreign_keys=ON")
         self._db = db
@@ -521,6 +532,7 @@ class Store:
         con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         con.row_factory = sqlite3.Row
         con.execute("PRAGMA synchronous=FULL")
+        con.execute("PRAGMA secure_delete=ON")
         con.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         con.execute("PRAGMA foreign_keys=ON")
         return con
@@ -567,6 +579,26 @@ class Store:
             raise
         con.execute("COMMIT")
         return result
+
+    async def rewrite(self) -> None:
+        """Rewrite the database file (VACUUM) and empty the write-ahead log: after an erasure,
+        nothing removed is left in free pages or in the log."""
+        if self._db is None:
+            raise RuntimeError("the store is not started")
+        async with self._locked():
+            await self._db.execute("VACUUM")
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def backup_to(self, target: str | Path) -> None:
+        """A consistent copy of the database, taken while it runs (SQLite's online backup)."""
+        if self._db is None:
+            raise RuntimeError("the store is not started")
+        async with self._locked():
+            copy = await aiosqlite.connect(str(target))
+            try:
+                await self._db.backup(copy)
+            finally:
+                await copy.close()
 
     async def _migrate(self) -> None:
         async with self.transaction() as db:

@@ -124,6 +124,11 @@ async def record_automatic(db: Db, recipients: tuple[str, ...], now: datetime) -
     )
 
 
+async def forget_automatic(db: Db, before: datetime) -> None:
+    """Forget who got automatic mail before ``before`` (the caps look back a day)."""
+    await db.execute("DELETE FROM automatic_mail WHERE queued_at < ?", (ts(before),))
+
+
 async def automatic_sent_to(db: Db, address: str, since: datetime) -> int:
     """How many automatic mails were queued to ``address`` since ``since``."""
     cur = await db.execute(

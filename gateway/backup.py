@@ -1,0 +1,101 @@
+"""``support-gateway backup DEST`` and ``restore SOURCE``: the whole state (tickets, the promise
+ledger, the outbox, quarantine, the IMAP cursor) in one SQLite file.
+
+``backup`` copies the database while the daemon runs (SQLite's online backup: one consistent
+snapshot; the daemon goes on writing). ``restore`` checks the copy (integrity, a gateway
+database of a version this release can migrate) and puts it in place of the configured one;
+stop the service first. The gateway then goes on from the copy: dates still due are revised when
+missed, and mail after the copy's IMAP cursor is fetched again (its Message-IDs are in the copy,
+so nothing already acknowledged is acknowledged twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from gateway.config import Config
+from gateway.store import Store
+from gateway.store.db import MIGRATIONS
+
+
+def _figures(path: str) -> str:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tickets = con.execute("SELECT count(*) FROM tickets").fetchone()[0]
+        dates = con.execute("SELECT count(*) FROM commitments").fetchone()[0]
+        mails = con.execute("SELECT count(*) FROM inbox").fetchone()[0]
+    finally:
+        con.close()
+    return f"{tickets} tickets, {dates} dates, {mails} mails in"
+
+
+def backup(config: Config, dest: str) -> tuple[int, str]:
+    """Return (exit status, text to print)."""
+    if Path(dest).exists():
+        return 1, f"{dest} exists: give a new file name (nothing was written)"
+    if not Path(config.database.path).exists():
+        return 1, f"no database at {config.database.path}"
+
+    async def copy() -> None:
+        async with Store(config.database.path) as store:
+            await store.backup_to(dest)
+
+    asyncio.run(copy())
+    return 0, f"backed up {config.database.path} to {dest}: {_figures(dest)}"
+
+
+def check(source: str) -> str | None:
+    """Why ``source`` cannot be restored, or None."""
+    if not Path(source).is_file():
+        return f"no file {source}"
+    try:
+        con = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            ok = con.execute("PRAGMA integrity_check").fetchone()[0]
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            has = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        return f"{source} is not a SQLite database: {exc}"
+    if ok != "ok":
+        return f"{source} is damaged: {ok}"
+    if not {"tickets", "commitments", "inbox"} <= has or version < 1:
+        return f"{source} is not a support-gateway database"
+    if version > len(MIGRATIONS):
+        return (
+            f"{source} is from a newer release (schema {version}; this one knows {len(MIGRATIONS)})"
+        )
+    return None
+
+
+def restore(config: Config, source: str, force: bool) -> tuple[int, str]:
+    """Return (exit status, text to print)."""
+    problem = check(source)
+    if problem:
+        return 1, f"{problem}: nothing was changed"
+    path = Path(config.database.path)
+    if path.exists() and not force:
+        return 1, (
+            f"{path} exists: stop the service, then restore with --force to replace it"
+            " (nothing was changed)"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        stale.unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(path)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+    async def migrate() -> None:  # brings the copy to this release's schema
+        async with Store(str(path)):
+            pass
+
+    asyncio.run(migrate())
+    return 0, f"restored {source} to {path}: {_figures(str(path))}"

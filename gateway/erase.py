@@ -1,0 +1,90 @@
+"""``support-gateway erase --address A``: remove a person's mail and personal data everywhere
+(GDPR art. 17, the right to erasure), and say what was removed.
+
+Every ticket the person asked or took part in is forgotten whole (see
+:mod:`gateway.store.forget`: its mail, subject, names, addresses and words go; its dates and
+figures stay, anonymised); so is every mail on no ticket (quarantine, spam, robots, alerts)
+that names the address in a header; and every row that names the address itself (caps, bounce
+records, leave, web sign-in). The database is then rewritten (VACUUM), so nothing of it is left
+in free pages either. Staff addresses stay on the tickets they owned: the team's record.
+"""
+
+from __future__ import annotations
+
+import email.policy
+from collections import Counter
+from email.parser import BytesParser
+from email.utils import getaddresses
+
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.store import Store, forget
+from gateway.store.db import Db
+
+HEADERS = ("from", "to", "cc", "bcc", "reply-to", "sender", "return-path", "delivered-to")
+BATCH = 500
+
+
+def names(raw: bytes, address: str) -> bool:
+    """Whether a mail's headers name ``address``."""
+    head = BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
+    values = [str(v) for h in HEADERS for v in head.get_all(h) or []]
+    return any(a.lower() == address for _, a in getaddresses(values))
+
+
+async def erase(config: Config, clock: Clock, address: str, vacuum: bool = True) -> Counter[str]:
+    address = address.strip().lower()
+    async with Store(config.database.path) as store:
+        async with store.transaction() as db:
+            tickets = await forget.tickets_of(db, address)
+        inbound: list[int] = []
+        outbound: list[int] = []
+        last = 0
+        while True:  # read in batches, outside any write
+            async with store.transaction() as db:
+                batch = await forget.unticketed_mail(db, last, BATCH)
+            for direction, row_id, raw in batch:
+                if names(raw, address):
+                    (inbound if direction == "in" else outbound).append(row_id)
+            if len(batch) < BATCH:
+                break
+            last = batch[-1][1]
+        now = clock.now()
+
+        async def job(db: Db) -> Counter[str]:
+            gone = await forget.forget_tickets(db, tickets, now)
+            gone += await forget.forget_mail(db, inbound, outbound)
+            gone += await forget.forget_address(db, address)
+            await forget.compact_search(db)
+            return gone
+
+        gone = await store.run(job)
+        gone["tickets"] = len(tickets)
+        if vacuum:
+            await store.rewrite()
+    return gone
+
+
+def render(address: str, gone: Counter[str], vacuum: bool) -> str:
+    lines = [f"erased {address}:"]
+    for what in (
+        "tickets",
+        "mails in",
+        "mails out",
+        "dates' wording",
+        "people",
+        "message-ids",
+        "decisions",
+        "automatic-mail counts",
+        "bounce records",
+        "leave",
+        "web password",
+        "web actions",
+    ):
+        lines.append(f"  {what:22} {gone.get(what, 0)}")
+    lines.append(
+        "  the database was rewritten: nothing is left in free pages"
+        if vacuum
+        else "  not rewritten (--no-vacuum): removed content may linger in free pages until VACUUM"
+    )
+    return "\n".join(lines)
