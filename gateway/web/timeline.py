@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from gateway.parse import ParseError, parse
 from gateway.points import new_text
 
+REMOVED = "removed after the retention time, or at an erasure request"
 TEXT_MAX = 20_000  # characters shown of one mail; the raw message has the rest (leads)
 
 
@@ -24,6 +25,8 @@ class Shown:
 
 
 def show(raw: bytes) -> Shown:
+    if not raw:
+        return Shown("", (), (), "", "", "", (), problem=REMOVED)
     try:
         msg = parse(raw)
     except ParseError as exc:
