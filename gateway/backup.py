@@ -16,18 +16,12 @@ import sqlite3
 from pathlib import Path
 
 from gateway.config import Config
-from gateway.store import Store
-from gateway.store.db import MIGRATIONS
+from gateway.store import Store, figures
+from gateway.store.db import MIGRATIONS, copy_file, inspect_file, read_once
 
 
 def _figures(path: str) -> str:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        tickets = con.execute("SELECT count(*) FROM tickets").fetchone()[0]
-        dates = con.execute("SELECT count(*) FROM commitments").fetchone()[0]
-        mails = con.execute("SELECT count(*) FROM inbox").fetchone()[0]
-    finally:
-        con.close()
+    tickets, dates, mails = read_once(path, figures.totals)
     return f"{tickets} tickets, {dates} dates, {mails} mails in"
 
 
@@ -51,13 +45,7 @@ def check(source: str) -> str | None:
     if not Path(source).is_file():
         return f"no file {source}"
     try:
-        con = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        try:
-            ok = con.execute("PRAGMA integrity_check").fetchone()[0]
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            has = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        finally:
-            con.close()
+        ok, version, has = inspect_file(source)
     except sqlite3.DatabaseError as exc:
         return f"{source} is not a SQLite database: {exc}"
     if ok != "ok":
@@ -85,13 +73,7 @@ def restore(config: Config, source: str, force: bool) -> tuple[int, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         stale.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(path)
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
+    copy_file(source, path)
 
     async def migrate() -> None:  # brings the copy to this release's schema
         async with Store(str(path)):

@@ -12,6 +12,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -20,8 +21,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from gateway.store import inbox, shunts
-from gateway.store.commitments import OPEN
+from gateway.store import figures
+from gateway.store.db import Db, read_once
 
 Health = Callable[[], dict[str, Any]]
 
@@ -101,55 +102,53 @@ class _StoredFigures:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=1)
+            g = read_once(self.db_path, _gauges)
         except sqlite3.Error:
-            return
-        try:
-            depth = GaugeMetricFamily("gateway_outbox_depth", "Mail waiting to be sent")
-            depth.add_metric(
-                [], con.execute("SELECT count(*) FROM outbox WHERE state = 'queued'").fetchone()[0]
-            )
-            yield depth
-            oldest = con.execute(
-                "SELECT min(created_at) FROM outbox WHERE state = 'queued'"
-            ).fetchone()[0]
-            age = GaugeMetricFamily(
-                "gateway_outbox_oldest_age_seconds", "Age of the oldest mail waiting to be sent"
-            )
-            age.add_metric(
-                [], (self.now() - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
-            )
-            yield age
-            commitments = GaugeMetricFamily(
-                "gateway_commitments", "Dates told to customers", labels=["state"]
-            )
-            for state, sql in (
-                ("open", OPEN),
-                ("met", "met_at IS NOT NULL"),
-                ("missed", "missed_at IS NOT NULL"),
-            ):
-                commitments.add_metric(
-                    [state],
-                    con.execute(f"SELECT count(*) FROM commitments WHERE {sql}").fetchone()[0],
-                )
-            yield commitments
-            revised = GaugeMetricFamily("gateway_revised_etas", "Revised dates sent, ever")
-            revised.add_metric(
-                [],
-                con.execute("SELECT count(*) FROM outbox WHERE kind = 'revised-eta'").fetchone()[0],
-            )
-            yield revised
-            held = GaugeMetricFamily(
-                "gateway_messages_held", "Mail waiting for a retry after an internal error"
-            )
-            held.add_metric([], con.execute(inbox.HELD_SQL).fetchone()[0])
-            yield held
-            shunted = GaugeMetricFamily(
-                "gateway_tickets_shunted", "Tickets the scheduler failed on, waiting for a retry"
-            )
-            shunted.add_metric([], con.execute(shunts.COUNT_SQL).fetchone()[0])
-            yield shunted
-        except sqlite3.Error:
-            return  # a fresh database without tables yet: nothing to report
-        finally:
-            con.close()
+            return  # no database yet, or a fresh one without tables: nothing to report
+        depth = GaugeMetricFamily("gateway_outbox_depth", "Mail waiting to be sent")
+        depth.add_metric([], g.out.queued)
+        yield depth
+        age = GaugeMetricFamily(
+            "gateway_outbox_oldest_age_seconds", "Age of the oldest mail waiting to be sent"
+        )
+        oldest = g.out.oldest_queued
+        age.add_metric([], (self.now() - oldest).total_seconds() if oldest else 0.0)
+        yield age
+        dates = GaugeMetricFamily(
+            "gateway_commitments", "Dates told to customers", labels=["state"]
+        )
+        for state, count in g.dates.items():
+            dates.add_metric([state], count)
+        yield dates
+        revised = GaugeMetricFamily("gateway_revised_etas", "Revised dates sent, ever")
+        revised.add_metric([], g.revised)
+        yield revised
+        held = GaugeMetricFamily(
+            "gateway_messages_held", "Mail waiting for a retry after an internal error"
+        )
+        held.add_metric([], g.held)
+        yield held
+        shunted = GaugeMetricFamily(
+            "gateway_tickets_shunted", "Tickets the scheduler failed on, waiting for a retry"
+        )
+        shunted.add_metric([], g.shunted)
+        yield shunted
+
+
+@dataclass(frozen=True)
+class _Gauges:
+    out: figures.Outgoing
+    dates: dict[str, int]
+    revised: int
+    held: int
+    shunted: int
+
+
+async def _gauges(db: Db) -> _Gauges:
+    return _Gauges(
+        await figures.outgoing(db),
+        await figures.dates(db),
+        await figures.revised_sent(db),
+        (await figures.inbound(db))["held"],
+        await figures.shunted(db),
+    )

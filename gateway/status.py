@@ -3,71 +3,46 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.store import commitments, inbox, shunts
-from gateway.store.db import ts
+from gateway.store import figures, shunts
+from gateway.store.db import Db, read_once, ts
 
 
 def collect(db_path: str, now: datetime) -> dict[str, Any]:
     if not Path(db_path).exists():
         raise FileNotFoundError(f"no database at {db_path}")
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
+    return read_once(db_path, lambda db: _collect(db, now))
 
-        def one(sql: str, *args: object) -> Any:
-            return con.execute(sql, args).fetchone()[0]
 
-        open_c = commitments.OPEN
-        live = "(SELECT id FROM tickets WHERE state IN ('new', 'answered'))"
-        return {
-            "at": now.isoformat(),
-            "tickets": dict(con.execute("SELECT state, count(*) FROM tickets GROUP BY state")),
-            "commitments": {
-                "overdue": one(
-                    f"SELECT count(*) FROM commitments WHERE {open_c}"
-                    f" AND due_at < ? AND ticket_id IN {live}",
-                    ts(now),
-                ),
-                "due_within_24h": one(
-                    f"SELECT count(*) FROM commitments WHERE {open_c} AND due_at >= ?"
-                    f" AND due_at < ? AND ticket_id IN {live}",
-                    ts(now),
-                    ts(now + timedelta(hours=24)),
-                ),
-                "open": one(f"SELECT count(*) FROM commitments WHERE {open_c}"),
-                "met": one("SELECT count(*) FROM commitments WHERE met_at IS NOT NULL"),
-                "missed": one("SELECT count(*) FROM commitments WHERE missed_at IS NOT NULL"),
-            },
-            "outbox": {
-                "queued": one("SELECT count(*) FROM outbox WHERE state = 'queued'"),
-                "oldest_queued": one("SELECT min(created_at) FROM outbox WHERE state = 'queued'"),
-                "dead": one("SELECT count(*) FROM outbox WHERE state = 'dead'"),
-                "sent": one("SELECT count(*) FROM outbox WHERE state = 'sent'"),
-            },
-            "inbox": {
-                "waiting": one("SELECT count(*) FROM inbox WHERE state = 'new'"),
-                "held": one(inbox.HELD_SQL),
-                "quarantined": one("SELECT count(*) FROM inbox WHERE state = 'quarantined'"),
-                "spam": one("SELECT count(*) FROM inbox WHERE state = 'spam'"),
-            },
-            "shunted": [
-                {
-                    "ticket": key,
-                    "attempts": attempts,
-                    "since": first,
-                    "last": last,
-                    "retry_at": retry,
-                    "reason": (reason or "").strip().splitlines()[-1],
-                }
-                for key, attempts, first, last, retry, reason in con.execute(shunts.LIST_SQL)
-            ],
-        }
-    finally:
-        con.close()
+async def _collect(db: Db, now: datetime) -> dict[str, Any]:
+    overdue, soon = await figures.dates_owed(db, now)
+    out = await figures.outgoing(db)
+    return {
+        "at": now.isoformat(),
+        "tickets": await figures.tickets_by_state(db),
+        "commitments": {"overdue": overdue, "due_within_24h": soon, **await figures.dates(db)},
+        "outbox": {
+            "queued": out.queued,
+            "oldest_queued": ts(out.oldest_queued) if out.oldest_queued else None,
+            "dead": out.dead,
+            "sent": out.sent,
+        },
+        "inbox": await figures.inbound(db),
+        "shunted": [
+            {
+                "ticket": s.ticket,
+                "attempts": s.attempts,
+                "since": ts(s.first_at),
+                "last": ts(s.last_at),
+                "retry_at": ts(s.retry_at),
+                "reason": (s.reason or "").strip().splitlines()[-1],
+            }
+            for s in await shunts.listing(db)
+        ],
+    }
 
 
 def render(s: dict[str, Any]) -> str:

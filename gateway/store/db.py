@@ -685,3 +685,26 @@ def read_once(path: str | Path, job: Callable[[Db], Coroutine[Any, Any, T]]) -> 
         return Reader._read(con, job)
     finally:
         con.close()
+
+
+def inspect_file(path: str | Path) -> tuple[str, int, set[str]]:
+    """A database file's integrity check result, schema version and tables (read-only)."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        ok = str(con.execute("PRAGMA integrity_check").fetchone()[0])
+        version = int(con.execute("PRAGMA user_version").fetchone()[0])
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        con.close()
+    return ok, version, tables
+
+
+def copy_file(source: str | Path, target: str | Path) -> None:
+    """Copy a database file page by page into a new file (SQLite's backup API)."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
