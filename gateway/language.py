@@ -26,6 +26,11 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+def ready() -> None:
+    """Load the model now (the daemon does at start)."""
+    _identifier()
+
+
 def detect(text: str) -> tuple[str, float]:
     """The language ``text`` is most likely written in (an ISO 639-1 code) and how likely."""
     text = text.strip()[:TEXT_MAX]

@@ -9,6 +9,7 @@ sentence before it, so "Why?" stays recognisable.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
@@ -68,6 +69,22 @@ def html_to_text(html: str) -> str:
 
 def new_text(text: str, html: str = "") -> str:
     """What the customer wrote this time: no quoted history, no signature."""
+    if len(text) + len(html) > _CACHED_MAX:
+        return _new_text(text, html)
+    return _new_text_cached(text, html)
+
+
+_CACHED_MAX = 100_000  # characters: a longer mail is read again when asked again (memory)
+
+
+@functools.lru_cache(maxsize=64)
+def _new_text_cached(text: str, html: str) -> str:
+    # Several steps ask for one message's new text (its points, its problem, its language,
+    # whether it is a thank-you): the reply parser reads it once.
+    return _new_text(text, html)
+
+
+def _new_text(text: str, html: str) -> str:
     body = text if text.strip() else html_to_text(html)
     if not body.strip():
         return ""

@@ -14,6 +14,7 @@ customer is stored as English in the ledger and written in German in their mail.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,13 @@ def _offset(minutes: int) -> str:
     return f"UTC{sign}{h:02d}:{m:02d}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _formatted(t: datetime, zone: str, pattern: str, locale: str) -> str:
+    """Babel's rendering of ``t`` (a few dates recur in every mail: formatted once). ``zone``
+    is in the key because aware datetimes at one instant are equal whatever their zone."""
+    return str(format_datetime(t, pattern, locale=locale))
+
+
 @dataclass(frozen=True)
 class Speech:
     """One language's words (see the module's docstring)."""
@@ -72,10 +80,10 @@ class Speech:
         return value
 
     def _day(self, t: datetime) -> str:
-        return format_datetime(t, self._get("dates", "day"), locale=self.language)
+        return _formatted(t, str(t.tzinfo), self._get("dates", "day"), self.language)
 
     def _time(self, t: datetime) -> str:
-        return format_datetime(t, self._get("dates", "time"), locale=self.language)
+        return _formatted(t, str(t.tzinfo), self._get("dates", "time"), self.language)
 
     def when(self, t: datetime, tz: ZoneInfo, customer_offset_minutes: int | None = None) -> str:
         """'Tuesday 24 November, 10:15 EST', plus the customer's own time when their UTC
