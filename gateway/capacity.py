@@ -24,6 +24,12 @@ from datetime import date, datetime, timedelta
 from gateway.calendar import BusinessCalendar
 from gateway.words import when
 
+# The owed replies looked at, soonest first. An SE who owes more (at 7 a day, 70 business days of
+# work) keeps no new date whatever the rest are; their likely time is then a lower bound, and
+# each message's check stays as cheap with a backlog of 10,000 as with 500 (the check is
+# O(owed) per message: unbounded, a backlog took O(n^2)).
+OWED_MAX = 500
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -48,6 +54,8 @@ class Estimate:
 def estimate(cal: BusinessCalendar, now: datetime, due: datetime, c: Candidate) -> Estimate:
     """When ``c`` would likely answer a new reply due at ``due``."""
     owed = sorted(c.owed)
+    if len(owed) > OWED_MAX:
+        return _swamped(cal, now, c, owed[:OWED_MAX])
     done = _completions(cal, now, c, len(owed) + 1)  # done[m]: when m replies are through
     first = sum(1 for d in owed if d <= due)  # the new one waits for these
     # The earliest place in their queue that makes no reply they owe late that would be kept.
@@ -72,6 +80,16 @@ def estimate(cal: BusinessCalendar, now: datetime, due: datetime, c: Candidate) 
         parts.append(f"recent replies took up to {_hours(c.record)} business hours")
     parts.append(f"likely {when(likely, tz)}")
     return Estimate(c.se, likely, keeps, ", ".join(parts))
+
+
+def _swamped(cal: BusinessCalendar, now: datetime, c: Candidate, owed: list[datetime]) -> Estimate:
+    """More than ``OWED_MAX`` replies owed: not before all of the first ``OWED_MAX`` are done."""
+    likely = _through(cal, now, c, len(owed) + 1)
+    why = (
+        f"{c.name}: more than {len(owed)} replies owed at {c.per_day:g} a day,"
+        f" not before {when(likely, cal.tz)}"
+    )
+    return Estimate(c.se, likely, False, why)
 
 
 def choose(
@@ -101,6 +119,26 @@ def percentile(values: Sequence[timedelta], pct: int) -> timedelta:
     """The nearest-rank percentile (``pct`` of ``values`` are at most it)."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+def _through(cal: BusinessCalendar, now: datetime, c: Candidate, n: int) -> datetime:
+    """When ``n`` replies are through: the last of :func:`_completions`, walking the days
+    rather than the replies."""
+    need = n / c.per_day  # business days of work
+    day = cal.local_date(now)
+    for _ in range(3660):
+        windows = () if c.away(day) else cal.windows(day)
+        length = sum((b - a for a, b in windows), timedelta())
+        for start, end in windows:
+            start = max(start, now)
+            if start >= end:
+                continue
+            share = (end - start) / length
+            if need <= share:
+                return start + length * need
+            need -= share
+        day += timedelta(days=1)
+    return now + timedelta(days=3660)
 
 
 def _completions(cal: BusinessCalendar, now: datetime, c: Candidate, n: int) -> list[datetime]:

@@ -52,6 +52,25 @@ def test_an_se_with_nothing_owed_keeps_the_policy_date() -> None:
     assert "Sam: 0 replies owed by then at 8 a day, likely Monday 23 November, 11:07" in e.why
 
 
+def test_an_se_owing_more_than_the_model_reads_keeps_no_new_date() -> None:
+    """A backlog: past OWED_MAX owed replies the check reads no further (each message's check
+    stays bounded), and the new reply is not likely before the first OWED_MAX are through."""
+    owed = [NOW + timedelta(hours=1, seconds=i) for i in range(capacity.OWED_MAX + 100)]
+    e = capacity.estimate(CAL, NOW, TUESDAY_10, se(owed))
+    assert not e.keeps
+    # 501 replies at 8 a business day: 62.6 business days of 9 hours from Monday 10:00.
+    assert e.likely == CAL.add_business_time(NOW, timedelta(hours=9) * (501 / 8))
+    assert f"more than {capacity.OWED_MAX} replies owed" in e.why
+
+
+def test_the_day_walk_agrees_with_the_reply_walk() -> None:
+    for n in (1, 7, 8, 9, 40, 501):
+        c = se([], per_day=7)
+        walked = capacity._completions(CAL, NOW, c, n)[-1]
+        # The reply walk adds a fraction of a day per reply: microseconds of rounding apart.
+        assert abs(capacity._through(CAL, NOW, c, n) - walked) < timedelta(milliseconds=1)
+
+
 def test_replies_owed_first_push_the_likely_time_past_the_date() -> None:
     owed = [NOW + timedelta(hours=h) for h in range(1, 9)]  # 8 due today: a full day's work
     e = capacity.estimate(CAL, NOW, TUESDAY_10, se(owed))

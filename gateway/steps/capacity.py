@@ -62,7 +62,7 @@ async def _candidate(s: Services, db: Db, se: str, now: datetime) -> capacity.Ca
     return capacity.Candidate(
         se=se,
         name=d.name_of(se),
-        owed=await commitments.owed_by(db, se),
+        owed=await commitments.owed_by(db, se, capacity.OWED_MAX + 1),
         per_day=d.replies_per_day(se),
         record=record,
         away=d.is_away(se),

@@ -122,13 +122,14 @@ async def due_unmet_for(
 _REPLY_KINDS = "kind IN ('actionable', 'point') AND promised = 1"
 
 
-async def owed_by(db: Db, se: str) -> list[datetime]:
-    """The reply dates ``se`` owes: the earliest open one of each of their open tickets."""
+async def owed_by(db: Db, se: str, limit: int) -> list[datetime]:
+    """The reply dates ``se`` owes, soonest first, at most ``limit``: the earliest open one of
+    each of their open tickets."""
     cur = await db.execute(
-        "SELECT min(c.due_at) FROM tickets t JOIN commitments c ON c.ticket_id = t.id"
+        "SELECT min(c.due_at) AS due FROM tickets t JOIN commitments c ON c.ticket_id = t.id"
         f" WHERE t.se = ? AND t.state IN ('new', 'answered') AND {OPEN} AND {_REPLY_KINDS}"
-        " GROUP BY t.id",
-        (se,),
+        " GROUP BY t.id ORDER BY due LIMIT ?",
+        (se, limit),
     )
     return [from_ts(r[0]) for r in await cur.fetchall()]
 
