@@ -17,6 +17,7 @@ from datetime import date
 
 from prometheus_client import generate_latest
 
+from gateway import language
 from gateway.clock import Clock
 from gateway.config import Config, ConfigError, load_config
 from gateway.ingest.imap import ImapIngest
@@ -104,6 +105,9 @@ class Gateway:
         problems = [(f"template {n}", m) for n, m in self.services.composer.template_problems()]
         if problems:
             raise StartRefused(problems)
+        # The language model takes about a second to load: before any mail is taken, not
+        # inside the first message's transaction (nor counted against its acknowledgement).
+        await asyncio.to_thread(language.ready)
         await self.store.start()
         if self.ingress is not None:
             await self.ingress.start()

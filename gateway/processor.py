@@ -20,7 +20,6 @@ import traceback
 from collections.abc import Callable
 from datetime import timedelta
 
-from gateway import language
 from gateway.log import event
 from gateway.metrics import Metrics
 from gateway.models import Action
@@ -65,9 +64,6 @@ class Processor:
         self.last_error = ""
 
     async def run(self, stopping: asyncio.Event) -> None:
-        # The language model takes about a second to load: now, not inside the first
-        # message's transaction.
-        await asyncio.to_thread(language.ready)
         while not stopping.is_set():
             self.wake.clear()  # before looking, so a wake-up during the pass is not lost
             try:

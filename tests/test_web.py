@@ -239,3 +239,28 @@ def test_the_lockout_counts_per_key_and_ends() -> None:
     lock.failed(("address:c",), t + timedelta(minutes=16))
     lock.failed(("address:c",), t + timedelta(minutes=17))
     assert not lock.locked(("address:c",), t + timedelta(minutes=17)), "old failures expire"
+
+
+def test_signing_out_or_a_new_password_ends_the_session_and_its_copies(
+    story: Site, tmp_path: Path
+) -> None:
+    def opens(cookie: str) -> bool:
+        req = urllib.request.Request(
+            story.url + "/tickets", headers={"Cookie": f"support_gateway={cookie}"}
+        )
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return "Robin Reseller" in r.read().decode()  # else the sign-in page
+
+    with browser(tmp_path / "a") as b:
+        sign_in(b, story.url, "robin@example.com")
+        cookie = b.get_cookie("support_gateway")["value"]
+        assert opens(cookie), "a copy of the cookie works while the session lasts"
+        submit(b, b.find_element(By.CSS_SELECTOR, "form.signout button").click)
+        assert "/login" in b.current_url
+    assert not opens(cookie), "signing out ends the copies too"
+    with browser(tmp_path / "b") as b:
+        sign_in(b, story.url, "robin@example.com")
+        cookie = b.get_cookie("support_gateway")["value"]
+    assert opens(cookie)
+    story.passwords("robin@example.com")  # support-gateway passwd: a new password
+    assert not opens(cookie), "a new password ends every session signed in before it"

@@ -381,6 +381,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX tickets_to_forget ON tickets(resolved_at)
         WHERE state = 'resolved' AND forgotten_at IS NULL;
     CREATE INDEX inbox_held_stored ON inbox(stored_at) WHERE state IN ('quarantined', 'spam');
+    -- A session carries its person's generation: signing out or a new password counts it up,
+    -- which ends every session signed in before (copies of the cookie too).
+    ALTER TABLE web_users ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
     """,
 )
 

@@ -8,19 +8,40 @@ from datetime import datetime
 from gateway.store.db import Db, ts
 
 
-async def password_hash(db: Db, address: str) -> str | None:
+async def credentials(db: Db, address: str) -> tuple[str | None, int | None]:
+    """The password hash of ``address`` and the generation its sessions carry (None, None:
+    no password set)."""
     row = await (
-        await db.execute("SELECT hash FROM web_users WHERE address = ?", (address.lower(),))
+        await db.execute(
+            "SELECT hash, generation FROM web_users WHERE address = ?", (address.lower(),)
+        )
     ).fetchone()
-    return str(row[0]) if row is not None else None
+    return (str(row[0]), int(row[1])) if row is not None else (None, None)
 
 
 async def set_password_hash(db: Db, address: str, hashed: str, now: datetime) -> None:
+    """A new password, which also ends every session signed in before it."""
     await db.execute(
         "INSERT INTO web_users (address, hash, set_at) VALUES (?, ?, ?)"
-        " ON CONFLICT(address) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at",
+        " ON CONFLICT(address) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at,"
+        " generation = generation + 1",
         (address.lower(), hashed, ts(now)),
     )
+
+
+async def end_sessions(db: Db, address: str) -> None:
+    """Signing out: every session of ``address`` ends (copies of the cookie too)."""
+    await db.execute(
+        "UPDATE web_users SET generation = generation + 1 WHERE address = ?", (address.lower(),)
+    )
+
+
+async def generation(db: Db, address: str) -> int | None:
+    """The generation a session of ``address`` must carry (None: no password set)."""
+    row = await (
+        await db.execute("SELECT generation FROM web_users WHERE address = ?", (address.lower(),))
+    ).fetchone()
+    return int(row[0]) if row is not None else None
 
 
 async def signing_key(db: Db) -> str:

@@ -92,7 +92,8 @@ class WebView:
         """A page for signed-in people: anyone else goes to sign-in; a refusal is a 403 page."""
 
         async def endpoint(request: Request) -> Response:
-            who = self.site.signed_in(request)
+            who = await self.site.signed_in(request)
+            request.state.who = who
             if who is None:
                 if request.method != "GET":
                     return self.site.page(

@@ -129,7 +129,7 @@ class Site:
         return t.astimezone(self._tz()).strftime("%a %d %b %Y %H:%M")
 
     def page(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-        who = self.signed_in(request)
+        who = getattr(request.state, "who", None)  # set by the guard of a signed-in page
         body = self.env.get_template(name).render(
             who=who, csrf=self.csrf(request), team=self.config().support.display_name, **ctx
         )
@@ -142,7 +142,9 @@ class Site:
             request.session["csrf"] = token
         return token
 
-    def signed_in(self, request: Request) -> auth.Viewer | None:
+    async def signed_in(self, request: Request) -> auth.Viewer | None:
+        """The person behind the request: named by a trusted proxy, or by a session cookie that
+        is young enough and was signed in since they last signed out or changed password."""
         config = self.config()
         header = config.web.trusted_header
         if header and request.client and request.client.host in config.web.trusted_proxies:
@@ -150,11 +152,14 @@ class Site:
             return auth.viewer(config, named) if named else None
         who = request.session.get("who")
         at = request.session.get("at")
-        if not isinstance(who, str) or not isinstance(at, (int, float)):
+        gen = request.session.get("gen")
+        if not isinstance(who, str) or not isinstance(at, (int, float)) or not isinstance(gen, int):
             return None
         age = self.clock.now().timestamp() - at
         if not 0 <= age <= config.web.session_hours * 3600:
             return None
+        if await self.read(lambda db: web_store.generation(db, who)) != gen:
+            return None  # signed out since, or a new password
         return auth.viewer(config, who)
 
     def client(self, request: Request) -> str:
@@ -205,7 +210,7 @@ class Site:
                 error="Too many wrong passwords: try again in "
                 f"{self.config().web.lockout_minutes:g} minutes.",
             )
-        stored = await self.read(lambda db: web_store.password_hash(db, address))
+        stored, gen = await self.read(lambda db: web_store.credentials(db, address))
         person = auth.viewer(self.config(), address)
         ok = await _in_thread(auth.check_password, stored, fields.get("password", ""))
         if not ok or person is None:
@@ -221,12 +226,18 @@ class Site:
             )
         self.lockout.succeeded(keys[0])
         request.session.clear()
-        request.session.update(who=person.address, at=now.timestamp(), csrf=auth.new_csrf())
+        request.session.update(
+            who=person.address, at=now.timestamp(), gen=gen, csrf=auth.new_csrf()
+        )
         event(log, "web-login", address=person.address, client=client)
         return RedirectResponse(local_target(fields.get("next", "")), status_code=303)
 
     async def logout(self, request: Request) -> Response:
         await self.form(request)
+        who = request.session.get("who")
+        if isinstance(who, str):  # every session of theirs ends, copies of the cookie too
+            async with self.store.transaction() as db:
+                await web_store.end_sessions(db, who)
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
