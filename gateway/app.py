@@ -44,6 +44,20 @@ class StartRefused(Exception):
         super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
 
 
+def _unavailable(section: str, host: str, port: int, exc: OSError) -> None:
+    """A listener of ours (metrics, the web view) could not start: mail matters more, so the
+    daemon runs on, and says so loudly."""
+    event(
+        log,
+        f"{section}-unavailable",
+        logging.ERROR,
+        host=host,
+        port=port,
+        error=exc,
+        fix=f"free the port or set [{section}] port/enabled",
+    )
+
+
 class Gateway:
     def __init__(
         self,
@@ -117,16 +131,7 @@ class Gateway:
                 self.metrics_port = self.metrics.start(m.host, m.port, self.health)
                 event(log, "metrics-up", host=m.host, port=self.metrics_port)
             except OSError as exc:
-                # Mail matters more than monitoring: run on, and say so loudly.
-                event(
-                    log,
-                    "metrics-unavailable",
-                    logging.ERROR,
-                    host=m.host,
-                    port=m.port,
-                    error=exc,
-                    fix="free the port or set [metrics] port/enabled",
-                )
+                _unavailable("metrics", m.host, m.port, exc)
                 self.metrics = None
         if self.config.web.enabled:
             await self._start_web()
@@ -157,16 +162,7 @@ class Gateway:
             self.web_port = await self.web.start(w.host, w.port)
             event(log, "web-up", host=w.host, port=self.web_port)
         except OSError as exc:
-            # Mail matters more than the web view: run on, and say so loudly.
-            event(
-                log,
-                "web-unavailable",
-                logging.ERROR,
-                host=w.host,
-                port=w.port,
-                error=exc,
-                fix="free the port or set [web] port/enabled",
-            )
+            _unavailable("web", w.host, w.port, exc)
             self.web = None
 
     def poke(self) -> None:

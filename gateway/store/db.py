@@ -651,28 +651,12 @@ class Reader:
         self._con: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
 
-    def _open(self) -> sqlite3.Connection:
-        con = sqlite3.connect(
-            f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-        )
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA query_only=ON")
-        return con
-
     async def run(self, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
         """Run ``job`` (which may await only the database) on one snapshot."""
         async with self._lock:
             if self._con is None:
-                self._con = await asyncio.to_thread(self._open)
-            return await asyncio.to_thread(self._read, self._con, job)
-
-    @staticmethod
-    def _read(con: sqlite3.Connection, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
-        con.execute("BEGIN")
-        try:
-            return _complete(job(_SyncDb(con)))
-        finally:
-            con.execute("ROLLBACK")
+                self._con = await asyncio.to_thread(_open_read_only, self.path)
+            return await asyncio.to_thread(_read, self._con, job)
 
     def close(self) -> None:
         if self._con is not None:
@@ -680,12 +664,29 @@ class Reader:
             self._con = None
 
 
+def _open_read_only(path: str | Path) -> sqlite3.Connection:
+    con = sqlite3.connect(
+        f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+    )
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA query_only=ON")
+    return con
+
+
+def _read(con: sqlite3.Connection, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
+    con.execute("BEGIN")
+    try:
+        return _complete(job(_SyncDb(con)))
+    finally:
+        con.execute("ROLLBACK")
+
+
 def read_once(path: str | Path, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
     """Run ``job`` on one read-only snapshot of the database file, here and now (for commands
     such as ``report``)."""
-    con = Reader(path)._open()
+    con = _open_read_only(path)
     try:
-        return Reader._read(con, job)
+        return _read(con, job)
     finally:
         con.close()
 

@@ -9,6 +9,7 @@ leads act on quarantine, spam, dead letters and shunted tickets.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 from collections import deque
@@ -23,8 +24,13 @@ from gateway.config import Config
 from gateway.store.views import Scope
 
 _HASHER = PasswordHasher()
-# Verified when the address is unknown, so a wrong address costs as long as a wrong password.
-_DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verified when the address is unknown, so a wrong address costs as long as a wrong
+    password (made when first needed: hashing costs time every command would pay at import)."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 class Role(StrEnum):
@@ -76,7 +82,7 @@ def hash_password(password: str) -> str:
 def check_password(stored: str | None, password: str) -> bool:
     """Whether ``password`` matches ``stored`` (None: no password set; costs the same)."""
     try:
-        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+        return _HASHER.verify(stored or _dummy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -27,6 +27,16 @@ def _text(value: float | None, share: bool, note: str) -> str:
     return f"{shown} ({note})" if note else shown
 
 
+def _opening(title: str, width: int, height: int) -> list[str]:
+    """An SVG chart's start: its size, its name for screen readers, its title drawn."""
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}"'
+        f' height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="0" y="16" font-size="14" font-weight="bold" fill="{INK}">{escape(title)}</text>',
+    ]
+
+
 def bars(title: str, items: list[Bar], share: bool = True) -> Markup:
     """A horizontal bar chart: one labelled bar per item (shares: 0..100%)."""
     label_w, bar_w, text_w, row = 170, 260, 110, 22
@@ -34,12 +44,7 @@ def bars(title: str, items: list[Bar], share: bool = True) -> Markup:
     width = label_w + bar_w + text_w
     height = top + row * max(1, len(items)) + 6
     most = 1.0 if share else max([i.value or 0 for i in items] + [1])
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}"'
-        f' height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
-        f'<text x="0" y="16" font-size="14" font-weight="bold" fill="{INK}">{escape(title)}</text>',
-    ]
+    out = _opening(title, width, height)
     for n, item in enumerate(items):
         y = top + n * row
         label = item.label if len(item.label) <= 24 else item.label[:23] + "…"
@@ -63,12 +68,7 @@ def columns(title: str, items: list[Bar], share: bool = True) -> Markup:
     width = max(300, len(items) * (col + gap) + gap)
     height = top + plot_h + 36
     most = 1.0 if share else max([i.value or 0 for i in items] + [1])
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}"'
-        f' height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
-        f'<text x="0" y="16" font-size="14" font-weight="bold" fill="{INK}">{escape(title)}</text>',
-    ]
+    out = _opening(title, width, height)
     for n, item in enumerate(items):
         x = gap + n * (col + gap)
         h = 0.0 if item.value is None else plot_h * min(1.0, item.value / most)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from importlib import resources
@@ -158,7 +159,7 @@ class Site:
         age = self.clock.now().timestamp() - at
         if not 0 <= age <= config.web.session_hours * 3600:
             return None
-        if await self.read(lambda db: web_store.generation(db, who)) != gen:
+        if await self.reader.run(lambda db: web_store.generation(db, who)) != gen:
             return None  # signed out since, or a new password
         return auth.viewer(config, who)
 
@@ -170,9 +171,6 @@ class Site:
         if forwarded and peer in self.config().web.trusted_proxies:
             return forwarded.rsplit(",", 1)[-1].strip()[:64] or peer
         return peer
-
-    async def read(self, job: Callable[[Db], Awaitable[Any]]) -> Any:
-        return await self.reader.run(job)  # type: ignore[arg-type]
 
     async def form(self, request: Request) -> dict[str, str]:
         """The POSTed form, once its CSRF token is checked (else :class:`Refused`)."""
@@ -201,28 +199,18 @@ class Site:
         now = self.clock.now()
         if self.lockout.locked(keys, now):
             event(log, "web-login-locked", logging.WARNING, address=address, client=client)
-            return self.page(
-                request,
-                "login.html.j2",
-                status=429,
-                address=address,
-                request_next=fields.get("next", ""),
-                error="Too many wrong passwords: try again in "
-                f"{self.config().web.lockout_minutes:g} minutes.",
+            minutes = self.config().web.lockout_minutes
+            return self._login_again(
+                request, fields, 429, f"Too many wrong passwords: try again in {minutes:g} minutes."
             )
-        stored, gen = await self.read(lambda db: web_store.credentials(db, address))
+        stored, gen = await self.reader.run(lambda db: web_store.credentials(db, address))
         person = auth.viewer(self.config(), address)
-        ok = await _in_thread(auth.check_password, stored, fields.get("password", ""))
+        ok = await asyncio.to_thread(auth.check_password, stored, fields.get("password", ""))
         if not ok or person is None:
             self.lockout.failed(keys, now)
             event(log, "web-login-failed", logging.WARNING, address=address, client=client)
-            return self.page(
-                request,
-                "login.html.j2",
-                status=401,
-                address=address,
-                request_next=fields.get("next", ""),
-                error="That address and password do not match.",
+            return self._login_again(
+                request, fields, 401, "That address and password do not match."
             )
         self.lockout.succeeded(keys[0])
         request.session.clear()
@@ -231,6 +219,20 @@ class Site:
         )
         event(log, "web-login", address=person.address, client=client)
         return RedirectResponse(local_target(fields.get("next", "")), status_code=303)
+
+    def _login_again(
+        self, request: Request, fields: dict[str, str], status: int, error: str
+    ) -> Response:
+        """The sign-in page again, with what was typed (not the password) and why."""
+        address = fields.get("address", "").strip().lower()[:254]
+        return self.page(
+            request,
+            "login.html.j2",
+            status=status,
+            address=address,
+            request_next=fields.get("next", ""),
+            error=error,
+        )
 
     async def logout(self, request: Request) -> Response:
         await self.form(request)
@@ -267,7 +269,7 @@ class Site:
         size = self.config().web.page_size
         now = self.clock.now()
 
-        rows, total = await self.read(lambda db: tickets(db, f, who.scope, now, page, size))
+        rows, total = await self.reader.run(lambda db: tickets(db, f, who.scope, now, page, size))
         options = self._choices(who)
         kept = {k: v for k, v in q.items() if k != "page" and v}
         pages = max(1, -(-total // size))
@@ -303,21 +305,22 @@ class Site:
 
     async def ticket(self, request: Request, who: auth.Viewer) -> Response:
         key = request.path_params["key"]
-        found = await self.read(lambda db: ticket_by_key(db, key))
+        found = await self.reader.run(lambda db: ticket_by_key(db, key))
         if found is None:
             return self.page(request, "error.html.j2", status=404, message=f"No ticket {key}.")
         if not may_see(found, who.scope):
             raise Refused("this ticket belongs to an account you are not the consultant of")
         kinds = None if who.staff else frozenset(k.value for k in SC_KINDS)
-        rec = await self.read(lambda db: record(db, found, kinds))
-        mails = [(m, show(m.raw)) for m in rec.mails]
+        rec = await self.reader.run(lambda db: record(db, found, kinds))
+        # Reading MIME is CPU: in a worker thread, never on the daemon's event loop.
+        mails = await asyncio.to_thread(lambda: [(m, show(m.raw)) for m in rec.mails])
         return self.page(request, "ticket.html.j2", t=found, rec=rec, mails=mails)
 
     async def raw(self, request: Request, who: auth.Viewer) -> Response:
         if not who.lead:
             raise Refused("only leads read raw messages")
         direction = request.path_params["direction"]
-        got = await self.read(lambda db: raw_mail(db, direction, request.path_params["id"]))
+        got = await self.reader.run(lambda db: raw_mail(db, direction, request.path_params["id"]))
         if got is None or direction not in ("in", "out"):
             return PlainTextResponse("no such message", status_code=404)
         raw_bytes, _ = got
@@ -349,7 +352,7 @@ class Site:
         tz = self._tz()
         start = datetime.combine(since, time.min, tz)
         end = datetime.combine(until + timedelta(days=1), time.min, tz)
-        rows = await self.read(lambda db: outcomes.per_ticket(db, start, end))
+        rows = await self.reader.run(lambda db: outcomes.per_ticket(db, start, end))
 
         def week(r: Any, field: str) -> str:
             if field != "week":
@@ -434,7 +437,7 @@ class Site:
                 await recent_actions(db),
             )
 
-        quarantine, outgoing, shunted, done = await self.read(job)
+        quarantine, outgoing, shunted, done = await self.reader.run(job)
         return self.page(
             request,
             "ops.html.j2",
@@ -450,10 +453,11 @@ class Site:
         if not who.staff:
             raise Refused("operations are for leads and engineers")
         inbox_id = request.path_params["id"]
-        row = await self.read(lambda db: inbox.get_row(db, inbox_id))
+        row = await self.reader.run(lambda db: inbox.get_row(db, inbox_id))
         if row is None or row["state"] not in ("quarantined", "spam"):
             return self.page(request, "error.html.j2", status=404, message="Not in quarantine.")
-        return self.page(request, "held.html.j2", row=dict(row), shown=show(bytes(row["raw"])))
+        shown = await asyncio.to_thread(show, bytes(row["raw"]))
+        return self.page(request, "held.html.j2", row=dict(row), shown=shown)
 
     async def act(self, request: Request, who: auth.Viewer) -> Response:
         """A lead's action on operations: retry or release held mail, send a dead letter again,
@@ -570,12 +574,10 @@ async def _apply(db: Db, what: str, action: str, target: str, now: datetime) -> 
     return "nothing done: unknown action"
 
 
+@functools.cache
 def _page_source(name: str) -> str:
+    """A page template or the style sheet, read from the package once."""
     return (resources.files("gateway.web") / "html" / name).read_text(encoding="utf-8")
-
-
-async def _in_thread(fn: Callable[..., bool], *args: Any) -> bool:
-    return await asyncio.to_thread(fn, *args)
 
 
 def routes(site: Site, guard: Callable[..., Any]) -> list[Route]:
