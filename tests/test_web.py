@@ -264,3 +264,20 @@ def test_signing_out_or_a_new_password_ends_the_session_and_its_copies(
     assert opens(cookie)
     story.passwords("robin@example.com")  # support-gateway passwd: a new password
     assert not opens(cookie), "a new password ends every session signed in before it"
+
+
+def test_a_stale_sign_in_or_sign_out_form_is_refused_not_an_error(story: Site) -> None:
+    """A sign-in page left open past its session, or a forged sign-out: a 403 that says to
+    reload, never a server error."""
+    for path in ("/login", "/logout"):
+        req = urllib.request.Request(
+            story.url + path,
+            data=b"csrf=stale&address=lee%40example.com&password=x",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        try:
+            urllib.request.urlopen(req, timeout=10)
+            raise AssertionError(f"{path} took a form without its token")
+        except urllib.error.HTTPError as e:
+            assert e.code == 403, (path, e.code)
+            assert "reload the page" in e.read().decode()

@@ -89,7 +89,7 @@ class WebView:
         self.port = 0
 
     def guard(self, page: Page) -> Callable[[Request], Awaitable[Response]]:
-        """A page for signed-in people: anyone else goes to sign-in; a refusal is a 403 page."""
+        """A page for signed-in people: anyone else goes to sign-in."""
 
         async def endpoint(request: Request) -> Response:
             who = await self.site.signed_in(request)
@@ -101,19 +101,28 @@ class WebView:
                     )
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-            try:
-                return await page(request, who)
-            except Refused as exc:
-                event(log, "web-refused", logging.WARNING, who=who.address, path=request.url.path)
-                return self.site.page(request, "error.html.j2", status=403, message=str(exc))
+            return await page(request, who)
 
         return endpoint
+
+    async def refused(self, request: Request, exc: Exception) -> Response:
+        """Any page's refusal (a role, a stale form; signed in or not) is a 403 page."""
+        who = getattr(request.state, "who", None)
+        event(
+            log,
+            "web-refused",
+            logging.WARNING,
+            who=who.address if who is not None else "",
+            path=request.url.path,
+        )
+        return self.site.page(request, "error.html.j2", status=403, message=str(exc))
 
     async def app(self) -> Starlette:
         key = await self.store.run(web_store.signing_key)
         web = self.config().web
         return Starlette(
             routes=routes(self.site, self.guard),
+            exception_handlers={Refused: self.refused},
             middleware=[
                 Middleware(_Headers),
                 Middleware(
