@@ -103,9 +103,8 @@ async def run_demo(factor: float = 7200.0) -> int:
 
 
 async def _diagnose(gateway: Gateway) -> None:
-    async with gateway.store.transaction() as db:
-        received = await inbox.outcomes(db)
-        stuck = await outbox.troubles(db)
+    received = await gateway.store.run(inbox.outcomes)
+    stuck = await gateway.store.run(outbox.troubles)
     if not received:
         print("  No mail reached the gateway's inbox.")
     for inbox_id, state, action, why in received:
@@ -123,8 +122,8 @@ async def _diagnose(gateway: Gateway) -> None:
 async def _web_view(gateway: Gateway, clock: ScaledClock, key: str) -> None:
     """Casey, the SC, signs in to the web view and reads the ticket's dates and story."""
     address, password = "casey@example.com", secrets.token_urlsafe(16)
-    async with gateway.store.transaction() as db:
-        await web_store.set_password_hash(db, address, hash_password(password), clock.now())
+    hashed, now = hash_password(password), clock.now()
+    await gateway.store.run(lambda db: web_store.set_password_hash(db, address, hashed, now))
     url = f"http://127.0.0.1:{gateway.web_port}"
     page = await asyncio.to_thread(_signed_in_get, url, address, password, f"/tickets/{key}")
     _say(clock, f"Casey (the SC) signs in to the web view and opens {key}:")

@@ -65,15 +65,13 @@ def to_actor(
     )
 
 
-async def send(s: Services, w: Work, db: Db, t: Ticket, mails: list[Outbound]) -> None:
-    await tickets.add_message_id(db, w.message.message_id, t.id, "in")
-    await ledger.queue_mail(db, t, mails, w.now)
+def send(s: Services, w: Work, db: Db, t: Ticket, mails: list[Outbound]) -> None:
+    tickets.add_message_id(db, w.message.message_id, t.id, "in")
+    ledger.queue_mail(db, t, mails, w.now)
     w.outgoing.extend(mails)
 
 
-async def security_alert(
-    s: Services, w: Work, db: Db, ticket: Ticket, problem: str, what: str
-) -> None:
+def security_alert(s: Services, w: Work, db: Db, ticket: Ticket, problem: str, what: str) -> None:
     """Tell the escalation contact (else the default SE) about mail that claimed to be staff."""
     msg = w.message
     notify = s.config.routing.escalation or s.config.routing.default_se
@@ -90,5 +88,5 @@ async def security_alert(
         },
         subject=f"[{ticket.key}] {what}",
     )
-    await ledger.queue_mail(db, ticket, [alert], w.now)
+    ledger.queue_mail(db, ticket, [alert], w.now)
     w.outgoing.append(alert)

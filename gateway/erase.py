@@ -15,6 +15,7 @@ import email.policy
 from collections import Counter
 from email.parser import BytesParser
 from email.utils import getaddresses
+from functools import partial
 
 from gateway.clock import Clock
 from gateway.config import Config
@@ -35,14 +36,12 @@ def names(raw: bytes, address: str) -> bool:
 async def erase(config: Config, clock: Clock, address: str, vacuum: bool = True) -> Counter[str]:
     address = address.strip().lower()
     async with Store(config.database.path) as store:
-        async with store.transaction() as db:
-            tickets = await forget.tickets_of(db, address)
+        tickets = await store.run(lambda db: forget.tickets_of(db, address))
         inbound: list[int] = []
         outbound: list[int] = []
         last = 0
         while True:  # read in batches, outside any write
-            async with store.transaction() as db:
-                batch = await forget.unticketed_mail(db, last, BATCH)
+            batch = await store.run(partial(forget.unticketed_mail, after_id=last, limit=BATCH))
             for direction, row_id, raw in batch:
                 if names(raw, address):
                     (inbound if direction == "in" else outbound).append(row_id)
@@ -51,11 +50,11 @@ async def erase(config: Config, clock: Clock, address: str, vacuum: bool = True)
             last = batch[-1][1]
         now = clock.now()
 
-        async def job(db: Db) -> Counter[str]:
-            gone = await forget.forget_tickets(db, tickets, now)
-            gone += await forget.forget_mail(db, inbound, outbound)
-            gone += await forget.forget_address(db, address)
-            await forget.compact_search(db)
+        def job(db: Db) -> Counter[str]:
+            gone = forget.forget_tickets(db, tickets, now)
+            gone += forget.forget_mail(db, inbound, outbound)
+            gone += forget.forget_address(db, address)
+            forget.compact_search(db)
             return gone
 
         gone = await store.run(job)

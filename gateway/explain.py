@@ -21,7 +21,7 @@ from gateway.clock import FakeClock
 from gateway.config import Config
 from gateway.models import Action
 from gateway.pipeline import Done, Services, Work, run_pipeline
-from gateway.store import Store
+from gateway.store import Db, Store
 from gateway.store.inbox import InboxRow
 
 # The operator's vocabulary for what happened to a message.
@@ -49,13 +49,15 @@ async def explain(config: Config, raw: bytes, at: datetime) -> dict[str, Any]:
     await store.start(copy_of=str(db_file) if exists else None)
     work = Work(row=InboxRow(0, "explain", "", 0, 0, raw, clock.now()), now=clock.now())
     try:
-        async with store.transaction() as db:
+
+        def job(db: Db) -> Done:
             try:
-                done = await run_pipeline(services, work, db)
+                return run_pipeline(services, work, db)
             except Exception as exc:  # what the processor would quarantine
-                done = Done(Action.QUARANTINE, f"{type(exc).__name__}: {exc}")
-            await db.execute("ROLLBACK")  # nothing of the dry run is kept, even in memory
-            await db.execute("BEGIN")
+                return Done(Action.QUARANTINE, f"{type(exc).__name__}: {exc}")
+
+        # Nothing of the dry run is kept, even in memory.
+        done = await store.try_out(job)
     finally:
         await store.stop()
     return _report(services, work, done)

@@ -70,15 +70,15 @@ def _entry(mail: StoryMail, when: Callable[[datetime], str]) -> Entry:
     return Entry(when(mail.at), who, what, text)
 
 
-async def open_dates(s: Services, db: Db, t: Ticket) -> list[dict[str, str]]:
+def open_dates(s: Services, db: Db, t: Ticket) -> list[dict[str, str]]:
     """The ticket's standing dates, as the customer was told them."""
     return [
         {"kind_words": kind_words(c.kind), "point": c.point, "words": s.when(c.due_at, t)}
-        for c in await commitments.open_for(db, t.id)
+        for c in commitments.open_for(db, t.id)
     ]
 
 
-async def handed_over(
+def handed_over(
     s: Services,
     db: Db,
     t: Ticket,
@@ -94,8 +94,8 @@ async def handed_over(
     pending = [
         StoryMail("out", now, o.kind, o.raw) for o in reversed(sending) if o.kind in STORY_KINDS
     ]
-    family = await story.family(db, t.id)
-    mails = (pending + await story.of(db, family, MAILS))[:MAILS]
+    family = story.family(db, t.id)
+    mails = (pending + story.of(db, family, MAILS))[:MAILS]
     return s.composer.build(
         MailKind.SE_COPY,
         Template.ASSIGNED,
@@ -105,11 +105,11 @@ async def handed_over(
             "by": by,
             "cover_reason": cover_reason,
             "customer_name": t.customer_name,
-            "ticket_question": (await tickets.history(db, t.id))["question"],
+            "ticket_question": tickets.history(db, t.id)["question"],
             "story": digest(mails, lambda at: s.when(at, t)),
-            "story_total": len(pending) + await story.count(db, family),
-            "open_dates": await open_dates(s, db, t),
-            "participants": await participants.of(db, t.id),
+            "story_total": len(pending) + story.count(db, family),
+            "open_dates": open_dates(s, db, t),
+            "participants": participants.of(db, t.id),
         },
         subject=staff_subject(t, "Assigned to you"),
     )

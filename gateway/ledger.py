@@ -34,7 +34,7 @@ CUSTOMER_KINDS = frozenset(
 AUTOMATIC_KINDS = frozenset({MailKind.ACK, MailKind.REVISED_ETA, MailKind.STATUS_UPDATE})
 
 
-async def queue_mail(
+def queue_mail(
     db: Db,
     ticket: Ticket,
     mails: list[Outbound],
@@ -48,43 +48,39 @@ async def queue_mail(
     withheld = []
     for out in mails:
         if safety is not None and out.kind in AUTOMATIC_KINDS:
-            reason = await _over_cap(db, ticket, out, now, safety)
+            reason = _over_cap(db, ticket, out, now, safety)
             if reason:
                 withheld.append(f"{out.kind} withheld: {reason}")
                 continue
-        await tickets.add_message_id(db, out.message_id, ticket.id, "out")
-        await outbox.enqueue(db, out, ticket.id, now)
+        tickets.add_message_id(db, out.message_id, ticket.id, "out")
+        outbox.enqueue(db, out, ticket.id, now)
         if out.kind in AUTOMATIC_KINDS:
-            await outbox.record_automatic(db, out.recipients, now)
+            outbox.record_automatic(db, out.recipients, now)
         if out.kind in CUSTOMER_KINDS:
-            await tickets.contacted(db, ticket.id, now)
+            tickets.contacted(db, ticket.id, now)
     return withheld
 
 
-async def _over_cap(
-    db: Db, ticket: Ticket, out: Outbound, now: datetime, safety: SafetySection
-) -> str:
+def _over_cap(db: Db, ticket: Ticket, out: Outbound, now: datetime, safety: SafetySection) -> str:
     # The cap protects outsiders; our own SC in CC is not counted.
     for rcpt in (r for r in out.recipients if r not in (ticket.sc, ticket.se)):
-        hour = await outbox.automatic_sent_to(db, rcpt, now - timedelta(hours=1))
+        hour = outbox.automatic_sent_to(db, rcpt, now - timedelta(hours=1))
         if hour >= safety.max_auto_per_hour:
             return f"{rcpt} already got {hour} automatic mails this hour"
-        day = await outbox.automatic_sent_to(db, rcpt, now - timedelta(days=1))
+        day = outbox.automatic_sent_to(db, rcpt, now - timedelta(days=1))
         if day >= safety.max_auto_per_day:
             return f"{rcpt} already got {day} automatic mails today"
     return ""
 
 
-async def pause(db: Db, ticket: Ticket, now: datetime) -> None:
+def pause(db: Db, ticket: Ticket, now: datetime) -> None:
     """Waiting on the customer: the clocks stop and no revision or status update goes out."""
     if ticket.state in (TicketState.WAITING, TicketState.RESOLVED):
         return
-    await tickets.set_state(
-        db, ticket.id, TicketState.WAITING, paused_at=now, paused_from=ticket.state
-    )
+    tickets.set_state(db, ticket.id, TicketState.WAITING, paused_at=now, paused_from=ticket.state)
 
 
-async def resume(
+def resume(
     db: Db,
     ticket: Ticket,
     now: datetime,
@@ -95,16 +91,16 @@ async def resume(
 
     Returns how many commitments were moved.
     """
-    info = await tickets.pause_info(db, ticket.id)
+    info = tickets.pause_info(db, ticket.id)
     if ticket.state is not TicketState.WAITING or info is None:
         return 0
     paused_at, previous = info
     waited = calendar.business_time_between(paused_at, now)
     moved = 0
-    for c in await commitments.open_for(db, ticket.id):
+    for c in commitments.open_for(db, ticket.id):
         due = calendar.add_business_time(c.due_at, waited) if waited else c.due_at
         if due != c.due_at:
-            await commitments.make(
+            commitments.make(
                 db,
                 ticket.id,
                 c.kind,
@@ -117,28 +113,24 @@ async def resume(
                 promised=c.promised,
             )
             moved += 1
-    await tickets.set_state(db, ticket.id, previous)
+    tickets.set_state(db, ticket.id, previous)
     return moved
 
 
-async def set_eta(db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str) -> int:
+def set_eta(db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str) -> int:
     """An engineer's date for the next step: it supersedes the open next-step commitment."""
-    current = [
-        c for c in await commitments.open_for(db, ticket.id) if c.kind in ("actionable", "update")
-    ]
+    current = [c for c in commitments.open_for(db, ticket.id) if c.kind in ("actionable", "update")]
     revision_of = current[0].id if current else None
-    return await commitments.make(
+    return commitments.make(
         db, ticket.id, "update", due, told, now, revision_of=revision_of, made_by=by
     )
 
 
-async def set_resolution(
-    db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str
-) -> int:
+def set_resolution(db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str) -> int:
     """An engineer's resolution date (``#eta resolve``): a promise to the customer, superseding
     the open resolution target."""
-    current = [c for c in await commitments.open_for(db, ticket.id) if c.kind == "resolution"]
-    return await commitments.make(
+    current = [c for c in commitments.open_for(db, ticket.id) if c.kind == "resolution"]
+    return commitments.make(
         db,
         ticket.id,
         "resolution",
@@ -150,15 +142,15 @@ async def set_resolution(
     )
 
 
-async def retarget_resolution(
+def retarget_resolution(
     db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str
 ) -> bool:
     """A new priority's resolution *target* (internal, never told the customer) supersedes the
     open target; a resolution date an engineer promised stands. Returns whether it moved."""
-    current = [c for c in await commitments.open_for(db, ticket.id) if c.kind == "resolution"]
+    current = [c for c in commitments.open_for(db, ticket.id) if c.kind == "resolution"]
     if not current or current[0].promised or current[0].due_at == due:
         return False
-    await commitments.make(
+    commitments.make(
         db,
         ticket.id,
         "resolution",
@@ -172,22 +164,22 @@ async def retarget_resolution(
     return True
 
 
-async def responded(db: Db, ticket: Ticket, now: datetime, points_too: bool = True) -> int:
+def responded(db: Db, ticket: Ticket, now: datetime, points_too: bool = True) -> int:
     """An engineer answered: the next-step commitments (actionable response, engineer ETAs) are
     met, and the customer's points unless ``points_too`` is false (a relayed reply settles them
     one by one with :func:`answer_points`); the resolution date stands. Returns how many were
     met."""
     kinds = ("actionable", "update", "point") if points_too else ("actionable", "update")
     met = 0
-    for c in await commitments.open_for(db, ticket.id):
+    for c in commitments.open_for(db, ticket.id):
         if c.kind in kinds:
-            await commitments.meet_one(db, c.id, now)
+            commitments.meet_one(db, c.id, now)
             met += 1
-    await tickets.record_response(db, ticket, now)
+    tickets.record_response(db, ticket, now)
     return met
 
 
-async def answer_points(
+def answer_points(
     db: Db,
     ticket: Ticket,
     answered: set[str] | None,
@@ -199,14 +191,14 @@ async def answer_points(
     """The SE's reply answered these points (``None``: all of them). Each other open point is
     carried over: a new commitment to ``carry_due``. Returns (point, date in words) carried."""
     carried = []
-    for c in await commitments.open_for(db, ticket.id):
+    for c in commitments.open_for(db, ticket.id):
         if c.kind != "point":
             continue
         if answered is None or c.point in answered:
-            await commitments.meet_one(db, c.id, now)
+            commitments.meet_one(db, c.id, now)
             continue
         told = words(carry_due)
-        await commitments.make(
+        commitments.make(
             db,
             ticket.id,
             "point",
@@ -221,7 +213,7 @@ async def answer_points(
     return carried
 
 
-async def merge(
+def merge(
     db: Db, survivor: Ticket, merged: Ticket, now: datetime, by: str
 ) -> list[commitments.Commitment]:
     """``merged`` joins ``survivor`` (see :func:`tickets.merge`). Each of its open dates moves
@@ -229,11 +221,11 @@ async def merge(
     both: what was told on which ticket, and where it went); a status-update date is met by the
     merge notice itself. Returns the dates moved."""
     moved = []
-    for c in await commitments.open_for(db, merged.id):
+    for c in commitments.open_for(db, merged.id):
         if c.kind == "update":
-            await commitments.meet_one(db, c.id, now)
+            commitments.meet_one(db, c.id, now)
             continue
-        await commitments.make(
+        commitments.make(
             db,
             survivor.id,
             c.kind,
@@ -246,12 +238,12 @@ async def merge(
             promised=c.promised,
         )
         moved.append(c)
-    await tickets.merge(db, survivor, merged, now)
+    tickets.merge(db, survivor, merged, now)
     return moved
 
 
-async def resolve(db: Db, ticket: Ticket, now: datetime) -> None:
+def resolve(db: Db, ticket: Ticket, now: datetime) -> None:
     """Resolution meets every open commitment of the ticket."""
-    for c in await commitments.open_for(db, ticket.id):
-        await commitments.meet_one(db, c.id, now)
-    await tickets.set_state(db, ticket.id, TicketState.RESOLVED, resolved_at=now)
+    for c in commitments.open_for(db, ticket.id):
+        commitments.meet_one(db, c.id, now)
+    tickets.set_state(db, ticket.id, TicketState.RESOLVED, resolved_at=now)

@@ -144,11 +144,11 @@ class _Gauges:
     shunted: int
 
 
-async def _gauges(db: Db) -> _Gauges:
+def _gauges(db: Db) -> _Gauges:
     return _Gauges(
-        await figures.outgoing(db),
-        await figures.dates(db),
-        await figures.revised_sent(db),
-        (await figures.inbound(db))["held"],
-        await figures.shunted(db),
+        figures.outgoing(db),
+        figures.dates(db),
+        figures.revised_sent(db),
+        figures.inbound(db)["held"],
+        figures.shunted(db),
     )

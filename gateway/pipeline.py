@@ -8,8 +8,7 @@ every step for one message inside one database transaction, so either all of a m
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from gateway.steps.automated import step_automated
 from gateway.steps.capacity import step_capacity
@@ -32,8 +31,8 @@ from gateway.work import Done, Services, Work
 __all__ = ["PIPELINE", "Done", "Services", "Work", "run_pipeline"]
 
 
-# A step that awaits the database is a coroutine function; one that only decides is plain.
-Step = Callable[[Services, Work, Db], Awaitable[None] | None]
+# A step is a plain function: it decides, and records through the transaction it is given.
+Step = Callable[[Services, Work, Db], None]
 
 
 PIPELINE: tuple[tuple[str, Step], ...] = (
@@ -55,13 +54,11 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
 )
 
 
-async def run_pipeline(s: Services, w: Work, db: Db) -> Done:
+def run_pipeline(s: Services, w: Work, db: Db) -> Done:
     """Run every step; return how the message's journey ended."""
     for _name, step in PIPELINE:
         try:
-            result = step(s, w, db)
-            if inspect.isawaitable(result):
-                await result
+            step(s, w, db)
         except Done as done:
             return done
     raise AssertionError("the compose step always ends the journey")

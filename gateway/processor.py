@@ -86,7 +86,7 @@ class Processor:
             count += len(handled)
         return count
 
-    async def _batch(self, db: Db) -> list[tuple[Work, str, str]]:
+    def _batch(self, db: Db) -> list[tuple[Work, str, str]]:
         """Take the next messages through the pipeline in one transaction, a savepoint each:
         a message that fails is rolled back alone and quarantined, and with a backlog the
         commit (an fsync) is shared. Bounded in count and time, so the outbox rows of the first
@@ -102,32 +102,32 @@ class Processor:
             if handled and (spent > BATCH_SECONDS or (self.store.waiting and spent > YIELD_AFTER)):
                 break
             now = self.services.clock.now()
-            row = await inbox.next_new(db, now, after)
+            row = inbox.next_new(db, now, after)
             if row is None:
                 break
             after = row.id
             w = Work(row=row, now=now)
-            await db.execute("SAVEPOINT message")
+            db.execute("SAVEPOINT message")
             try:
-                action, reason = await self._journey(db, w)
+                action, reason = self._journey(db, w)
             except sqlite3.OperationalError:
                 raise  # can pass (locked, disk full): the batch rolls back, all stay new
             except Exception as exc:
-                await db.execute("ROLLBACK TO message")
+                db.execute("ROLLBACK TO message")
                 if isinstance(exc, ParseError | sqlite3.Error):
-                    action, reason = await self._quarantine(db, w, _reason(exc))
+                    action, reason = self._quarantine(db, w, _reason(exc))
                 else:
-                    action, reason = await self._hold(db, w, exc)
-            await db.execute("RELEASE message")
+                    action, reason = self._hold(db, w, exc)
+            db.execute("RELEASE message")
             handled.append((w, action, reason))
         if self.held or any(action == HELD for _, action, _ in handled):
-            self.held = await inbox.held_count(db)
+            self.held = inbox.held_count(db)
         return handled
 
-    async def _journey(self, db: Db, w: Work) -> tuple[str, str]:
-        done = await run_pipeline(self.services, w, db)
-        await inbox.record_decisions(db, w.row.id, w.decisions)
-        await inbox.mark_done(
+    def _journey(self, db: Db, w: Work) -> tuple[str, str]:
+        done = run_pipeline(self.services, w, db)
+        inbox.record_decisions(db, w.row.id, w.decisions)
+        inbox.mark_done(
             db,
             w.row.id,
             state="spam" if done.action is Action.SPAM else "processed",
@@ -139,15 +139,15 @@ class Processor:
         )
         return done.action.value, done.reason
 
-    async def _hold(self, db: Db, w: Work, exc: Exception) -> tuple[str, str]:
+    def _hold(self, db: Db, w: Work, exc: Exception) -> tuple[str, str]:
         """Our fault, not the message's: keep it new and try again later; quarantine it only
         after ``retry.max_attempts`` failures."""
         retry = self.services.config.retry
         error = _reason(exc)
         row = w.row
-        attempts = await inbox.failed_attempts(db, row.id) + 1
+        attempts = inbox.failed_attempts(db, row.id) + 1
         delay = retry.delay(attempts)
-        await inbox.hold(db, row.id, error, w.now + timedelta(seconds=delay))
+        inbox.hold(db, row.id, error, w.now + timedelta(seconds=delay))
         self.last_error = f"inbox {row.id}: {error.splitlines()[0]}"
         if self.metrics is not None:
             self.metrics.internal_errors.labels(component="processor").inc()
@@ -160,7 +160,7 @@ class Processor:
             error,
         )
         if attempts >= retry.max_attempts:
-            return await self._quarantine(
+            return self._quarantine(
                 db,
                 w,
                 f"gave up after {attempts} attempts; the errors were ours, not the message's:"
@@ -170,12 +170,10 @@ class Processor:
             error.splitlines()[0]
         )
 
-    async def _quarantine(self, db: Db, w: Work, reason: str) -> tuple[str, str]:
+    def _quarantine(self, db: Db, w: Work, reason: str) -> tuple[str, str]:
         action = Action.QUARANTINE.value
-        await inbox.record_decisions(
-            db, w.row.id, [*w.decisions, ("quarantine", "quarantine", reason)]
-        )
-        await inbox.mark_done(
+        inbox.record_decisions(db, w.row.id, [*w.decisions, ("quarantine", "quarantine", reason)])
+        inbox.mark_done(
             db,
             w.row.id,
             state="quarantined",

@@ -12,55 +12,61 @@ ever deleted by the gateway.
 from __future__ import annotations
 
 import email.policy
+from datetime import datetime
 from email.parser import BytesParser
 
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.store import Store, inbox
+from gateway.store import Db, Store, inbox
 
 
 async def run(config: Config, clock: Clock, action: str, inbox_id: int | None) -> tuple[int, str]:
     """Return (exit status, text to print)."""
-    async with Store(config.database.path) as store, store.transaction() as db:
-        if action == "list":
-            rows = await inbox.quarantined(db)
-            if not rows:
-                return 0, "quarantine is empty"
-            lines = [f"{'id':>6}  {'state':11}  {'received':25}  {'size':>9}  message-id / reason"]
-            for i, received, mid, reason, size, state in rows:
-                lines.append(f"{i:>6}  {state:11}  {received[:25]:25}  {size:>9}  {mid or '-'}")
-                lines.append(f"{'':>6}  {reason}")
-            return 0, "\n".join(lines)
-        assert inbox_id is not None
-        row = await inbox.get_row(db, inbox_id)
-        if row is None:
-            return 1, f"no stored message {inbox_id}"
-        if action == "show":
-            head = BytesParser(policy=email.policy.compat32).parsebytes(
-                bytes(row["raw"]), headersonly=True
-            )
-            headers = "\n".join(f"  {k}: {str(v)[:200]!r}" for k, v in list(head.items())[:40])
-            return 0, (
-                f"message {inbox_id}: {row['state']}, {row['size']} bytes, received "
-                f"{row['received_at']}\nreason:\n  "
-                + (row["reason"] or "").replace("\n", "\n  ")
-                + f"\nheaders:\n{headers}"
-            )
-        if action == "retry":
-            ok = await inbox.requeue(db, inbox_id)
-            return (
-                (0, f"message {inbox_id} will be processed again")
-                if ok
-                else (1, f"message {inbox_id} is not in quarantine")
-            )
-        if action == "release" and row["state"] == "spam":
-            await inbox.requeue(db, inbox_id, not_spam=True)
-            return 0, f"message {inbox_id} is not spam: it will be processed as a person's mail"
-        if action == "release":
-            ok = await inbox.release(db, inbox_id, clock.now())
-            return (
-                (0, f"message {inbox_id} released: marked handled, nothing sent")
-                if ok
-                else (1, f"message {inbox_id} is not in quarantine")
-            )
-        return 2, f"unknown action {action}"
+    now = clock.now()
+    async with Store(config.database.path) as store:
+        return await store.run(lambda db: _act(db, now, action, inbox_id))
+
+
+def _act(db: Db, now: datetime, action: str, inbox_id: int | None) -> tuple[int, str]:
+    if action == "list":
+        rows = inbox.quarantined(db)
+        if not rows:
+            return 0, "quarantine is empty"
+        lines = [f"{'id':>6}  {'state':11}  {'received':25}  {'size':>9}  message-id / reason"]
+        for i, received, mid, reason, size, state in rows:
+            lines.append(f"{i:>6}  {state:11}  {received[:25]:25}  {size:>9}  {mid or '-'}")
+            lines.append(f"{'':>6}  {reason}")
+        return 0, "\n".join(lines)
+    assert inbox_id is not None
+    row = inbox.get_row(db, inbox_id)
+    if row is None:
+        return 1, f"no stored message {inbox_id}"
+    if action == "show":
+        head = BytesParser(policy=email.policy.compat32).parsebytes(
+            bytes(row["raw"]), headersonly=True
+        )
+        headers = "\n".join(f"  {k}: {str(v)[:200]!r}" for k, v in list(head.items())[:40])
+        return 0, (
+            f"message {inbox_id}: {row['state']}, {row['size']} bytes, received "
+            f"{row['received_at']}\nreason:\n  "
+            + (row["reason"] or "").replace("\n", "\n  ")
+            + f"\nheaders:\n{headers}"
+        )
+    if action == "retry":
+        ok = inbox.requeue(db, inbox_id)
+        return (
+            (0, f"message {inbox_id} will be processed again")
+            if ok
+            else (1, f"message {inbox_id} is not in quarantine")
+        )
+    if action == "release" and row["state"] == "spam":
+        inbox.requeue(db, inbox_id, not_spam=True)
+        return 0, f"message {inbox_id} is not spam: it will be processed as a person's mail"
+    if action == "release":
+        ok = inbox.release(db, inbox_id, now)
+        return (
+            (0, f"message {inbox_id} released: marked handled, nothing sent")
+            if ok
+            else (1, f"message {inbox_id} is not in quarantine")
+        )
+    return 2, f"unknown action {action}"

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import sqlite3
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -107,8 +107,7 @@ class Scheduler:
             + await self._dead_letters(now)
         )
         await self._retention(now)
-        async with self.store.transaction() as db:
-            self.shunted = await shunts.count(db)
+        self.shunted = await self.store.run(shunts.count)
         if queued:
             self._on_queued()
         return queued
@@ -121,62 +120,65 @@ class Scheduler:
         story; customer mail from then on names the person actually on it."""
         s = self.s
         today = s.calendar.local_date(now)
-        async with self.store.transaction() as db:
-            s.directory.set_mail_leave(await leave.current(db, today))
+        s.directory.set_mail_leave(await self.store.run(lambda db: leave.current(db, today)))
         away = [se for se in s.directory.ses() if not s.directory.available(se, today)]
         if not away:
             return 0
-        async with self.store.transaction() as db:
-            ids = await tickets.open_of(db, away)
+        ids = await self.store.run(lambda db: tickets.open_of(db, away))
         moved = 0
         for ticket_id in ids:
 
-            async def job(db: Db, ticket_id: int = ticket_id) -> bool:
-                t = await tickets.get(db, ticket_id)
+            def job(db: Db, ticket_id: int = ticket_id) -> bool:
+                t = tickets.get(db, ticket_id)
                 if t.state is TicketState.RESOLVED or s.directory.available(t.se, today):
                     return False
-                stored = await tickets.loads(db)
+                stored = tickets.loads(db)
                 loads = {se: Load(n, last) for se, (n, last) in stored.items()}
                 new, why = s.directory.se_cover(t.product, t.account, today, loads)
                 if not new or new.lower() == t.se.lower():
                     return False
-                await tickets.update(db, t.id, se=new)
-                mail = await handover.handed_over(
+                tickets.update(db, t.id, se=new)
+                mail = handover.handed_over(
                     s,
                     db,
-                    await tickets.get(db, t.id),
+                    tickets.get(db, t.id),
                     by="The gateway",
                     cover_reason=f"{s.directory.name_of(t.se)} is away today; you are the {why}",
                     sending=[],
                     now=now,
                 )
-                await self._queue(db, t, [mail], now)
+                self._queue(db, t, [mail], now)
                 event(log, "cover", ticket=t.key, away=t.se, to=new, why=why)
                 return True
 
             moved += await self._per_ticket(ticket_id, now, job)
         return moved
 
-    async def _per_ticket(
-        self, ticket_id: int, now: datetime, job: Callable[[Db], Awaitable[bool]]
-    ) -> bool:
+    async def _per_ticket(self, ticket_id: int, now: datetime, job: Callable[[Db], bool]) -> bool:
         """Run ``job`` in the ticket's own transaction; on an error that is not the database's,
         roll it back, shunt the ticket and go on with the others."""
+
+        def whole(db: Db) -> bool:
+            done = job(db)
+            if done:
+                shunts.clear(db, ticket_id)
+            return done
+
         try:
-            async with self.store.transaction() as db:
-                done = await job(db)
-                if done:
-                    await shunts.clear(db, ticket_id)
-                return done
+            return await self.store.run(whole)
         except sqlite3.OperationalError:
             raise  # can pass: the whole tick is tried again
         except Exception as exc:
             reason = "".join(traceback.format_exception(exc))
             retry = self.s.config.retry
-            async with self.store.transaction() as db:
-                failures = await shunts.attempts(db, ticket_id) + 1
+
+            def shunt(db: Db) -> tuple[int, float]:
+                failures = shunts.attempts(db, ticket_id) + 1
                 delay = retry.delay(failures)
-                await shunts.record(db, ticket_id, reason, now, now + timedelta(seconds=delay))
+                shunts.record(db, ticket_id, reason, now, now + timedelta(seconds=delay))
+                return failures, delay
+
+            failures, delay = await self.store.run(shunt)
             if self.metrics is not None:
                 self.metrics.internal_errors.labels(component="scheduler").inc()
             self.last_error = f"ticket {ticket_id}: {type(exc).__name__}: {exc}"
@@ -193,34 +195,34 @@ class Scheduler:
 
     async def _revise_missed(self, now: datetime) -> int:
         cutoff = now - timedelta(minutes=self.s.config.sla.revision_grace_minutes)
-        async with self.store.transaction() as db:
-            due = await commitments.due_unmet(db, cutoff, OWED)
-            resting = await shunts.waiting(db, now)
+
+        def read(db: Db) -> tuple[list[Commitment], set[int]]:
+            return commitments.due_unmet(db, cutoff, OWED), shunts.waiting(db, now)
+
+        due, resting = await self.store.run(read)
         revised = 0
         for ticket_id in dict.fromkeys(c.ticket_id for c in due):
             if ticket_id in resting:
                 continue
 
-            async def job(db: Db, ticket_id: int = ticket_id) -> bool:
+            def job(db: Db, ticket_id: int = ticket_id) -> bool:
                 # Read again inside the ticket's transaction: a date met by an engineer's reply
                 # processed since the list above was read is neither missed nor revised.
-                missed = await commitments.due_unmet_for(db, ticket_id, cutoff, OWED)
-                return bool(missed) and await self._revise(db, ticket_id, missed, now)
+                missed = commitments.due_unmet_for(db, ticket_id, cutoff, OWED)
+                return bool(missed) and self._revise(db, ticket_id, missed, now)
 
             revised += await self._per_ticket(ticket_id, now, job)
         return revised
 
-    async def _revise(
-        self, db: Db, ticket_id: int, missed: list[Commitment], now: datetime
-    ) -> bool:
+    def _revise(self, db: Db, ticket_id: int, missed: list[Commitment], now: datetime) -> bool:
         s = self.s
-        t = await tickets.get(db, ticket_id)
+        t = tickets.get(db, ticket_id)
         # (one met or superseded meanwhile is neither missed nor revised)
-        marked = [c for c in missed if await commitments.mark_missed(db, c.id, now)]
+        marked = [c for c in missed if commitments.mark_missed(db, c.id, now)]
         # The policy's revised date, or later when the SE is unlikely to keep even that (the
         # replies they owe first, at their pace): a revised date missed again is worse than the
         # first miss. Read once this ticket's missed dates no longer count as owed.
-        new_due = await likely_date(s, db, t.se, s.policy.revised(now), now)
+        new_due = likely_date(s, db, t.se, s.policy.revised(now), now)
         revisions, internal = [], []
         for c in marked:
             line = {
@@ -235,7 +237,7 @@ class Scheduler:
                 # (a resolution here is an engineer's promise: revised like any date told)
                 due = max(new_due, c.due_at)
                 line["new_words"] = s.when(due, t)
-                await commitments.make(
+                commitments.make(
                     db,
                     t.id,
                     c.kind,
@@ -255,7 +257,7 @@ class Scheduler:
         # Points missed together with the reply they belong to are covered by its line.
         if any(r["kind"] == "actionable" for r in revisions):
             revisions = [r for r in revisions if r["kind"] != "point"]
-        misses = await commitments.missed_count(db, t.id)
+        misses = commitments.missed_count(db, t.id)
         escalate = misses >= s.config.sla.escalate_after_misses and s.config.routing.escalation
         context = self._people(t) | {
             "revisions": revisions,
@@ -271,7 +273,7 @@ class Scheduler:
                     MailKind.REVISED_ETA,
                     Template.REVISED_ETA,
                     t,
-                    customer_envelope(t, await participants.of(db, t.id)),
+                    customer_envelope(t, participants.of(db, t.id)),
                     context,
                 )
             )
@@ -287,7 +289,7 @@ class Scheduler:
                 + (": revised date sent to the customer" if revisions else ": please set a date"),
             )
         )
-        await self._queue(db, t, mails, now)
+        self._queue(db, t, mails, now)
         event(
             log,
             "missed",
@@ -308,13 +310,14 @@ class Scheduler:
         if days == 0 and hours == 0:
             return 0
         next_update = self._next_update
-        async with self.store.transaction() as db:
-            if not self._update_times_known:
-                await tickets.forget_update_due(db)
-                self._update_times_known = True
+        forget_times = not self._update_times_known
+
+        def read(db: Db) -> tuple[list[int], set[int]]:
+            if forget_times:
+                tickets.forget_update_due(db)
             # Only tickets written to since the last pass have no due time yet (indexed).
-            unknown = await tickets.update_due_unknown(db)
-            await tickets.set_update_due(
+            unknown = tickets.update_due_unknown(db)
+            tickets.set_update_due(
                 db,
                 [
                     (tid, next_at)
@@ -322,18 +325,20 @@ class Scheduler:
                     if (next_at := next_update(at, priority)) is not None
                 ],
             )
-            due = await tickets.updates_due(db, now)
-            resting = await shunts.waiting(db, now)
+            return tickets.updates_due(db, now), shunts.waiting(db, now)
+
+        due, resting = await self.store.run(read)
+        self._update_times_known = True
         sent = 0
         for ticket_id in due:
             if ticket_id in resting:
                 continue
 
-            async def job(db: Db, ticket_id: int = ticket_id) -> bool:
+            def job(db: Db, ticket_id: int = ticket_id) -> bool:
                 # Again inside the transaction: another mail may have gone out meanwhile.
-                if not await tickets.updates_due(db, now, ticket_id):
+                if not tickets.updates_due(db, now, ticket_id):
                     return False
-                await self._status_update(db, await tickets.get(db, ticket_id), now)
+                self._status_update(db, tickets.get(db, ticket_id), now)
                 return True
 
             sent += await self._per_ticket(ticket_id, now, job)
@@ -347,10 +352,10 @@ class Scheduler:
         days = sla.status_update_business_days
         return cal.add_business_days(at, days) if days else None
 
-    async def _status_update(self, db: Db, t: Ticket, now: datetime) -> None:
+    def _status_update(self, db: Db, t: Ticket, now: datetime) -> None:
         s = self.s
         following = self._next_update(now, t.priority)
-        dates = dates_owed(await commitments.open_for(db, t.id), lambda due: s.when(due, t))
+        dates = dates_owed(commitments.open_for(db, t.id), lambda due: s.when(due, t))
         people = self._people(t)
         context = people | {
             "status_words": Status(t.state.value, str(people["se_name"])),
@@ -362,10 +367,10 @@ class Scheduler:
             MailKind.STATUS_UPDATE,
             Template.STATUS_UPDATE,
             t,
-            customer_envelope(t, await participants.of(db, t.id)),
+            customer_envelope(t, participants.of(db, t.id)),
             context,
         )
-        await self._queue(db, t, [mail], now)
+        self._queue(db, t, [mail], now)
         event(log, "status-update", ticket=t.key, state=t.state.value)
 
     # -- retention: old mail forgotten, the dates and figures kept -----------------------------
@@ -389,9 +394,9 @@ class Scheduler:
             if r.resolved_mail_days:
                 before = now - timedelta(days=r.resolved_mail_days)
 
-                async def old_tickets(db: Db, before: datetime = before) -> int:
-                    ids = await forget.resolved_before(db, before, 100)
-                    await forget.forget_tickets(db, ids, now)
+                def old_tickets(db: Db, before: datetime = before) -> int:
+                    ids = forget.resolved_before(db, before, 100)
+                    forget.forget_tickets(db, ids, now)
                     return len(ids)
 
                 n = await self.store.run(old_tickets)
@@ -400,8 +405,8 @@ class Scheduler:
             if r.quarantine_days:
                 before = now - timedelta(days=r.quarantine_days)
 
-                async def old_held(db: Db, before: datetime = before) -> int:
-                    return await forget.delete_held(db, await forget.old_held(db, before, 100))
+                def old_held(db: Db, before: datetime = before) -> int:
+                    return forget.delete_held(db, forget.old_held(db, before, 100))
 
                 n = await self.store.run(old_held)
                 held += n
@@ -420,15 +425,14 @@ class Scheduler:
     async def _dead_letters(self, now: datetime) -> int:
         """A customer's mail the relay refused for good: the SE and SC hear of it once (else the
         customer waits for an answer that never left)."""
-        async with self.store.transaction() as db:
-            dead = await outbox.dead_unalerted(db, CUSTOMER_KINDS)
+        dead = await self.store.run(lambda db: outbox.dead_unalerted(db, CUSTOMER_KINDS))
         told = 0
         for row in dead:
             told += await self._per_ticket(row.ticket_id, now, partial(self._dead_letter, row, now))
         return told
 
-    async def _dead_letter(self, row: outbox.DeadLetter, now: datetime, db: Db) -> bool:
-        t = await tickets.get(db, row.ticket_id)
+    def _dead_letter(self, row: outbox.DeadLetter, now: datetime, db: Db) -> bool:
+        t = tickets.get(db, row.ticket_id)
         what = DEAD_WORDS.get(row.kind, "a mail")
         mail = self.s.composer.build(
             MailKind.DEAD_LETTER_ALERT,
@@ -443,8 +447,8 @@ class Scheduler:
             },
             subject=f"[{t.key}] Not delivered to the customer: {what}",
         )
-        await self._queue(db, t, [mail], now)
-        await outbox.mark_alerted(db, row.id)
+        self._queue(db, t, [mail], now)
+        outbox.mark_alerted(db, row.id)
         event(log, "dead-letter-alert", ticket=t.key, outbox_id=row.id, kind=row.kind)
         return True
 
@@ -458,6 +462,6 @@ class Scheduler:
             "sc_name": d.name_of(t.sc) if t.sc else "",
         }
 
-    async def _queue(self, db: Db, t: Ticket, mails: list[Outbound], now: datetime) -> None:
-        for reason in await queue_mail(db, t, mails, now, self.s.config.safety):
+    def _queue(self, db: Db, t: Ticket, mails: list[Outbound], now: datetime) -> None:
+        for reason in queue_mail(db, t, mails, now, self.s.config.safety):
             event(log, "withheld", ticket=t.key, reason=reason)

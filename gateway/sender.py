@@ -150,12 +150,12 @@ class Sender:
                     smtp.close()
         return sent
 
-    async def _page(self, db: Db, after: int) -> tuple[list[OutboxRow], dict[str, str]]:
+    def _page(self, db: Db, after: int) -> tuple[list[OutboxRow], dict[str, str]]:
         """The next page of due rows, and which of their recipients must get no mail now."""
         now = self.clock.now()
-        rows = await outbox.due(db, now, PAGE, after)
+        rows = outbox.due(db, now, PAGE, after)
         addresses = tuple(dict.fromkeys(a for row in rows for a in row.recipients))
-        return rows, await outbox.undeliverable(db, addresses, now)
+        return rows, outbox.undeliverable(db, addresses, now)
 
     async def _send(
         self, smtp: aiosmtplib.SMTP, row: OutboxRow, undeliverable: dict[str, str]
@@ -178,10 +178,10 @@ class Sender:
         refusals = [f"{r}: {resp.code} {resp.message}" for r, resp in refused.items()]
         note = "; ".join(refusals + skipped) or None
 
-        async def sent(db: Db) -> None:
-            await outbox.mark_sent(db, row.id, now, note)
+        def sent(db: Db) -> None:
+            outbox.mark_sent(db, row.id, now, note)
             if deferred:
-                await outbox.requeue_for(
+                outbox.requeue_for(
                     db, row, deferred, now + self.backoff(row.attempts), note or "", now
                 )
 
@@ -209,21 +209,20 @@ class Sender:
                 "permanent" if failure.permanent else "temporary"
             ).inc()
         give_up = row.created_at + timedelta(hours=self.cfg.give_up_hours)
-        async with self.store.transaction() as db:
-            if failure.permanent or now >= give_up:
-                reason = failure.text if failure.permanent else f"gave up: {failure.text}"
-                await outbox.mark_dead(db, row.id, reason)
-                event(
-                    log,
-                    "dead-letter",
-                    logging.ERROR,
-                    outbox_id=row.id,
-                    message_id=row.message_id,
-                    reason=reason,
-                )
-                return
-            next_at = now + self.backoff(row.attempts)
-            await outbox.mark_retry(db, row.id, next_at, failure.text)
+        if failure.permanent or now >= give_up:
+            reason = failure.text if failure.permanent else f"gave up: {failure.text}"
+            await self.store.run(lambda db: outbox.mark_dead(db, row.id, reason))
+            event(
+                log,
+                "dead-letter",
+                logging.ERROR,
+                outbox_id=row.id,
+                message_id=row.message_id,
+                reason=reason,
+            )
+            return
+        next_at = now + self.backoff(row.attempts)
+        await self.store.run(lambda db: outbox.mark_retry(db, row.id, next_at, failure.text))
         event(
             log,
             "send-deferred",

@@ -4,24 +4,31 @@ fix. The other tickets' dates are never held up by them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.store import Store, shunts
+from gateway.store import Db, Store, shunts
 
 
 async def run(config: Config, clock: Clock, action: str, key: str | None) -> tuple[int, str]:
     """Return (exit status, text to print)."""
-    async with Store(config.database.path) as store, store.transaction() as db:
-        if action == "list":
-            rows = await shunts.listing(db)
-            if not rows:
-                return 0, "no ticket is shunted"
-            return 0, "\n\n".join(
-                f"{r.ticket}: {r.attempts} attempt(s) since {r.first_at.isoformat()},"
-                f" next {r.retry_at.isoformat()}\n{r.reason.rstrip()}"
-                for r in rows
-            )
-        assert key is not None
-        if await shunts.retry_now(db, key, clock.now()):
-            return 0, f"{key} will be tried again at the scheduler's next pass"
-        return 1, f"{key} is not shunted"
+    now = clock.now()
+    async with Store(config.database.path) as store:
+        return await store.run(lambda db: _act(db, now, action, key))
+
+
+def _act(db: Db, now: datetime, action: str, key: str | None) -> tuple[int, str]:
+    if action == "list":
+        rows = shunts.listing(db)
+        if not rows:
+            return 0, "no ticket is shunted"
+        return 0, "\n\n".join(
+            f"{r.ticket}: {r.attempts} attempt(s) since {r.first_at.isoformat()},"
+            f" next {r.retry_at.isoformat()}\n{r.reason.rstrip()}"
+            for r in rows
+        )
+    assert key is not None
+    if shunts.retry_now(db, key, now):
+        return 0, f"{key} will be tried again at the scheduler's next pass"
+    return 1, f"{key} is not shunted"

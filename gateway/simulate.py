@@ -44,7 +44,7 @@ from gateway.engineer import relay_for
 from gateway.pipeline import Services
 from gateway.processor import Processor
 from gateway.scheduler import Scheduler
-from gateway.store import Store, inbox, outcomes, tickets
+from gateway.store import Db, Store, inbox, outcomes, tickets
 from gateway.store.commitments import open_for
 
 SETTLE_DAYS = 10  # after the last arrival, time for the last tickets to be answered
@@ -222,8 +222,7 @@ class World:
         subject = f"Problem {n}: the nightly export fails"
         body = f"Our nightly export fails with error E{n}. Why does it fail?\n"
         mid = await self._mail(customer, "support@example.com", subject, body)
-        async with self.store.transaction() as db:
-            t = await tickets.by_message_ids(db, (mid,))
+        t = await self.store.run(lambda db: tickets.by_message_ids(db, (mid,)))
         if t is None:
             return  # nothing opened (the pipeline said why; the figures count tickets)
         r = self.traffic
@@ -301,21 +300,28 @@ class World:
         """Each SE's work that can be done now, with the date it is due (the earliest first)."""
         out: dict[str, list[tuple[datetime, _Ticket, str]]] = {}
         far = now + timedelta(days=3650)
-        async with self.store.transaction() as db:
-            for sim in list(self.tickets.values()):
-                if sim.done:
-                    del self.tickets[sim.id]  # the figures come from the ledger
-                    continue
-                if sim.busy:
-                    continue
-                fix = sim.fix_ready is not None and sim.fix_ready <= now and not sim.owes_reply
-                if not (sim.owes_reply or fix):
-                    continue
-                t = await tickets.get(db, sim.id)
-                dates = await open_for(db, sim.id)
+        for sim in list(self.tickets.values()):
+            if sim.done:
+                del self.tickets[sim.id]  # the figures come from the ledger
+        ready = [
+            sim
+            for sim in self.tickets.values()
+            if not sim.busy
+            and (
+                sim.owes_reply
+                or (sim.fix_ready is not None and sim.fix_ready <= now and not sim.owes_reply)
+            )
+        ]
+
+        def read(db: Db) -> None:
+            for sim in ready:
+                t = tickets.get(db, sim.id)
+                dates = open_for(db, sim.id)
                 kinds = ("actionable", "point") if sim.owes_reply else ("resolution",)
                 due = min((c.due_at for c in dates if c.kind in kinds), default=far)
                 out.setdefault(t.se, []).append((due, sim, "reply" if sim.owes_reply else "fix"))
+
+        await self.store.run(read)
         return out
 
     # -- mail -------------------------------------------------------------------------------
@@ -335,14 +341,13 @@ class World:
             msg["In-Reply-To"] = msg["References"] = in_reply_to
         msg.set_content(body)
         now = self.clock.now()
-        async with self.store.transaction() as db:
-            await inbox.store_raw(db, msg.as_bytes(), now, now, source="simulate")
+        raw = msg.as_bytes()
+        await self.store.run(lambda db: inbox.store_raw(db, raw, now, now, source="simulate"))
         await self.processor.process_pending()
         return mid
 
     async def _se_mail(self, sim: _Ticket, body: str) -> None:
-        async with self.store.transaction() as db:
-            t = await tickets.get(db, sim.id)
+        t = await self.store.run(lambda db: tickets.get(db, sim.id))
         await self._mail(t.se, relay_for(self.s, t), f"Re: [{t.key}]", body + "\n")
 
     # -- the figures ------------------------------------------------------------------------
@@ -350,9 +355,8 @@ class World:
     async def figures(self, policy: str) -> Figures:
         await self.store.start()
         try:
-            async with self.store.transaction() as db:
-                given = await outcomes.dates_given(db)
-                times = await outcomes.ticket_times(db)
+            given = await self.store.run(outcomes.dates_given)
+            times = await self.store.run(outcomes.ticket_times)
         finally:
             await self.store.stop()
         now = self.clock.now()

@@ -17,20 +17,20 @@ def collect(db_path: str, now: datetime) -> dict[str, Any]:
     return read_once(db_path, lambda db: _collect(db, now))
 
 
-async def _collect(db: Db, now: datetime) -> dict[str, Any]:
-    overdue, soon = await figures.dates_owed(db, now)
-    out = await figures.outgoing(db)
+def _collect(db: Db, now: datetime) -> dict[str, Any]:
+    overdue, soon = figures.dates_owed(db, now)
+    out = figures.outgoing(db)
     return {
         "at": now.isoformat(),
-        "tickets": await figures.tickets_by_state(db),
-        "commitments": {"overdue": overdue, "due_within_24h": soon, **await figures.dates(db)},
+        "tickets": figures.tickets_by_state(db),
+        "commitments": {"overdue": overdue, "due_within_24h": soon, **figures.dates(db)},
         "outbox": {
             "queued": out.queued,
             "oldest_queued": ts(out.oldest_queued) if out.oldest_queued else None,
             "dead": out.dead,
             "sent": out.sent,
         },
-        "inbox": await figures.inbound(db),
+        "inbox": figures.inbound(db),
         "shunted": [
             {
                 "ticket": s.ticket,
@@ -40,7 +40,7 @@ async def _collect(db: Db, now: datetime) -> dict[str, Any]:
                 "retry_at": ts(s.retry_at),
                 "reason": (s.reason or "").strip().splitlines()[-1],
             }
-            for s in await shunts.listing(db)
+            for s in shunts.listing(db)
         ],
     }
 

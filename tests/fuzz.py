@@ -20,8 +20,9 @@ from gateway.clock import FakeClock
 from gateway.config import parse_config
 from gateway.pipeline import Services
 from gateway.processor import Processor
-from gateway.store import Store, inbox
+from gateway.store import Store
 from tests.conftest import MONDAY_10, base_config
+from tests.harness import storing
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 FRAGMENTS = [
@@ -75,17 +76,14 @@ async def run(total: int, seed: int, batch: int = 1000) -> Counter[str]:
         store = Store(":memory:")
         await store.start()
         processor = Processor(store, Services.build(config, clock))
-        async with store.transaction() as db:
-            for _ in range(min(batch, total - start)):
-                await inbox.store_raw(
-                    db, mutate(rng, seeds), clock.now(), clock.now(), source="fuzz"
-                )
+        mails = [mutate(rng, seeds) for _ in range(min(batch, total - start))]
+        await store.run(storing(mails, clock.now(), source="fuzz"))
         await processor.process_pending()  # an escaping exception ends the run here
-        async with store.transaction() as db:
-            for state, count in await (
-                await db.execute("SELECT state, count(*) FROM inbox GROUP BY state")
-            ).fetchall():
-                outcomes[state] += count
+        states = await store.run(
+            lambda db: db.execute("SELECT state, count(*) FROM inbox GROUP BY state").fetchall()
+        )
+        for state, count in states:
+            outcomes[state] += count
         await store.stop()
     return outcomes
 

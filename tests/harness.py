@@ -3,15 +3,49 @@ loops) against a real SQLite file and a real SMTP socket (the sink), on a fake c
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from gateway.clock import FakeClock
 from gateway.processor import Processor
 from gateway.scheduler import Scheduler
 from gateway.sender import Sender
 from gateway.sink import Received, SmtpSink
-from gateway.store import Store, inbox
+from gateway.store import Db, Store, inbox
+from gateway.store.db import SqliteDb
+
+
+def storing(raws: list[bytes], now: datetime, source: str = "test") -> Callable[[Db], None]:
+    """A job that stores ``raws`` as received at ``now`` (for :meth:`Store.run`)."""
+
+    def job(db: Db) -> None:
+        for raw in raws:
+            inbox.store_raw(db, raw, now, now, source=source)
+
+    return job
+
+
+@asynccontextmanager
+async def transaction(store: Store) -> AsyncIterator[Db]:
+    """Tests only: one transaction on the store's database file through a connection of its
+    own, statement by statement on the event loop, as an operator's ``sqlite3`` would read or
+    seed it (the daemon's own transactions run whole in a worker thread, :meth:`Store.run`)."""
+    con = sqlite3.connect(store.path, isolation_level=None, timeout=10)
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA foreign_keys=ON")
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield SqliteDb(con)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    finally:
+        con.close()
 
 
 @dataclass
@@ -25,8 +59,7 @@ class Harness:
 
     async def receive(self, raw: bytes) -> None:
         now = self.clock.now()
-        async with self.store.transaction() as db:
-            await inbox.store_raw(db, raw, now, now, source="test")
+        await self.store.run(lambda db: inbox.store_raw(db, raw, now, now, source="test"))
         await self.processor.process_pending()
         await self.sender.drain()
 
@@ -36,8 +69,7 @@ class Harness:
         await self.sender.drain()
 
     async def scalar(self, sql: str) -> object:
-        async with self.store.transaction() as db:
-            row = await (await db.execute(sql)).fetchone()
+        row = await self.store.run(lambda db: db.execute(sql).fetchone())
         return row[0] if row else None
 
     def to(self, address: str) -> list[Received]:

@@ -15,7 +15,7 @@ from gateway.config import Config
 from gateway.sink import Received, SmtpSink
 from gateway.store import tickets
 from tests.conftest import customer_mail, harness, relay_reply
-from tests.harness import Harness
+from tests.harness import Harness, transaction
 from tests.test_engineer import se_reply
 from tests.test_forwards import FIXTURES, original_mail
 
@@ -74,8 +74,8 @@ async def test_a_follow_up_that_asks_nothing_new_is_only_copied_to_the_se(h: Har
 
 async def _resolved(h: Harness, days_ago: float) -> None:
     await h.receive(customer_mail(1, body="Why does the export fail?"))
-    async with h.store.transaction() as db:
-        await ledger.resolve(db, await tickets.get(db, 1), h.clock.now())
+    async with transaction(h.store) as db:
+        ledger.resolve(db, tickets.get(db, 1), h.clock.now())
     h.clock.advance(timedelta(days=days_ago))
 
 

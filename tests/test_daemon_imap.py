@@ -12,6 +12,7 @@ from gateway.sink import SmtpSink
 from gateway.store import Store
 from tests.conftest import acks, answered_inline, customer_mail, eventually, relay_reply, running
 from tests.dovecot import Dovecot
+from tests.harness import transaction
 
 pytestmark = pytest.mark.dovecot
 ROUNDS = 5  # Dovecot sends IDLE's continuation and the EXISTS in one packet only sometimes
@@ -113,15 +114,10 @@ async def test_auto_submitted_mail_gets_nothing_and_is_still_kept(
         await eventually(lambda: mailbox.count("Processed") == 2)
 
     assert [m["In-Reply-To"] for m in acks(sink)] == ["<customer-human@acme.example>"]
-    db = Store(config.database.path)
-    await db.start()
-    async with db.transaction() as conn:
-        rows = await (
-            await conn.execute(
-                "SELECT action, reason FROM inbox WHERE message_id = '<customer-ooo@acme.example>'"
-            )
+    async with transaction(Store(config.database.path)) as db:
+        rows = db.execute(
+            "SELECT action, reason FROM inbox WHERE message_id = '<customer-ooo@acme.example>'"
         ).fetchall()
-    await db.stop()
     assert [tuple(r) for r in rows] == [
         ("suppress", "auto-reply: Auto-Submitted: auto-replied (rule auto-submitted)")
     ]

@@ -9,7 +9,7 @@ from gateway import ledger
 from gateway.config import Config
 from gateway.store import tickets
 from tests.conftest import customer_mail
-from tests.harness import Harness
+from tests.harness import Harness, transaction
 
 
 def kinds(h: Harness) -> list[str]:
@@ -17,8 +17,8 @@ def kinds(h: Harness) -> list[str]:
 
 
 async def ticket(h: Harness, ticket_id: int = 1):  # type: ignore[no-untyped-def]
-    async with h.store.transaction() as db:
-        return await tickets.get(db, ticket_id)
+    async with transaction(h.store) as db:
+        return tickets.get(db, ticket_id)
 
 
 async def test_second_miss_tells_the_escalation_contact(h: Harness) -> None:
@@ -36,8 +36,8 @@ async def test_second_miss_tells_the_escalation_contact(h: Harness) -> None:
 async def test_waiting_on_the_customer_pauses_the_clocks(h: Harness) -> None:
     await h.receive(customer_mail(1))  # Monday 10:00; reply due Tuesday 10:00
     h.clock.advance(timedelta(hours=2))  # Monday 12:00
-    async with h.store.transaction() as db:
-        await ledger.pause(db, await tickets.get(db, 1), h.clock.now())
+    async with transaction(h.store) as db:
+        ledger.pause(db, tickets.get(db, 1), h.clock.now())
     await h.later(timedelta(days=3))  # Thursday 12:00 (Thanksgiving): nothing goes out
     assert kinds(h) == ["ack", "se-copy"]
     # The customer answers on Friday 09:00: every open date moves by the business time spent
@@ -48,12 +48,10 @@ async def test_waiting_on_the_customer_pauses_the_clocks(h: Harness) -> None:
     t = await ticket(h)
     assert t.state.value == "new"
     assert kinds(h) == ["ack", "se-copy", "se-copy"]
-    async with h.store.transaction() as db:
-        rows = await (
-            await db.execute(
-                "SELECT kind, told, made_by FROM commitments WHERE superseded_by IS NULL"
-                " AND missed_at IS NULL ORDER BY id"
-            )
+    async with transaction(h.store) as db:
+        rows = db.execute(
+            "SELECT kind, told, made_by FROM commitments WHERE superseded_by IS NULL"
+            " AND missed_at IS NULL ORDER BY id"
         ).fetchall()
     # Waited Mon 12-17 (5 h), Tue (9 h), Wed (9 h), Fri 08-09 (1 h) = 24 business hours. The
     # reply had 7 business hours left (Mon 12-17, Tue 08-10): Friday 09:00 + 7 h = 16:00.
@@ -96,13 +94,13 @@ async def test_status_update_after_two_silent_business_days(h: Harness) -> None:
 async def test_missed_resolution_on_an_answered_ticket_alerts_only_the_team(h: Harness) -> None:
     await h.receive(customer_mail(1))
     h.clock.advance(timedelta(hours=1))
-    async with h.store.transaction() as db:
-        await ledger.responded(db, await tickets.get(db, 1), h.clock.now())
-        await ledger.pause(db, await tickets.get(db, 1), h.clock.now())  # no status updates
-    async with h.store.transaction() as db:
-        t = await tickets.get(db, 1)
-        await tickets.set_state(db, 1, t.state.__class__("answered"))
-        await tickets.contacted(db, 1, h.clock.now() + timedelta(days=30))  # no status update
+    async with transaction(h.store) as db:
+        ledger.responded(db, tickets.get(db, 1), h.clock.now())
+        ledger.pause(db, tickets.get(db, 1), h.clock.now())  # no status updates
+    async with transaction(h.store) as db:
+        t = tickets.get(db, 1)
+        tickets.set_state(db, 1, t.state.__class__("answered"))
+        tickets.contacted(db, 1, h.clock.now() + timedelta(days=30))  # no status update
     await h.later(timedelta(days=5))  # the resolution date (Friday 10:00) has passed
     assert "revised-eta" not in kinds(h)
     alert = [m for m in h.sink.messages if m["X-Support-Kind"] == "missed-alert"]
@@ -113,11 +111,11 @@ async def test_missed_resolution_on_an_answered_ticket_alerts_only_the_team(h: H
 
 async def test_an_engineer_date_is_kept_or_revised(h: Harness) -> None:
     await h.receive(customer_mail(1))
-    async with h.store.transaction() as db:
-        t = await tickets.get(db, 1)
-        await ledger.responded(db, t, h.clock.now())
+    async with transaction(h.store) as db:
+        t = tickets.get(db, 1)
+        ledger.responded(db, t, h.clock.now())
         due = h.clock.now() + timedelta(hours=3)
-        await ledger.set_eta(db, t, due, h.clock.now(), "Monday 23 November, 13:00 EST", "sam")
+        ledger.set_eta(db, t, due, h.clock.now(), "Monday 23 November, 13:00 EST", "sam")
     await h.later(timedelta(hours=3, minutes=6))
     revised = [m for m in h.sink.messages if m["X-Support-Kind"] == "revised-eta"]
     assert len(revised) == 1
@@ -128,8 +126,8 @@ async def test_an_engineer_date_is_kept_or_revised(h: Harness) -> None:
 
 async def test_resolution_meets_every_date(h: Harness) -> None:
     await h.receive(customer_mail(1))
-    async with h.store.transaction() as db:
-        await ledger.resolve(db, await tickets.get(db, 1), h.clock.now())
+    async with transaction(h.store) as db:
+        ledger.resolve(db, tickets.get(db, 1), h.clock.now())
     await h.later(timedelta(days=10))
     assert kinds(h) == ["ack", "se-copy"]
     assert await h.scalar("SELECT count(*) FROM commitments WHERE met_at IS NULL") == 0
@@ -170,8 +168,8 @@ async def test_report_says_which_promises_were_kept(
         headers={"Cc": "jane@acme.example"},  # an engineer's answer goes to the customer
     )
     await h.receive(answer)
-    async with h.store.transaction() as db:
-        await ledger.resolve(db, await tickets.get(db, 1), h.clock.now())
+    async with transaction(h.store) as db:
+        ledger.resolve(db, tickets.get(db, 1), h.clock.now())
     await h.later(timedelta(hours=23))  # ticket 2's reply date passes: one revised date
     now = h.clock.now()  # Tuesday 11:00: both reply dates have come, no resolution date yet
     rows = report.collect(make_config().database.path, now - timedelta(days=7), 60, now)

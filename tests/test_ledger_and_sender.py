@@ -18,7 +18,7 @@ from gateway.ingest.smtp import SmtpIngress
 from gateway.store import inbox
 from gateway.store.db import Db
 from tests.conftest import customer_mail
-from tests.harness import Harness
+from tests.harness import Harness, transaction
 
 
 async def test_unanswered_ticket_gets_one_revised_eta_per_miss(h: Harness) -> None:
@@ -77,8 +77,8 @@ async def test_the_same_message_twice_is_acknowledged_once(h: Harness) -> None:
 async def test_mail_that_waited_is_acknowledged_with_a_date_still_ahead(h: Harness) -> None:
     now = h.clock.now()
     received = now - timedelta(days=3)  # Friday 10:00; the gateway was down all weekend
-    async with h.store.transaction() as db:
-        await inbox.store_raw(db, customer_mail(1), received, now, source="test")
+    async with transaction(h.store) as db:
+        inbox.store_raw(db, customer_mail(1), received, now, source="test")
     await h.processor.process_pending()
     await h.sender.drain()
     ack = h.to("jane@acme.example")[0]
@@ -114,11 +114,11 @@ async def test_a_failure_late_in_one_journey_undoes_only_that_message(h: Harness
 
     h.processor.services.composer.build = failing  # type: ignore[method-assign]
     now = h.clock.now()
-    async with h.store.transaction() as db:
+    async with transaction(h.store) as db:
         for n, sender, subject in ((1, "a@one.example", "first"), (2, "b@two.example", "boom"),
                                    (3, "c@three.example", "third")):  # fmt: skip
             raw = customer_mail(n, sender=sender, subject=subject)
-            await inbox.store_raw(db, raw, now, now, source="test")
+            inbox.store_raw(db, raw, now, now, source="test")
     assert await h.processor.process_pending() == 3
     await h.sender.drain()
     states = await h.scalar(
@@ -184,10 +184,10 @@ async def test_a_constraint_error_quarantines_that_message_and_the_next_goes_on(
 
     create = tickets.create
 
-    async def clash(db: Any, msg: Any, *args: Any) -> Any:
+    def clash(db: Any, msg: Any, *args: Any) -> Any:
         if msg.subject == "clash":
             raise sqlite3.IntegrityError("UNIQUE constraint failed: tickets.key")
-        return await create(db, msg, *args)
+        return create(db, msg, *args)
 
     tickets.create = clash  # type: ignore[assignment]
     try:
@@ -211,10 +211,10 @@ async def test_a_backlog_is_processed_even_when_each_batch_starts_late(
     monkeypatch.setattr(processor_module, "YIELD_AFTER", -1.0)
     h.store.waiting = 1  # as if the sender were waiting throughout
     now = h.clock.now()
-    async with h.store.transaction() as db:
+    async with transaction(h.store) as db:
         for n in range(3):
             raw = customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}")
-            await inbox.store_raw(db, raw, now, now, source="test")
+            inbox.store_raw(db, raw, now, now, source="test")
     assert await h.processor.process_pending() == 3
     h.store.waiting = 0
     await h.sender.drain()
@@ -237,13 +237,13 @@ async def test_a_batch_gives_way_when_the_sender_waits_for_the_database(
 
     h.processor.services.composer.build = held  # type: ignore[method-assign]
     now = h.clock.now()
-    async with h.store.transaction() as db:
+    async with transaction(h.store) as db:
         for n in range(5):
             raw = customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}")
-            await inbox.store_raw(db, raw, now, now, source="test")
+            inbox.store_raw(db, raw, now, now, source="test")
 
-    async def processed_so_far(db: Db) -> int:
-        row = await (await db.execute("SELECT count(*) FROM tickets")).fetchone()
+    def processed_so_far(db: Db) -> int:
+        row = db.execute("SELECT count(*) FROM tickets").fetchone()
         return int(row[0]) if row else 0
 
     processing = asyncio.create_task(h.processor.process_pending())

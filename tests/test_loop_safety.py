@@ -23,7 +23,7 @@ from gateway.processor import Processor
 from gateway.sink import Received
 from gateway.store import Store, inbox
 from tests.conftest import MONDAY_10, customer_mail
-from tests.harness import Harness
+from tests.harness import Harness, storing, transaction
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 EXPECTED = {
@@ -208,16 +208,14 @@ async def test_two_gateways_facing_each_other_exchange_at_most_one_automatic_mai
 
     async def deliver(to: tuple[Store, Processor, Services], raw: bytes) -> list[bytes]:
         store, processor, _ = to
-        async with store.transaction() as db:
-            before = (await (await db.execute("SELECT max(id) FROM outbox")).fetchone())[0] or 0
-            await inbox.store_raw(db, raw, clock.now(), clock.now(), source="test")
+        async with transaction(store) as db:
+            before = db.execute("SELECT max(id) FROM outbox").fetchone()[0] or 0
+            inbox.store_raw(db, raw, clock.now(), clock.now(), source="test")
         await processor.process_pending()
-        async with store.transaction() as db:
-            rows = await (
-                await db.execute(
-                    "SELECT raw, rcpt FROM outbox JOIN outbox_raw ON outbox_id = id WHERE id > ?",
-                    (before,),
-                )
+        async with transaction(store) as db:
+            rows = db.execute(
+                "SELECT raw, rcpt FROM outbox JOIN outbox_raw ON outbox_id = id WHERE id > ?",
+                (before,),
             ).fetchall()
         return [bytes(r[0]) for r in rows if "support@" in r[1]]
 
@@ -334,12 +332,11 @@ async def _process_all(raws: list[bytes], config: Config) -> list[str]:
     clock = FakeClock(MONDAY_10)
     processor = Processor(store, Services.build(config, clock))
     try:
-        async with store.transaction() as db:
-            for raw in raws:
-                await inbox.store_raw(db, raw, clock.now(), clock.now(), source="fuzz")
+        await store.run(storing(raws, clock.now(), source="fuzz"))
         await processor.process_pending()
-        async with store.transaction() as db:
-            rows = await (await db.execute("SELECT state FROM inbox ORDER BY id")).fetchall()
+        rows = await store.run(
+            lambda db: db.execute("SELECT state FROM inbox ORDER BY id").fetchall()
+        )
         return [r[0] for r in rows]
     finally:
         await store.stop()

@@ -13,7 +13,7 @@ from typing import Any
 from gateway import status
 from gateway.store import shunts, tickets
 from tests.conftest import customer_mail
-from tests.harness import Harness
+from tests.harness import Harness, transaction
 
 
 def kinds(h: Harness, to: str | None = None) -> list[str]:
@@ -38,11 +38,11 @@ async def test_a_failing_ticket_is_shunted_and_the_others_still_get_their_revise
     assert kinds(h, "b@two.example") == ["ack", "revised-eta"]
     assert kinds(h, "a@one.example") == ["ack"]
     assert h.scheduler.shunted == 1
-    async with h.store.transaction() as db:
-        [shunt] = await shunts.listing(db)
+    async with transaction(h.store) as db:
+        [shunt] = shunts.listing(db)
         # The failed ticket's transaction was rolled back: its date is still open, not missed.
-        missed = await (
-            await db.execute("SELECT count(*) FROM commitments WHERE missed_at IS NOT NULL")
+        missed = db.execute(
+            "SELECT count(*) FROM commitments WHERE missed_at IS NOT NULL"
         ).fetchone()
     assert shunt.ticket == "SUP-1001" and shunt.attempts == 1
     assert "RuntimeError: revised_eta template exploded" in shunt.reason
@@ -52,8 +52,8 @@ async def test_a_failing_ticket_is_shunted_and_the_others_still_get_their_revise
     assert "SUP-1001: 1 attempt(s)" in status.render(figures)
 
     await h.later(timedelta(seconds=1))  # before its retry time: left alone, not failed again
-    async with h.store.transaction() as db:
-        assert await shunts.attempts(db, 1) == 1
+    async with transaction(h.store) as db:
+        assert shunts.attempts(db, 1) == 1
 
     broken = False  # fixed; the backoff passes
     await h.later(timedelta(seconds=h.scheduler.s.config.retry.initial_seconds))
@@ -122,13 +122,13 @@ async def test_a_date_met_just_before_the_ticket_is_revised_is_never_marked_miss
 
 async def test_status_updates_come_from_an_indexed_due_time(h: Harness) -> None:
     await h.receive(customer_mail(1))  # Monday 10:00; ack written to the customer then
-    async with h.store.transaction() as db:
+    async with transaction(h.store) as db:
         for sql, index in (
             (tickets.UPDATES_DUE_SQL, "tickets_update_due"),
             (tickets.UPDATE_UNKNOWN_SQL, "tickets_update_unknown"),
         ):
             args = ("2027",)[: sql.count("?")]
-            plan = await (await db.execute(f"EXPLAIN QUERY PLAN {sql}", args)).fetchall()
+            plan = db.execute(f"EXPLAIN QUERY PLAN {sql}", args).fetchall()
             details = [str(r[3]) for r in plan]
             assert len(details) == 1 and f"USING INDEX {index}" in details[0], details
     await h.later(timedelta(minutes=1))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from gateway.store import Db, Store, inbox, outbox, tickets
 from gateway.store.db import MIGRATIONS, statements
+from tests.harness import transaction
 
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)
 
@@ -76,16 +77,16 @@ async def test_a_version_1_database_is_upgraded_with_its_history(tmp_path: Path)
     store = Store(path)
     await store.start()
     try:
-        async with store.transaction() as db:
-            version = await (await db.execute("PRAGMA user_version")).fetchone()
-            loads = await tickets.loads(db)
+        async with transaction(store) as db:
+            version = db.execute("PRAGMA user_version").fetchone()
+            loads = tickets.loads(db)
             since = T0 - timedelta(minutes=1)
             counts = [
-                await outbox.automatic_sent_to(db, a, since)
+                outbox.automatic_sent_to(db, a, since)
                 for a in ("c1@x.example", "casey@example.com", "sam@example.com")
             ]
-            pending = await inbox.next_new(db, T0)
-            queued = await outbox.due(db, T0)
+            pending = inbox.next_new(db, T0)
+            queued = outbox.due(db, T0)
     finally:
         await store.stop()
     assert version is not None and version[0] == len(MIGRATIONS)
@@ -141,14 +142,14 @@ async def test_a_cancelled_job_ends_before_the_next_one_starts(tmp_path: Path) -
     await store.start()
     started, proceed = threading.Event(), threading.Event()
 
-    async def slow(db: Db) -> None:
-        await db.execute("CREATE TABLE t (n INTEGER)")
+    def slow(db: Db) -> None:
+        db.execute("CREATE TABLE t (n INTEGER)")
         started.set()
         while not proceed.is_set():  # still inside its transaction, statement after statement
-            await db.execute("INSERT INTO t VALUES (1)")
+            db.execute("INSERT INTO t VALUES (1)")
 
-    async def count(db: Db) -> int:
-        row = await (await db.execute("SELECT count(*) FROM t")).fetchone()
+    def count(db: Db) -> int:
+        row = db.execute("SELECT count(*) FROM t").fetchone()
         return int(row[0]) if row else 0
 
     try:

@@ -26,6 +26,7 @@ from tests.conftest import (
     running,
 )
 from tests.dovecot import Dovecot
+from tests.harness import transaction
 from tests.test_conversation import sc_forward, with_files
 from tests.test_forwards import original_mail
 
@@ -245,11 +246,9 @@ async def test_a_week_long_ticket_among_several_people(
     store = Store(config.database.path)
     await store.start()
     try:
-        async with store.transaction() as db:
-            row = await (await db.execute("SELECT count(*), state, se FROM tickets")).fetchone()
-            people = await (
-                await db.execute("SELECT group_concat(address, ', ') FROM participants")
-            ).fetchone()
+        async with transaction(store) as db:
+            row = db.execute("SELECT count(*), state, se FROM tickets").fetchone()
+            people = db.execute("SELECT group_concat(address, ', ') FROM participants").fetchone()
     finally:
         await store.stop()
     assert tuple(row) == (1, "new", DANA), "one ticket, reopened, with Dana"

@@ -26,6 +26,7 @@ from gateway.store import inbox
 from gateway.store import web as web_store
 from gateway.web.auth import hash_password
 from tests.conftest import MONDAY_10, base_config, customer_mail, eventually, merge, relay_reply
+from tests.harness import transaction
 
 T = TypeVar("T")
 PASSWORD = "a long enough passphrase"
@@ -95,35 +96,31 @@ class Site:
     def receive(self, raw: bytes) -> None:
         async def job(gw: Gateway) -> None:
             now = self.clock.now()
-            async with gw.store.transaction() as db:
-                await inbox.store_raw(db, raw, now, now, source="test")
+            async with transaction(gw.store) as db:
+                inbox.store_raw(db, raw, now, now, source="test")
             gw.poke()
             await eventually(lambda: self._all_done(gw))
 
         self.call(job)
 
     async def _all_done(self, gw: Gateway) -> bool:
-        async with gw.store.transaction() as db:
-            row = await (
-                await db.execute("SELECT count(*) FROM inbox WHERE state = 'new'")
-            ).fetchone()
-            queued = await (
-                await db.execute("SELECT count(*) FROM outbox WHERE state = 'queued'")
-            ).fetchone()
+        async with transaction(gw.store) as db:
+            row = db.execute("SELECT count(*) FROM inbox WHERE state = 'new'").fetchone()
+            queued = db.execute("SELECT count(*) FROM outbox WHERE state = 'queued'").fetchone()
         return row is not None and row[0] == 0 and queued is not None and queued[0] == 0
 
     def passwords(self, *addresses: str) -> None:
         async def job(gw: Gateway) -> None:
-            async with gw.store.transaction() as db:
+            async with transaction(gw.store) as db:
                 for a in addresses:
-                    await web_store.set_password_hash(db, a, hash_password(PASSWORD), MONDAY_10)
+                    web_store.set_password_hash(db, a, hash_password(PASSWORD), MONDAY_10)
 
         self.call(job)
 
     def scalar(self, sql: str) -> Any:
         async def job(gw: Gateway) -> Any:
-            async with gw.store.transaction() as db:
-                row = await (await db.execute(sql)).fetchone()
+            async with transaction(gw.store) as db:
+                row = db.execute(sql).fetchone()
             return row[0] if row else None
 
         return self.call(job)

@@ -7,23 +7,23 @@ from gateway.commands.base import Acting, Command
 from gateway.store import tickets
 
 
-async def check(a: Acting, arg: str) -> str:
+def check(a: Acting, arg: str) -> str:
     person = a.s.directory.find_person(arg)
     if person is None or not a.s.directory.is_se(person.address):
         return f"{arg} is not a configured SE"
     return ""
 
 
-async def run(a: Acting, arg: str) -> None:
+def run(a: Acting, arg: str) -> None:
     s, d = a.s, a.s.directory
     person = d.find_person(arg)
     assert person is not None  # checked before acting
-    await tickets.update(a.db, a.ticket.id, se=person.address)
+    tickets.update(a.db, a.ticket.id, se=person.address)
     a.mails.append(
-        await handover.handed_over(
+        handover.handed_over(
             s,
             a.db,
-            await a.fresh(),
+            a.fresh(),
             by=d.name_of(a.sender),
             cover_reason="",
             sending=a.mails,

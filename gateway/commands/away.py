@@ -40,7 +40,7 @@ def _span(arg: str, today: date) -> tuple[date, date]:
     return first, last
 
 
-async def check(a: Acting, arg: str) -> str:
+def check(a: Acting, arg: str) -> str:
     try:
         _span(arg, a.s.calendar.local_date(a.now))
     except ValueError as exc:
@@ -48,11 +48,11 @@ async def check(a: Acting, arg: str) -> str:
     return ""
 
 
-async def run(a: Acting, arg: str) -> None:
+def run(a: Acting, arg: str) -> None:
     today = a.s.calendar.local_date(a.now)
     first, last = _span(arg, today)
-    await leave.add(a.db, a.sender, first, last, a.sender, a.now)
-    a.s.directory.set_mail_leave(await leave.current(a.db, today))
+    leave.add(a.db, a.sender, first, last, a.sender, a.now)
+    a.s.directory.set_mail_leave(leave.current(a.db, today))
     span = f"{first:%A %d %B}" + (f" to {last:%A %d %B}" if last != first else "")
     a.done.append(
         f"you are away {span}: on those days your open tickets move to who covers and new ones"

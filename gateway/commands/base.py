@@ -7,7 +7,7 @@ answer already goes to the new set; ``#eta``, so the answer carries the date), o
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -41,9 +41,9 @@ class Acting:
     def now(self) -> datetime:
         return self.w.now
 
-    async def fresh(self) -> Ticket:
+    def fresh(self) -> Ticket:
         """The ticket as stored now (a command before this one may have changed it)."""
-        self.ticket = await tickets.get(self.db, self.ticket.id)
+        self.ticket = tickets.get(self.db, self.ticket.id)
         return self.ticket
 
 
@@ -51,7 +51,7 @@ def no_syntax(arg: str) -> tuple[str, str]:
     return arg, ""
 
 
-async def no_check(a: Acting, arg: str) -> str:
+def no_check(a: Acting, arg: str) -> str:
     return ""
 
 
@@ -59,11 +59,11 @@ async def no_check(a: Acting, arg: str) -> str:
 class Command:
     name: str
     usage: str  # as the README and error mails write it
-    run: Callable[[Acting, str], Awaitable[None]]
+    run: Callable[[Acting, str], None]
     stage: Stage = Stage.AFTER_REPLY
     needs_arg: bool = False
     # The argument's form, read when the mail is parsed: (the argument as used, a problem or '').
     syntax: Callable[[str], tuple[str, str]] = no_syntax
     # Whether it can run on this ticket, before anything runs: a problem or ''.
-    check: Callable[[Acting, str], Awaitable[str]] = no_check
+    check: Callable[[Acting, str], str] = no_check
     sc_may: bool = False  # an SC may use it (only #note)

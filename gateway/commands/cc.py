@@ -21,18 +21,18 @@ def syntax(arg: str) -> tuple[str, str]:
     return f"{words[0].lower()} {written[0]}", ""
 
 
-async def check(a: Acting, arg: str) -> str:
+def check(a: Acting, arg: str) -> str:
     address = arg.split()[1]
     if a.s.ours.owns(address) or a.s.directory.is_staff(address):
         return f"{address} is one of us, not the customer's side"
     return ""
 
 
-async def run(a: Acting, arg: str) -> None:
+def run(a: Acting, arg: str) -> None:
     verb, address = arg.split()
     t = a.ticket
     if verb == "remove":
-        removed = await participants.remove(a.db, t.id, address)
+        removed = participants.remove(a.db, t.id, address)
         a.done.append(
             f"{address} removed: no more mail on this ticket goes to them"
             if removed
@@ -40,9 +40,9 @@ async def run(a: Acting, arg: str) -> None:
         )
         return
     cap = a.s.config.safety.max_participants
-    if await participants.add(a.db, t.id, [("", address)], a.now, a.sender, cap):
+    if participants.add(a.db, t.id, [("", address)], a.now, a.sender, cap):
         a.done.append(f"{address} added: in CC of every mail to the customer from now on")
-    elif await participants.includes(a.db, t.id, address):
+    elif participants.includes(a.db, t.id, address):
         a.done.append(f"{address} was already on the ticket")
     else:
         a.done.append(

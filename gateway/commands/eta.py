@@ -34,7 +34,7 @@ def _when(a: Acting, arg: str) -> tuple[bool, datetime]:
     return resolve, parse_when(when, a.now, a.s.calendar)
 
 
-async def check(a: Acting, arg: str) -> str:
+def check(a: Acting, arg: str) -> str:
     try:
         _when(a, arg)
     except WhenError as exc:
@@ -42,17 +42,17 @@ async def check(a: Acting, arg: str) -> str:
     return ""
 
 
-async def run(a: Acting, arg: str) -> None:
+def run(a: Acting, arg: str) -> None:
     """Set before the reply is composed: an answer in the same mail carries the date."""
     resolve, when = _when(a, arg)
     words = a.s.when(when, a.ticket)
     if resolve:
         a.resolve_words = words
-        await ledger.set_resolution(a.db, a.ticket, when, a.now, words, a.sender)
+        ledger.set_resolution(a.db, a.ticket, when, a.now, words, a.sender)
         a.done.append(f"resolution date set: {words} (the customer is told; it is a promise)")
         return
     a.when, a.eta_words = when, words
-    await ledger.set_eta(a.db, a.ticket, when, a.now, words, a.sender)
+    ledger.set_eta(a.db, a.ticket, when, a.now, words, a.sender)
     a.done.append(f"next date set: {words} (the customer is told)")
 
 

@@ -17,7 +17,7 @@ def syntax(arg: str) -> tuple[str, str]:
     return code, ""
 
 
-async def check(a: Acting, code: str) -> str:
+def check(a: Acting, code: str) -> str:
     ours = a.s.composer.speeches
     if code in ours:
         return ""
@@ -25,9 +25,9 @@ async def check(a: Acting, code: str) -> str:
     return f"we have no templates in {language_name(code)}: we write {have}"
 
 
-async def run(a: Acting, code: str) -> None:
-    await tickets.set_language(a.db, a.ticket.id, code)
-    await a.fresh()  # this mail's own reply is written in it too
+def run(a: Acting, code: str) -> None:
+    tickets.set_language(a.db, a.ticket.id, code)
+    a.fresh()  # this mail's own reply is written in it too
     a.done.append(f"the customer's mail is now written in {language_name(code)}")
 
 

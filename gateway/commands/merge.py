@@ -23,15 +23,15 @@ def syntax(arg: str) -> tuple[str, str]:
     return m.group(1).upper(), ""
 
 
-async def check(a: Acting, key: str) -> str:
+def check(a: Acting, key: str) -> str:
     t = a.ticket
-    other = await tickets.by_key(a.db, key)
+    other = tickets.by_key(a.db, key)
     if other is None:
         return f"there is no ticket {key}"
     if other.id == t.id:
         return f"{key} is this ticket"
     if other.merged_into is not None:
-        return f"{key} was already merged into {(await tickets.current(a.db, other)).key}"
+        return f"{key} was already merged into {tickets.current(a.db, other).key}"
     same = (t.account and t.account == other.account) or (
         t.customer_address.lower() == other.customer_address.lower()
     )
@@ -40,22 +40,22 @@ async def check(a: Acting, key: str) -> str:
     return ""
 
 
-async def run(a: Acting, key: str) -> None:
+def run(a: Acting, key: str) -> None:
     t = a.ticket
-    other = await tickets.by_key(a.db, key)
+    other = tickets.by_key(a.db, key)
     assert other is not None  # checked before acting
-    moved = await ledger.merge(a.db, t, other, a.now, a.sender)
+    moved = ledger.merge(a.db, t, other, a.now, a.sender)
     a.mails.append(
         a.s.composer.build(
             MailKind.MERGE_NOTICE,
             Template.MERGE_NOTICE,
             t,
-            customer_envelope(t, await participants.of(a.db, t.id)),
+            customer_envelope(t, participants.of(a.db, t.id)),
             {
                 "customer_name": t.customer_name or t.customer_address,
                 "merged": other,
                 "se_name": a.s.directory.name_of(a.sender),
-                "dates": await handover.open_dates(a.s, a.db, t),
+                "dates": handover.open_dates(a.s, a.db, t),
             },
         )
     )

@@ -8,7 +8,7 @@ from gateway.models import MailKind
 from gateway.templating import Template
 
 
-async def run(a: Acting, text: str) -> None:
+def run(a: Acting, text: str) -> None:
     t, name = a.ticket, a.s.directory.name_of(a.sender)
     a.mails.append(
         a.s.composer.build(

@@ -22,16 +22,16 @@ def syntax(arg: str) -> tuple[str, str]:
     return level, "" if level in LEVELS else f"priority is one of {', '.join(LEVELS)}"
 
 
-async def run(a: Acting, level: str) -> None:
+def run(a: Acting, level: str) -> None:
     s, t = a.s, a.ticket
-    await tickets.set_priority(a.db, t.id, level)
+    tickets.set_priority(a.db, t.id, level)
     hours = s.config.sla.urgent_update_business_hours
     every = f"; the customer gets a short update every {hours:g} business hour(s) we owe them"
     a.done.append(f"priority set to {level}" + (every if level == "urgent" and hours else ""))
     if any(p.name == level for p in s.config.sla.priorities):
         due = s.policy.plan(t.received_at, tier_of(s, t.account), level).resolution_due
         words = s.when(due, t)
-        if await ledger.retarget_resolution(a.db, t, due, a.now, words, a.sender):
+        if ledger.retarget_resolution(a.db, t, due, a.now, words, a.sender):
             a.done.append(f"resolution target now {words} (internal: the customer is not told)")
 
 

@@ -10,20 +10,20 @@ from gateway.store import commitments, tickets
 from gateway.templating import Template
 
 
-async def run(a: Acting, arg: str) -> None:
-    await ledger.resolve(a.db, await a.fresh(), a.now)
+def run(a: Acting, arg: str) -> None:
+    ledger.resolve(a.db, a.fresh(), a.now)
     t = a.ticket
     if t.sc:
-        a.mails.append(await _summary(a))
+        a.mails.append(_summary(a))
     sc = f"; {a.s.directory.name_of(t.sc)} (SC) has the summary" if t.sc else ""
     a.done.append("resolved" + sc)
 
 
-async def _summary(a: Acting) -> Outbound:
+def _summary(a: Acting) -> Outbound:
     """For the SC: what was asked, who answered, when, how long, dates missed."""
     s, t, now = a.s, a.ticket, a.now
-    facts = await tickets.history(a.db, t.id)
-    given, missed, target_missed = await commitments.date_record(a.db, t.id)
+    facts = tickets.history(a.db, t.id)
+    given, missed, target_missed = commitments.date_record(a.db, t.id)
     took = s.calendar.business_time_between(t.received_at, now)
     context = {
         "customer_name": t.customer_name or t.customer_address,
@@ -36,7 +36,7 @@ async def _summary(a: Acting) -> Outbound:
         "missed": missed,
         "dates_given": given,
         "target_missed": target_missed,
-        "asked": _asked(facts["question"], await commitments.points_of(a.db, t.id)),
+        "asked": _asked(facts["question"], commitments.points_of(a.db, t.id)),
     }
     return s.composer.build(
         MailKind.DONE,

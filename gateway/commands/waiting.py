@@ -6,8 +6,8 @@ from gateway import ledger
 from gateway.commands.base import Acting, Command
 
 
-async def run(a: Acting, arg: str) -> None:
-    await ledger.pause(a.db, await a.fresh(), a.now)
+def run(a: Acting, arg: str) -> None:
+    ledger.pause(a.db, a.fresh(), a.now)
     a.done.append("waiting on the customer: dates paused until they reply")
 
 

@@ -191,22 +191,27 @@ class ImapIngest:
 
     async def _init_cursor(self, client: imapclient.IMAPClient, uidnext: int) -> None:
         mailbox, uv = self.cfg.inbox, self._uidvalidity
-        async with self.store.transaction() as db:
-            cursor = await inbox.get_cursor(db, mailbox, uv)
-            known_mailbox = await inbox.has_any_cursor(db, mailbox)
-            if cursor is None:
-                # First start: begin at the end. A new UIDVALIDITY on a mailbox we knew means
-                # every UID changed: take everything (duplicates are caught by Message-ID).
-                start = 0 if known_mailbox else uidnext - 1
-                await inbox.set_cursor(db, mailbox, uv, start)
-                event(
-                    log,
-                    "imap-cursor",
-                    mailbox=mailbox,
-                    uidvalidity=uv,
-                    start=start,
-                    reason="uidvalidity changed" if known_mailbox else "first start",
-                )
+
+        def job(db: Db) -> tuple[int, bool] | None:
+            if inbox.get_cursor(db, mailbox, uv) is not None:
+                return None
+            # First start: begin at the end. A new UIDVALIDITY on a mailbox we knew means
+            # every UID changed: take everything (duplicates are caught by Message-ID).
+            known_mailbox = inbox.has_any_cursor(db, mailbox)
+            start = 0 if known_mailbox else uidnext - 1
+            inbox.set_cursor(db, mailbox, uv, start)
+            return start, known_mailbox
+
+        if (started := await self.store.run(job)) is not None:
+            start, known_mailbox = started
+            event(
+                log,
+                "imap-cursor",
+                mailbox=mailbox,
+                uidvalidity=uv,
+                start=start,
+                reason="uidvalidity changed" if known_mailbox else "first start",
+            )
         if self.backfill_since is not None:
             since, self.backfill_since = self.backfill_since, None
             uids = await asyncio.to_thread(client.search, ["SINCE", since])
@@ -214,8 +219,8 @@ class ImapIngest:
             event(log, "imap-backfill", since=since.isoformat(), messages=len(uids))
 
     async def _fetch_new(self, client: imapclient.IMAPClient) -> int:
-        async with self.store.transaction() as db:
-            last = await inbox.get_cursor(db, self.cfg.inbox, self._uidvalidity) or 0
+        mailbox, uv = self.cfg.inbox, self._uidvalidity
+        last = await self.store.run(lambda db: inbox.get_cursor(db, mailbox, uv)) or 0
         uids = await asyncio.to_thread(client.search, ["UID", f"{last + 1}:*"])
         # "n:*" always matches the last message, even when its UID is below n.
         fresh = sorted(int(u) for u in uids if int(u) > last)
@@ -240,7 +245,7 @@ class ImapIngest:
             event(log, "imap-stored", mailbox=self.cfg.inbox, messages=stored)
         return stored
 
-    async def _store_batch(
+    def _store_batch(
         self,
         batch: list[int],
         data: dict[int, dict[bytes, Any]],
@@ -256,7 +261,7 @@ class ImapIngest:
                 continue  # expunged between SEARCH and FETCH
             raw = bytes(item.get(b"BODY[]") or b"")
             received = _received(item.get(b"INTERNALDATE"), now)
-            if await inbox.store_raw(
+            if inbox.store_raw(
                 db,
                 raw,
                 received,
@@ -268,7 +273,7 @@ class ImapIngest:
             ):
                 stored += 1
         if advance_cursor:
-            await inbox.set_cursor(db, self.cfg.inbox, self._uidvalidity, batch[-1])
+            inbox.set_cursor(db, self.cfg.inbox, self._uidvalidity, batch[-1])
         return stored
 
     # -- waiting -----------------------------------------------------------------------------
@@ -298,8 +303,8 @@ class ImapIngest:
     # -- after processing ----------------------------------------------------------------------
 
     async def _dispose(self, client: imapclient.IMAPClient) -> None:
-        async with self.store.transaction() as db:
-            rows = await inbox.undisposed(db, self.cfg.inbox)
+        mailbox = self.cfg.inbox
+        rows = await self.store.run(lambda db: inbox.undisposed(db, mailbox))
         if not rows:
             return
         stale = [r[0] for r in rows if r[1] != self._uidvalidity]
@@ -314,8 +319,8 @@ class ImapIngest:
         await asyncio.to_thread(
             self._move, client, [r[2] for r in quarantined], self.cfg.quarantine_folder
         )
-        async with self.store.transaction() as db:
-            await inbox.mark_disposed(db, [r[0] for r in processed + quarantined] + stale)
+        done = [r[0] for r in processed + quarantined] + stale
+        await self.store.run(lambda db: inbox.mark_disposed(db, done))
 
     def _move(self, client: imapclient.IMAPClient, uids: list[int], folder: str) -> None:
         if not uids:

@@ -36,8 +36,9 @@ class StoreHandler:
             raw = raw.encode("utf-8", "surrogateescape")
         now = self.clock.now()
         try:
-            async with self.store.transaction() as db:
-                inbox_id = await inbox.store_raw(db, raw, now, now, source="smtp")
+            inbox_id = await self.store.run(
+                lambda db: inbox.store_raw(db, raw, now, now, source="smtp")
+            )
         except Exception as exc:
             event(log, "ingress-store-failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
             return _reply(server, envelope, "451 4.3.0 Could not store the message, try later")

@@ -48,7 +48,7 @@ def bounce_facts(raw: bytes) -> tuple[list[str], list[str], str]:
     return ids, [a for a in failed if "@" in a], diagnostic
 
 
-async def step_automated(s: Services, w: Work, db: Db) -> None:
+def step_automated(s: Services, w: Work, db: Db) -> None:
     if w.mail_class == "human":
         return
     msg = w.message
@@ -57,14 +57,14 @@ async def step_automated(s: Services, w: Work, db: Db) -> None:
     if w.mail_class == "spam":  # no acknowledgement, no SE copy: kept for an operator
         raise Done(Action.SPAM, why)
     if w.mail_class == "bounce":
-        await _bounce(s, w, db, why)
+        _bounce(s, w, db, why)
     ticket = w.ticket
     # An out-of-office of one of the ticket's people is news for the SE (a note, never a mail
     # to anyone else: one participant's robot never writes to another).
     if (
         w.mail_class == "auto-reply"
         and ticket is not None
-        and await participants.includes(db, ticket.id, msg.from_address)
+        and participants.includes(db, ticket.id, msg.from_address)
     ):
         note = s.composer.build(
             MailKind.NOTE,
@@ -77,22 +77,22 @@ async def step_automated(s: Services, w: Work, db: Db) -> None:
             },
             subject=staff_subject(ticket, f"Automatic reply from {msg.from_address}", msg.subject),
         )
-        await tickets.add_message_id(db, msg.message_id, ticket.id, "in")
-        await ledger.queue_mail(db, ticket, [note], w.now)
+        tickets.add_message_id(db, msg.message_id, ticket.id, "in")
+        ledger.queue_mail(db, ticket, [note], w.now)
         w.outgoing.append(note)
         raise Done(Action.ATTACH, f"{why}; attached to {ticket.key} as a note for the SE")
     raise Done(Action.SUPPRESS, why)
 
 
-async def _bounce(s: Services, w: Work, db: Db, why: str) -> None:
+def _bounce(s: Services, w: Work, db: Db, why: str) -> None:
     ids, failed, diagnostic = bounce_facts(w.row.raw)
-    ticket = await tickets.by_message_ids(db, tuple(ids)) if ids else None
+    ticket = tickets.by_message_ids(db, tuple(ids)) if ids else None
     if ticket is None or not failed:
         return  # not a bounce of our mail we can place: suppressed and recorded
     until = w.now + timedelta(days=s.config.safety.undeliverable_days)
     reason = diagnostic or "bounced"
     for address in failed:
-        await outbox.mark_undeliverable(db, address, until, reason, ticket.id)
+        outbox.mark_undeliverable(db, address, until, reason, ticket.id)
     w.ticket = ticket
     customers = [a for a in failed if not s.directory.is_staff(a)]
     mails = []
@@ -108,7 +108,7 @@ async def _bounce(s: Services, w: Work, db: Db, why: str) -> None:
                 subject=f"[{ticket.key}] Mail to the customer bounced",
             )
         )
-        await ledger.queue_mail(db, ticket, mails, w.now)
+        ledger.queue_mail(db, ticket, mails, w.now)
         w.outgoing.extend(mails)
     raise Done(
         Action.ATTACH,

@@ -13,7 +13,7 @@ from gateway.store import Db, commitments
 from gateway.work import Services, Work, tier_of
 
 
-async def step_capacity(s: Services, w: Work, db: Db) -> None:
+def step_capacity(s: Services, w: Work, db: Db) -> None:
     route = w.route
     assert route is not None
     if w.ticket is not None or not s.config.capacity.enabled:
@@ -21,11 +21,11 @@ async def step_capacity(s: Services, w: Work, db: Db) -> None:
     promises = initial_promises(s.policy, w.row.received_at, w.now, tier_of(s, route.account))
     due = next(p.due for p in promises if p.kind == "actionable")
     cal, d, today = s.calendar, s.directory, s.calendar.local_date(w.now)
-    first = await _candidate(s, db, route.se, w.now)
+    first = _candidate(s, db, route.se, w.now)
     chosen, looked_at = capacity.choose(cal, w.now, due, [first])
     if not chosen.keeps:
         others = [se for se in d.ses() if se != route.se and d.available(se, today)]
-        candidates = [first, *[await _candidate(s, db, se, w.now) for se in others]]
+        candidates = [first, *[_candidate(s, db, se, w.now) for se in others]]
         chosen, looked_at = capacity.choose(cal, w.now, due, candidates)
     if not chosen.keeps:
         chosen = replace(chosen, likely=capacity.honest(cal, chosen.likely))
@@ -38,31 +38,31 @@ async def step_capacity(s: Services, w: Work, db: Db) -> None:
     w.decide("capacity", verdict, "; ".join(e.why for e in looked_at))
 
 
-async def likely_date(s: Services, db: Db, se: str, due: datetime, now: datetime) -> datetime:
+def likely_date(s: Services, db: Db, se: str, due: datetime, now: datetime) -> datetime:
     """The date for a reply ``se`` owes on a ticket they keep (a follow-up's new points, a
     revised date): the policy's ``due`` when they can likely keep it, else when they likely can,
     rounded up to the hour."""
     if not s.config.capacity.enabled:
         return due
-    e = capacity.estimate(s.calendar, now, due, await _candidate(s, db, se, now))
+    e = capacity.estimate(s.calendar, now, due, _candidate(s, db, se, now))
     return due if e.keeps else capacity.honest(s.calendar, e.likely)
 
 
-async def _candidate(s: Services, db: Db, se: str, now: datetime) -> capacity.Candidate:
+def _candidate(s: Services, db: Db, se: str, now: datetime) -> capacity.Candidate:
     c, d = s.config.capacity, s.directory
     record = None
     if c.record_weeks:
         since = now - timedelta(weeks=c.record_weeks)
         took = [
             s.calendar.business_time_between(made, met)
-            for made, met in await commitments.replies_of(db, se, since)
+            for made, met in commitments.replies_of(db, se, since)
         ]
         if len(took) >= c.record_min_replies:
             record = capacity.percentile(took, c.record_percentile)
     return capacity.Candidate(
         se=se,
         name=d.name_of(se),
-        owed=await commitments.owed_by(db, se, capacity.OWED_MAX + 1),
+        owed=commitments.owed_by(db, se, capacity.OWED_MAX + 1),
         per_day=d.replies_per_day(se),
         record=record,
         away=d.is_away(se),

@@ -8,7 +8,7 @@ from gateway.store import Db
 from gateway.work import Services, Work
 
 
-async def step_classify(s: Services, w: Work, db: Db) -> None:
+def step_classify(s: Services, w: Work, db: Db) -> None:
     """Decide the class only; the automated step acts on it once the thread is known."""
     skip = frozenset({spam_verdict.NAME}) if w.row.spam_released else frozenset()
     w.mail_class, results = rules.classify(w.message, s.ours, skip)

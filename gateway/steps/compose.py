@@ -14,12 +14,12 @@ from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
 
-async def step_compose(s: Services, w: Work, db: Db) -> None:
+def step_compose(s: Services, w: Work, db: Db) -> None:
     t, msg, route = w.the_ticket, w.message, w.route
     assert route is not None
     d = s.directory
     sc = (route.sc,) if route.sc else ()
-    people = await participants.of(db, t.id)
+    people = participants.of(db, t.id)
     dates = {p.kind: p for p in w.promises}  # empty for a follow-up
     common = {
         "customer_name": msg.from_name or msg.from_address,
@@ -146,7 +146,7 @@ async def step_compose(s: Services, w: Work, db: Db) -> None:
                 subject=staff_subject(t, "Later reply date", msg.subject),
             )
         )
-    for reason in await ledger.queue_mail(db, t, w.outgoing, w.now, s.config.safety):
+    for reason in ledger.queue_mail(db, t, w.outgoing, w.now, s.config.safety):
         w.decide("cap", "withheld", reason)
         w.outgoing = [o for o in w.outgoing if not reason.startswith(o.kind + " ")]
     action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP  # a follow-up's ack: see reason

@@ -7,6 +7,6 @@ from gateway.store import Db, inbox
 from gateway.work import Done, Services, Work
 
 
-async def step_dedupe(s: Services, w: Work, db: Db) -> None:
-    if await inbox.already_processed(db, w.message.message_id, w.row.id):
+def step_dedupe(s: Services, w: Work, db: Db) -> None:
+    if inbox.already_processed(db, w.message.message_id, w.row.id):
         raise Done(Action.DUPLICATE, f"{w.message.message_id} was already processed")

@@ -23,7 +23,7 @@ from gateway.templating import Template
 from gateway.work import Done, Forward, Services, Work
 
 
-async def step_forward(s: Services, w: Work, db: Db) -> None:
+def step_forward(s: Services, w: Work, db: Db) -> None:
     msg = w.message
     sender = msg.from_address
     if w.ticket is not None or w.mail_class != "human" or not s.directory.is_staff(sender):
@@ -36,12 +36,12 @@ async def step_forward(s: Services, w: Work, db: Db) -> None:
         w.decide("forward", "refused", f"{sender} is not authenticated: {verdict.reason}")
         raise Done(Action.REFUSED, f"a forward claiming to be from {sender}, not authenticated")
     by = s.directory.name_of(sender)
-    if found.message_id and (known := await tickets.by_message_ids(db, (found.message_id,))):
-        await tickets.add_message_id(db, msg.message_id, known.id, "in")
+    if found.message_id and (known := tickets.by_message_ids(db, (found.message_id,))):
+        tickets.add_message_id(db, msg.message_id, known.id, "in")
         raise Done(Action.ATTACH, f"{by} forwarded mail already on {known.key}")
     why = _unusable(s, found)
     if why:
-        await _ask_forwarder(s, w, db, found, why)
+        _ask_forwarder(s, w, db, found, why)
         raise Done(Action.ASK_FORWARDER, f"forward from {sender}: {why}; {by} was asked")
     w.forward = Forward(
         by=by,
@@ -58,8 +58,8 @@ async def step_forward(s: Services, w: Work, db: Db) -> None:
         f"{by} forwarded a mail from {found.address} ({found.how}): the ticket is theirs",
     )
     # The original may answer a ticket of ours (the customer wrote to the SC in its thread).
-    known = await tickets.by_message_ids(db, found.references) if found.references else None
-    if known is not None and await participants.includes(db, known.id, found.address):
+    known = tickets.by_message_ids(db, found.references) if found.references else None
+    if known is not None and participants.includes(db, known.id, found.address):
         w.ticket = known
         w.decide("thread", known.key, "the forwarded mail is in its thread, from one of its people")
 
@@ -95,7 +95,7 @@ def _as_the_customers(msg: InboundMessage, found: forwards.Forwarded) -> Inbound
     )
 
 
-async def _ask_forwarder(s: Services, w: Work, db: Db, found: forwards.Forwarded, why: str) -> None:
+def _ask_forwarder(s: Services, w: Work, db: Db, found: forwards.Forwarded, why: str) -> None:
     msg = w.message
     note = s.composer.build(
         MailKind.FORWARD_QUERY,
@@ -111,5 +111,5 @@ async def _ask_forwarder(s: Services, w: Work, db: Db, found: forwards.Forwarded
         subject=f"Which customer? {msg.subject}",
         answers=msg.message_id,
     )
-    await outbox.enqueue(db, note, None, w.now)
+    outbox.enqueue(db, note, None, w.now)
     w.outgoing.append(note)

@@ -7,7 +7,7 @@ from gateway.store import Db
 from gateway.work import Services, Work
 
 
-async def step_parse(s: Services, w: Work, db: Db) -> None:
+def step_parse(s: Services, w: Work, db: Db) -> None:
     limit = s.config.safety.max_message_bytes
     if len(w.row.raw) > limit:
         w.mail_class = "malformed"

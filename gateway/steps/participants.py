@@ -7,7 +7,7 @@ from gateway.store import Db, participants
 from gateway.work import Services, Work
 
 
-async def step_participants(s: Services, w: Work, db: Db) -> None:
+def step_participants(s: Services, w: Work, db: Db) -> None:
     """The writer and the customer-side people their mail copied join the ticket's people: never
     our own or staff addresses, never another account's people; at most the configured cap."""
     t, msg = w.the_ticket, w.message
@@ -21,9 +21,7 @@ async def step_participants(s: Services, w: Work, db: Db) -> None:
         if other is not None and other.name != account:
             continue  # another customer: never copied on this ticket's mail
         wanted.append((name, address))
-    added = await participants.add(
-        db, t.id, wanted, w.now, "mail", s.config.safety.max_participants
-    )
+    added = participants.add(db, t.id, wanted, w.now, "mail", s.config.safety.max_participants)
     if added:
         w.decide("participants", f"+{len(added)}", ", ".join(added))
 

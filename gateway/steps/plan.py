@@ -13,12 +13,12 @@ from gateway.store import Db, commitments
 from gateway.work import Services, Work, tier_of
 
 
-async def step_plan(s: Services, w: Work, db: Db) -> None:
+def step_plan(s: Services, w: Work, db: Db) -> None:
     t = w.the_ticket
     msg = w.message
     w.points = points.extract(msg.text, msg.html, s.config.sla.max_points)
     if not (w.new_ticket or w.reopened):
-        await _plan_follow_up(s, w, db)
+        _plan_follow_up(s, w, db)
         return
     w.promises = initial_promises(s.policy, w.row.received_at, w.now, tier_of(s, t.account))
     if w.later is not None:
@@ -28,18 +28,16 @@ async def step_plan(s: Services, w: Work, db: Db) -> None:
         # The policy's resolution date is a target until an engineer sets one (#eta resolve).
         promised = p.kind != "resolution"
         if p.missed is not None:
-            revision_of = await commitments.make(
+            revision_of = commitments.make(
                 db, t.id, p.kind, p.missed, s.when(p.missed, t), w.now, promised=promised
             )
-            await commitments.mark_missed(db, revision_of, w.now)
-        await commitments.make(
+            commitments.mark_missed(db, revision_of, w.now)
+        commitments.make(
             db, t.id, p.kind, p.due, s.when(p.due, t), w.now, revision_of, promised=promised
         )
         if p.kind == "actionable":  # each of the customer's points is answered by then
             for point in w.points:
-                await commitments.make(
-                    db, t.id, "point", p.due, s.when(p.due, t), w.now, point=point
-                )
+                commitments.make(db, t.id, "point", p.due, s.when(p.due, t), w.now, point=point)
         due = p.due.astimezone(s.calendar.tz).isoformat()
         why = "revised at intake" if p.missed else "policy"
         if p.kind == "actionable" and w.later is not None:
@@ -47,11 +45,11 @@ async def step_plan(s: Services, w: Work, db: Db) -> None:
         w.decide(f"plan:{p.kind}", due, why)
 
 
-async def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
+def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
     """A follow-up: the ticket's dates stand; each point not asked before gets its own date
     (when the reply to a new mail would be due), and the customer an acknowledgement of them."""
     t = w.the_ticket
-    known = {points.key(p) for p in await commitments.points_of(db, t.id)}
+    known = {points.key(p) for p in commitments.points_of(db, t.id)}
     new = [p for p in w.points if points.key(p) not in known]
     w.points = new
     if not new or t.state is TicketState.RESOLVED:  # a courtesy on a resolved ticket
@@ -63,9 +61,9 @@ async def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
         for p in initial_promises(s.policy, w.row.received_at, w.now, tier, t.priority)
         if p.kind == "actionable"
     )
-    due = w.follow_up_due = await likely_date(s, db, t.se, reply.due, w.now)
+    due = w.follow_up_due = likely_date(s, db, t.se, reply.due, w.now)
     for point in new:
-        await commitments.make(db, t.id, "point", due, s.when(due, t), w.now, point=point)
+        commitments.make(db, t.id, "point", due, s.when(due, t), w.now, point=point)
     later = (
         "" if due == reply.due else f" ({s.directory.name_of(t.se)} is likely later: see status)"
     )

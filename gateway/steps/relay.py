@@ -23,13 +23,13 @@ from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
 
-async def step_relay(s: Services, w: Work, db: Db) -> None:
+def step_relay(s: Services, w: Work, db: Db) -> None:
     msg = w.message
     found = find_relay((*msg.to, *msg.cc, *msg.delivered_to), s.config.support.address)
     if found is None:
         return
     key, token = found
-    ticket = await tickets.by_key(db, key)
+    ticket = tickets.by_key(db, key)
     sender = msg.from_address
     problem = ""
     if ticket is None or not hmac.compare_digest(ticket.token, token):
@@ -39,25 +39,25 @@ async def step_relay(s: Services, w: Work, db: Db) -> None:
     elif (verdict := sender_verdict(s, msg, w)) is not None and not verdict.authenticated:
         problem = f"{sender} is not authenticated: {verdict.reason}"
     if problem or ticket is None:
-        raise await _refuse(s, w, db, ticket, problem)
+        raise _refuse(s, w, db, ticket, problem)
     w.ticket = ticket
     reply = parse_reply(msg.text or msg.html, TABLE)
     a = Acting(s, w, db, ticket, sender)
-    errors = [*reply.errors, *await _problems(a, reply)]
+    errors = [*reply.errors, *_problems(a, reply)]
     if errors:
         error = to_actor(
             s, ticket, sender, MailKind.SE_ERROR, Template.SE_ERROR, {"errors": errors}
         )
-        await send(s, w, db, ticket, [error])
+        send(s, w, db, ticket, [error])
         raise Done(Action.RELAY, f"{ticket.key}: refused {len(errors)} invalid command(s)")
-    await _act(a, reply)
+    _act(a, reply)
 
 
-async def _problems(a: Acting, reply: SeReply) -> list[str]:
+def _problems(a: Acting, reply: SeReply) -> list[str]:
     """Everything that stops this mail from acting, each naming its line."""
     t, s = a.ticket, a.s
     if t.merged_into is not None:
-        survivor = await tickets.current(a.db, t)
+        survivor = tickets.current(a.db, t)
         return [f"{t.key} was merged into {survivor.key}: reply on {survivor.key}'s copy"]
     problems = []
     if not s.directory.is_se(a.sender):
@@ -67,22 +67,22 @@ async def _problems(a: Acting, reply: SeReply) -> list[str]:
         if reply.text:
             problems.append("only an SE can answer the customer; an SC can add a #note")
     for c in reply.commands:
-        if problem := await TABLE[c.name].check(a, c.arg):
+        if problem := TABLE[c.name].check(a, c.arg):
             problems.append(f"{c.line}: {problem}")
     return problems
 
 
-async def _run(a: Acting, commands: tuple[Command, ...], stage: Stage) -> None:
+def _run(a: Acting, commands: tuple[Command, ...], stage: Stage) -> None:
     """The commands of one stage, in the table's order."""
     order = list(TABLE)
     for c in sorted(commands, key=lambda c: order.index(c.name)):
         if TABLE[c.name].stage is stage:
-            await TABLE[c.name].run(a, c.arg)
+            TABLE[c.name].run(a, c.arg)
 
 
-async def _act(a: Acting, reply: SeReply) -> None:
-    await _run(a, reply.commands, Stage.BEFORE_REPLY)
-    await _relay(a, reply)
+def _act(a: Acting, reply: SeReply) -> None:
+    _run(a, reply.commands, Stage.BEFORE_REPLY)
+    _relay(a, reply)
     if reply.moved:
         a.done.append(
             "ran "
@@ -90,19 +90,19 @@ async def _act(a: Acting, reply: SeReply) -> None:
             + ", written below your text: taken out, the customer does not see "
             + ("it" if len(reply.moved) == 1 else "them")
         )
-    await _run(a, reply.commands, Stage.AFTER_REPLY)
+    _run(a, reply.commands, Stage.AFTER_REPLY)
     t = a.ticket
     confirm = to_actor(a.s, t, a.sender, MailKind.SE_CONFIRM, Template.SE_CONFIRM, {"done": a.done})
-    await send(a.s, a.w, a.db, t, [*a.mails, confirm])
+    send(a.s, a.w, a.db, t, [*a.mails, confirm])
     raise Done(Action.RELAY, f"{t.key}: " + "; ".join(a.done))
 
 
-async def _relay(a: Acting, reply: SeReply) -> None:
+def _relay(a: Acting, reply: SeReply) -> None:
     """The SE's words (inline answers or prose) and files to the customer, with everyone on the
     customer's side and the SC in CC; or, with only a new date, the date alone."""
     s, db, t, d = a.s, a.db, a.ticket, a.s.directory
-    people = await participants.of(db, t.id)
-    points = [c.point for c in await commitments.open_for(db, t.id) if c.kind == "point"]
+    people = participants.of(db, t.id)
+    points = [c.point for c in commitments.open_for(db, t.id) if c.kind == "point"]
     inline = split_inline(reply.body, points)
     files, left_out = attachments.within(
         attachments.extract(a.w.row.raw) if a.w.message.attachments else [],
@@ -125,7 +125,7 @@ async def _relay(a: Acting, reply: SeReply) -> None:
                 )
             )
         return
-    carried = await ledger.answer_points(
+    carried = ledger.answer_points(
         db,
         t,
         {p for p, _ in inline.answers} if inline.inline else None,
@@ -169,7 +169,7 @@ async def _relay(a: Acting, reply: SeReply) -> None:
             "carried over, with a date the customer is told: "
             + "; ".join(f"\u201c{p}\u201d by {when_}" for p, when_ in carried)
         )
-    met = await ledger.responded(db, t, a.now, points_too=False)
+    met = ledger.responded(db, t, a.now, points_too=False)
     cc = customer_envelope(t, people).cc
     a.done.append(
         f"your answer went to {t.customer_address}"
@@ -191,10 +191,10 @@ def _as_sent(general: str, answers: tuple[tuple[str, str], ...]) -> str:
     return f"\u201c{first}\u201d ({len(lines)} line{'s' if len(lines) != 1 else ''})"
 
 
-async def _refuse(s: Services, w: Work, db: Db, ticket: Ticket | None, problem: str) -> Done:
+def _refuse(s: Services, w: Work, db: Db, ticket: Ticket | None, problem: str) -> Done:
     """Record and report; never answer the sender (the From may be forged)."""
     # An unknown ticket key cannot be threaded anywhere: it is recorded (and logged) only.
     if ticket is not None:
-        await security_alert(s, w, db, ticket, problem, "Refused a mail to the relay address")
+        security_alert(s, w, db, ticket, problem, "Refused a mail to the relay address")
     w.decide("relay", "refused", problem)
     return Done(Action.REFUSED, f"relay refused: {problem}")

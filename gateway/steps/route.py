@@ -10,8 +10,8 @@ from gateway.store import Db, leave, tickets
 from gateway.work import Services, Work
 
 
-async def step_route(s: Services, w: Work, db: Db) -> None:
-    s.directory.set_mail_leave(await leave.current(db, s.calendar.local_date(w.now)))
+def step_route(s: Services, w: Work, db: Db) -> None:
+    s.directory.set_mail_leave(leave.current(db, s.calendar.local_date(w.now)))
     if w.ticket is not None:
         t = w.ticket
         w.route = Route(t.account, t.se, t.sc, f"follow-up sticks to {t.se}", t.product)
@@ -26,7 +26,7 @@ async def step_route(s: Services, w: Work, db: Db) -> None:
             in_hours=cal.is_open(w.row.received_at),
         )
         if not s.directory.preferred(req)[2]:  # only the load rule is left: count open tickets
-            stored = await tickets.loads(db)
+            stored = tickets.loads(db)
             req = replace(req, loads={se: Load(n, last) for se, (n, last) in stored.items()})
         w.route = s.directory.route(req)
     w.decide("route", w.route.se, w.route.reason)

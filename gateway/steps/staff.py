@@ -9,7 +9,7 @@ from gateway.store import Db, tickets
 from gateway.work import Done, Services, Work
 
 
-async def step_staff(s: Services, w: Work, db: Db) -> None:
+def step_staff(s: Services, w: Work, db: Db) -> None:
     """Our own engineer writing in a ticket's thread, to the customer: that is the response we
     promised. It counts only when it went to the customer and, with trusted servers configured,
     its From is authenticated; otherwise it is recorded as unverified, meets nothing, and the
@@ -19,7 +19,7 @@ async def step_staff(s: Services, w: Work, db: Db) -> None:
     sender = msg.from_address
     if w.ticket is None or not s.directory.is_staff(sender):
         return
-    await tickets.add_message_id(db, msg.message_id, w.ticket.id, "in")
+    tickets.add_message_id(db, msg.message_id, w.ticket.id, "in")
     if not s.directory.is_se(sender):
         raise Done(Action.ATTACH, f"{s.directory.name_of(sender)} (SC) wrote on {w.ticket.key}")
     verdict = sender_verdict(s, msg, w)
@@ -31,12 +31,12 @@ async def step_staff(s: Services, w: Work, db: Db) -> None:
         problem = f"not sent to the customer ({w.ticket.customer_address})"
     if problem:
         what = f"Unverified mail from {s.directory.name_of(sender)} met no date"
-        await security_alert(s, w, db, w.ticket, problem, what)
+        security_alert(s, w, db, w.ticket, problem, what)
         raise Done(
             Action.ATTACH,
             f"unverified mail from {sender} on {w.ticket.key}: {problem}; no date met",
         )
-    met = await ledger.responded(db, w.ticket, w.now)
+    met = ledger.responded(db, w.ticket, w.now)
     raise Done(
         Action.ENGINEER_REPLY,
         f"{s.directory.name_of(sender)} replied on {w.ticket.key}; {met} commitment(s) met",

@@ -10,15 +10,15 @@ from gateway.store import Db, participants, tickets
 from gateway.work import Services, Work
 
 
-async def step_thread(s: Services, w: Work, db: Db) -> None:
+def step_thread(s: Services, w: Work, db: Db) -> None:
     msg = w.message
-    w.ticket = await tickets.by_message_ids(db, msg.thread_ids)
+    w.ticket = tickets.by_message_ids(db, msg.thread_ids)
     how = "In-Reply-To/References"
     if w.ticket is None:
-        w.ticket, how, named = await _by_token(s, db, msg)
+        w.ticket, how, named = _by_token(s, db, msg)
     if w.ticket is not None and w.ticket.merged_into is not None:
         merged = w.ticket.key
-        w.ticket = await tickets.current(db, w.ticket)
+        w.ticket = tickets.current(db, w.ticket)
         how += f", and {merged} was merged into {w.ticket.key}"
     if w.ticket is None and named:
         w.mentions = named
@@ -29,9 +29,7 @@ async def step_thread(s: Services, w: Work, db: Db) -> None:
         w.decide("thread", "new", how)
     elif w.ticket is None:
         w.decide("thread", "new", "no known Message-ID or ticket token")
-    elif w.mail_class == "human" and not await _one_of_its_people(
-        s, db, w.ticket, msg.from_address
-    ):
+    elif w.mail_class == "human" and not _one_of_its_people(s, db, w.ticket, msg.from_address):
         # A ticket belongs to its people: a stranger naming its token or thread (a hijack, or
         # a colleague we do not know yet) gets a ticket of their own that mentions it.
         w.mentions = w.ticket.key
@@ -62,26 +60,26 @@ async def step_thread(s: Services, w: Work, db: Db) -> None:
         w.decide("thread", w.ticket.key, f"matched by {how}")
 
 
-async def _by_token(s: Services, db: Db, msg: InboundMessage) -> tuple[Ticket | None, str, str]:
+def _by_token(s: Services, db: Db, msg: InboundMessage) -> tuple[Ticket | None, str, str]:
     """The ticket a subject token names: a bracketed token, or one written bare or in
     parentheses by one of that ticket's participants (a bare "SUP-12" from anyone else may be a
     reference, not a reply: it opens a ticket of its own that mentions SUP-12)."""
     for token in subjects.tokens(msg.subject, s.config.support.ticket_prefix):
-        ticket = await tickets.by_key(db, token.key)
+        ticket = tickets.by_key(db, token.key)
         if ticket is None:
             continue
         if token.bracketed:
             return ticket, "subject token", ""
-        if await participants.includes(db, ticket.id, msg.from_address):
+        if participants.includes(db, ticket.id, msg.from_address):
             return ticket, "subject token written without brackets, by a participant", ""
         return None, f"{token.key} written without brackets by someone not on it", token.key
     return None, "", ""
 
 
-async def _one_of_its_people(s: Services, db: Db, ticket: Ticket, sender: str) -> bool:
+def _one_of_its_people(s: Services, db: Db, ticket: Ticket, sender: str) -> bool:
     """A participant (the requester, someone their mails copied), someone on the ticket's
     account's domains or addresses, or our staff."""
-    if s.directory.is_staff(sender) or await participants.includes(db, ticket.id, sender):
+    if s.directory.is_staff(sender) or participants.includes(db, ticket.id, sender):
         return True
     account, _ = s.directory.account_for(sender)
     return bool(ticket.account) and account is not None and account.name == ticket.account

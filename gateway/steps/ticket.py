@@ -8,7 +8,7 @@ from gateway.store import Db, tickets
 from gateway.work import Services, Work
 
 
-async def step_ticket(s: Services, w: Work, db: Db) -> None:
+def step_ticket(s: Services, w: Work, db: Db) -> None:
     assert w.route is not None
     if w.ticket is not None:
         msg = w.message
@@ -16,21 +16,21 @@ async def step_ticket(s: Services, w: Work, db: Db) -> None:
             if points.is_courtesy(msg.text, msg.html):
                 w.decide("ticket", w.ticket.key, "a courtesy on a resolved ticket: not reopened")
             else:
-                await tickets.reopen(db, w.ticket.id)
+                tickets.reopen(db, w.ticket.id)
                 w.reopened = True
                 w.decide("ticket", w.ticket.key, "reopened: the customer wrote again")
         if w.ticket.state is TicketState.WAITING:
-            moved = await ledger.resume(
+            moved = ledger.resume(
                 db, w.ticket, w.now, s.calendar, lambda t: s.when(t, w.the_ticket)
             )
             w.decide(
                 "ticket", w.ticket.key, f"customer replied: clocks resume, {moved} date(s) moved"
             )
-        w.ticket = await tickets.customer_follow_up(db, w.ticket, w.message)
-        await _keep_forward_id(w, db)
+        w.ticket = tickets.customer_follow_up(db, w.ticket, w.message)
+        _keep_forward_id(w, db)
         return
     sup = s.config.support
-    w.ticket = await tickets.create(
+    w.ticket = tickets.create(
         db,
         w.message,
         w.route,
@@ -41,11 +41,11 @@ async def step_ticket(s: Services, w: Work, db: Db) -> None:
         w.language,
     )
     w.new_ticket = True
-    await _keep_forward_id(w, db)
+    _keep_forward_id(w, db)
     w.decide("ticket", w.ticket.key, "opened")
 
 
-async def _keep_forward_id(w: Work, db: Db) -> None:
+def _keep_forward_id(w: Work, db: Db) -> None:
     """A forward's own Message-ID threads too (the forwarder may reply to it)."""
     if w.forward is not None:
-        await tickets.add_message_id(db, w.forward.message_id, w.the_ticket.id, "in")
+        tickets.add_message_id(db, w.forward.message_id, w.the_ticket.id, "in")

@@ -20,7 +20,7 @@ class Commitment:
     promised: bool = True  # told to the customer as a date (a policy resolution is a target)
 
 
-async def make(
+def make(
     db: Db,
     ticket_id: int,
     kind: str,
@@ -32,118 +32,118 @@ async def make(
     point: str = "",
     promised: bool = True,
 ) -> int:
-    cur = await db.execute(
+    cur = db.execute(
         "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, revision_of, made_by,"
         " point, promised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (ticket_id, kind, ts(due_at), told, ts(now), revision_of, made_by, point, int(promised)),
     )
     assert cur.lastrowid is not None
     if revision_of is not None:
-        await db.execute(
+        db.execute(
             "UPDATE commitments SET superseded_by = ? WHERE id = ?", (cur.lastrowid, revision_of)
         )
     return cur.lastrowid
 
 
-async def mark_missed(db: Db, commitment_id: int, now: datetime) -> bool:
+def mark_missed(db: Db, commitment_id: int, now: datetime) -> bool:
     """Mark a commitment missed if it is still open (not met, missed or superseded); return
     whether it was."""
-    cur = await db.execute(
+    cur = db.execute(
         f"UPDATE commitments SET missed_at = ? WHERE id = ? AND {OPEN}",
         (ts(now), commitment_id),
     )
     return cur.rowcount == 1
 
 
-async def open_for(db: Db, ticket_id: int) -> list[Commitment]:
+def open_for(db: Db, ticket_id: int) -> list[Commitment]:
     """The ticket's commitments still standing (not met, missed or superseded), soonest first."""
-    cur = await db.execute(
+    cur = db.execute(
         f"SELECT {_COLUMNS} FROM commitments WHERE ticket_id = ? AND {OPEN} ORDER BY due_at, id",
         (ticket_id,),
     )
-    return [_row(r) for r in await cur.fetchall()]
+    return [_row(r) for r in cur.fetchall()]
 
 
-async def missed_count(db: Db, ticket_id: int) -> int:
-    cur = await db.execute(
+def missed_count(db: Db, ticket_id: int) -> int:
+    cur = db.execute(
         # A point shares its date with the reply it is part of: one miss, not one per point.
         "SELECT count(*) FROM commitments WHERE ticket_id = ? AND missed_at IS NOT NULL"
         " AND kind != 'point'",
         (ticket_id,),
     )
-    row = await cur.fetchone()
+    row = cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def date_record(db: Db, ticket_id: int) -> tuple[int, int, bool]:
+def date_record(db: Db, ticket_id: int) -> tuple[int, int, bool]:
     """For the SC's summary: how many distinct dates the customer was given (a reply date and
     the points answered by it are one date), how many of them were missed, and whether the
     resolution target (never promised) was passed."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT count(DISTINCT told) FILTER (WHERE promised = 1),"
         " count(DISTINCT told) FILTER (WHERE promised = 1 AND missed_at IS NOT NULL),"
         " count(*) FILTER (WHERE promised = 0 AND missed_at IS NOT NULL)"
         " FROM commitments WHERE ticket_id = ?",
         (ticket_id,),
     )
-    row = await cur.fetchone()
+    row = cur.fetchone()
     return (int(row[0]), int(row[1]), bool(row[2])) if row else (0, 0, False)
 
 
-async def due_unmet(db: Db, before: datetime, ticket_states: tuple[str, ...]) -> list[Commitment]:
+def due_unmet(db: Db, before: datetime, ticket_states: tuple[str, ...]) -> list[Commitment]:
     """Open commitments due before ``before`` on tickets in one of ``ticket_states``."""
     places = marks(ticket_states)
-    cur = await db.execute(
+    cur = db.execute(
         # CROSS JOIN keeps this order: the few due rows (by the open-commitments index) first,
         # never every open ticket's commitments; a tick must not grow with stored tickets.
         f"SELECT {_COLUMNS} FROM commitments CROSS JOIN tickets t ON t.id = ticket_id"
         f" WHERE {OPEN} AND due_at <= ? AND t.state IN ({places}) ORDER BY due_at, commitments.id",
         (ts(before), *ticket_states),
     )
-    return [_row(r) for r in await cur.fetchall()]
+    return [_row(r) for r in cur.fetchall()]
 
 
-async def due_unmet_for(
+def due_unmet_for(
     db: Db, ticket_id: int, before: datetime, ticket_states: tuple[str, ...]
 ) -> list[Commitment]:
     """The same as :func:`due_unmet` for one ticket, read inside that ticket's transaction: a
     date met a moment ago by an engineer's reply is no longer here."""
     places = marks(ticket_states)
-    cur = await db.execute(
+    cur = db.execute(
         f"SELECT {_COLUMNS} FROM commitments JOIN tickets t ON t.id = ticket_id"
         f" WHERE ticket_id = ? AND {OPEN} AND due_at <= ? AND t.state IN ({places})"
         " ORDER BY due_at, commitments.id",
         (ticket_id, ts(before), *ticket_states),
     )
-    return [_row(r) for r in await cur.fetchall()]
+    return [_row(r) for r in cur.fetchall()]
 
 
 # A reply is owed while a dated reply (or point) is open on a ticket whose ball is in our court.
 _REPLY_KINDS = "kind IN ('actionable', 'point') AND promised = 1"
 
 
-async def owed_by(db: Db, se: str, limit: int) -> list[datetime]:
+def owed_by(db: Db, se: str, limit: int) -> list[datetime]:
     """The reply dates ``se`` owes, soonest first, at most ``limit``: the earliest open one of
     each of their open tickets."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT min(c.due_at) AS due FROM tickets t JOIN commitments c ON c.ticket_id = t.id"
         f" WHERE t.se = ? AND t.state IN ('new', 'answered') AND {OPEN} AND {_REPLY_KINDS}"
         " GROUP BY t.id ORDER BY due LIMIT ?",
         (se, limit),
     )
-    return [from_ts(r[0]) for r in await cur.fetchall()]
+    return [from_ts(r[0]) for r in cur.fetchall()]
 
 
-async def replies_of(db: Db, se: str, since: datetime) -> list[tuple[datetime, datetime]]:
+def replies_of(db: Db, se: str, since: datetime) -> list[tuple[datetime, datetime]]:
     """(made, met) of each reply date met since ``since`` on a ticket ``se`` holds now (a reply
     and the points it answered are one)."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT DISTINCT c.ticket_id, c.made_at, c.met_at FROM commitments c"
         " JOIN tickets t ON t.id = c.ticket_id"
         f" WHERE c.met_at >= ? AND t.se = ? AND {_REPLY_KINDS}",
         (ts(since), se),
     )
-    return [(from_ts(r[1]), from_ts(r[2])) for r in await cur.fetchall()]
+    return [(from_ts(r[1]), from_ts(r[2])) for r in cur.fetchall()]
 
 
 _COLUMNS = "commitments.id, ticket_id, kind, due_at, told, point, promised"
@@ -163,17 +163,17 @@ def _row(r: Any) -> Commitment:
     return Commitment(r[0], r[1], r[2], from_ts(r[3]), r[4], r[5], bool(r[6]))
 
 
-async def meet_one(db: Db, commitment_id: int, now: datetime) -> None:
-    await db.execute(
+def meet_one(db: Db, commitment_id: int, now: datetime) -> None:
+    db.execute(
         "UPDATE commitments SET met_at = ? WHERE id = ? AND met_at IS NULL",
         (ts(now), commitment_id),
     )
 
 
-async def points_of(db: Db, ticket_id: int) -> list[str]:
+def points_of(db: Db, ticket_id: int) -> list[str]:
     """Every point of the ticket ever given a date (open, met, missed or superseded)."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT DISTINCT point FROM commitments WHERE ticket_id = ? AND kind = 'point'",
         (ticket_id,),
     )
-    return [r[0] for r in await cur.fetchall()]
+    return [r[0] for r in cur.fetchall()]

@@ -2,31 +2,22 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL``: a commit is on disk before the gateway acts on
 it (flags a message on the IMAP server, answers an SMTP ``DATA``), which is what "stored before
-anything else happens" means. All access goes through :meth:`Store.transaction` (statement by
-statement through aiosqlite's thread) or :meth:`Store.run` (a whole transaction as one job in a
-worker thread, for the hot paths); both take the same lock, so no task ever sees or joins
-another task's half-done transaction.
+anything else happens" means. Every store function is a plain function over a :class:`Db` (a
+connection inside a transaction); :meth:`Store.run` runs one such job as a whole transaction in a
+worker thread, under a lock, so no task ever sees or joins another task's half-done transaction
+and no statement runs on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import (
-    AsyncIterator,
-    Callable,
-    Coroutine,
-    Iterable,
-    Iterator,
-    Mapping,
-    Sized,
-)
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sized
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
-
-import aiosqlite
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -419,81 +410,58 @@ def from_ts(s: str) -> datetime:
 
 
 class Cursor(Protocol):
-    """What the store modules use of a cursor (aiosqlite's, or :class:`_SyncCursor`)."""
+    """What the store modules use of a cursor."""
 
     @property
     def lastrowid(self) -> int | None: ...
     @property
     def rowcount(self) -> int: ...
-    async def fetchone(self) -> sqlite3.Row | None: ...
-    async def fetchall(self) -> Iterable[sqlite3.Row]: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
 
 
 class Db(Protocol):
-    """A connection inside a transaction, as the store modules see it."""
+    """A connection inside a transaction, as the store modules see it: plain calls, run in a
+    worker thread (see :meth:`Store.run`), never on the event loop."""
 
-    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Cursor: ...
-    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor: ...
-
-
-class _SyncCursor:
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    async def fetchone(self) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._cursor.fetchone()
-        return row
-
-    async def fetchall(self) -> Iterable[sqlite3.Row]:
-        return self._cursor.fetchall()
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Cursor: ...
+    def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor: ...
 
 
-class _SyncDb:
-    """The same calls answered at once on a plain connection: a coroutine using it never
-    suspends, so a whole transaction runs as one job in a worker thread (see :meth:`Store.run`).
-    """
+class SqliteDb:
+    """:class:`Db` over a :mod:`sqlite3` connection."""
 
     def __init__(self, con: sqlite3.Connection) -> None:
         self._con = con
 
-    async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Cursor:
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Cursor:
         # Named parameters come as a mapping; positional ones as any iterable.
         args = parameters if isinstance(parameters, Mapping) else tuple(parameters or ())
-        return _SyncCursor(self._con.execute(sql, args))
+        return self._con.execute(sql, args)
 
-    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor:
-        return _SyncCursor(self._con.executemany(sql, [tuple(p) for p in parameters]))
+    def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor:
+        return self._con.executemany(sql, [tuple(p) for p in parameters])
 
 
-def _complete(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine that only awaits :class:`_SyncDb` calls to its end, here and now."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return cast(T, stop.value)
-    coro.close()
-    raise RuntimeError("a database job awaited something other than the database")
+def _connect(target: str, busy_timeout_ms: int, uri: bool = False) -> sqlite3.Connection:
+    con = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False)
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA synchronous=FULL")
+    # Deleted content is overwritten, not left in free space (forgetting means gone).
+    con.execute("PRAGMA secure_delete=ON")
+    con.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    con.execute("PRAGMA foreign_keys=ON")
+    return con
 
 
 class Store:
-    """The gateway's database: an aiosqlite connection, and a plain one for whole-transaction
-    jobs, used one transaction at a time."""
+    """The gateway's database: one connection, used one transaction at a time, each
+    transaction a plain function run whole in a worker thread (:meth:`run`)."""
 
     def __init__(self, path: str | Path, busy_timeout_ms: int = 10000) -> None:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
-        self._db: aiosqlite.Connection | None = None
-        # A second connection for whole-transaction jobs (run()); both are only ever used under
-        # the lock, so they never wait on each other.
-        self._jobs: sqlite3.Connection | None = None
+        self._con: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         # Tasks waiting to run a job: a long job (a batch of messages) ends early when others
         # wait, so a "sent" mark never queues behind a whole batch.
@@ -512,56 +480,63 @@ class Store:
         copy of that database file, opened read-only: the dry runs of ``explain`` use it."""
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(self.path, isolation_level=None)
-        if copy_of is not None:
-            source = await aiosqlite.connect(f"file:{copy_of}?mode=ro", uri=True)
-            try:
-                await source.backup(db)
-            finally:
-                await source.close()
-        db.row_factory = sqlite3.Row
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=FULL")
-        # Deleted content is overwritten, not left in free space (forgetting means gone).
-        await db.execute("PRAGMA secure_delete=ON")
-        await db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
-        await db.execute("PRAGMA foreign_keys=ON")
-        self._db = db
-        await self._migrate()
-        if self.path != ":memory:":  # an in-memory copy cannot be shared: run() falls back
-            self._jobs = await asyncio.to_thread(self._open_jobs)
+        self._con = await asyncio.to_thread(self._open, copy_of)
 
-    def _open_jobs(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA synchronous=FULL")
-        con.execute("PRAGMA secure_delete=ON")
-        con.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
-        con.execute("PRAGMA foreign_keys=ON")
+    def _open(self, copy_of: str | None) -> sqlite3.Connection:
+        con = _connect(self.path, self.busy_timeout_ms)
+        try:
+            if copy_of is not None:
+                source = sqlite3.connect(f"file:{copy_of}?mode=ro", uri=True)
+                try:
+                    source.backup(con)
+                finally:
+                    source.close()
+            con.execute("PRAGMA journal_mode=WAL")
+            self._migrate(con)
+        except BaseException:
+            con.close()
+            raise
         return con
 
     @property
     def started(self) -> bool:
-        return self._db is not None
+        return self._con is not None
 
     async def stop(self) -> None:
-        if self._db is not None:
+        if self._con is not None:
             async with self._lock:
-                await self._db.close()
-                if self._jobs is not None:
-                    self._jobs.close()
-            self._db = self._jobs = None
+                if self._con is not None:
+                    self._con.close()
+            self._con = None
 
-    async def run(self, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
-        """Run ``job`` as one transaction in a worker thread: one hand-off for all its
-        statements instead of one per statement. The job may await only the database."""
-        if self._db is None:
-            raise RuntimeError("the store is not started")
-        if self._jobs is None:
-            async with self.transaction() as db:
-                return await job(db)
+    async def run(self, job: Callable[[Db], T]) -> T:
+        """Run ``job`` as one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back if it
+        raises) in a worker thread, so neither its statements nor its work block the event
+        loop."""
+        return await self._in_thread(self._transaction, job)
+
+    async def try_out(self, job: Callable[[Db], T]) -> T:
+        """Run ``job`` in a transaction that is always rolled back (dry runs)."""
+        return await self._in_thread(partial(self._transaction, keep=False), job)
+
+    @staticmethod
+    def _transaction(con: sqlite3.Connection, job: Callable[[Db], T], keep: bool = True) -> T:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            result = job(SqliteDb(con))
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT" if keep else "ROLLBACK")
+        return result
+
+    async def _in_thread(
+        self, work: Callable[[sqlite3.Connection, Callable[[Db], T]], T], job: Callable[[Db], T]
+    ) -> T:
         async with self._locked():
-            running = asyncio.ensure_future(asyncio.to_thread(self._run_job, self._jobs, job))
+            if self._con is None:
+                raise RuntimeError("the store is not started")
+            running = asyncio.ensure_future(asyncio.to_thread(work, self._con, job))
             try:
                 return await asyncio.shield(running)
             except asyncio.CancelledError:
@@ -572,60 +547,41 @@ class Store:
                     running.exception()  # its outcome is moot once we are cancelled
                 raise
 
+    async def rewrite(self) -> None:
+        """Rewrite the database file (VACUUM) and empty the write-ahead log: after an erasure,
+        nothing removed is left in free pages or in the log."""
+
+        def rewrite(con: sqlite3.Connection, _job: Callable[[Db], None]) -> None:
+            con.execute("VACUUM")
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        await self._in_thread(rewrite, lambda db: None)
+
+    async def backup_to(self, target: str | Path) -> None:
+        """A consistent copy of the database, taken while it runs (SQLite's online backup)."""
+
+        def backup(con: sqlite3.Connection, _job: Callable[[Db], None]) -> None:
+            copy = sqlite3.connect(str(target))
+            try:
+                con.backup(copy)
+            finally:
+                copy.close()
+
+        await self._in_thread(backup, lambda db: None)
+
     @staticmethod
-    def _run_job(con: sqlite3.Connection, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
+    def _migrate(con: sqlite3.Connection) -> None:
         con.execute("BEGIN IMMEDIATE")
         try:
-            result = _complete(job(_SyncDb(con)))
+            version = int(con.execute("PRAGMA user_version").fetchone()[0])
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in statements(script):
+                    con.execute(statement)
+                con.execute(f"PRAGMA user_version={number}")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
-        return result
-
-    async def rewrite(self) -> None:
-        """Rewrite the database file (VACUUM) and empty the write-ahead log: after an erasure,
-        nothing removed is left in free pages or in the log."""
-        if self._db is None:
-            raise RuntimeError("the store is not started")
-        async with self._locked():
-            await self._db.execute("VACUUM")
-            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-    async def backup_to(self, target: str | Path) -> None:
-        """A consistent copy of the database, taken while it runs (SQLite's online backup)."""
-        if self._db is None:
-            raise RuntimeError("the store is not started")
-        async with self._locked():
-            copy = await aiosqlite.connect(str(target))
-            try:
-                await self._db.backup(copy)
-            finally:
-                await copy.close()
-
-    async def _migrate(self) -> None:
-        async with self.transaction() as db:
-            row = await (await db.execute("PRAGMA user_version")).fetchone()
-            version = int(row[0]) if row else 0
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in statements(script):
-                    await db.execute(statement)
-                await db.execute(f"PRAGMA user_version={number}")
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Db]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back if the block raises."""
-        if self._db is None:
-            raise RuntimeError("the store is not started")
-        async with self._locked():
-            db = self._db
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            await db.execute("COMMIT")
 
     @asynccontextmanager
     async def _locked(self) -> AsyncIterator[None]:
@@ -651,8 +607,8 @@ class Reader:
         self._con: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
 
-    async def run(self, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
-        """Run ``job`` (which may await only the database) on one snapshot."""
+    async def run(self, job: Callable[[Db], T]) -> T:
+        """Run ``job`` on one snapshot."""
         async with self._lock:
             if self._con is None:
                 self._con = await asyncio.to_thread(_open_read_only, self.path)
@@ -673,15 +629,15 @@ def _open_read_only(path: str | Path) -> sqlite3.Connection:
     return con
 
 
-def _read(con: sqlite3.Connection, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
+def _read(con: sqlite3.Connection, job: Callable[[Db], T]) -> T:
     con.execute("BEGIN")
     try:
-        return _complete(job(_SyncDb(con)))
+        return job(SqliteDb(con))
     finally:
         con.execute("ROLLBACK")
 
 
-def read_once(path: str | Path, job: Callable[[Db], Coroutine[Any, Any, T]]) -> T:
+def read_once(path: str | Path, job: Callable[[Db], T]) -> T:
     """Run ``job`` on one read-only snapshot of the database file, here and now (for commands
     such as ``report``)."""
     con = _open_read_only(path)

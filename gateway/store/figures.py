@@ -16,8 +16,8 @@ from gateway.store.db import Db, from_ts, marks, ts
 _OWED = (TicketState.NEW.value, TicketState.ANSWERED.value)
 
 
-async def _one(db: Db, sql: str, *args: object) -> Any:
-    row = await (await db.execute(sql, args)).fetchone()
+def _one(db: Db, sql: str, *args: object) -> Any:
+    row = db.execute(sql, args).fetchone()
     return row[0] if row is not None else None
 
 
@@ -29,35 +29,35 @@ class Outgoing:
     sent: int
 
 
-async def outgoing(db: Db) -> Outgoing:
-    oldest = await _one(db, "SELECT min(created_at) FROM outbox WHERE state = 'queued'")
+def outgoing(db: Db) -> Outgoing:
+    oldest = _one(db, "SELECT min(created_at) FROM outbox WHERE state = 'queued'")
     return Outgoing(
-        await _one(db, "SELECT count(*) FROM outbox WHERE state = 'queued'"),
+        _one(db, "SELECT count(*) FROM outbox WHERE state = 'queued'"),
         from_ts(oldest) if oldest else None,
-        await _one(db, "SELECT count(*) FROM outbox WHERE state = 'dead'"),
-        await _one(db, "SELECT count(*) FROM outbox WHERE state = 'sent'"),
+        _one(db, "SELECT count(*) FROM outbox WHERE state = 'dead'"),
+        _one(db, "SELECT count(*) FROM outbox WHERE state = 'sent'"),
     )
 
 
-async def dates(db: Db) -> dict[str, int]:
+def dates(db: Db) -> dict[str, int]:
     """Commitments by state: open (still standing), met, missed."""
     return {
-        "open": await _one(db, f"SELECT count(*) FROM commitments WHERE {OPEN}"),
-        "met": await _one(db, "SELECT count(*) FROM commitments WHERE met_at IS NOT NULL"),
-        "missed": await _one(db, "SELECT count(*) FROM commitments WHERE missed_at IS NOT NULL"),
+        "open": _one(db, f"SELECT count(*) FROM commitments WHERE {OPEN}"),
+        "met": _one(db, "SELECT count(*) FROM commitments WHERE met_at IS NOT NULL"),
+        "missed": _one(db, "SELECT count(*) FROM commitments WHERE missed_at IS NOT NULL"),
     }
 
 
-async def dates_owed(db: Db, now: datetime) -> tuple[int, int]:
+def dates_owed(db: Db, now: datetime) -> tuple[int, int]:
     """Standing dates of tickets we owe: overdue, and due within 24 hours."""
     owed = f"ticket_id IN (SELECT id FROM tickets WHERE state IN ({marks(_OWED)}))"
-    overdue = await _one(
+    overdue = _one(
         db,
         f"SELECT count(*) FROM commitments WHERE {OPEN} AND due_at < ? AND {owed}",
         ts(now),
         *_OWED,
     )
-    soon = await _one(
+    soon = _one(
         db,
         f"SELECT count(*) FROM commitments WHERE {OPEN} AND due_at >= ? AND due_at < ? AND {owed}",
         ts(now),
@@ -67,32 +67,32 @@ async def dates_owed(db: Db, now: datetime) -> tuple[int, int]:
     return overdue, soon
 
 
-async def tickets_by_state(db: Db) -> dict[str, int]:
-    cur = await db.execute("SELECT state, count(*) FROM tickets GROUP BY state")
-    return {r[0]: r[1] for r in await cur.fetchall()}
+def tickets_by_state(db: Db) -> dict[str, int]:
+    cur = db.execute("SELECT state, count(*) FROM tickets GROUP BY state")
+    return {r[0]: r[1] for r in cur.fetchall()}
 
 
-async def inbound(db: Db) -> dict[str, int]:
+def inbound(db: Db) -> dict[str, int]:
     return {
-        "waiting": await _one(db, "SELECT count(*) FROM inbox WHERE state = 'new'"),
-        "held": await _one(db, inbox.HELD_SQL),
-        "quarantined": await _one(db, "SELECT count(*) FROM inbox WHERE state = 'quarantined'"),
-        "spam": await _one(db, "SELECT count(*) FROM inbox WHERE state = 'spam'"),
+        "waiting": _one(db, "SELECT count(*) FROM inbox WHERE state = 'new'"),
+        "held": _one(db, inbox.HELD_SQL),
+        "quarantined": _one(db, "SELECT count(*) FROM inbox WHERE state = 'quarantined'"),
+        "spam": _one(db, "SELECT count(*) FROM inbox WHERE state = 'spam'"),
     }
 
 
-async def revised_sent(db: Db) -> int:
-    return int(await _one(db, "SELECT count(*) FROM outbox WHERE kind = 'revised-eta'"))
+def revised_sent(db: Db) -> int:
+    return int(_one(db, "SELECT count(*) FROM outbox WHERE kind = 'revised-eta'"))
 
 
-async def shunted(db: Db) -> int:
-    return int(await _one(db, shunts.COUNT_SQL))
+def shunted(db: Db) -> int:
+    return int(_one(db, shunts.COUNT_SQL))
 
 
-async def totals(db: Db) -> tuple[int, int, int]:
+def totals(db: Db) -> tuple[int, int, int]:
     """Tickets, dates and mails in: what a copy of the database holds."""
     return (
-        int(await _one(db, "SELECT count(*) FROM tickets")),
-        int(await _one(db, "SELECT count(*) FROM commitments")),
-        int(await _one(db, "SELECT count(*) FROM inbox")),
+        int(_one(db, "SELECT count(*) FROM tickets")),
+        int(_one(db, "SELECT count(*) FROM commitments")),
+        int(_one(db, "SELECT count(*) FROM inbox")),
     )

@@ -18,61 +18,59 @@ from gateway.store.db import Db, marks, ts
 REMOVED = "(removed)"
 
 
-async def resolved_before(db: Db, before: datetime, limit: int) -> list[int]:
+def resolved_before(db: Db, before: datetime, limit: int) -> list[int]:
     """Resolved tickets (resolved before ``before``) whose mail is not yet forgotten."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT id FROM tickets WHERE state = 'resolved' AND resolved_at < ?"
         " AND forgotten_at IS NULL ORDER BY resolved_at LIMIT ?",
         (ts(before), limit),
     )
-    return [r[0] for r in await cur.fetchall()]
+    return [r[0] for r in cur.fetchall()]
 
 
-async def tickets_of(db: Db, address: str) -> list[int]:
+def tickets_of(db: Db, address: str) -> list[int]:
     """Tickets ``address`` asked or took part in."""
     a = address.lower()
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT id FROM tickets WHERE lower(customer_address) = ?"
         " UNION SELECT ticket_id FROM participants WHERE address_key = ? ORDER BY 1",
         (a, a),
     )
-    return [r[0] for r in await cur.fetchall()]
+    return [r[0] for r in cur.fetchall()]
 
 
-async def forget_tickets(db: Db, ids: list[int], now: datetime) -> Counter[str]:
+def forget_tickets(db: Db, ids: list[int], now: datetime) -> Counter[str]:
     """Forget the mail and personal data of tickets ``ids``; return what went, by kind."""
     gone: Counter[str] = Counter()
     if not ids:
         return gone
     places = marks(ids)
 
-    async def run(name: str, sql: str, args: tuple[object, ...] = ()) -> None:
-        cur = await db.execute(sql, (*args, *ids))
+    def run(name: str, sql: str, args: tuple[object, ...] = ()) -> None:
+        cur = db.execute(sql, (*args, *ids))
         gone[name] += max(cur.rowcount, 0)
 
     mail_in = f"SELECT id FROM inbox WHERE ticket_id IN ({places})"
     # Mail still waiting to be sent is left to go: it is not the past.
     mail_out = f"SELECT id FROM outbox WHERE ticket_id IN ({places}) AND state != 'queued'"
-    await run("mails in", f"UPDATE inbox_raw SET raw = x'' WHERE inbox_id IN ({mail_in})")
-    await run(
+    run("mails in", f"UPDATE inbox_raw SET raw = x'' WHERE inbox_id IN ({mail_in})")
+    run(
         "decisions",
         f"UPDATE decisions SET reason = '' WHERE reason != '' AND inbox_id IN ({mail_in})",
     )
-    await db.execute(
+    db.execute(
         f"UPDATE inbox SET reason = NULL, message_id = NULL WHERE ticket_id IN ({places})", ids
     )
-    await run("mails out", f"UPDATE outbox_raw SET raw = x'' WHERE outbox_id IN ({mail_out})")
-    await db.execute(
-        f"UPDATE outbox SET rcpt = '', last_error = NULL WHERE id IN ({mail_out})", ids
-    )
-    await run(
+    run("mails out", f"UPDATE outbox_raw SET raw = x'' WHERE outbox_id IN ({mail_out})")
+    db.execute(f"UPDATE outbox SET rcpt = '', last_error = NULL WHERE id IN ({mail_out})", ids)
+    run(
         "dates' wording",
         f"UPDATE commitments SET told = '', point = '' WHERE ticket_id IN ({places})",
     )
-    await run("people", f"DELETE FROM participants WHERE ticket_id IN ({places})")
-    await run("message-ids", f"DELETE FROM message_ids WHERE ticket_id IN ({places})")
-    await db.execute(f"DELETE FROM undeliverable WHERE ticket_id IN ({places})", ids)
-    await run(
+    run("people", f"DELETE FROM participants WHERE ticket_id IN ({places})")
+    run("message-ids", f"DELETE FROM message_ids WHERE ticket_id IN ({places})")
+    db.execute(f"DELETE FROM undeliverable WHERE ticket_id IN ({places})", ids)
+    run(
         "tickets",
         "UPDATE tickets SET subject = ?, question = '', customer_address = '',"
         " customer_name = '', last_customer_message_id = '', references_ = '',"
@@ -84,16 +82,16 @@ async def forget_tickets(db: Db, ids: list[int], now: datetime) -> Counter[str]:
     return gone
 
 
-async def compact_search(db: Db) -> None:
+def compact_search(db: Db) -> None:
     """Merge the search index, so the entries of forgotten tickets are gone from it, not only
     marked deleted."""
-    await db.execute("INSERT INTO tickets_search (tickets_search) VALUES ('optimize')")
+    db.execute("INSERT INTO tickets_search (tickets_search) VALUES ('optimize')")
 
 
-async def unticketed_mail(db: Db, after_id: int, limit: int) -> list[tuple[str, int, bytes]]:
+def unticketed_mail(db: Db, after_id: int, limit: int) -> list[tuple[str, int, bytes]]:
     """Mail on no ticket (quarantine, spam, robots, refused relays; alerts), for a search by
     address: (in | out, id, bytes), by id, after ``after_id`` (ids of both tables interleave)."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT 'in', i.id, r.raw FROM inbox i JOIN inbox_raw r ON r.inbox_id = i.id"
         " WHERE i.ticket_id IS NULL AND i.id > ? AND length(r.raw) > 0"
         " UNION ALL"
@@ -102,37 +100,37 @@ async def unticketed_mail(db: Db, after_id: int, limit: int) -> list[tuple[str, 
         " ORDER BY 2 LIMIT ?",
         (after_id, after_id, limit),
     )
-    return [(r[0], r[1], bytes(r[2])) for r in await cur.fetchall()]
+    return [(r[0], r[1], bytes(r[2])) for r in cur.fetchall()]
 
 
-async def forget_mail(db: Db, inbound: list[int], outbound: list[int]) -> Counter[str]:
+def forget_mail(db: Db, inbound: list[int], outbound: list[int]) -> Counter[str]:
     """Forget single mails on no ticket."""
     gone: Counter[str] = Counter()
     if inbound:
-        cur = await db.execute(
+        cur = db.execute(
             f"UPDATE inbox_raw SET raw = x'' WHERE inbox_id IN ({marks(inbound)})", inbound
         )
         gone["mails in"] += cur.rowcount
-        await db.execute(
+        db.execute(
             f"UPDATE inbox SET reason = NULL, message_id = NULL WHERE id IN ({marks(inbound)})",
             inbound,
         )
-        await db.execute(
+        db.execute(
             f"UPDATE decisions SET reason = '' WHERE inbox_id IN ({marks(inbound)})", inbound
         )
     if outbound:
-        cur = await db.execute(
+        cur = db.execute(
             f"UPDATE outbox_raw SET raw = x'' WHERE outbox_id IN ({marks(outbound)})", outbound
         )
         gone["mails out"] += cur.rowcount
-        await db.execute(
+        db.execute(
             f"UPDATE outbox SET rcpt = '', last_error = NULL WHERE id IN ({marks(outbound)})",
             outbound,
         )
     return gone
 
 
-async def forget_address(db: Db, address: str) -> Counter[str]:
+def forget_address(db: Db, address: str) -> Counter[str]:
     """The rows that name ``address`` itself: caps, bounces, leave, web sign-in and actions."""
     a = address.lower()
     gone: Counter[str] = Counter()
@@ -142,31 +140,31 @@ async def forget_address(db: Db, address: str) -> Counter[str]:
         ("leave", "DELETE FROM leave WHERE address = ?"),
         ("web password", "DELETE FROM web_users WHERE address = ?"),
     ):
-        cur = await db.execute(sql, (a,))
+        cur = db.execute(sql, (a,))
         gone[name] += max(cur.rowcount, 0)
-    cur = await db.execute("UPDATE web_actions SET who = ? WHERE who = ?", (REMOVED, a))
+    cur = db.execute("UPDATE web_actions SET who = ? WHERE who = ?", (REMOVED, a))
     gone["web actions"] += max(cur.rowcount, 0)
     return gone
 
 
-async def old_held(db: Db, before: datetime, limit: int) -> list[int]:
+def old_held(db: Db, before: datetime, limit: int) -> list[int]:
     """Quarantined and spam mail stored before ``before``."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT id FROM inbox WHERE state IN ('quarantined', 'spam') AND stored_at < ?"
         " ORDER BY id LIMIT ?",
         (ts(before), limit),
     )
-    return [r[0] for r in await cur.fetchall()]
+    return [r[0] for r in cur.fetchall()]
 
 
-async def delete_held(db: Db, ids: list[int]) -> int:
+def delete_held(db: Db, ids: list[int]) -> int:
     """Delete held mail outright (nothing of it is in the promise record)."""
     if not ids:
         return 0
     places = marks(ids)
-    await db.execute(f"DELETE FROM decisions WHERE inbox_id IN ({places})", ids)
-    await db.execute(f"DELETE FROM inbox_raw WHERE inbox_id IN ({places})", ids)
-    cur = await db.execute(
+    db.execute(f"DELETE FROM decisions WHERE inbox_id IN ({places})", ids)
+    db.execute(f"DELETE FROM inbox_raw WHERE inbox_id IN ({places})", ids)
+    cur = db.execute(
         f"DELETE FROM inbox WHERE id IN ({places}) AND state IN ('quarantined', 'spam')", ids
     )
     return max(cur.rowcount, 0)

@@ -22,7 +22,7 @@ class InboxRow:
     spam_released: bool = False  # an operator overruled the spam verdict
 
 
-async def store_raw(
+def store_raw(
     db: Db,
     raw: bytes,
     received_at: datetime,
@@ -34,7 +34,7 @@ async def store_raw(
     uid: int = 0,
 ) -> int | None:
     """Insert one raw message; None when this IMAP UID is already stored."""
-    cur = await db.execute(
+    cur = db.execute(
         "INSERT OR IGNORE INTO inbox (source, mailbox, uidvalidity, uid, sha256, size,"
         " received_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -50,7 +50,7 @@ async def store_raw(
     )
     if not cur.rowcount or cur.lastrowid is None:
         return None
-    await db.execute("INSERT INTO inbox_raw (inbox_id, raw) VALUES (?, ?)", (cur.lastrowid, raw))
+    db.execute("INSERT INTO inbox_raw (inbox_id, raw) VALUES (?, ?)", (cur.lastrowid, raw))
     return cur.lastrowid
 
 
@@ -70,28 +70,28 @@ def _row(r: sqlite3.Row) -> InboxRow:
     )
 
 
-async def next_new(db: Db, now: datetime, after_id: int = 0) -> InboxRow | None:
+def next_new(db: Db, now: datetime, after_id: int = 0) -> InboxRow | None:
     """The next message to process: new, and not held for a retry beyond ``now``."""
-    cur = await db.execute(
+    cur = db.execute(
         f"{_WITH_RAW} WHERE state = 'new' AND id > ? AND (retry_at IS NULL OR retry_at <= ?)"
         " ORDER BY id LIMIT 1",
         (after_id, ts(now)),
     )
-    r = await cur.fetchone()
+    r = cur.fetchone()
     return _row(r) if r else None
 
 
-async def failed_attempts(db: Db, inbox_id: int) -> int:
+def failed_attempts(db: Db, inbox_id: int) -> int:
     """How many times processing this message has failed on an internal error."""
-    cur = await db.execute("SELECT attempts FROM inbox WHERE id = ?", (inbox_id,))
-    r = await cur.fetchone()
+    cur = db.execute("SELECT attempts FROM inbox WHERE id = ?", (inbox_id,))
+    r = cur.fetchone()
     return int(r[0]) if r else 0
 
 
-async def hold(db: Db, inbox_id: int, error: str, retry_at: datetime) -> None:
+def hold(db: Db, inbox_id: int, error: str, retry_at: datetime) -> None:
     """An internal error on this message: one more failed attempt; it stays new until
     ``retry_at``."""
-    await db.execute(
+    db.execute(
         "UPDATE inbox SET attempts = attempts + 1, last_error = ?, retry_at = ? WHERE id = ?",
         (error, ts(retry_at), inbox_id),
     )
@@ -100,13 +100,13 @@ async def hold(db: Db, inbox_id: int, error: str, retry_at: datetime) -> None:
 HELD_SQL = "SELECT count(*) FROM inbox WHERE state = 'new' AND attempts > 0"
 
 
-async def held_count(db: Db) -> int:
+def held_count(db: Db) -> int:
     """Messages waiting for a retry after an internal error."""
-    r = await (await db.execute(HELD_SQL)).fetchone()
+    r = db.execute(HELD_SQL).fetchone()
     return int(r[0]) if r else 0
 
 
-async def mark_done(
+def mark_done(
     db: Db,
     inbox_id: int,
     *,
@@ -117,58 +117,58 @@ async def mark_done(
     ticket_id: int | None,
     now: datetime,
 ) -> None:
-    await db.execute(
+    db.execute(
         "UPDATE inbox SET state = ?, action = ?, reason = ?, message_id = ?, ticket_id = ?,"
         " processed_at = ? WHERE id = ?",
         (state, action, reason, message_id, ticket_id, ts(now), inbox_id),
     )
 
 
-async def record_decisions(db: Db, inbox_id: int, decisions: list[tuple[str, str, str]]) -> None:
-    await db.executemany(
+def record_decisions(db: Db, inbox_id: int, decisions: list[tuple[str, str, str]]) -> None:
+    db.executemany(
         "INSERT INTO decisions (inbox_id, step, verdict, reason) VALUES (?, ?, ?, ?)",
         [(inbox_id, step, verdict, reason) for step, verdict, reason in decisions],
     )
 
 
-async def already_processed(db: Db, message_id: str, inbox_id: int) -> bool:
-    cur = await db.execute(
+def already_processed(db: Db, message_id: str, inbox_id: int) -> bool:
+    cur = db.execute(
         "SELECT 1 FROM inbox WHERE message_id = ? AND state = 'processed' AND id != ? LIMIT 1",
         (message_id, inbox_id),
     )
-    return await cur.fetchone() is not None
+    return cur.fetchone() is not None
 
 
-async def undisposed(db: Db, mailbox: str) -> list[tuple[int, int, int, str]]:
+def undisposed(db: Db, mailbox: str) -> list[tuple[int, int, int, str]]:
     """(id, uidvalidity, uid, state) of IMAP mail handled here but not yet moved or flagged."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT id, uidvalidity, uid, state FROM inbox WHERE source = 'imap' AND mailbox = ?"
         " AND state != 'new' AND disposed = 0 ORDER BY id",
         (mailbox,),
     )
-    return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
+    return [(r[0], r[1], r[2], r[3]) for r in cur.fetchall()]
 
 
-async def mark_disposed(db: Db, ids: list[int]) -> None:
-    await db.executemany("UPDATE inbox SET disposed = 1 WHERE id = ?", [(i,) for i in ids])
+def mark_disposed(db: Db, ids: list[int]) -> None:
+    db.executemany("UPDATE inbox SET disposed = 1 WHERE id = ?", [(i,) for i in ids])
 
 
-async def get_cursor(db: Db, mailbox: str, uidvalidity: int) -> int | None:
-    cur = await db.execute(
+def get_cursor(db: Db, mailbox: str, uidvalidity: int) -> int | None:
+    cur = db.execute(
         "SELECT last_uid FROM cursors WHERE mailbox = ? AND uidvalidity = ?",
         (mailbox, uidvalidity),
     )
-    r = await cur.fetchone()
+    r = cur.fetchone()
     return int(r[0]) if r else None
 
 
-async def has_any_cursor(db: Db, mailbox: str) -> bool:
-    cur = await db.execute("SELECT 1 FROM cursors WHERE mailbox = ? LIMIT 1", (mailbox,))
-    return await cur.fetchone() is not None
+def has_any_cursor(db: Db, mailbox: str) -> bool:
+    cur = db.execute("SELECT 1 FROM cursors WHERE mailbox = ? LIMIT 1", (mailbox,))
+    return cur.fetchone() is not None
 
 
-async def set_cursor(db: Db, mailbox: str, uidvalidity: int, uid: int) -> None:
-    await db.execute(
+def set_cursor(db: Db, mailbox: str, uidvalidity: int, uid: int) -> None:
+    db.execute(
         "INSERT INTO cursors (mailbox, uidvalidity, last_uid) VALUES (?, ?, ?)"
         " ON CONFLICT (mailbox, uidvalidity)"
         " DO UPDATE SET last_uid = max(last_uid, excluded.last_uid)",
@@ -176,40 +176,40 @@ async def set_cursor(db: Db, mailbox: str, uidvalidity: int, uid: int) -> None:
     )
 
 
-async def quarantined(db: Db) -> list[tuple[int, str, str, str, int, str]]:
+def quarantined(db: Db) -> list[tuple[int, str, str, str, int, str]]:
     """(id, received_at, message_id, first line of the reason, size, state) of mail in
     quarantine or kept as spam."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT id, received_at, coalesce(message_id, ''), reason, size, state FROM inbox"
         " WHERE state IN ('quarantined', 'spam') ORDER BY id"
     )
     return [
         (r[0], r[1], r[2], (r[3] or "").splitlines()[0] if r[3] else "", r[4], r[5])
-        for r in await cur.fetchall()
+        for r in cur.fetchall()
     ]
 
 
-async def get_row(db: Db, inbox_id: int) -> sqlite3.Row | None:
-    cur = await db.execute(f"{_WITH_RAW} WHERE id = ?", (inbox_id,))
-    return await cur.fetchone()
+def get_row(db: Db, inbox_id: int) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = db.execute(f"{_WITH_RAW} WHERE id = ?", (inbox_id,)).fetchone()
+    return row
 
 
-async def requeue(db: Db, inbox_id: int, *, not_spam: bool = False) -> bool:
+def requeue(db: Db, inbox_id: int, *, not_spam: bool = False) -> bool:
     """Put a quarantined message back in line for processing; with ``not_spam``, a message kept
     as spam, its spam verdict overruled."""
-    cur = await db.execute(
+    cur = db.execute(
         "UPDATE inbox SET state = 'new', action = NULL, reason = NULL, processed_at = NULL,"
         " attempts = 0, retry_at = NULL, last_error = NULL, spam_released = ?"
         " WHERE id = ? AND state = ?",
         (int(not_spam), inbox_id, "spam" if not_spam else "quarantined"),
     )
-    await db.execute("DELETE FROM decisions WHERE inbox_id = ?", (inbox_id,))
+    db.execute("DELETE FROM decisions WHERE inbox_id = ?", (inbox_id,))
     return cur.rowcount == 1
 
 
-async def release(db: Db, inbox_id: int, now: datetime) -> bool:
+def release(db: Db, inbox_id: int, now: datetime) -> bool:
     """An operator's verdict: the message needs nothing from the gateway."""
-    cur = await db.execute(
+    cur = db.execute(
         "UPDATE inbox SET state = 'processed', action = 'released',"
         " reason = 'released by an operator after: ' || coalesce(reason, ''), processed_at = ?"
         " WHERE id = ? AND state = 'quarantined'",
@@ -218,12 +218,12 @@ async def release(db: Db, inbox_id: int, now: datetime) -> bool:
     return cur.rowcount == 1
 
 
-async def outcomes(db: Db, limit: int = 20) -> list[tuple[int, str, str, str]]:
+def outcomes(db: Db, limit: int = 20) -> list[tuple[int, str, str, str]]:
     """(id, state, action, why) of the latest stored messages, for an operator's diagnosis: the
     reason of a decision, or the last internal error of a held message."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT id, state, coalesce(action, ''), coalesce(reason, last_error, '') FROM inbox"
         " ORDER BY id DESC LIMIT ?",
         (limit,),
     )
-    return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()][::-1]
+    return [(r[0], r[1], r[2], r[3]) for r in cur.fetchall()][::-1]

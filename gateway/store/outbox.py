@@ -21,8 +21,8 @@ class OutboxRow:
     created_at: datetime
 
 
-async def enqueue(db: Db, out: Outbound, ticket_id: int | None, now: datetime) -> int:
-    cur = await db.execute(
+def enqueue(db: Db, out: Outbound, ticket_id: int | None, now: datetime) -> int:
+    cur = db.execute(
         "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, next_attempt_at,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
@@ -36,15 +36,13 @@ async def enqueue(db: Db, out: Outbound, ticket_id: int | None, now: datetime) -
         ),
     )
     assert cur.lastrowid is not None
-    await db.execute(
-        "INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (cur.lastrowid, out.raw)
-    )
+    db.execute("INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (cur.lastrowid, out.raw))
     return cur.lastrowid
 
 
-async def due(db: Db, now: datetime, limit: int = 50, after_id: int = 0) -> list[OutboxRow]:
+def due(db: Db, now: datetime, limit: int = 50, after_id: int = 0) -> list[OutboxRow]:
     """Queued rows due by ``now``, oldest first, from after ``after_id`` (paging)."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT id, kind, message_id, mail_from, rcpt, raw, attempts, created_at FROM outbox"
         " JOIN outbox_raw ON outbox_id = id"
         " WHERE state = 'queued' AND next_attempt_at <= ? AND id > ? ORDER BY id LIMIT ?",
@@ -52,43 +50,43 @@ async def due(db: Db, now: datetime, limit: int = 50, after_id: int = 0) -> list
     )
     return [
         OutboxRow(r[0], r[1], r[2], r[3], tuple(r[4].split(",")), bytes(r[5]), r[6], from_ts(r[7]))
-        for r in await cur.fetchall()
+        for r in cur.fetchall()
     ]
 
 
-async def next_due_at(db: Db) -> datetime | None:
-    cur = await db.execute("SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'")
-    r = await cur.fetchone()
+def next_due_at(db: Db) -> datetime | None:
+    cur = db.execute("SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'")
+    r = cur.fetchone()
     return from_ts(r[0]) if r and r[0] else None
 
 
-async def mark_sent(db: Db, row_id: int, now: datetime, note: str | None = None) -> None:
-    await db.execute(
+def mark_sent(db: Db, row_id: int, now: datetime, note: str | None = None) -> None:
+    db.execute(
         "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = ?"
         " WHERE id = ?",
         (ts(now), note, row_id),
     )
 
 
-async def mark_retry(db: Db, row_id: int, next_at: datetime, error: str) -> None:
-    await db.execute(
+def mark_retry(db: Db, row_id: int, next_at: datetime, error: str) -> None:
+    db.execute(
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
         " WHERE id = ?",
         (ts(next_at), error, row_id),
     )
 
 
-async def mark_dead(db: Db, row_id: int, error: str) -> None:
-    await db.execute(
+def mark_dead(db: Db, row_id: int, error: str) -> None:
+    db.execute(
         "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
         (error, row_id),
     )
 
 
-async def revive(db: Db, row_id: int, now: datetime) -> bool:
+def revive(db: Db, row_id: int, now: datetime) -> bool:
     """A lead's "send again" for a dead letter (the relay's refusal was fixed): queued now, its
     tries counted afresh; the alert about it is not sent twice."""
-    cur = await db.execute(
+    cur = db.execute(
         "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, alerted = 1"
         " WHERE id = ? AND state = 'dead'",
         (ts(now), row_id),
@@ -96,7 +94,7 @@ async def revive(db: Db, row_id: int, now: datetime) -> bool:
     return cur.rowcount == 1
 
 
-async def requeue_for(
+def requeue_for(
     db: Db,
     row: OutboxRow,
     recipients: tuple[str, ...],
@@ -105,70 +103,68 @@ async def requeue_for(
     now: datetime,
 ) -> None:
     """Queue the same mail (same Message-ID) again for the recipients a relay deferred."""
-    cur = await db.execute(
+    cur = db.execute(
         "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, next_attempt_at,"
         " created_at, last_error) SELECT ticket_id, kind, message_id, mail_from, ?, ?, ?, ?"
         " FROM outbox WHERE id = ?",
         (",".join(recipients), ts(next_at), ts(now), error, row.id),
     )
-    await db.execute(
-        "INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (cur.lastrowid, row.raw)
-    )
+    db.execute("INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (cur.lastrowid, row.raw))
 
 
-async def record_automatic(db: Db, recipients: tuple[str, ...], now: datetime) -> None:
+def record_automatic(db: Db, recipients: tuple[str, ...], now: datetime) -> None:
     """Count an automatic mail against each of its recipients (for the caps)."""
-    await db.executemany(
+    db.executemany(
         "INSERT INTO automatic_mail (address, queued_at) VALUES (?, ?)",
         [(r.lower(), ts(now)) for r in recipients],  # one mailbox, however it is spelled
     )
 
 
-async def forget_automatic(db: Db, before: datetime) -> None:
+def forget_automatic(db: Db, before: datetime) -> None:
     """Forget who got automatic mail before ``before`` (the caps look back a day)."""
-    await db.execute("DELETE FROM automatic_mail WHERE queued_at < ?", (ts(before),))
+    db.execute("DELETE FROM automatic_mail WHERE queued_at < ?", (ts(before),))
 
 
-async def automatic_sent_to(db: Db, address: str, since: datetime) -> int:
+def automatic_sent_to(db: Db, address: str, since: datetime) -> int:
     """How many automatic mails were queued to ``address`` since ``since``."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT count(*) FROM automatic_mail WHERE address = ? AND queued_at >= ?",
         (address.lower(), ts(since)),
     )
-    row = await cur.fetchone()
+    row = cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def mark_undeliverable(
+def mark_undeliverable(
     db: Db, address: str, until: datetime, reason: str, ticket_id: int | None
 ) -> None:
-    await db.execute(
+    db.execute(
         "INSERT INTO undeliverable (address, until, reason, ticket_id) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (address) DO UPDATE SET until = excluded.until, reason = excluded.reason",
         (address.lower(), ts(until), reason, ticket_id),
     )
 
 
-async def undeliverable(db: Db, addresses: tuple[str, ...], now: datetime) -> dict[str, str]:
+def undeliverable(db: Db, addresses: tuple[str, ...], now: datetime) -> dict[str, str]:
     """Which of ``addresses`` must get no mail now, with the reason."""
     if not addresses:
         return {}
     places = marks(addresses)
-    cur = await db.execute(
+    cur = db.execute(
         f"SELECT address, reason FROM undeliverable WHERE address IN ({places}) AND until > ?",
         (*(a.lower() for a in addresses), ts(now)),
     )
-    found = {r[0]: r[1] for r in await cur.fetchall()}
+    found = {r[0]: r[1] for r in cur.fetchall()}
     return {a: found[a.lower()] for a in addresses if a.lower() in found}
 
 
-async def troubles(db: Db) -> list[tuple[int, str, str, str]]:
+def troubles(db: Db) -> list[tuple[int, str, str, str]]:
     """(id, kind, state, last error) of mail not sent yet or given up on."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT id, kind, state, coalesce(last_error, '') FROM outbox"
         " WHERE state != 'sent' AND (state = 'dead' OR last_error IS NOT NULL) ORDER BY id"
     )
-    return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
+    return [(r[0], r[1], r[2], r[3]) for r in cur.fetchall()]
 
 
 @dataclass(frozen=True)
@@ -180,23 +176,23 @@ class DeadLetter:
     error: str
 
 
-async def dead_unalerted(db: Db, kinds: frozenset[str]) -> list[DeadLetter]:
+def dead_unalerted(db: Db, kinds: frozenset[str]) -> list[DeadLetter]:
     """Dead mail of ``kinds`` on a ticket that nobody was told about yet. Dead mail of other
     kinds (to staff) is marked as needing no alert, so it leaves the index."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT id, ticket_id, kind, rcpt, coalesce(last_error, '') FROM outbox"
         " INDEXED BY outbox_dead_unalerted WHERE state = 'dead' AND alerted = 0 ORDER BY id"
     )
     dead = [
         DeadLetter(r[0], r[1], r[2], tuple(a for a in r[3].split(",") if a), r[4])
-        for r in await cur.fetchall()
+        for r in cur.fetchall()
     ]
     wanted = [d for d in dead if d.kind in kinds and d.ticket_id is not None]
-    await db.executemany(
+    db.executemany(
         "UPDATE outbox SET alerted = 1 WHERE id = ?", [(d.id,) for d in dead if d not in wanted]
     )
     return wanted
 
 
-async def mark_alerted(db: Db, row_id: int) -> None:
-    await db.execute("UPDATE outbox SET alerted = 1 WHERE id = ?", (row_id,))
+def mark_alerted(db: Db, row_id: int) -> None:
+    db.execute("UPDATE outbox SET alerted = 1 WHERE id = ?", (row_id,))

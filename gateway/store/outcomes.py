@@ -36,19 +36,17 @@ def _at(value: str | None) -> datetime | None:
     return from_ts(value) if value else None
 
 
-async def dates_given(db: Db) -> list[Given]:
-    cur = await db.execute(
+def dates_given(db: Db) -> list[Given]:
+    cur = db.execute(
         "SELECT ticket_id, due_at, min(met_at), min(missed_at), max(made_by = 'revision')"
         " FROM commitments WHERE promised = 1 AND kind IN ('actionable', 'point', 'resolution')"
         " GROUP BY ticket_id, due_at, told"
     )
-    return [
-        Given(r[0], from_ts(r[1]), _at(r[2]), _at(r[3]), bool(r[4])) for r in await cur.fetchall()
-    ]
+    return [Given(r[0], from_ts(r[1]), _at(r[2]), _at(r[3]), bool(r[4])) for r in cur.fetchall()]
 
 
-async def ticket_times(db: Db) -> list[TicketTimes]:
-    cur = await db.execute(
+def ticket_times(db: Db) -> list[TicketTimes]:
+    cur = db.execute(
         "SELECT t.id, t.received_at,"
         " (SELECT min(created_at) FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'ack'),"
         " (SELECT due_at FROM commitments c WHERE c.ticket_id = t.id AND c.kind = 'actionable'"
@@ -57,7 +55,7 @@ async def ticket_times(db: Db) -> list[TicketTimes]:
     )
     return [
         TicketTimes(r[0], from_ts(r[1]), _at(r[2]), _at(r[3]), _at(r[4]), _at(r[5]), r[6], r[7])
-        for r in await cur.fetchall()
+        for r in cur.fetchall()
     ]
 
 
@@ -81,9 +79,9 @@ class TicketOutcome:
     revised: int  # revised dates sent
 
 
-async def per_ticket(db: Db, since: datetime, until: datetime | None = None) -> list[TicketOutcome]:
+def per_ticket(db: Db, since: datetime, until: datetime | None = None) -> list[TicketOutcome]:
     """The tickets received in [since, until)."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT t.id, t.se, t.account, t.product, t.received_at,"
         " (SELECT min(o.sent_at) FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'ack'),"
         " t.responded_at, t.resolved_at,"
@@ -99,4 +97,4 @@ async def per_ticket(db: Db, since: datetime, until: datetime | None = None) -> 
         " FROM tickets t WHERE t.received_at >= ? AND t.received_at < ? ORDER BY t.received_at",
         (ts(since), ts(until) if until is not None else "9999"),
     )
-    return [TicketOutcome(*r) for r in await cur.fetchall()]
+    return [TicketOutcome(*r) for r in cur.fetchall()]

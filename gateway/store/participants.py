@@ -9,24 +9,24 @@ from datetime import datetime
 from gateway.store.db import Db, ts
 
 
-async def of(db: Db, ticket_id: int) -> list[str]:
+def of(db: Db, ticket_id: int) -> list[str]:
     """The addresses, in the order they joined (the requester first)."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT address FROM participants WHERE ticket_id = ? ORDER BY added_at, rowid",
         (ticket_id,),
     )
-    return [r[0] for r in await cur.fetchall()]
+    return [r[0] for r in cur.fetchall()]
 
 
-async def includes(db: Db, ticket_id: int, address: str) -> bool:
-    cur = await db.execute(
+def includes(db: Db, ticket_id: int, address: str) -> bool:
+    cur = db.execute(
         "SELECT 1 FROM participants WHERE ticket_id = ? AND address_key = ?",
         (ticket_id, address.lower()),
     )
-    return await cur.fetchone() is not None
+    return cur.fetchone() is not None
 
 
-async def add(
+def add(
     db: Db,
     ticket_id: int,
     people: list[tuple[str, str]],
@@ -37,11 +37,11 @@ async def add(
     """Add (name, address) pairs not yet on the ticket, while fewer than ``cap`` are; return the
     addresses added."""
     added = []
-    count = len(await of(db, ticket_id))
+    count = len(of(db, ticket_id))
     for name, address in people:
         if count >= cap:
             break
-        cur = await db.execute(
+        cur = db.execute(
             "INSERT OR IGNORE INTO participants"
             " (ticket_id, address, address_key, name, added_by, added_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -53,17 +53,17 @@ async def add(
     return added
 
 
-async def remove(db: Db, ticket_id: int, address: str) -> bool:
-    cur = await db.execute(
+def remove(db: Db, ticket_id: int, address: str) -> bool:
+    cur = db.execute(
         "DELETE FROM participants WHERE ticket_id = ? AND address_key = ?",
         (ticket_id, address.lower()),
     )
     return cur.rowcount == 1
 
 
-async def copy(db: Db, from_ticket: int, to_ticket: int, now: datetime) -> int:
+def copy(db: Db, from_ticket: int, to_ticket: int, now: datetime) -> int:
     """Everyone on ``from_ticket`` joins ``to_ticket`` (#merge); return how many were new."""
-    cur = await db.execute(
+    cur = db.execute(
         "INSERT OR IGNORE INTO participants"
         " (ticket_id, address, address_key, name, added_by, added_at)"
         " SELECT ?, address, address_key, name, 'merge', ? FROM participants WHERE ticket_id = ?",

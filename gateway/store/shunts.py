@@ -26,50 +26,49 @@ class Shunt:
     reason: str
 
 
-async def record(db: Db, ticket_id: int, reason: str, now: datetime, retry_at: datetime) -> int:
+def record(db: Db, ticket_id: int, reason: str, now: datetime, retry_at: datetime) -> int:
     """One more failure on this ticket; return how many so far."""
-    await db.execute(
+    db.execute(
         "INSERT INTO shunts (ticket_id, reason, attempts, first_at, last_at, retry_at)"
         " VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (ticket_id) DO UPDATE SET"
         " reason = excluded.reason, attempts = attempts + 1, last_at = excluded.last_at,"
         " retry_at = excluded.retry_at",
         (ticket_id, reason, ts(now), ts(now), ts(retry_at)),
     )
-    return await attempts(db, ticket_id)
+    return attempts(db, ticket_id)
 
 
-async def attempts(db: Db, ticket_id: int) -> int:
-    cur = await db.execute("SELECT attempts FROM shunts WHERE ticket_id = ?", (ticket_id,))
-    r = await cur.fetchone()
+def attempts(db: Db, ticket_id: int) -> int:
+    cur = db.execute("SELECT attempts FROM shunts WHERE ticket_id = ?", (ticket_id,))
+    r = cur.fetchone()
     return int(r[0]) if r else 0
 
 
-async def count(db: Db) -> int:
-    r = await (await db.execute(COUNT_SQL)).fetchone()
+def count(db: Db) -> int:
+    r = db.execute(COUNT_SQL).fetchone()
     return int(r[0]) if r else 0
 
 
-async def clear(db: Db, ticket_id: int) -> None:
-    await db.execute("DELETE FROM shunts WHERE ticket_id = ?", (ticket_id,))
+def clear(db: Db, ticket_id: int) -> None:
+    db.execute("DELETE FROM shunts WHERE ticket_id = ?", (ticket_id,))
 
 
-async def waiting(db: Db, now: datetime) -> set[int]:
+def waiting(db: Db, now: datetime) -> set[int]:
     """Tickets to leave alone for now: shunted, and their retry time not yet come."""
-    cur = await db.execute("SELECT ticket_id FROM shunts WHERE retry_at > ?", (ts(now),))
-    return {r[0] for r in await cur.fetchall()}
+    cur = db.execute("SELECT ticket_id FROM shunts WHERE retry_at > ?", (ts(now),))
+    return {r[0] for r in cur.fetchall()}
 
 
-async def listing(db: Db) -> list[Shunt]:
-    cur = await db.execute(LIST_SQL)
+def listing(db: Db) -> list[Shunt]:
+    cur = db.execute(LIST_SQL)
     return [
-        Shunt(r[0], r[1], from_ts(r[2]), from_ts(r[3]), from_ts(r[4]), r[5])
-        for r in await cur.fetchall()
+        Shunt(r[0], r[1], from_ts(r[2]), from_ts(r[3]), from_ts(r[4]), r[5]) for r in cur.fetchall()
     ]
 
 
-async def retry_now(db: Db, key: str, now: datetime) -> bool:
+def retry_now(db: Db, key: str, now: datetime) -> bool:
     """An operator's request: try this ticket at the next pass."""
-    cur = await db.execute(
+    cur = db.execute(
         "UPDATE shunts SET retry_at = ? WHERE ticket_id = (SELECT id FROM tickets WHERE key = ?)",
         (ts(now), key),
     )

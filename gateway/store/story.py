@@ -25,16 +25,16 @@ class StoryMail:
     raw: bytes
 
 
-async def family(db: Db, ticket_id: int) -> list[int]:
+def family(db: Db, ticket_id: int) -> list[int]:
     """The ticket and every ticket merged into it (directly or through another merge): one
     story."""
-    return [ticket_id, *await merged_into(db, ticket_id)]
+    return [ticket_id, *merged_into(db, ticket_id)]
 
 
-async def of(db: Db, ids: list[int], limit: int = 20) -> list[StoryMail]:
+def of(db: Db, ids: list[int], limit: int = 20) -> list[StoryMail]:
     """The newest ``limit`` mails of the tickets ``ids`` (a :func:`family`)."""
     places = marks(ids)
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT * FROM ("
         " SELECT 'in' AS direction, i.received_at AS at, i.action AS kind, r.raw AS raw, i.id AS n"
         " FROM inbox i JOIN inbox_raw r ON r.inbox_id = i.id"
@@ -48,13 +48,13 @@ async def of(db: Db, ids: list[int], limit: int = 20) -> list[StoryMail]:
         ") ORDER BY at DESC, direction = 'out' DESC, n DESC LIMIT ?",
         (*ids, *_IN, *ids, *_OUT, limit),
     )
-    return [StoryMail(r[0], from_ts(r[1]), r[2], bytes(r[3])) for r in await cur.fetchall()]
+    return [StoryMail(r[0], from_ts(r[1]), r[2], bytes(r[3])) for r in cur.fetchall()]
 
 
-async def count(db: Db, ids: list[int]) -> int:
+def count(db: Db, ids: list[int]) -> int:
     """How many mails the whole story of the tickets ``ids`` has (the digest may show fewer)."""
     places = marks(ids)
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT"
         f" (SELECT count(*) FROM inbox WHERE ticket_id IN ({places}) AND state = 'processed'"
         f"  AND action IN ({marks(_IN)}))"
@@ -62,15 +62,15 @@ async def count(db: Db, ids: list[int]) -> int:
         f"  AND kind IN ({marks(_OUT)}))",
         (*ids, *_IN, *ids, *_OUT),
     )
-    row = await cur.fetchone()
+    row = cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def merged_into(db: Db, ticket_id: int) -> list[int]:
+def merged_into(db: Db, ticket_id: int) -> list[int]:
     """The tickets merged into ``ticket_id`` (directly or through another merge)."""
-    cur = await db.execute(
+    cur = db.execute(
         "WITH RECURSIVE m(id) AS (SELECT id FROM tickets WHERE merged_into = ?"
         " UNION SELECT t.id FROM tickets t JOIN m ON t.merged_into = m.id) SELECT id FROM m",
         (ticket_id,),
     )
-    return [r[0] for r in await cur.fetchall()]
+    return [r[0] for r in cur.fetchall()]

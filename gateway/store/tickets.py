@@ -42,42 +42,42 @@ def _ticket(r: sqlite3.Row) -> Ticket:
     )
 
 
-async def get(db: Db, ticket_id: int) -> Ticket:
-    cur = await db.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
-    r = await cur.fetchone()
+def get(db: Db, ticket_id: int) -> Ticket:
+    cur = db.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+    r = cur.fetchone()
     if r is None:
         raise KeyError(f"no ticket {ticket_id}")
     return _ticket(r)
 
 
-async def by_message_ids(db: Db, ids: tuple[str, ...]) -> Ticket | None:
+def by_message_ids(db: Db, ids: tuple[str, ...]) -> Ticket | None:
     for mid in ids:
-        cur = await db.execute("SELECT ticket_id FROM message_ids WHERE message_id = ?", (mid,))
-        r = await cur.fetchone()
+        cur = db.execute("SELECT ticket_id FROM message_ids WHERE message_id = ?", (mid,))
+        r = cur.fetchone()
         if r:
-            return await get(db, r[0])
+            return get(db, r[0])
     return None
 
 
-async def by_key(db: Db, key: str) -> Ticket | None:
-    cur = await db.execute("SELECT * FROM tickets WHERE key = ?", (key,))
-    r = await cur.fetchone()
+def by_key(db: Db, key: str) -> Ticket | None:
+    cur = db.execute("SELECT * FROM tickets WHERE key = ?", (key,))
+    r = cur.fetchone()
     return _ticket(r) if r else None
 
 
-async def seen_message_id(db: Db, message_id: str) -> bool:
-    cur = await db.execute("SELECT 1 FROM message_ids WHERE message_id = ?", (message_id,))
-    return await cur.fetchone() is not None
+def seen_message_id(db: Db, message_id: str) -> bool:
+    cur = db.execute("SELECT 1 FROM message_ids WHERE message_id = ?", (message_id,))
+    return cur.fetchone() is not None
 
 
-async def add_message_id(db: Db, message_id: str, ticket_id: int, direction: str) -> None:
-    await db.execute(
+def add_message_id(db: Db, message_id: str, ticket_id: int, direction: str) -> None:
+    db.execute(
         "INSERT OR IGNORE INTO message_ids (message_id, ticket_id, direction) VALUES (?, ?, ?)",
         (message_id, ticket_id, direction),
     )
 
 
-async def create(
+def create(
     db: Db,
     msg: InboundMessage,
     route: Route,
@@ -89,7 +89,7 @@ async def create(
 ) -> Ticket:
     # The key is derived from the row id so it is unique without a second counter; a random
     # placeholder keeps the UNIQUE constraint satisfied until the id is known.
-    cur = await db.execute(
+    cur = db.execute(
         "INSERT INTO tickets (key, subject, customer_address, customer_name, customer_utc_offset,"
         " account, product, token, se, sc, state, received_at, created_at,"
         " last_customer_message_id, references_, question, language)"
@@ -117,33 +117,33 @@ async def create(
     ticket_id = cur.lastrowid
     assert ticket_id is not None
     number = first_number + ticket_id - 1
-    await db.execute("UPDATE tickets SET key = ? WHERE id = ?", (f"{prefix}-{number}", ticket_id))
-    await add_message_id(db, msg.message_id, ticket_id, "in")
+    db.execute("UPDATE tickets SET key = ? WHERE id = ?", (f"{prefix}-{number}", ticket_id))
+    add_message_id(db, msg.message_id, ticket_id, "in")
     # The requester is the first of the ticket's people.
-    await participants.add(db, ticket_id, [(msg.from_name, msg.from_address)], now, "mail", 1)
-    return await get(db, ticket_id)
+    participants.add(db, ticket_id, [(msg.from_name, msg.from_address)], now, "mail", 1)
+    return get(db, ticket_id)
 
 
-async def customer_follow_up(db: Db, ticket: Ticket, msg: InboundMessage) -> Ticket:
+def customer_follow_up(db: Db, ticket: Ticket, msg: InboundMessage) -> Ticket:
     """Thread later mail to the customer's newest message."""
     refs = " ".join(dict.fromkeys([*ticket.references, ticket.last_customer_message_id]))
-    await db.execute(
+    db.execute(
         "UPDATE tickets SET last_customer_message_id = ?, references_ = ? WHERE id = ?",
         (msg.message_id, refs, ticket.id),
     )
-    await add_message_id(db, msg.message_id, ticket.id, "in")
-    return await get(db, ticket.id)
+    add_message_id(db, msg.message_id, ticket.id, "in")
+    return get(db, ticket.id)
 
 
-async def record_response(db: Db, ticket: Ticket, now: datetime) -> None:
-    await db.execute(
+def record_response(db: Db, ticket: Ticket, now: datetime) -> None:
+    db.execute(
         "UPDATE tickets SET state = ?, responded_at = coalesce(responded_at, ?),"
         " last_contact_at = ?, update_due_at = NULL WHERE id = ?",
         (TicketState.ANSWERED.value, ts(now), ts(now), ticket.id),
     )
 
 
-async def set_state(
+def set_state(
     db: Db,
     ticket_id: int,
     state: TicketState,
@@ -152,7 +152,7 @@ async def set_state(
     paused_from: TicketState | None = None,
     resolved_at: datetime | None = None,
 ) -> None:
-    await db.execute(
+    db.execute(
         "UPDATE tickets SET state = ?, paused_at = ?, paused_from = ?,"
         " resolved_at = coalesce(?, resolved_at) WHERE id = ?",
         (
@@ -165,17 +165,17 @@ async def set_state(
     )
 
 
-async def pause_info(db: Db, ticket_id: int) -> tuple[datetime, TicketState] | None:
-    cur = await db.execute("SELECT paused_at, paused_from FROM tickets WHERE id = ?", (ticket_id,))
-    r = await cur.fetchone()
+def pause_info(db: Db, ticket_id: int) -> tuple[datetime, TicketState] | None:
+    cur = db.execute("SELECT paused_at, paused_from FROM tickets WHERE id = ?", (ticket_id,))
+    r = cur.fetchone()
     if r is None or r[0] is None:
         return None
     return from_ts(r[0]), TicketState(r[1] or TicketState.ANSWERED.value)
 
 
-async def contacted(db: Db, ticket_id: int, now: datetime) -> None:
+def contacted(db: Db, ticket_id: int, now: datetime) -> None:
     """The customer was just written to (by the gateway or by an engineer)."""
-    await db.execute(
+    db.execute(
         "UPDATE tickets SET last_contact_at = ?, update_due_at = NULL WHERE id = ?",
         (ts(now), ticket_id),
     )
@@ -184,15 +184,15 @@ async def contacted(db: Db, ticket_id: int, now: datetime) -> None:
 _OWED = "state IN ('new', 'answered')"  # the ball is in our court (the indexes say the same)
 
 
-async def update_due_unknown(db: Db) -> list[tuple[int, datetime, str]]:
+def update_due_unknown(db: Db) -> list[tuple[int, datetime, str]]:
     """(ticket id, last written to, priority) of owed tickets whose next status update is not
     yet computed: only those written to since the last pass (an index of exactly them)."""
-    cur = await db.execute(UPDATE_UNKNOWN_SQL)
-    return [(r[0], from_ts(r[1]), r[2]) for r in await cur.fetchall()]
+    cur = db.execute(UPDATE_UNKNOWN_SQL)
+    return [(r[0], from_ts(r[1]), r[2]) for r in cur.fetchall()]
 
 
-async def set_update_due(db: Db, due: list[tuple[int, datetime]]) -> None:
-    await db.executemany(
+def set_update_due(db: Db, due: list[tuple[int, datetime]]) -> None:
+    db.executemany(
         "UPDATE tickets SET update_due_at = ? WHERE id = ?", [(ts(at), tid) for tid, at in due]
     )
 
@@ -206,87 +206,81 @@ UPDATE_UNKNOWN_SQL = (
 )
 
 
-async def updates_due(db: Db, now: datetime, ticket_id: int | None = None) -> list[int]:
+def updates_due(db: Db, now: datetime, ticket_id: int | None = None) -> list[int]:
     """Owed tickets whose status update is due by ``now``, or whether ``ticket_id``'s is."""
     if ticket_id is None:
-        cur = await db.execute(UPDATES_DUE_SQL + " ORDER BY update_due_at", (ts(now),))
+        cur = db.execute(UPDATES_DUE_SQL + " ORDER BY update_due_at", (ts(now),))
     else:
-        cur = await db.execute(
-            f"SELECT id FROM tickets WHERE id = ? AND {_DUE}", (ticket_id, ts(now))
-        )
-    return [r[0] for r in await cur.fetchall()]
+        cur = db.execute(f"SELECT id FROM tickets WHERE id = ? AND {_DUE}", (ticket_id, ts(now)))
+    return [r[0] for r in cur.fetchall()]
 
 
-async def set_language(db: Db, ticket_id: int, language: str) -> None:
-    await db.execute("UPDATE tickets SET language = ? WHERE id = ?", (language, ticket_id))
+def set_language(db: Db, ticket_id: int, language: str) -> None:
+    db.execute("UPDATE tickets SET language = ? WHERE id = ?", (language, ticket_id))
 
 
-async def set_priority(db: Db, ticket_id: int, level: str) -> None:
+def set_priority(db: Db, ticket_id: int, level: str) -> None:
     """A new priority: the next status update is computed again (an urgent ticket's is sooner)."""
-    await db.execute(
+    db.execute(
         "UPDATE tickets SET priority = ?, update_due_at = NULL WHERE id = ?", (level, ticket_id)
     )
 
 
-async def forget_update_due(db: Db) -> None:
+def forget_update_due(db: Db) -> None:
     """Recompute every due time (the policy may have changed)."""
-    await db.execute(f"UPDATE tickets SET update_due_at = NULL WHERE {_OWED}")
+    db.execute(f"UPDATE tickets SET update_due_at = NULL WHERE {_OWED}")
 
 
-async def open_of(db: Db, ses: list[str]) -> list[int]:
+def open_of(db: Db, ses: list[str]) -> list[int]:
     """The tickets not yet resolved whose SE is one of ``ses``."""
-    cur = await db.execute(
+    cur = db.execute(
         f"SELECT id FROM tickets WHERE se IN ({marks(ses)}) AND state != 'resolved' ORDER BY id",
         tuple(ses),
     )
-    return [r[0] for r in await cur.fetchall()]
+    return [r[0] for r in cur.fetchall()]
 
 
-async def loads(db: Db) -> dict[str, tuple[int, datetime | None]]:
+def loads(db: Db) -> dict[str, tuple[int, datetime | None]]:
     """Per SE: open tickets, and when they were last given a ticket."""
-    cur = await db.execute("SELECT se, open, last_assigned FROM se_load")  # kept by triggers
-    return {r[0]: (int(r[1] or 0), from_ts(r[2]) if r[2] else None) for r in await cur.fetchall()}
+    cur = db.execute("SELECT se, open, last_assigned FROM se_load")  # kept by triggers
+    return {r[0]: (int(r[1] or 0), from_ts(r[2]) if r[2] else None) for r in cur.fetchall()}
 
 
-async def update(db: Db, ticket_id: int, **fields: str) -> None:
+def update(db: Db, ticket_id: int, **fields: str) -> None:
     """Set plain columns (se, priority) of a ticket."""
     allowed = {"se", "priority"}
     if not fields or set(fields) - allowed:
         raise ValueError(f"can only update {sorted(allowed)}")
     assignments = ", ".join(f"{k} = ?" for k in fields)
-    await db.execute(
-        f"UPDATE tickets SET {assignments} WHERE id = ?", (*fields.values(), ticket_id)
-    )
+    db.execute(f"UPDATE tickets SET {assignments} WHERE id = ?", (*fields.values(), ticket_id))
 
 
-async def history(db: Db, ticket_id: int) -> dict[str, Any]:
+def history(db: Db, ticket_id: int) -> dict[str, Any]:
     """What the SC's summary needs: the question and when it was first answered."""
-    cur = await db.execute("SELECT question, responded_at FROM tickets WHERE id = ?", (ticket_id,))
-    r = await cur.fetchone()
+    cur = db.execute("SELECT question, responded_at FROM tickets WHERE id = ?", (ticket_id,))
+    r = cur.fetchone()
     if r is None:
         raise KeyError(f"no ticket {ticket_id}")
     return {"question": r[0], "responded_at": from_ts(r[1]) if r[1] else None}
 
 
-async def current(db: Db, ticket: Ticket) -> Ticket:
+def current(db: Db, ticket: Ticket) -> Ticket:
     """The ticket that carries ``ticket`` on: itself, or the one it was merged into."""
     seen = {ticket.id}
     while ticket.merged_into is not None and ticket.merged_into not in seen:
         seen.add(ticket.merged_into)
-        ticket = await get(db, ticket.merged_into)
+        ticket = get(db, ticket.merged_into)
     return ticket
 
 
-async def merge(db: Db, survivor: Ticket, merged: Ticket, now: datetime) -> int:
+def merge(db: Db, survivor: Ticket, merged: Ticket, now: datetime) -> int:
     """``merged`` joins ``survivor``: its thread's Message-IDs and its people move over, and it
     is resolved, naming the survivor (its mail stays recorded under it; the story of the
     survivor shows both). Its open commitments are moved by the ledger. Returns how many
     people joined."""
-    await db.execute(
-        "UPDATE message_ids SET ticket_id = ? WHERE ticket_id = ?", (survivor.id, merged.id)
-    )
-    joined = await participants.copy(db, merged.id, survivor.id, now)
-    await db.execute(
+    db.execute("UPDATE message_ids SET ticket_id = ? WHERE ticket_id = ?", (survivor.id, merged.id))
+    joined = participants.copy(db, merged.id, survivor.id, now)
+    db.execute(
         "UPDATE tickets SET merged_into = ?, state = 'resolved', resolved_at = ?,"
         " paused_at = NULL, paused_from = NULL WHERE id = ?",
         (survivor.id, ts(now), merged.id),
@@ -294,9 +288,9 @@ async def merge(db: Db, survivor: Ticket, merged: Ticket, now: datetime) -> int:
     return joined
 
 
-async def reopen(db: Db, ticket_id: int) -> None:
+def reopen(db: Db, ticket_id: int) -> None:
     """The customer came back on a resolved ticket: it is open again, owed a reply."""
-    await db.execute(
+    db.execute(
         "UPDATE tickets SET state = ?, resolved_at = NULL, update_due_at = NULL WHERE id = ?",
         (TicketState.NEW.value, ticket_id),
     )

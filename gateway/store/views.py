@@ -122,16 +122,14 @@ def _where(f: TicketFilter, scope: Scope, now: datetime) -> tuple[str, dict[str,
     return " AND ".join(clauses), args
 
 
-async def tickets(
+def tickets(
     db: Db, f: TicketFilter, scope: Scope, now: datetime, page: int, size: int
 ) -> tuple[list[TicketRow], int]:
     """One page of the tickets the filter finds (newest activity first), and how many it finds."""
     where, args = _where(f, scope, now)
-    total_row = await (
-        await db.execute(f"SELECT count(*) FROM tickets t WHERE {where}", args)
-    ).fetchone()
+    total_row = db.execute(f"SELECT count(*) FROM tickets t WHERE {where}", args).fetchone()
     total = int(total_row[0]) if total_row else 0
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT t.id, t.key, t.subject, t.customer_address, t.account, t.product, t.priority,"
         " t.se, t.sc, t.state, t.active_at,"
         " (SELECT min(c.due_at) FROM commitments c WHERE c.ticket_id = t.id"
@@ -157,7 +155,7 @@ async def tickets(
             from_ts(r[11]) if r[11] else None,
             bool(r[12]),
         )
-        for r in await cur.fetchall()
+        for r in cur.fetchall()
     ]
     return rows, total
 
@@ -222,8 +220,8 @@ def _at(value: str | None) -> datetime | None:
     return from_ts(value) if value else None
 
 
-async def ticket_by_key(db: Db, key: str) -> dict[str, Any] | None:
-    row = await (await db.execute("SELECT * FROM tickets WHERE key = ?", (key,))).fetchone()
+def ticket_by_key(db: Db, key: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT * FROM tickets WHERE key = ?", (key,)).fetchone()
     return dict(row) if row is not None else None
 
 
@@ -232,18 +230,18 @@ def may_see(ticket: dict[str, Any], scope: Scope) -> bool:
     return scope.everything or ticket["sc"] == scope.sc or ticket["account"] in scope.accounts
 
 
-async def record(db: Db, ticket: dict[str, Any], out_kinds: frozenset[str] | None) -> Record:
+def record(db: Db, ticket: dict[str, Any], out_kinds: frozenset[str] | None) -> Record:
     """Everything about ``ticket``: mail in and out (``out_kinds``: only those; None: all),
     the decisions on each mail in, every date with its fate, the participants."""
     family = [ticket["id"]]
-    cur = await db.execute(
+    cur = db.execute(
         "WITH RECURSIVE m(id) AS (SELECT id FROM tickets WHERE merged_into = ?"
         " UNION SELECT t.id FROM tickets t JOIN m ON t.merged_into = m.id) SELECT id FROM m",
         (ticket["id"],),
     )
-    family += [r[0] for r in await cur.fetchall()]
+    family += [r[0] for r in cur.fetchall()]
     places = marks(family)
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT 'in', i.id, i.received_at, coalesce(i.action, i.state), i.state,"
         " coalesce(i.reason, ''), r.raw FROM inbox i JOIN inbox_raw r ON r.inbox_id = i.id"
         f" WHERE i.ticket_id IN ({places})"
@@ -256,20 +254,20 @@ async def record(db: Db, ticket: dict[str, Any], out_kinds: frozenset[str] | Non
     )
     mails = [
         Mail(r[0], r[1], from_ts(r[2]), r[3], r[4], r[5], bytes(r[6]))
-        for r in await cur.fetchall()
+        for r in cur.fetchall()
         if out_kinds is None or r[0] == "in" or r[3] in out_kinds
     ]
     inbound = [m.id for m in mails if m.direction == "in"]
     decisions: dict[int, list[Decision]] = {}
     if inbound:
-        cur = await db.execute(
+        cur = db.execute(
             "SELECT inbox_id, step, verdict, reason FROM decisions"
             f" WHERE inbox_id IN ({marks(inbound)}) ORDER BY id",
             inbound,
         )
-        for r in await cur.fetchall():
+        for r in cur.fetchall():
             decisions.setdefault(r[0], []).append(Decision(r[1], r[2], r[3]))
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT id, kind, point, due_at, told, made_at, made_by, promised, met_at, missed_at,"
         f" revision_of, superseded_by FROM commitments WHERE ticket_id IN ({places})"
         " ORDER BY made_at, id",
@@ -290,17 +288,17 @@ async def record(db: Db, ticket: dict[str, Any], out_kinds: frozenset[str] | Non
             r[10],
             r[11],
         )
-        for r in await cur.fetchall()
+        for r in cur.fetchall()
     ]
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT address, name, added_by FROM participants WHERE ticket_id = ? ORDER BY added_at",
         (ticket["id"],),
     )
-    people = [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+    people = [(r[0], r[1], r[2]) for r in cur.fetchall()]
     return Record(ticket, family, mails, decisions, dates, people)
 
 
-async def raw_mail(db: Db, direction: str, row_id: int) -> tuple[bytes, int | None] | None:
+def raw_mail(db: Db, direction: str, row_id: int) -> tuple[bytes, int | None] | None:
     """A stored mail's bytes and its ticket (for the leads' raw view)."""
     if direction == "in":
         sql = (
@@ -312,7 +310,7 @@ async def raw_mail(db: Db, direction: str, row_id: int) -> tuple[bytes, int | No
             "SELECT r.raw, o.ticket_id FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id"
             " WHERE o.id = ?"
         )
-    row = await (await db.execute(sql, (row_id,))).fetchone()
+    row = db.execute(sql, (row_id,)).fetchone()
     return (bytes(row[0]), row[1]) if row is not None else None
 
 
@@ -328,13 +326,13 @@ class Held:
     size: int
 
 
-async def held(db: Db, limit: int = 200) -> list[Held]:
-    cur = await db.execute(
+def held(db: Db, limit: int = 200) -> list[Held]:
+    cur = db.execute(
         "SELECT id, state, received_at, coalesce(message_id, ''), coalesce(reason, ''), size"
         " FROM inbox WHERE state IN ('quarantined', 'spam') ORDER BY id DESC LIMIT ?",
         (limit,),
     )
-    return [Held(r[0], r[1], from_ts(r[2]), r[3], r[4], r[5]) for r in await cur.fetchall()]
+    return [Held(r[0], r[1], from_ts(r[2]), r[3], r[4], r[5]) for r in cur.fetchall()]
 
 
 @dataclass(frozen=True)
@@ -351,8 +349,8 @@ class Stuck:
     created: datetime
 
 
-async def stuck(db: Db, limit: int = 200) -> list[Stuck]:
-    cur = await db.execute(
+def stuck(db: Db, limit: int = 200) -> list[Stuck]:
+    cur = db.execute(
         "SELECT o.id, coalesce(t.key, ''), o.kind, o.rcpt, o.state, o.attempts,"
         " coalesce(o.last_error, ''), o.created_at FROM outbox o"
         " LEFT JOIN tickets t ON t.id = o.ticket_id"
@@ -360,15 +358,13 @@ async def stuck(db: Db, limit: int = 200) -> list[Stuck]:
         " ORDER BY o.id DESC LIMIT ?",
         (limit,),
     )
-    return [
-        Stuck(r[0], r[1], r[2], r[3], r[4], r[5], r[6], from_ts(r[7])) for r in await cur.fetchall()
-    ]
+    return [Stuck(r[0], r[1], r[2], r[3], r[4], r[5], r[6], from_ts(r[7])) for r in cur.fetchall()]
 
 
-async def actions(db: Db, limit: int = 50) -> list[tuple[datetime, str, str, str, str]]:
+def actions(db: Db, limit: int = 50) -> list[tuple[datetime, str, str, str, str]]:
     """The newest actions taken in the browser: when, who, what, on what, outcome."""
-    cur = await db.execute(
+    cur = db.execute(
         "SELECT at, who, action, target, outcome FROM web_actions ORDER BY id DESC LIMIT ?",
         (limit,),
     )
-    return [(from_ts(r[0]), r[1], r[2], r[3], r[4]) for r in await cur.fetchall()]
+    return [(from_ts(r[0]), r[1], r[2], r[3], r[4]) for r in cur.fetchall()]

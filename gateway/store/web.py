@@ -8,20 +8,18 @@ from datetime import datetime
 from gateway.store.db import Db, ts
 
 
-async def credentials(db: Db, address: str) -> tuple[str | None, int | None]:
+def credentials(db: Db, address: str) -> tuple[str | None, int | None]:
     """The password hash of ``address`` and the generation its sessions carry (None, None:
     no password set)."""
-    row = await (
-        await db.execute(
-            "SELECT hash, generation FROM web_users WHERE address = ?", (address.lower(),)
-        )
+    row = db.execute(
+        "SELECT hash, generation FROM web_users WHERE address = ?", (address.lower(),)
     ).fetchone()
     return (str(row[0]), int(row[1])) if row is not None else (None, None)
 
 
-async def set_password_hash(db: Db, address: str, hashed: str, now: datetime) -> None:
+def set_password_hash(db: Db, address: str, hashed: str, now: datetime) -> None:
     """A new password, which also ends every session signed in before it."""
-    await db.execute(
+    db.execute(
         "INSERT INTO web_users (address, hash, set_at) VALUES (?, ?, ?)"
         " ON CONFLICT(address) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at,"
         " generation = generation + 1",
@@ -29,36 +27,34 @@ async def set_password_hash(db: Db, address: str, hashed: str, now: datetime) ->
     )
 
 
-async def end_sessions(db: Db, address: str) -> None:
+def end_sessions(db: Db, address: str) -> None:
     """Signing out: every session of ``address`` ends (copies of the cookie too)."""
-    await db.execute(
+    db.execute(
         "UPDATE web_users SET generation = generation + 1 WHERE address = ?", (address.lower(),)
     )
 
 
-async def generation(db: Db, address: str) -> int | None:
+def generation(db: Db, address: str) -> int | None:
     """The generation a session of ``address`` must carry (None: no password set)."""
-    row = await (
-        await db.execute("SELECT generation FROM web_users WHERE address = ?", (address.lower(),))
+    row = db.execute(
+        "SELECT generation FROM web_users WHERE address = ?", (address.lower(),)
     ).fetchone()
     return int(row[0]) if row is not None else None
 
 
-async def signing_key(db: Db) -> str:
+def signing_key(db: Db) -> str:
     """The key that signs session cookies: made once, kept (sessions survive a restart)."""
-    await db.execute(
+    db.execute(
         "INSERT OR IGNORE INTO web_keys (name, value) VALUES ('session', ?)",
         (secrets.token_urlsafe(48),),
     )
-    row = await (await db.execute("SELECT value FROM web_keys WHERE name = 'session'")).fetchone()
+    row = db.execute("SELECT value FROM web_keys WHERE name = 'session'").fetchone()
     assert row is not None
     return str(row[0])
 
 
-async def record_action(
-    db: Db, who: str, action: str, target: str, outcome: str, now: datetime
-) -> None:
-    await db.execute(
+def record_action(db: Db, who: str, action: str, target: str, outcome: str, now: datetime) -> None:
+    db.execute(
         "INSERT INTO web_actions (at, who, action, target, outcome) VALUES (?, ?, ?, ?, ?)",
         (ts(now), who, action, target, outcome),
     )

@@ -32,8 +32,9 @@ def set_password(config: Config, address: str, from_stdin: bool) -> tuple[int, s
     hashed = hash_password(password)
 
     async def store() -> None:
-        async with Store(config.database.path) as s, s.transaction() as db:
-            await web_store.set_password_hash(db, person.address, hashed, SystemClock().now())
+        now = SystemClock().now()
+        async with Store(config.database.path) as s:
+            await s.run(lambda db: web_store.set_password_hash(db, person.address, hashed, now))
 
     asyncio.run(store())
     return 0, f"password set for {person.name} <{person.address}> ({person.role})"

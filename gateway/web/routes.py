@@ -238,8 +238,7 @@ class Site:
         await self.form(request)
         who = request.session.get("who")
         if isinstance(who, str):  # every session of theirs ends, copies of the cookie too
-            async with self.store.transaction() as db:
-                await web_store.end_sessions(db, who)
+            await self.store.run(lambda db: web_store.end_sessions(db, who))
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
@@ -429,12 +428,12 @@ class Site:
         if not who.staff:
             raise Refused("operations are for leads and engineers")
 
-        async def job(db: Db) -> tuple[Any, ...]:
+        def job(db: Db) -> tuple[Any, ...]:
             return (
-                await held(db),
-                await stuck(db),
-                await shunts.listing(db),
-                await recent_actions(db),
+                held(db),
+                stuck(db),
+                shunts.listing(db),
+                recent_actions(db),
             )
 
         quarantine, outgoing, shunted, done = await self.reader.run(job)
@@ -472,13 +471,12 @@ class Site:
         )
         now = self.clock.now()
 
-        async def job(db: Db) -> str:
-            outcome = await _apply(db, what, action, target, now)
-            await web_store.record_action(db, who.address, f"{what} {action}", target, outcome, now)
+        def job(db: Db) -> str:
+            outcome = _apply(db, what, action, target, now)
+            web_store.record_action(db, who.address, f"{what} {action}", target, outcome, now)
             return outcome
 
-        async with self.store.transaction() as db:
-            outcome = await job(db)
+        outcome = await self.store.run(job)
         event(
             log,
             "web-action",
@@ -550,26 +548,26 @@ def _bar(r: dict[str, Any], measure: str, short: bool = False) -> charts.Bar:
     return charts.Bar(label, done / of if of else None, f"{done}/{of}")
 
 
-async def _apply(db: Db, what: str, action: str, target: str, now: datetime) -> str:
+def _apply(db: Db, what: str, action: str, target: str, now: datetime) -> str:
     if what == "inbox" and target.isdigit():
         n = int(target)
-        row = await inbox.get_row(db, n)
+        row = inbox.get_row(db, n)
         if row is None or row["state"] not in ("quarantined", "spam"):
             return f"message {n} is not in quarantine"
         if action == "retry":
-            await inbox.requeue(db, n)
+            inbox.requeue(db, n)
             return f"message {n} will be processed again"
         if action == "release" and row["state"] == "spam":
-            await inbox.requeue(db, n, not_spam=True)
+            inbox.requeue(db, n, not_spam=True)
             return f"message {n} is not spam: it will be processed as a person's mail"
         if action == "release":
-            await inbox.release(db, n, now)
+            inbox.release(db, n, now)
             return f"message {n} is marked handled; no mail was sent"
     if what == "outbox" and action == "retry" and target.isdigit():
-        ok = await outbox.revive(db, int(target), now)
+        ok = outbox.revive(db, int(target), now)
         return f"mail {target} will be sent again" if ok else f"mail {target} is not a dead letter"
     if what == "shunt" and action == "retry":
-        ok = await shunts.retry_now(db, target, now)
+        ok = shunts.retry_now(db, target, now)
         return f"ticket {target} will be tried now" if ok else f"ticket {target} is not shunted"
     return "nothing done: unknown action"
 
