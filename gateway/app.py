@@ -22,6 +22,7 @@ from gateway.clock import Clock
 from gateway.config import Config, ConfigError, load_config
 from gateway.ingest.imap import ImapIngest
 from gateway.ingest.smtp import SmtpIngress
+from gateway.lease import Lease
 from gateway.log import event
 from gateway.metrics import Metrics
 from gateway.pipeline import Services
@@ -29,6 +30,7 @@ from gateway.processor import Processor
 from gateway.scheduler import Scheduler
 from gateway.sender import Sender
 from gateway.store import Store
+from gateway.store.db import shown
 from gateway.systemd import Notifier
 from gateway.waiting import wait_any
 from gateway.web import WebView
@@ -70,9 +72,11 @@ class Gateway:
         self.config = config
         self.clock = clock
         self.drain_seconds = drain_seconds
-        self.store = Store(config.database.path, config.database.busy_timeout_ms)
+        self.store = Store(config.database.target, config.database.busy_timeout_ms)
         self.services = Services.build(config, clock)
-        self.metrics = Metrics(config.database.path, clock.now) if config.metrics.enabled else None
+        self.metrics = (
+            Metrics(config.database.target, clock.now) if config.metrics.enabled else None
+        )
         self.metrics_port = 0
         self.sender = Sender(
             self.store,
@@ -107,6 +111,14 @@ class Gateway:
         self.config_path: str | None = None
         self.web: WebView | None = None
         self.web_port = 0
+        # PostgreSQL: one gateway of those sharing the database leads (see gateway/lease.py).
+        self.lease = (
+            Lease(config.database.url, config.database.takeover_seconds)
+            if config.database.url
+            else None
+        )
+        self.lease_lost = asyncio.Event()
+        self._waiting: asyncio.Task[None] | None = None
 
     def _processed(self) -> None:
         self.sender.wake.set()
@@ -135,6 +147,19 @@ class Gateway:
                 self.metrics = None
         if self.config.web.enabled:
             await self._start_web()
+        if self.lease is not None and not await self.lease.try_once():
+            # A standby: the leader works; we take over when its session ends.
+            self._waiting = asyncio.create_task(self._lead_later(), name="standby")
+            return
+        self._start_loops()
+
+    async def _lead_later(self) -> None:
+        assert self.lease is not None
+        if await self.lease.acquire(self.stopping):
+            self._start_loops()
+            self.notifier.notify(f"STATUS={self.status_line()}")
+
+    def _start_loops(self) -> None:
         loops = {
             "processor": self.processor.run,
             "sender": self.sender.run,
@@ -145,7 +170,17 @@ class Gateway:
         self._tasks = [
             asyncio.create_task(run(self.stopping), name=name) for name, run in loops.items()
         ]
-        event(log, "started", loops=",".join(loops), database=self.config.database.path)
+        if self.lease is not None:
+            self._tasks.append(asyncio.create_task(self._keep_lease(), name="lease"))
+        event(log, "started", loops=",".join(loops), database=shown(self.config.database.target))
+
+    async def _keep_lease(self) -> None:
+        """The leader checks its session; when it is gone the lock may be another's: stop at
+        once (run_until_signalled returns, the process exits non-zero and systemd restarts it
+        as a standby)."""
+        assert self.lease is not None
+        if await self.lease.watch(self.stopping):
+            self.lease_lost.set()
 
     async def _start_web(self) -> None:
         metrics = self.metrics
@@ -172,6 +207,8 @@ class Gateway:
 
     async def stop(self) -> None:
         self.stopping.set()
+        if self._waiting is not None:
+            await asyncio.gather(self._waiting, return_exceptions=True)
         if self.ingress is not None:
             await self.ingress.stop()
         if self._tasks:
@@ -186,6 +223,8 @@ class Gateway:
                     event(log, "task-failed", logging.ERROR, task=task.get_name(), error=exc)
         if self.web is not None:
             await self.web.stop()
+        if self.lease is not None:
+            await asyncio.to_thread(self.lease.close)
         await self.store.stop()
         if self.metrics is not None:
             self.metrics.stop()
@@ -222,7 +261,7 @@ class Gateway:
     async def _supervise(self) -> None:
         """Tell the service manager we are ready (IMAP up, bounded wait), then keep the watchdog
         fed and the status line current."""
-        if self.imap is not None:
+        if self.imap is not None and self._waiting is None:  # (a standby has no IMAP yet)
             try:
                 await asyncio.wait_for(self.imap.connected.wait(), 30)
             except TimeoutError:
@@ -237,6 +276,9 @@ class Gateway:
         """For monitors (/healthz): IMAP, SMTP and database state; ok when nothing is down.
         Called from the metrics thread: it only reads plain attributes."""
         imap = "off" if self.imap is None else ("up" if self.imap.connected.is_set() else "down")
+        standby = self.lease is not None and not self.lease.leading
+        if standby and imap == "down":
+            imap = "standby"  # the leader watches the mailbox
         if self.metrics is not None:
             self.metrics.imap_up.set(1 if imap == "up" else 0)
         database = "ok" if self.store.started else "down"
@@ -255,6 +297,7 @@ class Gateway:
         )
         report: dict[str, object] = {
             "ok": ok,
+            "role": "standby" if standby else "leader" if self.lease is not None else "only",
             "imap": imap,
             "smtp": smtp,
             "database": database,
@@ -266,6 +309,8 @@ class Gateway:
         return report
 
     def status_line(self) -> str:
+        if self.lease is not None and not self.lease.leading:
+            return "standby: another gateway leads; taking over when it stops"
         imap = "off" if self.imap is None else ("up" if self.imap.connected.is_set() else "down")
         stored = self.imap.stored if self.imap is not None else 0
         return f"imap {imap}; {stored} stored; {self.sender.sent} sent"
@@ -275,15 +320,25 @@ class Gateway:
         self.config_path = config_path
         loop = asyncio.get_running_loop()
         signalled = asyncio.Event()
+
+        def stop_asked() -> None:
+            signalled.set()
+            self.stopping.set()  # (a standby waiting for the lease stops waiting too)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, signalled.set)
+            loop.add_signal_handler(sig, stop_asked)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         await self.start()
         supervisor = asyncio.create_task(self._supervise(), name="supervisor")
         try:
-            watch = [asyncio.create_task(signalled.wait()), *self._tasks]
+            watch = [
+                asyncio.create_task(signalled.wait()),
+                asyncio.create_task(self.lease_lost.wait()),
+                *self._tasks,
+            ]
             await asyncio.wait(watch, return_when=asyncio.FIRST_COMPLETED)
             watch[0].cancel()
+            watch[1].cancel()
         finally:
             self.notifier.notify("STOPPING=1", "STATUS=draining")
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

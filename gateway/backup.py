@@ -27,13 +27,15 @@ def _figures(path: str) -> str:
 
 def backup(config: Config, dest: str) -> tuple[int, str]:
     """Return (exit status, text to print)."""
+    if config.database.url:
+        return 1, "the database is PostgreSQL: back it up with pg_dump (see the README)"
     if Path(dest).exists():
         return 1, f"{dest} exists: give a new file name (nothing was written)"
     if not Path(config.database.path).exists():
         return 1, f"no database at {config.database.path}"
 
     async def copy() -> None:
-        async with Store(config.database.path) as store:
+        async with Store(config.database.target) as store:
             await store.backup_to(dest)
 
     asyncio.run(copy())
@@ -61,6 +63,8 @@ def check(source: str) -> str | None:
 
 def restore(config: Config, source: str, force: bool) -> tuple[int, str]:
     """Return (exit status, text to print)."""
+    if config.database.url:
+        return 1, "the database is PostgreSQL: restore it with pg_restore (see the README)"
     problem = check(source)
     if problem:
         return 1, f"{problem}: nothing was changed"

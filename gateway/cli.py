@@ -18,6 +18,7 @@ from gateway.log import setup
 from gateway.oauth2 import TokenSource
 
 EXIT_CONFIG = 2
+EXIT_LEASE_LOST = 75  # EX_TEMPFAIL: systemd (Restart=on-failure) starts it again, as a standby
 
 
 def _instant_or_date(text: str) -> date | datetime:
@@ -178,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             since = datetime.combine(since, datetime.min.time(), ZoneInfo(config.hours.timezone))
         try:
             rows = report_mod.collect(
-                config.database.path, since, config.sla.acknowledge_minutes, SystemClock().now()
+                config.database.target, since, config.sla.acknowledge_minutes, SystemClock().now()
             )
         except FileNotFoundError as exc:
             print(exc, file=sys.stderr)
@@ -194,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gateway import status as status_mod
 
         try:
-            figures = status_mod.collect(config.database.path, SystemClock().now())
+            figures = status_mod.collect(config.database.target, SystemClock().now())
         except FileNotFoundError as exc:
             print(exc, file=sys.stderr)
             return 1
@@ -260,6 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for key, msg in exc.problems:
             print(f"  {key}: {msg}", file=sys.stderr)
         return EXIT_CONFIG
+    if gateway.lease_lost.is_set():
+        print("lost the lead of the database: exiting to start again as a standby", file=sys.stderr)
+        return EXIT_LEASE_LOST
     return 0
 
 

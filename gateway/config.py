@@ -255,9 +255,34 @@ class IngressSection(_Section):
 
 class DatabaseSection(_Section):
     path: str = Field("/var/lib/support-gateway/gateway.db", description="SQLite database file.")
+    url: str = Field(
+        "",
+        description="PostgreSQL instead of SQLite: postgresql://user@host:5432/dbname (keep the"
+        " password out of this file: PGPASSWORD in the unit's environment, or ~/.pgpass). Empty:"
+        " SQLite at path.",
+    )
+    takeover_seconds: float = Field(
+        15.0,
+        ge=1,
+        le=600,
+        description="PostgreSQL: gateways sharing the database stand by; when the leader dies"
+        " (its session ends), another takes over within about this long.",
+    )
     busy_timeout_ms: int = Field(
         10000, ge=0, description="How long a write waits for a lock held by another process."
     )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, v: str) -> str:
+        if v and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (or empty for SQLite)")
+        return v
+
+    @property
+    def target(self) -> str:
+        """What the store opens: the PostgreSQL URL when set, else the SQLite file."""
+        return self.url or self.path
 
 
 def parse_window(text: str) -> tuple[time, time]:

@@ -35,7 +35,7 @@ def names(raw: bytes, address: str) -> bool:
 
 async def erase(config: Config, clock: Clock, address: str, vacuum: bool = True) -> Counter[str]:
     address = address.strip().lower()
-    async with Store(config.database.path) as store:
+    async with Store(config.database.target) as store:
         tickets = await store.run(lambda db: forget.tickets_of(db, address))
         inbound: list[int] = []
         outbound: list[int] = []

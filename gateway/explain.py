@@ -43,10 +43,14 @@ async def explain(config: Config, raw: bytes, at: datetime) -> dict[str, Any]:
     """The decision for ``raw`` received at ``at``, as a JSON-able dict."""
     clock = FakeClock(at)
     services = Services.build(config, clock)
-    store = Store(":memory:")
-    db_file = Path(config.database.path)
-    exists = await asyncio.to_thread(db_file.exists)
-    await store.start(copy_of=str(db_file) if exists else None)
+    if config.database.url:  # the dry run's transaction is rolled back (Store.try_out)
+        store = Store(config.database.url)
+        await store.start()
+    else:  # an in-memory copy: not even a lock on the daemon's file
+        store = Store(":memory:")
+        db_file = Path(config.database.path)
+        exists = await asyncio.to_thread(db_file.exists)
+        await store.start(copy_of=str(db_file) if exists else None)
     work = Work(row=InboxRow(0, "explain", "", 0, 0, raw, clock.now()), now=clock.now())
     try:
 

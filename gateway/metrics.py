@@ -9,7 +9,6 @@ prometheus-client's WSGI server in its own thread.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
 from gateway.store import figures
-from gateway.store.db import Db, read_once
+from gateway.store.db import DATABASE_ERRORS, Db, read_once
 
 Health = Callable[[], dict[str, Any]]
 
@@ -103,7 +102,7 @@ class _StoredFigures:
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             g = read_once(self.db_path, _gauges)
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             return  # no database yet, or a fresh one without tables: nothing to report
         depth = GaugeMetricFamily("gateway_outbox_depth", "Mail waiting to be sent")
         depth.add_metric([], g.out.queued)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 import traceback
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from gateway.models import Action
 from gateway.parse import ParseError
 from gateway.pipeline import Services, Work, run_pipeline
 from gateway.store import Db, Store, inbox
+from gateway.store.db import DATABASE_ERRORS, refused, transient
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.processor")
@@ -68,7 +68,7 @@ class Processor:
             self.wake.clear()  # before looking, so a wake-up during the pass is not lost
             try:
                 await self.process_pending(stopping)
-            except sqlite3.Error as exc:
+            except DATABASE_ERRORS as exc:
                 event(log, "database-error", logging.ERROR, error=exc, retry_in=self.retry_seconds)
                 await wait_any(stopping, timeout=self.retry_seconds)
                 continue
@@ -110,11 +110,11 @@ class Processor:
             db.execute("SAVEPOINT message")
             try:
                 action, reason = self._journey(db, w)
-            except sqlite3.OperationalError:
-                raise  # can pass (locked, disk full): the batch rolls back, all stay new
             except Exception as exc:
+                if transient(exc):
+                    raise  # can pass (locked, disk full): the batch rolls back, all stay new
                 db.execute("ROLLBACK TO message")
-                if isinstance(exc, ParseError | sqlite3.Error):
+                if isinstance(exc, ParseError) or refused(exc):
                     action, reason = self._quarantine(db, w, _reason(exc))
                 else:
                     action, reason = self._hold(db, w, exc)

@@ -23,7 +23,7 @@ from gateway.store import Db, Store, inbox
 async def run(config: Config, clock: Clock, action: str, inbox_id: int | None) -> tuple[int, str]:
     """Return (exit status, text to print)."""
     now = clock.now()
-    async with Store(config.database.path) as store:
+    async with Store(config.database.target) as store:
         return await store.run(lambda db: _act(db, now, action, inbox_id))
 
 

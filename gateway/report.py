@@ -14,7 +14,6 @@ import io
 import json
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from gateway.store import outcomes
@@ -42,8 +41,6 @@ def collect(db_path: str, since: datetime, ack_minutes: int, now: datetime) -> l
     """The figures overall, per SE and per account; a ticket counts against "in time" only once
     its date has come (``now``) or the step was done: a ticket not yet due is neither kept nor
     missed."""
-    if not Path(db_path).exists():
-        raise FileNotFoundError(f"no database at {db_path}")
     rows = read_once(db_path, lambda db: outcomes.per_ticket(db, since))
     return figures(rows, ack_minutes, now, ("se", "account"))
 

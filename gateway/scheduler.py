@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -47,6 +46,7 @@ from gateway.store import (
     tickets,
 )
 from gateway.store.commitments import Commitment
+from gateway.store.db import DATABASE_ERRORS, transient
 from gateway.templating import Template
 from gateway.waiting import wait_any
 from gateway.words import dates_owed, kind_words
@@ -88,7 +88,7 @@ class Scheduler:
             self.wake.clear()
             try:
                 await self.tick()
-            except sqlite3.Error as exc:  # the database (locked, disk full): the next tick
+            except DATABASE_ERRORS as exc:  # the database (locked, disk full): the next tick
                 event(log, "database-error", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
             await wait_any(self.wake, stopping, timeout=self.s.config.scheduler.tick_seconds)
 
@@ -166,9 +166,9 @@ class Scheduler:
 
         try:
             return await self.store.run(whole)
-        except sqlite3.OperationalError:
-            raise  # can pass: the whole tick is tried again
         except Exception as exc:
+            if transient(exc):
+                raise  # can pass: the whole tick is tried again
             reason = "".join(traceback.format_exception(exc))
             retry = self.s.config.retry
 

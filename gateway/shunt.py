@@ -14,7 +14,7 @@ from gateway.store import Db, Store, shunts
 async def run(config: Config, clock: Clock, action: str, key: str | None) -> tuple[int, str]:
     """Return (exit status, text to print)."""
     now = clock.now()
-    async with Store(config.database.path) as store:
+    async with Store(config.database.target) as store:
         return await store.run(lambda db: _act(db, now, action, key))
 
 

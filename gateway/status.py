@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from gateway import lease
 from gateway.store import figures, shunts
-from gateway.store.db import Db, read_once, ts
+from gateway.store.db import Db, is_postgres, read_once, ts
 
 
 def collect(db_path: str, now: datetime) -> dict[str, Any]:
-    if not Path(db_path).exists():
-        raise FileNotFoundError(f"no database at {db_path}")
-    return read_once(db_path, lambda db: _collect(db, now))
+    figures_ = read_once(db_path, lambda db: _collect(db, now))
+    if is_postgres(db_path):  # several gateways may share it: which one works now
+        figures_["leader"] = lease.leader(db_path)
+    return figures_
 
 
 def _collect(db: Db, now: datetime) -> dict[str, Any]:
@@ -51,6 +52,11 @@ def render(s: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"status at {s['at']}",
+            *(
+                [f"leader:       {s['leader'] or 'none: no gateway is running'}"]
+                if "leader" in s
+                else []
+            ),
             f"tickets:      {states}",
             f"dates:        {c['overdue']} overdue, {c['due_within_24h']} due within 24 h, "
             f"{c['open']} open; {c['met']} met, {c['missed']} missed so far",

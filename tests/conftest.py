@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -29,6 +30,7 @@ from gateway.sink import Received, SmtpSink
 from gateway.store import Store
 from tests.dovecot import PASSWORD, USER, Dovecot
 from tests.harness import Harness
+from tests.postgres import Postgres
 
 NY = ZoneInfo("America/New_York")
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=NY)
@@ -47,6 +49,51 @@ def private_dovecot() -> Iterator[Dovecot]:
         server.stop()
         server.oauth2.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+# The engines the store tests run on: both, unless GATEWAY_TEST_ENGINES names fewer (a quicker
+# local run); a test marked sqlite_only is about SQLite's file (backup, migrations from old
+# versions) and runs on it alone.
+ENGINES = tuple(
+    e for e in os.environ.get("GATEWAY_TEST_ENGINES", "sqlite,postgresql").split(",") if e
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: about SQLite's file; not run on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("sqlite_only")
+        engines = [e for e in ENGINES if e == "sqlite" or not only] or ["sqlite"]
+        metafunc.parametrize("engine", engines, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Postgres]:
+    server = Postgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The [database] section of a test's config: a SQLite file, or a fresh PostgreSQL
+    database in the suite's own cluster."""
+    section = {"path": str(tmp_path / "gateway.db")}
+    if engine == "postgresql":
+        server: Postgres = request.getfixturevalue("postgres_server")
+        section["url"] = server.database()
+    return section
 
 
 @pytest.fixture(scope="session")
@@ -120,6 +167,14 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
     }
 
 
+def database_toml(config: Config) -> str:
+    """The ``[database]`` section of a config file for the same database as ``config``."""
+    lines = ["[database]", f'path = "{config.database.path}"']
+    if config.database.url:
+        lines.append(f'url = "{config.database.url}"')
+    return "\n".join(lines) + "\n"
+
+
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
@@ -128,11 +183,13 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_config(tmp_path: Path, sink: SmtpSink) -> Callable[..., Config]:
-    """Config for the daemon under test: the SMTP sink as relay, IMAP off unless asked."""
+def make_config(tmp_path: Path, sink: SmtpSink, database: dict[str, str]) -> Callable[..., Config]:
+    """Config for the daemon under test: the SMTP sink as relay, IMAP off unless asked, the
+    database on the test's engine."""
 
     def make(dovecot: Dovecot | None = None, **over: Any) -> Config:
         data = base_config(tmp_path)
+        data["database"] = dict(database)
         data["smtp"]["port"] = sink.port
         if dovecot is not None:
             secret = tmp_path / "imap-password"
@@ -220,7 +277,7 @@ async def h(
 @contextlib.asynccontextmanager
 async def harness(config: Config, clock: FakeClock, sink: SmtpSink) -> AsyncIterator[Harness]:
     """The step-by-step harness on ``config`` (for a test that needs its own settings)."""
-    store = Store(config.database.path)
+    store = Store(config.database.target)
     await store.start()
     services = Services.build(config, clock)
     try:

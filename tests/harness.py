@@ -14,7 +14,7 @@ from gateway.processor import Processor
 from gateway.scheduler import Scheduler
 from gateway.sender import Sender
 from gateway.sink import Received, SmtpSink
-from gateway.store import Db, Store, inbox
+from gateway.store import Db, Store, inbox, postgres
 from gateway.store.db import SqliteDb
 
 
@@ -33,6 +33,19 @@ async def transaction(store: Store) -> AsyncIterator[Db]:
     """Tests only: one transaction on the store's database file through a connection of its
     own, statement by statement on the event loop, as an operator's ``sqlite3`` would read or
     seed it (the daemon's own transactions run whole in a worker thread, :meth:`Store.run`)."""
+    if store.postgres:
+        pg = postgres.connect(store.path)
+        try:
+            pg.execute("BEGIN")
+            try:
+                yield postgres.PgDb(pg)
+            except BaseException:
+                pg.execute("ROLLBACK")
+                raise
+            pg.execute("COMMIT")
+        finally:
+            pg.close()
+        return
     con = sqlite3.connect(store.path, isolation_level=None, timeout=10)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA foreign_keys=ON")
@@ -71,6 +84,11 @@ class Harness:
     async def scalar(self, sql: str) -> object:
         row = await self.store.run(lambda db: db.execute(sql).fetchone())
         return row[0] if row else None
+
+    async def joined(self, sql: str, sep: str = ",") -> str:
+        """The first column of every row ``sql`` reads, joined (in the rows' order)."""
+        rows = await self.store.run(lambda db: db.execute(sql).fetchall())
+        return sep.join(str(r[0]) for r in rows)
 
     def to(self, address: str) -> list[Received]:
         return [m for m in self.sink.messages if m["To"] == address]

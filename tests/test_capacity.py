@@ -266,9 +266,10 @@ async def test_a_priority_with_targets_moves_the_resolution_target_and_dates_new
         done = kind(h, "se-confirm")[0].text()
         assert "resolution target now Tuesday 24 November, 10:00" in done
         assert "(internal: the customer is not told)" in done
-        target = await h.scalar(
-            "SELECT group_concat(due_at || ':' || promised, ' ') FROM commitments"
-            " WHERE kind = 'resolution' AND superseded_by IS NULL"
+        target = await h.joined(
+            "SELECT due_at || ':' || promised FROM commitments"
+            " WHERE kind = 'resolution' AND superseded_by IS NULL ORDER BY id",
+            " ",
         )
         assert target == "2026-11-24T15:00:00.000000+00:00:0"
         assert not kind(h, "eta"), "nothing to the customer: a target is not a promise"
@@ -306,9 +307,7 @@ async def test_a_revised_date_is_one_the_se_can_likely_keep(
         # Monday 10:00, one reply a day each: Sam keeps the first, Dana the second; nobody
         # can keep the third's policy date, so Sam owes it too, by Wednesday.
         await fill(h, 3)
-        owners = await h.scalar(
-            "SELECT group_concat(se, ' ') FROM (SELECT se FROM tickets ORDER BY id)"
-        )
+        owners = await h.joined("SELECT se FROM tickets ORDER BY id", " ")
         assert owners == "sam@example.com dana@example.com sam@example.com"
         sink.messages.clear()
         await h.later(timedelta(days=1, minutes=6))  # Tuesday 10:06: the first two missed

@@ -48,8 +48,8 @@ async def test_a_follow_up_with_a_new_question_gets_its_own_date(h: Harness) -> 
     assert "> Also: does the import fail too?" in text
     assert "Tuesday 24 November, 13:00 EST" in text
     assert "Why does the export fail?" not in text, "only the new point"
-    points = await h.scalar(
-        "SELECT group_concat(point, ' | ') FROM commitments WHERE kind = 'point' AND met_at IS NULL"
+    points = await h.joined(
+        "SELECT point FROM commitments WHERE kind = 'point' AND met_at IS NULL ORDER BY id", " | "
     )
     assert points == "Why does the export fail? | Also: does the import fail too?"
     copy = kind(h, "se-copy")[1]
@@ -66,8 +66,8 @@ async def test_a_follow_up_that_asks_nothing_new_is_only_copied_to_the_se(h: Har
     await h.receive(follow_up("f2", "Once more:\n\nWhy  does the export fail?"))  # asked before
     assert len(kind(h, "ack")) == 1
     assert len(kind(h, "se-copy")) == 3
-    reasons = await h.scalar(
-        "SELECT group_concat(reason, ' | ') FROM decisions WHERE step = 'plan:follow-up'"
+    reasons = await h.joined(
+        "SELECT reason FROM decisions WHERE step = 'plan:follow-up' ORDER BY id", " | "
     )
     assert str(reasons).count("nothing new asked") == 2
 
@@ -139,7 +139,7 @@ async def test_the_customers_colleagues_in_cc_stay_in_cc(h: Harness) -> None:
     assert ack["Cc"] == "r.payne@acme.example, casey@example.com"
     copy = kind(h, "se-copy")[0]
     assert "In CC:     r.payne@acme.example" in copy.text()
-    people = await h.scalar("SELECT group_concat(address) FROM participants")
+    people = await h.joined("SELECT address FROM participants ORDER BY ticket_id, rowid")
     assert people == "jane@acme.example,r.payne@acme.example", "never staff, us or other accounts"
 
     # Rosalie writes later: shown as herself, thanked with Jane (and the SC) in CC.
@@ -439,8 +439,8 @@ async def test_merge_joins_two_tickets_of_one_customer(h: Harness) -> None:
         )
     )
     await h.receive(customer_mail("r2", subject="About SUP-1002", body="And one more log."))
-    filed = await h.scalar(
-        "SELECT group_concat(ticket_id) FROM inbox WHERE id > 4 AND action = 'follow-up'"
+    filed = await h.joined(
+        "SELECT ticket_id FROM inbox WHERE id > 4 AND action = 'follow-up' ORDER BY id"
     )
     assert filed == "1,1"
     assert await h.scalar("SELECT state FROM tickets WHERE id = 2") == "resolved", "not reopened"

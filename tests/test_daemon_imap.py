@@ -114,7 +114,7 @@ async def test_auto_submitted_mail_gets_nothing_and_is_still_kept(
         await eventually(lambda: mailbox.count("Processed") == 2)
 
     assert [m["In-Reply-To"] for m in acks(sink)] == ["<customer-human@acme.example>"]
-    async with transaction(Store(config.database.path)) as db:
+    async with transaction(Store(config.database.target)) as db:
         rows = db.execute(
             "SELECT action, reason FROM inbox WHERE message_id = '<customer-ooo@acme.example>'"
         ).fetchall()

@@ -155,6 +155,7 @@ async def test_check_config_connect(mailbox: Dovecot, sink: SmtpSink, tmp_path: 
     assert "imap: FAILED" in run.stderr and "wrong-password" not in run.stderr + run.stdout
 
 
+@pytest.mark.sqlite_only  # another process holds SQLite's write lock
 async def test_a_locked_database_is_logged_and_retried_without_loss(
     mailbox: Dovecot,
     sink: SmtpSink,

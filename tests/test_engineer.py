@@ -157,9 +157,7 @@ async def test_forged_and_wrong_token_replies_are_refused_and_reported(h: Harnes
     assert [a["To"] for a in alerts] == ["lee@example.com", "lee@example.com"]
     assert "mallory@evil.example is not a configured SE or SC" in alerts[0].text()
     assert "wrong or unknown relay token for SUP-1001" in alerts[1].text()
-    actions = await h.scalar(
-        "SELECT group_concat(action) FROM (SELECT action FROM inbox WHERE id > 1 ORDER BY id)"
-    )
+    actions = await h.joined("SELECT action FROM inbox WHERE id > 1 ORDER BY id")
     assert actions == "refused,refused"
 
 

@@ -10,15 +10,29 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gateway.config import Config
-from tests.conftest import customer_mail
+from gateway.store import postgres
+from gateway.store.db import is_postgres
+from tests.conftest import customer_mail, database_toml
 from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "deploy" / "support-gateway.toml"
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def digest(db: str) -> str:
+    """The database's content: SQLite's file, or every row of every PostgreSQL table."""
+    if not is_postgres(db):
+        return hashlib.sha256(Path(db).read_bytes()).hexdigest()
+    con = postgres.connect(db)
+    try:
+        tables = con.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        rows = [
+            (t[0], sorted(map(repr, con.execute(f'SELECT * FROM "{t[0]}"').fetchall())))
+            for t in sorted(tables.fetchall())
+        ]
+    finally:
+        con.close()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
 def run_explain(config: Path, eml: Path, *extra: str) -> dict:  # type: ignore[type-arg]
@@ -83,12 +97,12 @@ async def test_explain_sees_the_thread_and_writes_nothing(
     toml = tmp_path / "c.toml"
     toml.write_text(
         '[support]\naddress = "support@example.com"\n[imap]\nenabled = false\n'
-        f'[database]\npath = "{config.database.path}"\n'
+        f"{database_toml(config)}"
         '[routing]\ndefault_se = "dana@example.com"\n'
         '[[people]]\nname = "Dana"\naddress = "dana@example.com"\nrole = "se"\n'
     )
     await h.store.stop()  # as an operator would: the database file is all there is
-    db = Path(config.database.path)
+    db = config.database.target
     before = digest(db)
     eml = tmp_path / "f.eml"
     eml.write_bytes(customer_mail("2", in_reply_to="<customer-1@acme.example>"))

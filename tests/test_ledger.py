@@ -141,7 +141,7 @@ async def test_status_shows_what_needs_attention(
     await h.receive(customer_mail(1))
     await h.receive(customer_mail(2, sender="li@globex.example"))
     h.clock.advance(timedelta(hours=24, minutes=1))  # both reply dates just passed, no tick yet
-    figures = status.collect(make_config().database.path, h.clock.now())
+    figures = status.collect(make_config().database.target, h.clock.now())
     assert figures["tickets"] == {"new": 2}
     assert figures["commitments"]["overdue"] == 4  # two replies and the two points they hold
     assert figures["outbox"] == {"queued": 0, "oldest_queued": None, "dead": 0, "sent": 4}
@@ -172,7 +172,7 @@ async def test_report_says_which_promises_were_kept(
         ledger.resolve(db, tickets.get(db, 1), h.clock.now())
     await h.later(timedelta(hours=23))  # ticket 2's reply date passes: one revised date
     now = h.clock.now()  # Tuesday 11:00: both reply dates have come, no resolution date yet
-    rows = report.collect(make_config().database.path, now - timedelta(days=7), 60, now)
+    rows = report.collect(make_config().database.target, now - timedelta(days=7), 60, now)
     by = {(r["scope"], r["name"]): r for r in rows}
     everyone = by[("all", "all")]
     assert (everyone["tickets"], everyone["acknowledged_in_time"]) == (2, 2)

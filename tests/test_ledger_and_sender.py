@@ -121,18 +121,16 @@ async def test_a_failure_late_in_one_journey_undoes_only_that_message(h: Harness
             inbox.store_raw(db, raw, now, now, source="test")
     assert await h.processor.process_pending() == 3
     await h.sender.drain()
-    states = await h.scalar(
-        "SELECT group_concat(state, ',') FROM (SELECT state FROM inbox ORDER BY id)"
-    )
+    states = await h.joined("SELECT state FROM inbox ORDER BY id")
     assert states == "processed,new,processed"
     assert await h.scalar("SELECT attempts FROM inbox WHERE id = 2") == 1
     assert "RuntimeError: template exploded" in str(
         await h.scalar("SELECT last_error FROM inbox WHERE id = 2")
     )
     assert h.processor.held == 1
-    assert await h.scalar(
-        "SELECT group_concat(customer_address, ',') FROM (SELECT * FROM tickets ORDER BY id)"
-    ) == ("a@one.example,c@three.example")
+    assert await h.joined("SELECT customer_address FROM tickets ORDER BY id") == (
+        "a@one.example,c@three.example"
+    )
     assert (
         await h.scalar(
             "SELECT count(*) FROM commitments WHERE ticket_id NOT IN (SELECT id FROM tickets)"
@@ -433,7 +431,7 @@ async def test_nothing_we_send_is_refused_for_its_form(h: Harness) -> None:
 async def test_a_dead_letter_to_the_customer_alerts_the_se_and_sc_once(h: Harness) -> None:
     h.sink.fail_with = "554 5.6.0 Message refused for good"
     await h.receive(customer_mail(1))
-    assert await h.scalar("SELECT group_concat(state) FROM outbox") == "dead,dead"
+    assert await h.joined("SELECT state FROM outbox ORDER BY id") == "dead,dead"
     h.sink.fail_with = ""
     await h.later(timedelta(minutes=1))
     await h.later(timedelta(minutes=1))

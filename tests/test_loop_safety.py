@@ -22,7 +22,7 @@ from gateway.pipeline import Services
 from gateway.processor import Processor
 from gateway.sink import Received
 from gateway.store import Store, inbox
-from tests.conftest import MONDAY_10, customer_mail
+from tests.conftest import MONDAY_10, customer_mail, database_toml
 from tests.harness import Harness, storing, transaction
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -197,7 +197,7 @@ async def test_two_gateways_facing_each_other_exchange_at_most_one_automatic_mai
             support={"address": f"support@{name}.example"},
             database={"path": str(tmp_path / f"{name}.db")},
         )
-        store = Store(config.database.path)
+        store = Store(config.database.target)
         services = Services.build(config, clock)
         return store, Processor(store, services), services
 
@@ -240,13 +240,13 @@ async def test_oversized_and_broken_mail_is_quarantined_and_the_operator_can_act
     await h.receive(customer_mail("big", body="x" * 5000))
     await h.receive(b"\x00\xff\x00")
     await h.receive(customer_mail("fine"))
-    assert await h.scalar(
-        "SELECT group_concat(state) FROM (SELECT state FROM inbox ORDER BY id)"
-    ) == ("quarantined,quarantined,processed")
+    assert await h.joined("SELECT state FROM inbox ORDER BY id") == (
+        "quarantined,quarantined,processed"
+    )
     await h.store.stop()
     toml = tmp_path / "q.toml"
     toml.write_text(
-        f'[imap]\nenabled = false\n[database]\npath = "{config.database.path}"\n'
+        f"[imap]\nenabled = false\n{database_toml(config)}"
         '[routing]\ndefault_se = "dana@example.com"\n[[people]]\nname = "Dana"\n'
         'address = "dana@example.com"\nrole = "se"\n'
     )
@@ -267,10 +267,7 @@ async def test_oversized_and_broken_mail_is_quarantined_and_the_operator_can_act
     assert (await asyncio.to_thread(cli, "retry", "1")).returncode == 0
     assert (await asyncio.to_thread(cli, "retry", "3")).returncode == 1  # not in quarantine
     await h.store.start()
-    assert (
-        await h.scalar("SELECT group_concat(state) FROM (SELECT state FROM inbox ORDER BY id)")
-        == "new,processed,processed"
-    )
+    assert await h.joined("SELECT state FROM inbox ORDER BY id") == "new,processed,processed"
     h.processor.services.config = config.model_copy(
         update={"safety": config.safety.model_copy(update={"max_message_bytes": 10**6})}
     )
@@ -422,7 +419,7 @@ async def test_our_plus_and_relay_addresses_are_ours(h: Harness, sender: str) ->
     await h.receive(customer_mail("plus", sender=sender, name="Example Support"))
     assert h.sink.messages == []
     assert await h.scalar("SELECT action FROM inbox") == "suppress"
-    assert "own" in str(await h.scalar("SELECT group_concat(verdict) FROM decisions"))
+    assert "own" in str(await h.joined("SELECT verdict FROM decisions ORDER BY id"))
 
 
 async def test_spam_is_kept_unanswered_and_an_operator_can_release_it(h: Harness) -> None:
@@ -456,9 +453,7 @@ async def test_spam_is_kept_unanswered_and_an_operator_can_release_it(h: Harness
     assert await h.scalar("SELECT state FROM inbox") == "processed"
     assert [m["X-Support-Kind"] for m in h.to("winner@lottery.example")] == ["ack"]
     assert "overruled by an operator" in str(
-        await h.scalar(
-            "SELECT group_concat(reason) FROM decisions WHERE step = 'rule:spam-verdict'"
-        )
+        await h.joined("SELECT reason FROM decisions WHERE step = 'rule:spam-verdict' ORDER BY id")
     )
 
 

@@ -18,7 +18,14 @@ from gateway.app import Gateway
 from gateway.clock import FakeClock
 from gateway.config import Config
 from gateway.sink import SmtpSink
-from tests.conftest import customer_mail, eventually, fresh_mailbox, private_dovecot, running
+from tests.conftest import (
+    customer_mail,
+    database_toml,
+    eventually,
+    fresh_mailbox,
+    private_dovecot,
+    running,
+)
 from tests.dovecot import USER, Dovecot
 
 pytestmark = pytest.mark.dovecot
@@ -166,8 +173,7 @@ def _toml(config: Config) -> str:
             f'user = "{c.smtp.user}"',
             'auth = "xoauth2"',
             f"oauth2_token = {secret(c.smtp.oauth2_token)}",
-            "[database]",
-            f'path = "{c.database.path}"',
+            database_toml(c).rstrip(),
             "[routing]",
             'default_se = "sam@example.com"',
             "[[people]]",

@@ -45,6 +45,7 @@ async def test_metrics_and_health(
         assert status == 200
         assert json.loads(body) == {
             "ok": True,
+            "role": "leader" if gw.lease is not None else "only",
             "imap": "up",
             "smtp": "ok",
             "database": "ok",

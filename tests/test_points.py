@@ -136,9 +136,9 @@ async def test_three_questions_two_answered_the_third_carried_over_end_to_end(
     assert "Reply above" not in text and "assigned to you" not in text
     [confirm] = kind(h, "se-confirm")
     assert "carried over" in confirm.text() and "How do I get the logs?" in confirm.text()
-    rows = await h.scalar(
-        "SELECT group_concat(point || '=' || coalesce(met_at IS NOT NULL, 0), '|') FROM"
-        " (SELECT point, met_at FROM commitments WHERE kind = 'point'"
-        " AND superseded_by IS NULL ORDER BY id)"
+    rows = await h.joined(
+        "SELECT point || '=' || CASE WHEN met_at IS NULL THEN 0 ELSE 1 END FROM commitments"
+        " WHERE kind = 'point' AND superseded_by IS NULL ORDER BY id",
+        "|",
     )
     assert rows == ("Why does the export fail?=1|Is 4.2 affected?=1|How do I get the logs?=0")

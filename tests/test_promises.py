@@ -40,9 +40,10 @@ async def test_an_engineers_resolution_date_is_a_promise_kept_or_revised(h: Harn
     [reply] = kind(h, "reply")
     assert "We will have it resolved by Wednesday 25 November, 10:00 EST." in reply.text()
     assert "resolution date set: Wednesday 25 November" in kind(h, "se-confirm")[0].text()
-    rows = await h.scalar(
-        "SELECT group_concat(promised || ':' || made_by, ' ') FROM commitments"
-        " WHERE kind = 'resolution' AND superseded_by IS NULL"
+    rows = await h.joined(
+        "SELECT promised || ':' || made_by FROM commitments"
+        " WHERE kind = 'resolution' AND superseded_by IS NULL ORDER BY id",
+        " ",
     )
     assert rows == "1:sam@example.com", "the engineer's date supersedes the target"
     await h.later(timedelta(days=2, minutes=6))  # Wednesday 10:06: not resolved

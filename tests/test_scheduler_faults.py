@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gateway import status
 from gateway.store import shunts, tickets
 from tests.conftest import customer_mail
@@ -120,6 +122,7 @@ async def test_a_date_met_just_before_the_ticket_is_revised_is_never_marked_miss
     assert "revised-eta" not in kinds(h) and "missed-alert" not in kinds(h)
 
 
+@pytest.mark.sqlite_only  # reads SQLite's query plan
 async def test_status_updates_come_from_an_indexed_due_time(h: Harness) -> None:
     await h.receive(customer_mail(1))  # Monday 10:00; ack written to the customer then
     async with transaction(h.store) as db:

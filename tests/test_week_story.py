@@ -243,16 +243,21 @@ async def test_a_week_long_ticket_among_several_people(
     assert "reopened ticket SUP-1001" in reopened_ack.text()
     assert reopened_ack["In-Reply-To"] == "<customer-3@acme.example>"
 
-    store = Store(config.database.path)
+    store = Store(config.database.target)
     await store.start()
     try:
         async with transaction(store) as db:
-            row = db.execute("SELECT count(*), state, se FROM tickets").fetchone()
-            people = db.execute("SELECT group_concat(address, ', ') FROM participants").fetchone()
+            row = db.execute("SELECT count(*), max(state), max(se) FROM tickets").fetchone()
+            people = [
+                r[0]
+                for r in db.execute(
+                    "SELECT address FROM participants ORDER BY ticket_id, rowid"
+                ).fetchall()
+            ]
     finally:
         await store.stop()
     assert tuple(row) == (1, "new", DANA), "one ticket, reopened, with Dana"
-    assert people[0] == f"{JANE}, {ROSALIE}"
+    assert ", ".join(people) == f"{JANE}, {ROSALIE}"
 
 
 async def test_a_forward_and_a_merge_stay_threaded_end_to_end(

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import sqlite3
 import ssl
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from gateway.config import ImapSection, TlsMode, tls_context
 from gateway.log import event
 from gateway.oauth2 import TokenSource
 from gateway.store import Db, Store, inbox
+from gateway.store.db import DATABASE_ERRORS
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.imap")
@@ -123,13 +123,13 @@ class ImapIngest:
                 await self._session(stopping)
                 await self._disconnect(clean=True)
                 delay = self.cfg.backoff_initial_seconds
-            except (*CONNECTION_ERRORS, sqlite3.Error) as exc:
+            except (*CONNECTION_ERRORS, *DATABASE_ERRORS) as exc:
                 # Database trouble (locked, read-only, disk full) is retried like an outage:
                 # nothing was stored, so the cursor did not move and the mail is fetched again.
                 await self._disconnect(clean=False)
                 event(
                     log,
-                    "database-error" if isinstance(exc, sqlite3.Error) else "imap-down",
+                    "database-error" if isinstance(exc, DATABASE_ERRORS) else "imap-down",
                     logging.WARNING,
                     host=self.cfg.host,
                     error=f"{type(exc).__name__}: {exc}",

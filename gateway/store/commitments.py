@@ -34,15 +34,15 @@ def make(
 ) -> int:
     cur = db.execute(
         "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, revision_of, made_by,"
-        " point, promised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " point, promised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (ticket_id, kind, ts(due_at), told, ts(now), revision_of, made_by, point, int(promised)),
     )
-    assert cur.lastrowid is not None
+    commitment_id = int(cur.fetchone()[0])
     if revision_of is not None:
         db.execute(
-            "UPDATE commitments SET superseded_by = ? WHERE id = ?", (cur.lastrowid, revision_of)
+            "UPDATE commitments SET superseded_by = ? WHERE id = ?", (commitment_id, revision_of)
         )
-    return cur.lastrowid
+    return commitment_id
 
 
 def mark_missed(db: Db, commitment_id: int, now: datetime) -> bool:

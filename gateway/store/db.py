@@ -19,6 +19,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import psycopg
+
 T = TypeVar("T")
 
 MIGRATIONS: tuple[str, ...] = (
@@ -413,8 +415,6 @@ class Cursor(Protocol):
     """What the store modules use of a cursor."""
 
     @property
-    def lastrowid(self) -> int | None: ...
-    @property
     def rowcount(self) -> int: ...
     def fetchone(self) -> Any: ...
     def fetchall(self) -> list[Any]: ...
@@ -422,7 +422,10 @@ class Cursor(Protocol):
 
 class Db(Protocol):
     """A connection inside a transaction, as the store modules see it: plain calls, run in a
-    worker thread (see :meth:`Store.run`), never on the event loop."""
+    worker thread (see :meth:`Store.run`), never on the event loop. ``dialect`` is
+    ``"sqlite"`` or ``"postgresql"``, for the few queries the engines spell differently."""
+
+    dialect: str
 
     def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Cursor: ...
     def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor: ...
@@ -430,6 +433,8 @@ class Db(Protocol):
 
 class SqliteDb:
     """:class:`Db` over a :mod:`sqlite3` connection."""
+
+    dialect = "sqlite"
 
     def __init__(self, con: sqlite3.Connection) -> None:
         self._con = con
@@ -441,6 +446,47 @@ class SqliteDb:
 
     def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor:
         return self._con.executemany(sql, [tuple(p) for p in parameters])
+
+
+def is_postgres(target: str | Path) -> bool:
+    """Whether a database target is a PostgreSQL URL (else it is a SQLite file)."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def shown(target: str | Path) -> str:
+    """A database target as logs and messages show it (a URL without its password)."""
+    if is_postgres(target):
+        from gateway.store import postgres
+
+        return postgres.safe_url(str(target))
+    return str(target)
+
+
+# Any error either engine raises (the daemon's loops retry on these, not crash).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+
+
+def refused(exc: BaseException) -> bool:
+    """The database refused what a message would store (a constraint, a value it cannot
+    hold), the same way every time: that message is quarantined. Any other error from the
+    database that cannot pass (a query of ours it does not understand) is our fault, and the
+    message is kept and retried."""
+    return isinstance(
+        exc,
+        sqlite3.IntegrityError | sqlite3.DataError | psycopg.IntegrityError | psycopg.DataError,
+    )
+
+
+def transient(exc: BaseException) -> bool:
+    """A database error that can pass (locked, busy, disk full, the server gone): the work is
+    kept and tried again, nothing is quarantined for it."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    if isinstance(exc, psycopg.Error):
+        from gateway.store import postgres
+
+        return postgres.transient(exc)
+    return False
 
 
 def _connect(target: str, busy_timeout_ms: int, uri: bool = False) -> sqlite3.Connection:
@@ -455,13 +501,15 @@ def _connect(target: str, busy_timeout_ms: int, uri: bool = False) -> sqlite3.Co
 
 
 class Store:
-    """The gateway's database: one connection, used one transaction at a time, each
-    transaction a plain function run whole in a worker thread (:meth:`run`)."""
+    """The gateway's database (a SQLite file, or PostgreSQL when ``path`` is a
+    ``postgresql://`` URL): one connection, used one transaction at a time, each transaction a
+    plain function run whole in a worker thread (:meth:`run`)."""
 
     def __init__(self, path: str | Path, busy_timeout_ms: int = 10000) -> None:
         self.path = str(path)
+        self.postgres = is_postgres(self.path)
         self.busy_timeout_ms = busy_timeout_ms
-        self._con: sqlite3.Connection | None = None
+        self._con: Any = None
         self._lock = asyncio.Lock()
         # Tasks waiting to run a job: a long job (a batch of messages) ends early when others
         # wait, so a "sent" mark never queues behind a whole batch.
@@ -478,6 +526,12 @@ class Store:
     async def start(self, copy_of: str | None = None) -> None:
         """Open (creating and migrating as needed). With ``copy_of``, the store is an in-memory
         copy of that database file, opened read-only: the dry runs of ``explain`` use it."""
+        if self.postgres:
+            from gateway.store import postgres
+
+            self._con = await asyncio.to_thread(postgres.connect, self.path)
+            await asyncio.to_thread(postgres.migrate, self._con)
+            return
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._con = await asyncio.to_thread(self._open, copy_of)
@@ -510,17 +564,19 @@ class Store:
             self._con = None
 
     async def run(self, job: Callable[[Db], T]) -> T:
-        """Run ``job`` as one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back if it
-        raises) in a worker thread, so neither its statements nor its work block the event
-        loop."""
+        """Run ``job`` as one transaction (committed, or rolled back if it raises) in a worker
+        thread, so neither its statements nor its work block the event loop."""
         return await self._in_thread(self._transaction, job)
 
     async def try_out(self, job: Callable[[Db], T]) -> T:
         """Run ``job`` in a transaction that is always rolled back (dry runs)."""
         return await self._in_thread(partial(self._transaction, keep=False), job)
 
-    @staticmethod
-    def _transaction(con: sqlite3.Connection, job: Callable[[Db], T], keep: bool = True) -> T:
+    def _transaction(self, con: Any, job: Callable[[Db], T], keep: bool = True) -> T:
+        if self.postgres:
+            from gateway.store import postgres
+
+            return postgres.run_job(con, job, keep)
         con.execute("BEGIN IMMEDIATE")
         try:
             result = job(SqliteDb(con))
@@ -531,7 +587,7 @@ class Store:
         return result
 
     async def _in_thread(
-        self, work: Callable[[sqlite3.Connection, Callable[[Db], T]], T], job: Callable[[Db], T]
+        self, work: Callable[[Any, Callable[[Db], T]], T], job: Callable[[Db], T]
     ) -> T:
         async with self._locked():
             if self._con is None:
@@ -548,10 +604,14 @@ class Store:
                 raise
 
     async def rewrite(self) -> None:
-        """Rewrite the database file (VACUUM) and empty the write-ahead log: after an erasure,
-        nothing removed is left in free pages or in the log."""
+        """Rewrite the database (VACUUM) and, for SQLite, empty the write-ahead log: after an
+        erasure, nothing removed is left in free pages or in the log."""
+        postgres = self.postgres
 
-        def rewrite(con: sqlite3.Connection, _job: Callable[[Db], None]) -> None:
+        def rewrite(con: Any, _job: Callable[[Db], None]) -> None:
+            if postgres:
+                con.execute("VACUUM FULL")
+                return
             con.execute("VACUUM")
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -559,6 +619,8 @@ class Store:
 
     async def backup_to(self, target: str | Path) -> None:
         """A consistent copy of the database, taken while it runs (SQLite's online backup)."""
+        if self.postgres:
+            raise RuntimeError("a PostgreSQL database is backed up with pg_dump (see README)")
 
         def backup(con: sqlite3.Connection, _job: Callable[[Db], None]) -> None:
             copy = sqlite3.connect(str(target))
@@ -600,11 +662,11 @@ class Store:
 class Reader:
     """A read-only connection for views (the web view): each job runs as one read transaction in
     a worker thread, so a page's queries see one snapshot and never wait on, or block, the
-    daemon's writes (WAL) or its event loop."""
+    daemon's writes or its event loop."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._con: sqlite3.Connection | None = None
+        self._con: Any = None
         self._lock = asyncio.Lock()
 
     async def run(self, job: Callable[[Db], T]) -> T:
@@ -620,7 +682,11 @@ class Reader:
             self._con = None
 
 
-def _open_read_only(path: str | Path) -> sqlite3.Connection:
+def _open_read_only(path: str | Path) -> Any:
+    if is_postgres(path):
+        from gateway.store import postgres
+
+        return postgres.connect(str(path), read_only=True)
     con = sqlite3.connect(
         f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
     )
@@ -629,7 +695,16 @@ def _open_read_only(path: str | Path) -> sqlite3.Connection:
     return con
 
 
-def _read(con: sqlite3.Connection, job: Callable[[Db], T]) -> T:
+def _read(con: Any, job: Callable[[Db], T]) -> T:
+    if not isinstance(con, sqlite3.Connection):
+        from gateway.store import postgres
+
+        # REPEATABLE READ: every query of the job sees one snapshot.
+        con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            return job(postgres.PgDb(con))
+        finally:
+            con.execute("ROLLBACK")
     con.execute("BEGIN")
     try:
         return job(SqliteDb(con))
@@ -638,8 +713,10 @@ def _read(con: sqlite3.Connection, job: Callable[[Db], T]) -> T:
 
 
 def read_once(path: str | Path, job: Callable[[Db], T]) -> T:
-    """Run ``job`` on one read-only snapshot of the database file, here and now (for commands
-    such as ``report``)."""
+    """Run ``job`` on one read-only snapshot of the database, here and now (for commands such
+    as ``report``). A SQLite file that is not there raises FileNotFoundError."""
+    if not is_postgres(path) and not Path(path).exists():
+        raise FileNotFoundError(f"no database at {path}")
     con = _open_read_only(path)
     try:
         return _read(con, job)

@@ -10,6 +10,7 @@ it, the Message-IDs, the reasons recorded on its mail.
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from datetime import datetime
 
@@ -53,7 +54,7 @@ def forget_tickets(db: Db, ids: list[int], now: datetime) -> Counter[str]:
     mail_in = f"SELECT id FROM inbox WHERE ticket_id IN ({places})"
     # Mail still waiting to be sent is left to go: it is not the past.
     mail_out = f"SELECT id FROM outbox WHERE ticket_id IN ({places}) AND state != 'queued'"
-    run("mails in", f"UPDATE inbox_raw SET raw = x'' WHERE inbox_id IN ({mail_in})")
+    run("mails in", f"UPDATE inbox_raw SET raw = ? WHERE inbox_id IN ({mail_in})", (b"",))
     run(
         "decisions",
         f"UPDATE decisions SET reason = '' WHERE reason != '' AND inbox_id IN ({mail_in})",
@@ -61,7 +62,7 @@ def forget_tickets(db: Db, ids: list[int], now: datetime) -> Counter[str]:
     db.execute(
         f"UPDATE inbox SET reason = NULL, message_id = NULL WHERE ticket_id IN ({places})", ids
     )
-    run("mails out", f"UPDATE outbox_raw SET raw = x'' WHERE outbox_id IN ({mail_out})")
+    run("mails out", f"UPDATE outbox_raw SET raw = ? WHERE outbox_id IN ({mail_out})", (b"",))
     db.execute(f"UPDATE outbox SET rcpt = '', last_error = NULL WHERE id IN ({mail_out})", ids)
     run(
         "dates' wording",
@@ -75,17 +76,19 @@ def forget_tickets(db: Db, ids: list[int], now: datetime) -> Counter[str]:
         "UPDATE tickets SET subject = ?, question = '', customer_address = '',"
         " customer_name = '', last_customer_message_id = '', references_ = '',"
         # A new secret nobody knows: the old relay address works no more (never '').
-        " token = lower(hex(randomblob(16))),"
+        " token = ? || id,"
         f" forgotten_at = ? WHERE id IN ({places})",
-        (REMOVED, ts(now)),
+        (REMOVED, secrets.token_hex(16) + "x", ts(now)),
     )
     return gone
 
 
 def compact_search(db: Db) -> None:
     """Merge the search index, so the entries of forgotten tickets are gone from it, not only
-    marked deleted."""
-    db.execute("INSERT INTO tickets_search (tickets_search) VALUES ('optimize')")
+    marked deleted (SQLite's FTS5; PostgreSQL's trigram index is a plain index, kept by the
+    VACUUM its autovacuum runs)."""
+    if db.dialect == "sqlite":
+        db.execute("INSERT INTO tickets_search (tickets_search) VALUES ('optimize')")
 
 
 def unticketed_mail(db: Db, after_id: int, limit: int) -> list[tuple[str, int, bytes]]:
@@ -108,7 +111,7 @@ def forget_mail(db: Db, inbound: list[int], outbound: list[int]) -> Counter[str]
     gone: Counter[str] = Counter()
     if inbound:
         cur = db.execute(
-            f"UPDATE inbox_raw SET raw = x'' WHERE inbox_id IN ({marks(inbound)})", inbound
+            f"UPDATE inbox_raw SET raw = ? WHERE inbox_id IN ({marks(inbound)})", (b"", *inbound)
         )
         gone["mails in"] += cur.rowcount
         db.execute(
@@ -120,7 +123,8 @@ def forget_mail(db: Db, inbound: list[int], outbound: list[int]) -> Counter[str]
         )
     if outbound:
         cur = db.execute(
-            f"UPDATE outbox_raw SET raw = x'' WHERE outbox_id IN ({marks(outbound)})", outbound
+            f"UPDATE outbox_raw SET raw = ? WHERE outbox_id IN ({marks(outbound)})",
+            (b"", *outbound),
         )
         gone["mails out"] += cur.rowcount
         db.execute(

@@ -34,9 +34,10 @@ def store_raw(
     uid: int = 0,
 ) -> int | None:
     """Insert one raw message; None when this IMAP UID is already stored."""
-    cur = db.execute(
-        "INSERT OR IGNORE INTO inbox (source, mailbox, uidvalidity, uid, sha256, size,"
-        " received_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    row = db.execute(
+        "INSERT INTO inbox (source, mailbox, uidvalidity, uid, sha256, size, received_at,"
+        " stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (mailbox, uidvalidity, uid) WHERE source = 'imap' DO NOTHING RETURNING id",
         (
             source,
             mailbox,
@@ -47,11 +48,12 @@ def store_raw(
             ts(received_at),
             ts(now),
         ),
-    )
-    if not cur.rowcount or cur.lastrowid is None:
+    ).fetchone()
+    if row is None:
         return None
-    db.execute("INSERT INTO inbox_raw (inbox_id, raw) VALUES (?, ?)", (cur.lastrowid, raw))
-    return cur.lastrowid
+    inbox_id = int(row[0])
+    db.execute("INSERT INTO inbox_raw (inbox_id, raw) VALUES (?, ?)", (inbox_id, raw))
+    return inbox_id
 
 
 _WITH_RAW = "SELECT inbox.*, inbox_raw.raw FROM inbox JOIN inbox_raw ON inbox_id = id"
@@ -72,9 +74,12 @@ def _row(r: sqlite3.Row) -> InboxRow:
 
 def next_new(db: Db, now: datetime, after_id: int = 0) -> InboxRow | None:
     """The next message to process: new, and not held for a retry beyond ``now``."""
+    # PostgreSQL: a message another gateway is processing is locked, and skipped (it is done
+    # by the time it could be seen again). SQLite has one writer at a time.
+    skip = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgresql" else ""
     cur = db.execute(
         f"{_WITH_RAW} WHERE state = 'new' AND id > ? AND (retry_at IS NULL OR retry_at <= ?)"
-        " ORDER BY id LIMIT 1",
+        f" ORDER BY id LIMIT 1{skip}",
         (after_id, ts(now)),
     )
     r = cur.fetchone()
@@ -171,7 +176,7 @@ def set_cursor(db: Db, mailbox: str, uidvalidity: int, uid: int) -> None:
     db.execute(
         "INSERT INTO cursors (mailbox, uidvalidity, last_uid) VALUES (?, ?, ?)"
         " ON CONFLICT (mailbox, uidvalidity)"
-        " DO UPDATE SET last_uid = max(last_uid, excluded.last_uid)",
+        " DO UPDATE SET last_uid = excluded.last_uid WHERE excluded.last_uid > cursors.last_uid",
         (mailbox, uidvalidity, uid),
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from gateway.models import Outbound
 from gateway.store.db import Db, from_ts, marks, ts
@@ -24,7 +24,7 @@ class OutboxRow:
 def enqueue(db: Db, out: Outbound, ticket_id: int | None, now: datetime) -> int:
     cur = db.execute(
         "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, next_attempt_at,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             ticket_id,
             out.kind,
@@ -35,23 +35,36 @@ def enqueue(db: Db, out: Outbound, ticket_id: int | None, now: datetime) -> int:
             ts(now),
         ),
     )
-    assert cur.lastrowid is not None
-    db.execute("INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (cur.lastrowid, out.raw))
-    return cur.lastrowid
+    outbox_id = int(cur.fetchone()[0])
+    db.execute("INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (outbox_id, out.raw))
+    return outbox_id
+
+
+# PostgreSQL: rows a sender takes are claimed for this long, so no other gateway sends them
+# meanwhile; one whose sender died is sent again after it (same Message-ID).
+CLAIM = timedelta(minutes=2)
 
 
 def due(db: Db, now: datetime, limit: int = 50, after_id: int = 0) -> list[OutboxRow]:
     """Queued rows due by ``now``, oldest first, from after ``after_id`` (paging)."""
+    postgres = db.dialect == "postgresql"
     cur = db.execute(
         "SELECT id, kind, message_id, mail_from, rcpt, raw, attempts, created_at FROM outbox"
         " JOIN outbox_raw ON outbox_id = id"
-        " WHERE state = 'queued' AND next_attempt_at <= ? AND id > ? ORDER BY id LIMIT ?",
+        " WHERE state = 'queued' AND next_attempt_at <= ? AND id > ? ORDER BY id LIMIT ?"
+        + (" FOR UPDATE OF outbox SKIP LOCKED" if postgres else ""),
         (ts(now), after_id, limit),
     )
-    return [
+    rows = [
         OutboxRow(r[0], r[1], r[2], r[3], tuple(r[4].split(",")), bytes(r[5]), r[6], from_ts(r[7]))
         for r in cur.fetchall()
     ]
+    if postgres and rows:
+        db.execute(
+            f"UPDATE outbox SET next_attempt_at = ? WHERE id IN ({marks(rows)})",
+            (ts(now + CLAIM), *(r.id for r in rows)),
+        )
+    return rows
 
 
 def next_due_at(db: Db) -> datetime | None:
@@ -106,10 +119,11 @@ def requeue_for(
     cur = db.execute(
         "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, next_attempt_at,"
         " created_at, last_error) SELECT ticket_id, kind, message_id, mail_from, ?, ?, ?, ?"
-        " FROM outbox WHERE id = ?",
+        " FROM outbox WHERE id = ? RETURNING id",
         (",".join(recipients), ts(next_at), ts(now), error, row.id),
     )
-    db.execute("INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (cur.lastrowid, row.raw))
+    outbox_id = int(cur.fetchone()[0])
+    db.execute("INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (outbox_id, row.raw))
 
 
 def record_automatic(db: Db, recipients: tuple[str, ...], now: datetime) -> None:

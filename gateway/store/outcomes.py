@@ -94,7 +94,8 @@ def per_ticket(db: Db, since: datetime, until: datetime | None = None) -> list[T
         " (SELECT count(*) FROM commitments c WHERE c.ticket_id = t.id AND c.kind != 'point'"
         "   AND c.promised = 1 AND c.missed_at IS NOT NULL),"
         " (SELECT count(*) FROM outbox o WHERE o.ticket_id = t.id AND o.kind = 'revised-eta')"
-        " FROM tickets t WHERE t.received_at >= ? AND t.received_at < ? ORDER BY t.received_at",
+        " FROM tickets t WHERE t.received_at >= ? AND t.received_at < ?"
+        " ORDER BY t.received_at, t.id",
         (ts(since), ts(until) if until is not None else "9999"),
     )
     return [TicketOutcome(*r) for r in cur.fetchall()]

@@ -42,9 +42,8 @@ def add(
         if count >= cap:
             break
         cur = db.execute(
-            "INSERT OR IGNORE INTO participants"
-            " (ticket_id, address, address_key, name, added_by, added_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO participants (ticket_id, address, address_key, name, added_by, added_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (ticket_id, address, address.lower(), name, added_by, ts(now)),
         )
         if cur.rowcount:
@@ -64,9 +63,9 @@ def remove(db: Db, ticket_id: int, address: str) -> bool:
 def copy(db: Db, from_ticket: int, to_ticket: int, now: datetime) -> int:
     """Everyone on ``from_ticket`` joins ``to_ticket`` (#merge); return how many were new."""
     cur = db.execute(
-        "INSERT OR IGNORE INTO participants"
-        " (ticket_id, address, address_key, name, added_by, added_at)"
-        " SELECT ?, address, address_key, name, 'merge', ? FROM participants WHERE ticket_id = ?",
+        "INSERT INTO participants (ticket_id, address, address_key, name, added_by, added_at)"
+        " SELECT ?, address, address_key, name, 'merge', ? FROM participants WHERE ticket_id = ?"
+        " ON CONFLICT DO NOTHING",
         (to_ticket, ts(now), from_ticket),
     )
     return cur.rowcount

@@ -31,7 +31,7 @@ def record(db: Db, ticket_id: int, reason: str, now: datetime, retry_at: datetim
     db.execute(
         "INSERT INTO shunts (ticket_id, reason, attempts, first_at, last_at, retry_at)"
         " VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (ticket_id) DO UPDATE SET"
-        " reason = excluded.reason, attempts = attempts + 1, last_at = excluded.last_at,"
+        " reason = excluded.reason, attempts = shunts.attempts + 1, last_at = excluded.last_at,"
         " retry_at = excluded.retry_at",
         (ticket_id, reason, ts(now), ts(now), ts(retry_at)),
     )

@@ -45,7 +45,7 @@ def of(db: Db, ids: list[int], limit: int = 20) -> list[StoryMail]:
         " FROM outbox o JOIN outbox_raw r ON r.outbox_id = o.id"
         f" WHERE o.ticket_id IN ({places}) AND o.kind IN ({marks(_OUT)})"
         # At the same moment our answer follows the mail it answers: it is the newer.
-        ") ORDER BY at DESC, direction = 'out' DESC, n DESC LIMIT ?",
+        ") AS mail ORDER BY at DESC, direction = 'out' DESC, n DESC LIMIT ?",
         (*ids, *_IN, *ids, *_OUT, limit),
     )
     return [StoryMail(r[0], from_ts(r[1]), r[2], bytes(r[3])) for r in cur.fetchall()]

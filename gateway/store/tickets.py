@@ -72,7 +72,8 @@ def seen_message_id(db: Db, message_id: str) -> bool:
 
 def add_message_id(db: Db, message_id: str, ticket_id: int, direction: str) -> None:
     db.execute(
-        "INSERT OR IGNORE INTO message_ids (message_id, ticket_id, direction) VALUES (?, ?, ?)",
+        "INSERT INTO message_ids (message_id, ticket_id, direction) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (message_id, ticket_id, direction),
     )
 
@@ -93,7 +94,7 @@ def create(
         "INSERT INTO tickets (key, subject, customer_address, customer_name, customer_utc_offset,"
         " account, product, token, se, sc, state, received_at, created_at,"
         " last_customer_message_id, references_, question, language)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             f"tmp-{secrets.token_hex(8)}",
             msg.subject,
@@ -114,8 +115,7 @@ def create(
             language,
         ),
     )
-    ticket_id = cur.lastrowid
-    assert ticket_id is not None
+    ticket_id = int(cur.fetchone()[0])
     number = first_number + ticket_id - 1
     db.execute("UPDATE tickets SET key = ? WHERE id = ?", (f"{prefix}-{number}", ticket_id))
     add_message_id(db, msg.message_id, ticket_id, "in")

@@ -77,7 +77,9 @@ _LATE = (
 )
 
 
-def _where(f: TicketFilter, scope: Scope, now: datetime) -> tuple[str, dict[str, Any]]:
+def _where(
+    f: TicketFilter, scope: Scope, now: datetime, dialect: str
+) -> tuple[str, dict[str, Any]]:
     """The WHERE clause (named parameters) for a filter within a scope."""
     vis_sql, args = _visible(scope)
     clauses = [vis_sql]
@@ -100,13 +102,20 @@ def _where(f: TicketFilter, scope: Scope, now: datetime) -> tuple[str, dict[str,
         args["day"] = ts(now + timedelta(hours=24))
     q = f.q.strip()
     if q:
-        # Three characters or more: the trigram index; fewer: a scan (rarely asked).
-        words = (
-            "SELECT rowid FROM tickets_search WHERE tickets_search MATCH :words"
-            if len(q) >= 3
-            else "SELECT id FROM tickets WHERE subject LIKE :like ESCAPE '\\'"
-            " OR customer_address LIKE :like ESCAPE '\\'"
-        )
+        # Three characters or more: the trigram index; fewer: a scan (rarely asked). On
+        # PostgreSQL a pg_trgm index serves ILIKE at any length.
+        if dialect == "postgresql":
+            words = (
+                "SELECT id FROM tickets WHERE subject ILIKE :like ESCAPE '\\'"
+                " OR customer_address ILIKE :like ESCAPE '\\'"
+            )
+        elif len(q) >= 3:
+            words = "SELECT rowid FROM tickets_search WHERE tickets_search MATCH :words"
+        else:
+            words = (
+                "SELECT id FROM tickets WHERE subject LIKE :like ESCAPE '\\'"
+                " OR customer_address LIKE :like ESCAPE '\\'"
+            )
         clauses.append(
             f"t.id IN ({words} UNION SELECT id FROM tickets WHERE key = :key"
             " UNION SELECT ticket_id FROM message_ids WHERE message_id = :mid)"
@@ -126,7 +135,7 @@ def tickets(
     db: Db, f: TicketFilter, scope: Scope, now: datetime, page: int, size: int
 ) -> tuple[list[TicketRow], int]:
     """One page of the tickets the filter finds (newest activity first), and how many it finds."""
-    where, args = _where(f, scope, now)
+    where, args = _where(f, scope, now, db.dialect)
     total_row = db.execute(f"SELECT count(*) FROM tickets t WHERE {where}", args).fetchone()
     total = int(total_row[0]) if total_row else 0
     cur = db.execute(

@@ -22,7 +22,7 @@ def set_password_hash(db: Db, address: str, hashed: str, now: datetime) -> None:
     db.execute(
         "INSERT INTO web_users (address, hash, set_at) VALUES (?, ?, ?)"
         " ON CONFLICT(address) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at,"
-        " generation = generation + 1",
+        " generation = web_users.generation + 1",
         (address.lower(), hashed, ts(now)),
     )
 
@@ -45,7 +45,7 @@ def generation(db: Db, address: str) -> int | None:
 def signing_key(db: Db) -> str:
     """The key that signs session cookies: made once, kept (sessions survive a restart)."""
     db.execute(
-        "INSERT OR IGNORE INTO web_keys (name, value) VALUES ('session', ?)",
+        "INSERT INTO web_keys (name, value) VALUES ('session', ?) ON CONFLICT DO NOTHING",
         (secrets.token_urlsafe(48),),
     )
     row = db.execute("SELECT value FROM web_keys WHERE name = 'session'").fetchone()

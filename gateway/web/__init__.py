@@ -81,7 +81,7 @@ class WebView:
         metrics_text: Callable[[], bytes] | None = None,
     ) -> None:
         self.config = config
-        self.reader = Reader(config().database.path)
+        self.reader = Reader(config().database.target)
         self.site = Site(config, clock, self.reader, store, health, wake, metrics_text)
         self.store = store
         self._server: _Server | None = None

@@ -33,7 +33,7 @@ def set_password(config: Config, address: str, from_stdin: bool) -> tuple[int, s
 
     async def store() -> None:
         now = SystemClock().now()
-        async with Store(config.database.path) as s:
+        async with Store(config.database.target) as s:
             await s.run(lambda db: web_store.set_password_hash(db, person.address, hashed, now))
 
     asyncio.run(store())
