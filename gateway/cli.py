@@ -123,6 +123,10 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace an existing database (stop the service)"
     )
 
+    migrate = sub.add_parser("migrate", help="copy the SQLite database into PostgreSQL")
+    migrate.add_argument("--config", required=True, help="TOML config file (its SQLite file)")
+    migrate.add_argument("--to", required=True, help="postgresql://... (an empty database)")
+
     sub.add_parser("config-reference", help="print every config key with its default (Markdown)")
 
     sim = sub.add_parser(
@@ -235,6 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "backup"
             else backup_mod.restore(config, args.source, args.force)
         )
+        print(text, file=sys.stdout if status == 0 else sys.stderr)
+        return status
+    if args.command == "migrate":
+        from gateway.migrate import migrate as migrate_to
+
+        status, text = migrate_to(config, args.to)
         print(text, file=sys.stdout if status == 0 else sys.stderr)
         return status
     if args.command == "passwd":

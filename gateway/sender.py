@@ -117,7 +117,8 @@ class Sender:
         rows, blocked = await self.store.run(partial(self._page, after=0))
         if not rows:
             return 0
-        sent = 0
+        # Rows taken but not yet sent or failed (PostgreSQL claims them: given back at the end).
+        unsent = {row.id for row in rows}
         smtp = aiosmtplib.SMTP(**connect_kwargs(self.cfg))  # type: ignore[arg-type]
         try:
             await smtp.connect()
@@ -131,17 +132,35 @@ class Sender:
                 await self._failed(row, Failure(False, f"relay unreachable: {failure.text}"))
             return 0
         try:
+            return await self._drain(smtp, rows, blocked, unsent, stopping)
+        finally:
+            if unsent and self.store.postgres:
+                now = self.clock.now()
+                await self.store.run(lambda db: outbox.unclaim(db, sorted(unsent), now))
+
+    async def _drain(
+        self,
+        smtp: aiosmtplib.SMTP,
+        rows: list[OutboxRow],
+        blocked: dict[str, str],
+        unsent: set[int],
+        stopping: asyncio.Event | None,
+    ) -> int:
+        sent = 0
+        try:
             while rows:
                 for row in rows:
                     if stopping is not None and stopping.is_set():
                         return sent  # finish the send in hand, start no new one
                     if await self._send(smtp, row, blocked):
                         sent += 1
+                    unsent.discard(row.id)
                     if not smtp.is_connected:
                         return sent  # the rest wait for the next pass (and a new connection)
                 if len(rows) < PAGE:
                     break
                 rows, blocked = await self.store.run(partial(self._page, after=rows[-1].id))
+                unsent.update(row.id for row in rows)
         finally:
             if smtp.is_connected:
                 try:

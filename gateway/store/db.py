@@ -712,6 +712,15 @@ def _read(con: Any, job: Callable[[Db], T]) -> T:
         con.execute("ROLLBACK")
 
 
+def open_snapshot(path: str) -> sqlite3.Connection:
+    """A read-only connection to a SQLite file inside one read transaction (one snapshot,
+    while the daemon may write on): close it to end."""
+    con = _open_read_only(path)
+    con.execute("BEGIN")
+    con.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the snapshot starts here
+    return con  # type: ignore[no-any-return]
+
+
 def read_once(path: str | Path, job: Callable[[Db], T]) -> T:
     """Run ``job`` on one read-only snapshot of the database, here and now (for commands such
     as ``report``). A SQLite file that is not there raises FileNotFoundError."""

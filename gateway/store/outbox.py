@@ -67,6 +67,15 @@ def due(db: Db, now: datetime, limit: int = 50, after_id: int = 0) -> list[Outbo
     return rows
 
 
+def unclaim(db: Db, ids: list[int], now: datetime) -> None:
+    """Rows a sender claimed (:func:`due`) and did not get to (it stopped, or lost the relay):
+    due again now, not after the claim."""
+    db.execute(
+        f"UPDATE outbox SET next_attempt_at = ? WHERE state = 'queued' AND id IN ({marks(ids)})",
+        (ts(now), *ids),
+    )
+
+
 def next_due_at(db: Db) -> datetime | None:
     cur = db.execute("SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'")
     r = cur.fetchone()
