@@ -24,3 +24,19 @@ async def test_chaos_loses_nothing_and_repeats_nothing_beyond_the_window() -> No
     assert report.integrity == "ok"
     assert report.dead_letters and all("550" in d for d in report.dead_letters)
     assert report.se_copies_out >= report.messages_in
+
+
+async def test_chaos_with_three_gateways_on_postgresql_fails_over_and_loses_nothing() -> None:
+    """The same, with three daemons on one PostgreSQL database: each kill takes the leader or
+    a random gateway; another one leads within the take-over time."""
+    with tempfile.TemporaryDirectory(prefix="sgw-chaos-", dir="/tmp") as tmp:
+        report = await run(
+            messages=120, kills=10, seed=3, base=Path(tmp), engine="postgresql", gateways=3
+        )
+    print(report.render())
+    assert report.lost == []
+    assert report.duplicate_acks_logic == 0
+    assert report.duplicate_acks_window <= report.kills == 10
+    assert report.integrity == "ok"
+    assert report.leader_kills >= 1 and len(report.takeovers) == report.leader_kills
+    assert max(report.takeovers) < 15, "within database.takeover_seconds (default 15)"

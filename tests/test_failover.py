@@ -14,8 +14,10 @@ from gateway.app import Gateway
 from gateway.clock import FakeClock
 from gateway.config import Config, parse_config
 from gateway.lease import KEY
+from gateway.models import MailKind, Outbound
 from gateway.sink import SmtpSink
-from tests.conftest import acks, base_config, customer_mail, eventually
+from gateway.store import Db, Store, outbox
+from tests.conftest import MONDAY_10, acks, base_config, customer_mail, eventually
 from tests.dovecot import PASSWORD, USER, Dovecot
 from tests.postgres import Postgres
 
@@ -95,3 +97,32 @@ async def test_a_standby_takes_over_when_the_leader_dies_and_nothing_is_answered
         "<customer-1@acme.example>",
         "<customer-2@globex.example>",
     ], "each mail acknowledged once, across the take-over"
+
+
+async def test_mail_one_gateway_is_sending_is_not_taken_by_another(
+    postgres_server: Postgres,
+) -> None:
+    """Two gateways' senders at the same instant (a take-over): the rows one takes are claimed,
+    the other finds none; given back unsent, they are due again at once."""
+    url = postgres_server.database()
+    now = MONDAY_10
+    async with Store(url) as a, Store(url) as b:
+
+        def queue(db: Db) -> None:
+            for n in range(3):
+                outbox.enqueue(
+                    db,
+                    Outbound(
+                        MailKind.ACK, f"<m{n}@ex.com>", "support@ex.com", ("x@y.example",), b"x"
+                    ),
+                    None,
+                    now,
+                )
+
+        await a.run(queue)
+        taken = await a.run(lambda db: outbox.due(db, now, 50))
+        assert len(taken) == 3
+        assert await b.run(lambda db: outbox.due(db, now, 50)) == [], "claimed by the first"
+        await a.run(lambda db: outbox.unclaim(db, [r.id for r in taken[1:]], now))
+        again = await b.run(lambda db: outbox.due(db, now, 50))
+        assert [r.id for r in again] == [r.id for r in taken[1:]]
