@@ -35,6 +35,7 @@ from tests.chaos import CONFIG, customer
 from tests.conftest import MONDAY_10, base_config
 from tests.daemon import Daemon
 from tests.dovecot import PASSWORD, USER, Dovecot
+from tests.postgres import Postgres
 
 
 def rss_kb(pid: int, field: str = "VmRSS") -> int:
@@ -42,6 +43,10 @@ def rss_kb(pid: int, field: str = "VmRSS") -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+# --engine postgresql: the daemon's database is a fresh one in a cluster of the bench's own.
+CLUSTER: Postgres | None = None
 
 
 def write_config(base: Path, dovecot: Dovecot, sink: SmtpSink, name: str) -> Path:
@@ -55,6 +60,7 @@ def write_config(base: Path, dovecot: Dovecot, sink: SmtpSink, name: str) -> Pat
             secret=secret,
             smtp_port=sink.port,
             db=base / f"{name}.db",
+            url=f'url = "{CLUSTER.database()}"' if CLUSTER is not None else "",
         ).replace("idle_recheck_seconds = 2", "idle_recheck_seconds = 60")
     )
     return config
@@ -225,6 +231,11 @@ async def tick_time(base: Path, count: int) -> float:
 
 
 async def main_async(args: argparse.Namespace, base: Path) -> None:
+    global CLUSTER
+    if args.engine == "postgresql":
+        CLUSTER = Postgres()
+        CLUSTER.start()
+        print("engine: PostgreSQL (a cluster on loopback, fsync off: the test cluster's)")
     (base / "dovecot").mkdir()
     os.chmod(base, 0o755)
     dovecot = Dovecot(base / "dovecot")
@@ -249,6 +260,8 @@ async def main_async(args: argparse.Namespace, base: Path) -> None:
             flush=True,
         )
         print(f"peak RSS during the backlog: {peak / 1024:.0f} MB", flush=True)
+        if CLUSTER is not None:
+            return  # (the stored-ticket figures below fill a SQLite file)
         small = await rss_with_tickets(base, dovecot, sink, 1_000)
         large = await rss_with_tickets(base, dovecot, sink, 100_000)
         print(
@@ -265,12 +278,15 @@ async def main_async(args: argparse.Namespace, base: Path) -> None:
     finally:
         await sink.stop()
         dovecot.stop()
+        if CLUSTER is not None:
+            CLUSTER.stop()
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description="support-gateway benchmark")
     p.add_argument("--latency", type=int, default=100, help="mails for the latency figure")
     p.add_argument("--backlog", type=int, default=10_000, help="mails in the backlog")
+    p.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="sgw-bench-", dir="/tmp") as tmp:
         asyncio.run(main_async(args, Path(tmp)))
