@@ -22,7 +22,6 @@ from gateway.clock import Clock
 from gateway.config import Config, ConfigError, load_config
 from gateway.ingest.imap import ImapIngest
 from gateway.ingest.smtp import SmtpIngress
-from gateway.lease import Lease
 from gateway.log import event
 from gateway.metrics import Metrics
 from gateway.pipeline import Services
@@ -31,6 +30,7 @@ from gateway.scheduler import Scheduler
 from gateway.sender import Sender
 from gateway.store import Store
 from gateway.store.db import shown
+from gateway.store.lease import Lease
 from gateway.systemd import Notifier
 from gateway.waiting import wait_any
 from gateway.web import WebView
@@ -111,7 +111,7 @@ class Gateway:
         self.config_path: str | None = None
         self.web: WebView | None = None
         self.web_port = 0
-        # PostgreSQL: one gateway of those sharing the database leads (see gateway/lease.py).
+        # PostgreSQL: one gateway of those sharing the database leads (see gateway/store/lease.py).
         self.lease = (
             Lease(config.database.url, config.database.takeover_seconds)
             if config.database.url

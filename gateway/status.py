@@ -6,8 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from gateway import lease
-from gateway.store import figures, shunts
+from gateway.store import figures, lease, shunts
 from gateway.store.db import Db, is_postgres, read_once, ts
 
 

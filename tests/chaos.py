@@ -28,8 +28,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gateway import lease
 from gateway.sink import SmtpSink
+from gateway.store import lease
 from gateway.store.db import DATABASE_ERRORS, read_once
 from tests.daemon import Daemon
 from tests.dovecot import PASSWORD, USER, Dovecot

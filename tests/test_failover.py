@@ -13,10 +13,10 @@ from gateway import status
 from gateway.app import Gateway
 from gateway.clock import FakeClock
 from gateway.config import Config, parse_config
-from gateway.lease import KEY
 from gateway.models import MailKind, Outbound
 from gateway.sink import SmtpSink
 from gateway.store import Db, Store, outbox
+from gateway.store.lease import KEY
 from tests.conftest import MONDAY_10, acks, base_config, customer_mail, eventually
 from tests.dovecot import PASSWORD, USER, Dovecot
 from tests.postgres import Postgres
