@@ -125,10 +125,14 @@ _REPLY_KINDS = "kind IN ('actionable', 'point') AND promised = 1"
 def owed_by(db: Db, se: str, limit: int) -> list[datetime]:
     """The reply dates ``se`` owes, soonest first, at most ``limit``: the earliest open one of
     each of their open tickets."""
+    # Per open ticket of the SE (an index), its earliest open reply date (an index): never a
+    # scan of every commitment, whatever the planner knows of the tables.
     cur = db.execute(
-        "SELECT min(c.due_at) AS due FROM tickets t JOIN commitments c ON c.ticket_id = t.id"
-        f" WHERE t.se = ? AND t.state IN ('new', 'answered') AND {OPEN} AND {_REPLY_KINDS}"
-        " GROUP BY t.id ORDER BY due LIMIT ?",
+        "SELECT due FROM (SELECT (SELECT min(c.due_at) FROM commitments c"
+        f"  WHERE c.ticket_id = t.id AND {standing('c')}"
+        "  AND c.kind IN ('actionable', 'point') AND c.promised = 1) AS due"
+        " FROM tickets t WHERE t.se = ? AND t.state IN ('new', 'answered')) AS owed"
+        " WHERE due IS NOT NULL ORDER BY due LIMIT ?",
         (se, limit),
     )
     return [from_ts(r[0]) for r in cur.fetchall()]
