@@ -16,12 +16,21 @@ from selenium.webdriver.common.by import By
 
 from gateway.web.auth import Lockout
 from gateway.web.routes import local_target
+from tests.conftest import ENGINES
+from tests.postgres import Postgres
 from tests.web import Site, browser, post_form, sign_in, site, submit, text
 
 
-@pytest.fixture(scope="module")
-def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with site(tmp_path_factory.mktemp("web")) as s:
+@pytest.fixture(scope="module", params=ENGINES)
+def story(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Site]:
+    """The seeded site, on each engine (the web view's queries are the store's)."""
+    over: dict[str, object] = {}
+    if request.param == "postgresql":
+        server: Postgres = request.getfixturevalue("postgres_server")
+        over["database"] = {"url": server.database()}
+    with site(tmp_path_factory.mktemp("web"), **over) as s:
         yield s
 
 

@@ -63,7 +63,7 @@ class TicketRow:
 
 def _visible(scope: Scope) -> tuple[str, dict[str, Any]]:
     if scope.everything:
-        return "1", {}
+        return "TRUE", {}
     names = [f":a{i}" for i in range(len(scope.accounts))]
     return (
         f"(t.sc = :me OR t.account IN ({', '.join(names)}))",
