@@ -35,7 +35,7 @@ from gateway.config import ImapSection, TlsMode, tls_context
 from gateway.log import event
 from gateway.oauth2 import TokenSource
 from gateway.store import Db, Store, inbox
-from gateway.store.db import DATABASE_ERRORS
+from gateway.store.db import DATABASE_ERRORS, transient
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.imap")
@@ -126,11 +126,14 @@ class ImapIngest:
             except (*CONNECTION_ERRORS, *DATABASE_ERRORS) as exc:
                 # Database trouble (locked, read-only, disk full) is retried like an outage:
                 # nothing was stored, so the cursor did not move and the mail is fetched again.
+                # A query of ours the database rejects is retried too (nothing is lost), but
+                # logged as the error it is, not as weather.
                 await self._disconnect(clean=False)
+                database = isinstance(exc, DATABASE_ERRORS)
                 event(
                     log,
-                    "database-error" if isinstance(exc, DATABASE_ERRORS) else "imap-down",
-                    logging.WARNING,
+                    "database-error" if database else "imap-down",
+                    logging.ERROR if database and not transient(exc) else logging.WARNING,
                     host=self.cfg.host,
                     error=f"{type(exc).__name__}: {exc}",
                     retry_in=round(delay, 1),

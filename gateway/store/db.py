@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sized
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -426,12 +427,18 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
+class Dialect(StrEnum):
+    """Which engine a :class:`Db` speaks to, for the few queries they spell differently."""
+
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
 class Db(Protocol):
     """A connection inside a transaction, as the store modules see it: plain calls, run in a
-    worker thread (see :meth:`Store.run`), never on the event loop. ``dialect`` is
-    ``"sqlite"`` or ``"postgresql"``, for the few queries the engines spell differently."""
+    worker thread (see :meth:`Store.run`), never on the event loop."""
 
-    dialect: str
+    dialect: Dialect
 
     def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Cursor: ...
     def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor: ...
@@ -440,7 +447,7 @@ class Db(Protocol):
 class SqliteDb:
     """:class:`Db` over a :mod:`sqlite3` connection."""
 
-    dialect = "sqlite"
+    dialect = Dialect.SQLITE
 
     def __init__(self, con: sqlite3.Connection) -> None:
         self._con = con

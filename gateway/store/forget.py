@@ -14,7 +14,7 @@ import secrets
 from collections import Counter
 from datetime import datetime
 
-from gateway.store.db import Db, marks, ts
+from gateway.store.db import Db, Dialect, marks, ts
 
 REMOVED = "(removed)"
 
@@ -87,7 +87,7 @@ def compact_search(db: Db) -> None:
     """Merge the search index, so the entries of forgotten tickets are gone from it, not only
     marked deleted (SQLite's FTS5; PostgreSQL's trigram index is a plain index, kept by the
     VACUUM its autovacuum runs)."""
-    if db.dialect == "sqlite":
+    if db.dialect is Dialect.SQLITE:
         db.execute("INSERT INTO tickets_search (tickets_search) VALUES ('optimize')")
 
 

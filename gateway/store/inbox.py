@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.store.db import Db, from_ts, ts
+from gateway.store.db import Db, Dialect, from_ts, ts
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def next_new(db: Db, now: datetime, after_id: int = 0) -> InboxRow | None:
     """The next message to process: new, and not held for a retry beyond ``now``."""
     # PostgreSQL: a message another gateway is processing is locked, and skipped (it is done
     # by the time it could be seen again). SQLite has one writer at a time.
-    skip = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgresql" else ""
+    skip = " FOR UPDATE SKIP LOCKED" if db.dialect is Dialect.POSTGRESQL else ""
     cur = db.execute(
         f"{_WITH_RAW} WHERE state = 'new' AND id > ? AND (retry_at IS NULL OR retry_at <= ?)"
         f" ORDER BY id LIMIT 1{skip}",

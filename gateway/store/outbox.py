@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway.models import Outbound
-from gateway.store.db import Db, from_ts, marks, ts
+from gateway.store.db import Db, Dialect, from_ts, marks, ts
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ CLAIM = timedelta(minutes=2)
 
 def due(db: Db, now: datetime, limit: int = 50, after_id: int = 0) -> list[OutboxRow]:
     """Queued rows due by ``now``, oldest first, from after ``after_id`` (paging)."""
-    postgres = db.dialect == "postgresql"
+    postgres = db.dialect is Dialect.POSTGRESQL
     cur = db.execute(
         "SELECT id, kind, message_id, mail_from, rcpt, raw, attempts, created_at FROM outbox"
         " JOIN outbox_raw ON outbox_id = id"

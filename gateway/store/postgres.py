@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 
-T = TypeVar("T")
+from gateway.store.db import Dialect
 
-DIALECT = "postgresql"
+T = TypeVar("T")
 
 # The whole schema as SQLite's migrations leave it at version 13; each later version adds a
 # script to both lists.
@@ -386,7 +386,7 @@ def _text(value: Any) -> Any:
 class PgDb:
     """:class:`gateway.store.db.Db` over a psycopg connection."""
 
-    dialect = DIALECT
+    dialect = Dialect.POSTGRESQL
 
     def __init__(self, con: psycopg.Connection[Any]) -> None:
         self._con = con

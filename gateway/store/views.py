@@ -10,7 +10,7 @@ from typing import Any
 
 from gateway.models import TicketState
 from gateway.store.commitments import standing
-from gateway.store.db import Db, from_ts, marks, ts
+from gateway.store.db import Db, Dialect, from_ts, marks, ts
 
 
 class Due(StrEnum):
@@ -78,7 +78,7 @@ _LATE = (
 
 
 def _where(
-    f: TicketFilter, scope: Scope, now: datetime, dialect: str
+    f: TicketFilter, scope: Scope, now: datetime, dialect: Dialect
 ) -> tuple[str, dict[str, Any]]:
     """The WHERE clause (named parameters) for a filter within a scope."""
     vis_sql, args = _visible(scope)
@@ -104,7 +104,7 @@ def _where(
     if q:
         # Three characters or more: the trigram index; fewer: a scan (rarely asked). On
         # PostgreSQL a pg_trgm index serves ILIKE at any length.
-        if dialect == "postgresql":
+        if dialect is Dialect.POSTGRESQL:
             words = (
                 "SELECT id FROM tickets WHERE subject ILIKE :like ESCAPE '\\'"
                 " OR customer_address ILIKE :like ESCAPE '\\'"
