@@ -14,6 +14,7 @@ import contextlib
 import logging
 import signal
 from datetime import date
+from typing import TYPE_CHECKING
 
 from prometheus_client import generate_latest
 
@@ -30,10 +31,12 @@ from gateway.scheduler import Scheduler
 from gateway.sender import Sender
 from gateway.store import Store
 from gateway.store.db import shown
-from gateway.store.lease import Lease
 from gateway.systemd import Notifier
 from gateway.waiting import wait_any
 from gateway.web import WebView
+
+if TYPE_CHECKING:  # (psycopg is imported only for a PostgreSQL database)
+    from gateway.store.lease import Lease
 
 log = logging.getLogger("gateway.app")
 
@@ -112,11 +115,11 @@ class Gateway:
         self.web: WebView | None = None
         self.web_port = 0
         # PostgreSQL: one gateway of those sharing the database leads (see gateway/store/lease.py).
-        self.lease = (
-            Lease(config.database.url, config.database.takeover_seconds)
-            if config.database.url
-            else None
-        )
+        self.lease: Lease | None = None
+        if config.database.url:
+            from gateway.store.lease import Lease
+
+            self.lease = Lease(config.database.url, config.database.takeover_seconds)
         self.lease_lost = asyncio.Event()
         self._waiting: asyncio.Task[None] | None = None
 

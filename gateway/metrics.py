@@ -21,7 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
 from gateway.store import figures
-from gateway.store.db import DATABASE_ERRORS, Db, read_once
+from gateway.store.db import Db, database_errors, read_once
 
 Health = Callable[[], dict[str, Any]]
 
@@ -102,7 +102,7 @@ class _StoredFigures:
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             g = read_once(self.db_path, _gauges)
-        except DATABASE_ERRORS:
+        except database_errors():
             return  # no database yet, or a fresh one without tables: nothing to report
         depth = GaugeMetricFamily("gateway_outbox_depth", "Mail waiting to be sent")
         depth.add_metric([], g.out.queued)

@@ -25,7 +25,7 @@ from gateway.models import Action
 from gateway.parse import ParseError
 from gateway.pipeline import Services, Work, run_pipeline
 from gateway.store import Db, Store, inbox
-from gateway.store.db import DATABASE_ERRORS, refused, transient
+from gateway.store.db import database_errors, refused, transient
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.processor")
@@ -68,7 +68,7 @@ class Processor:
             self.wake.clear()  # before looking, so a wake-up during the pass is not lost
             try:
                 await self.process_pending(stopping)
-            except DATABASE_ERRORS as exc:
+            except database_errors() as exc:
                 event(log, "database-error", logging.ERROR, error=exc, retry_in=self.retry_seconds)
                 await wait_any(stopping, timeout=self.retry_seconds)
                 continue

@@ -17,14 +17,14 @@ from email.parser import BytesParser
 
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.store import Db, Store, inbox
+from gateway.store import Db, inbox
+from gateway.store.db import write_once
 
 
 async def run(config: Config, clock: Clock, action: str, inbox_id: int | None) -> tuple[int, str]:
     """Return (exit status, text to print)."""
     now = clock.now()
-    async with Store(config.database.target) as store:
-        return await store.run(lambda db: _act(db, now, action, inbox_id))
+    return await write_once(config.database.target, lambda db: _act(db, now, action, inbox_id))
 
 
 def _act(db: Db, now: datetime, action: str, inbox_id: int | None) -> tuple[int, str]:

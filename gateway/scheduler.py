@@ -46,7 +46,7 @@ from gateway.store import (
     tickets,
 )
 from gateway.store.commitments import Commitment
-from gateway.store.db import DATABASE_ERRORS, transient
+from gateway.store.db import database_errors, transient
 from gateway.templating import Template
 from gateway.waiting import wait_any
 from gateway.words import dates_owed, kind_words
@@ -88,7 +88,7 @@ class Scheduler:
             self.wake.clear()
             try:
                 await self.tick()
-            except DATABASE_ERRORS as exc:  # the database (locked, disk full): the next tick
+            except database_errors() as exc:  # the database (locked, disk full): the next tick
                 event(log, "database-error", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
             await wait_any(self.wake, stopping, timeout=self.s.config.scheduler.tick_seconds)
 

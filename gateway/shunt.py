@@ -8,14 +8,14 @@ from datetime import datetime
 
 from gateway.clock import Clock
 from gateway.config import Config
-from gateway.store import Db, Store, shunts
+from gateway.store import Db, shunts
+from gateway.store.db import write_once
 
 
 async def run(config: Config, clock: Clock, action: str, key: str | None) -> tuple[int, str]:
     """Return (exit status, text to print)."""
     now = clock.now()
-    async with Store(config.database.target) as store:
-        return await store.run(lambda db: _act(db, now, action, key))
+    return await write_once(config.database.target, lambda db: _act(db, now, action, key))
 
 
 def _act(db: Db, now: datetime, action: str, key: str | None) -> tuple[int, str]:

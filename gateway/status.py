@@ -6,13 +6,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from gateway.store import figures, lease, shunts
+from gateway.store import figures, shunts
 from gateway.store.db import Db, is_postgres, read_once, ts
 
 
 def collect(db_path: str, now: datetime) -> dict[str, Any]:
     figures_ = read_once(db_path, lambda db: _collect(db, now))
     if is_postgres(db_path):  # several gateways may share it: which one works now
+        from gateway.store import lease
+
         figures_["leader"] = lease.leader(db_path)
     return figures_
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from gateway.sink import SmtpSink
 from gateway.store import lease
-from gateway.store.db import DATABASE_ERRORS, read_once
+from gateway.store.db import database_errors, read_once
 from tests.daemon import Daemon
 from tests.dovecot import PASSWORD, USER, Dovecot
 from tests.postgres import Postgres
@@ -374,7 +374,7 @@ def _settled(target: str, messages: int) -> bool:
         )
     except FileNotFoundError:
         return False
-    except DATABASE_ERRORS:
+    except database_errors():
         return False
     return bool(stored >= messages and pending == 0 and queued == 0)
 

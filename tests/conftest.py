@@ -167,6 +167,23 @@ def base_config(tmp_path: Path) -> dict[str, Any]:
     }
 
 
+def imap_section(dovecot: Dovecot, tmp_path: Path) -> dict[str, Any]:
+    """The [imap] section for the suite's Dovecot (its password in a file under tmp_path)."""
+    secret = tmp_path / "imap-password"
+    secret.write_text(PASSWORD + "\n")
+    return {
+        "enabled": True,
+        "host": "127.0.0.1",
+        "port": dovecot.port,
+        "tls": "none",
+        "user": USER,
+        "password": {"file": str(secret)},
+        "poll_seconds": 0.2,
+        "backoff_initial_seconds": 0.1,
+        "backoff_max_seconds": 1,
+    }
+
+
 def database_toml(config: Config) -> str:
     """The ``[database]`` section of a config file for the same database as ``config``."""
     lines = ["[database]", f'path = "{config.database.path}"']
@@ -192,19 +209,7 @@ def make_config(tmp_path: Path, sink: SmtpSink, database: dict[str, str]) -> Cal
         data["database"] = dict(database)
         data["smtp"]["port"] = sink.port
         if dovecot is not None:
-            secret = tmp_path / "imap-password"
-            secret.write_text(PASSWORD + "\n")
-            data["imap"] = {
-                "enabled": True,
-                "host": "127.0.0.1",
-                "port": dovecot.port,
-                "tls": "none",
-                "user": USER,
-                "password": {"file": str(secret)},
-                "poll_seconds": 0.2,
-                "backoff_initial_seconds": 0.1,
-                "backoff_max_seconds": 1,
-            }
+            data["imap"] = imap_section(dovecot, tmp_path)
         return parse_config(merge(data, over))
 
     return make

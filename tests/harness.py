@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from gateway.clock import FakeClock
 from gateway.processor import Processor
@@ -15,7 +16,7 @@ from gateway.scheduler import Scheduler
 from gateway.sender import Sender
 from gateway.sink import Received, SmtpSink
 from gateway.store import Db, Store, inbox, postgres
-from gateway.store.db import SqliteDb
+from gateway.store.db import bind
 
 
 def storing(raws: list[bytes], now: datetime, source: str = "test") -> Callable[[Db], None]:
@@ -34,25 +35,15 @@ async def transaction(store: Store) -> AsyncIterator[Db]:
     own, statement by statement on the event loop, as an operator's ``sqlite3`` would read or
     seed it (the daemon's own transactions run whole in a worker thread, :meth:`Store.run`)."""
     if store.postgres:
-        pg = postgres.connect(store.path)
-        try:
-            pg.execute("BEGIN")
-            try:
-                yield postgres.PgDb(pg)
-            except BaseException:
-                pg.execute("ROLLBACK")
-                raise
-            pg.execute("COMMIT")
-        finally:
-            pg.close()
-        return
-    con = sqlite3.connect(store.path, isolation_level=None, timeout=10)
-    con.row_factory = sqlite3.Row
-    con.execute("PRAGMA foreign_keys=ON")
+        con: Any = postgres.connect(store.path)
+    else:
+        con = sqlite3.connect(store.path, isolation_level=None, timeout=10)
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA foreign_keys=ON")
     try:
-        con.execute("BEGIN IMMEDIATE")
+        con.execute("BEGIN" if store.postgres else "BEGIN IMMEDIATE")
         try:
-            yield SqliteDb(con)
+            yield bind(con)
         except BaseException:
             con.execute("ROLLBACK")
             raise

@@ -17,28 +17,23 @@ from gateway.models import MailKind, Outbound
 from gateway.sink import SmtpSink
 from gateway.store import Db, Store, outbox
 from gateway.store.lease import KEY
-from tests.conftest import MONDAY_10, acks, base_config, customer_mail, eventually
-from tests.dovecot import PASSWORD, USER, Dovecot
+from tests.conftest import (
+    MONDAY_10,
+    acks,
+    base_config,
+    customer_mail,
+    eventually,
+    imap_section,
+)
+from tests.dovecot import Dovecot
 from tests.postgres import Postgres
 
 
 def shared_config(tmp_path: Path, sink: SmtpSink, mailbox: Dovecot, url: str) -> Config:
-    secret = tmp_path / "imap-password"
-    secret.write_text(PASSWORD + "\n")
     data = base_config(tmp_path)
     data["smtp"]["port"] = sink.port
     data["database"] = {"url": url, "takeover_seconds": 3}
-    data["imap"] = {
-        "enabled": True,
-        "host": "127.0.0.1",
-        "port": mailbox.port,
-        "tls": "none",
-        "user": USER,
-        "password": {"file": str(secret)},
-        "poll_seconds": 0.2,
-        "backoff_initial_seconds": 0.1,
-        "backoff_max_seconds": 1,
-    }
+    data["imap"] = imap_section(mailbox, tmp_path)
     return parse_config(data)
 
 

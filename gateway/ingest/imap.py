@@ -35,7 +35,7 @@ from gateway.config import ImapSection, TlsMode, tls_context
 from gateway.log import event
 from gateway.oauth2 import TokenSource
 from gateway.store import Db, Store, inbox
-from gateway.store.db import DATABASE_ERRORS, transient
+from gateway.store.db import database_errors, transient
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.imap")
@@ -123,13 +123,13 @@ class ImapIngest:
                 await self._session(stopping)
                 await self._disconnect(clean=True)
                 delay = self.cfg.backoff_initial_seconds
-            except (*CONNECTION_ERRORS, *DATABASE_ERRORS) as exc:
+            except (*CONNECTION_ERRORS, *database_errors()) as exc:
                 # Database trouble (locked, read-only, disk full) is retried like an outage:
                 # nothing was stored, so the cursor did not move and the mail is fetched again.
                 # A query of ours the database rejects is retried too (nothing is lost), but
                 # logged as the error it is, not as weather.
                 await self._disconnect(clean=False)
-                database = isinstance(exc, DATABASE_ERRORS)
+                database = isinstance(exc, database_errors())
                 event(
                     log,
                     "database-error" if database else "imap-down",

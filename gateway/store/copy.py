@@ -14,6 +14,8 @@ from typing import Any
 
 import psycopg
 
+from gateway.store.db import within
+
 # In the order that keeps every reference to a row already copied (self-references aside).
 TABLES = (
     "tickets",
@@ -53,37 +55,37 @@ def occupied(pg: psycopg.Connection[Any]) -> list[str]:
 
 def copy(source: sqlite3.Connection, pg: psycopg.Connection[Any]) -> dict[str, tuple[int, int]]:
     """Copy every table; return, per table, (rows in the source, rows in the target)."""
-    counts: dict[str, tuple[int, int]] = {}
-    pg.execute("BEGIN")
-    try:
-        for table in TABLES:
-            if table == "se_load":  # as it was: the triggers counted the tickets copied
-                pg.execute("DELETE FROM se_load")
-            _copy_table(source, pg, table)
-        for table, columns in _LATER.items():
-            for column in columns:
-                rows = source.execute(
-                    f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"
-                ).fetchall()
-                pg.cursor().executemany(
-                    f"UPDATE {table} SET {column} = $2 WHERE id = $1",
-                    [(r[0], r[1]) for r in rows],
-                )
-        for table in _IDENTITY:
-            pg.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                f" coalesce(max(id), 0) + 1, false) FROM {table}"
+    return within(pg, "BEGIN", lambda: _copy(source, pg))
+
+
+def _copy(source: sqlite3.Connection, pg: psycopg.Connection[Any]) -> dict[str, tuple[int, int]]:
+    for table in TABLES:
+        if table == "se_load":  # as it was: the triggers counted the tickets copied
+            pg.execute("DELETE FROM se_load")
+        _copy_table(source, pg, table)
+    for table, columns in _LATER.items():
+        for column in columns:
+            rows = source.execute(
+                f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"
+            ).fetchall()
+            pg.cursor().executemany(
+                f"UPDATE {table} SET {column} = $2 WHERE id = $1",
+                [(r[0], r[1]) for r in rows],
             )
-        for table in TABLES:
-            had = source.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            has = _one(pg, f"SELECT count(*) FROM {table}")
-            counts[table] = (int(had), int(has))
-        if any(had != has for had, has in counts.values()):
-            raise RuntimeError(f"the copy's counts differ: {counts}")
-    except BaseException:
-        pg.execute("ROLLBACK")
-        raise
-    pg.execute("COMMIT")
+    for table in _IDENTITY:
+        pg.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+            f" coalesce(max(id), 0) + 1, false) FROM {table}"
+        )
+    counts = {
+        table: (
+            int(source.execute(f"SELECT count(*) FROM {table}").fetchone()[0]),
+            int(_one(pg, f"SELECT count(*) FROM {table}")),
+        )
+        for table in TABLES
+    }
+    if any(had != has for had, has in counts.values()):
+        raise RuntimeError(f"the copy's counts differ: {counts}")  # (rolls the copy back)
     return counts
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sized
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -19,8 +20,6 @@ from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
-
-import psycopg
 
 T = TypeVar("T")
 
@@ -475,8 +474,12 @@ def shown(target: str | Path) -> str:
     return str(target)
 
 
-# Any error either engine raises (the daemon's loops retry on these, not crash).
-DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+def database_errors() -> tuple[type[Exception], ...]:
+    """Any error either engine raises (the daemon's loops retry on these, not crash), for an
+    ``except``. psycopg is imported only where PostgreSQL is used (it costs every command about
+    0.1 s): without it loaded, no error of its can arise."""
+    pg = sys.modules.get("psycopg")
+    return (sqlite3.Error, pg.Error) if pg is not None else (sqlite3.Error,)
 
 
 def refused(exc: BaseException) -> bool:
@@ -484,10 +487,10 @@ def refused(exc: BaseException) -> bool:
     hold), the same way every time: that message is quarantined. Any other error from the
     database that cannot pass (a query of ours it does not understand) is our fault, and the
     message is kept and retried."""
-    return isinstance(
-        exc,
-        sqlite3.IntegrityError | sqlite3.DataError | psycopg.IntegrityError | psycopg.DataError,
-    )
+    if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError):
+        return True
+    pg = sys.modules.get("psycopg")
+    return pg is not None and isinstance(exc, pg.IntegrityError | pg.DataError)
 
 
 def transient(exc: BaseException) -> bool:
@@ -495,11 +498,34 @@ def transient(exc: BaseException) -> bool:
     kept and tried again, nothing is quarantined for it."""
     if isinstance(exc, sqlite3.OperationalError):
         return True
-    if isinstance(exc, psycopg.Error):
+    pg = sys.modules.get("psycopg")
+    if pg is not None and isinstance(exc, pg.Error):
         from gateway.store import postgres
 
         return postgres.transient(exc)
     return False
+
+
+def within(con: Any, begin: str, work: Callable[[], T], keep: bool = True) -> T:
+    """One transaction on a connection of either engine: ``begin``, ``work()``, then COMMIT
+    (ROLLBACK when it raises, or when the transaction is not to be kept)."""
+    con.execute(begin)
+    try:
+        result = work()
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT" if keep else "ROLLBACK")
+    return result
+
+
+def bind(con: Any) -> Db:
+    """The :class:`Db` over a connection of either engine."""
+    if isinstance(con, sqlite3.Connection):
+        return SqliteDb(con)
+    from gateway.store import postgres
+
+    return postgres.PgDb(con)
 
 
 def _connect(target: str, busy_timeout_ms: int, uri: bool = False) -> sqlite3.Connection:
@@ -579,33 +605,23 @@ class Store:
     async def run(self, job: Callable[[Db], T]) -> T:
         """Run ``job`` as one transaction (committed, or rolled back if it raises) in a worker
         thread, so neither its statements nor its work block the event loop."""
-        return await self._in_thread(self._transaction, job)
+        return await self._in_thread(partial(self._transaction, job=job))
 
     async def try_out(self, job: Callable[[Db], T]) -> T:
         """Run ``job`` in a transaction that is always rolled back (dry runs)."""
-        return await self._in_thread(partial(self._transaction, keep=False), job)
+        return await self._in_thread(partial(self._transaction, job=job, keep=False))
 
     def _transaction(self, con: Any, job: Callable[[Db], T], keep: bool = True) -> T:
-        if self.postgres:
-            from gateway.store import postgres
+        # SQLite: take the write lock at once, so a transaction never fails half-way to get it.
+        begin = "BEGIN" if self.postgres else "BEGIN IMMEDIATE"
+        return within(con, begin, lambda: job(bind(con)), keep)
 
-            return postgres.run_job(con, job, keep)
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            result = job(SqliteDb(con))
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT" if keep else "ROLLBACK")
-        return result
-
-    async def _in_thread(
-        self, work: Callable[[Any, Callable[[Db], T]], T], job: Callable[[Db], T]
-    ) -> T:
+    async def _in_thread(self, work: Callable[[Any], T]) -> T:
+        """Run ``work(connection)`` in a worker thread, under the store's lock."""
         async with self._locked():
             if self._con is None:
                 raise RuntimeError("the store is not started")
-            running = asyncio.ensure_future(asyncio.to_thread(work, self._con, job))
+            running = asyncio.ensure_future(asyncio.to_thread(work, self._con))
             try:
                 return await asyncio.shield(running)
             except asyncio.CancelledError:
@@ -621,42 +637,39 @@ class Store:
         erasure, nothing removed is left in free pages or in the log."""
         postgres = self.postgres
 
-        def rewrite(con: Any, _job: Callable[[Db], None]) -> None:
+        def rewrite(con: Any) -> None:
             if postgres:
                 con.execute("VACUUM FULL")
                 return
             con.execute("VACUUM")
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-        await self._in_thread(rewrite, lambda db: None)
+        await self._in_thread(rewrite)
 
     async def backup_to(self, target: str | Path) -> None:
         """A consistent copy of the database, taken while it runs (SQLite's online backup)."""
         if self.postgres:
             raise RuntimeError("a PostgreSQL database is backed up with pg_dump (see README)")
 
-        def backup(con: sqlite3.Connection, _job: Callable[[Db], None]) -> None:
+        def backup(con: sqlite3.Connection) -> None:
             copy = sqlite3.connect(str(target))
             try:
                 con.backup(copy)
             finally:
                 copy.close()
 
-        await self._in_thread(backup, lambda db: None)
+        await self._in_thread(backup)
 
     @staticmethod
     def _migrate(con: sqlite3.Connection) -> None:
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        def migrate() -> None:
             version = int(con.execute("PRAGMA user_version").fetchone()[0])
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in statements(script):
                     con.execute(statement)
                 con.execute(f"PRAGMA user_version={number}")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+
+        within(con, "BEGIN IMMEDIATE", migrate)
 
     @asynccontextmanager
     async def _locked(self) -> AsyncIterator[None]:
@@ -709,20 +722,18 @@ def _open_read_only(path: str | Path) -> Any:
 
 
 def _read(con: Any, job: Callable[[Db], T]) -> T:
-    if not isinstance(con, sqlite3.Connection):
-        from gateway.store import postgres
+    # PostgreSQL: REPEATABLE READ, so every query of the job sees one snapshot (as SQLite's
+    # read transaction does).
+    sqlite = isinstance(con, sqlite3.Connection)
+    begin = "BEGIN" if sqlite else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    return within(con, begin, lambda: job(bind(con)), keep=False)
 
-        # REPEATABLE READ: every query of the job sees one snapshot.
-        con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
-            return job(postgres.PgDb(con))
-        finally:
-            con.execute("ROLLBACK")
-    con.execute("BEGIN")
-    try:
-        return job(SqliteDb(con))
-    finally:
-        con.execute("ROLLBACK")
+
+async def write_once(path: str | Path, job: Callable[[Db], T]) -> T:
+    """Run ``job`` as one transaction on the database, opened (and migrated) for it, then
+    closed (for commands such as ``quarantine``)."""
+    async with Store(path) as store:
+        return await store.run(job)
 
 
 def open_snapshot(path: str) -> sqlite3.Connection:

@@ -52,7 +52,10 @@ class Lease:
 
     def _connect(self) -> psycopg.Connection[Any]:
         con = postgres.connect(self.url)
-        con.execute(f"SET application_name = '{HOLDER_PREFIX}{self.holder}'")
+        # (a parameter: a host name is text from elsewhere, not SQL)
+        con.execute(
+            "SELECT set_config('application_name', $1, false)", (HOLDER_PREFIX + self.holder,)
+        )
         # The server drops a vanished host's session (and so the lock) within about a third of
         # the take-over time; the client side, the same for a vanished server.
         idle = max(1, int(self.takeover / 3))

@@ -21,14 +21,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from gateway.store.db import Dialect
-
-T = TypeVar("T")
+from gateway.store.db import Dialect, within
 
 # The whole schema as SQLite's migrations leave it at version 13; each later version adds a
 # script to both lists.
@@ -424,8 +422,8 @@ def connect(url: str, read_only: bool = False) -> psycopg.Connection[Any]:
 def migrate(con: psycopg.Connection[Any]) -> None:
     """Create or bring the schema up to date, in one transaction (several gateways starting at
     once wait on the lock; the first one migrates)."""
-    con.execute("BEGIN")
-    try:
+
+    def migrate() -> None:
         con.execute("SELECT pg_advisory_xact_lock(hashtext('support-gateway migrate'))")
         con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = con.execute("SELECT max(version) FROM schema_version").fetchone()
@@ -433,10 +431,8 @@ def migrate(con: psycopg.Connection[Any]) -> None:
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             con.execute(script.encode())
             con.execute("INSERT INTO schema_version (version) VALUES ($1)", (number,))
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+
+    within(con, "BEGIN", migrate)
 
 
 def transient(exc: BaseException) -> bool:
@@ -462,15 +458,3 @@ def refused(exc: BaseException) -> bool:
 def safe_url(url: str) -> str:
     """The URL without its password, for logs."""
     return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
-
-
-def run_job(con: psycopg.Connection[Any], job: Callable[[PgDb], T], keep: bool = True) -> T:
-    """One transaction: BEGIN, the job, COMMIT (or ROLLBACK when it raises, or when not kept)."""
-    con.execute("BEGIN")
-    try:
-        result = job(PgDb(con))
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT" if keep else "ROLLBACK")
-    return result

@@ -9,8 +9,8 @@ import sys
 
 from gateway.clock import SystemClock
 from gateway.config import Config
-from gateway.store import Store
 from gateway.store import web as web_store
+from gateway.store.db import write_once
 from gateway.web.auth import hash_password, viewer
 
 MIN_LENGTH = 12
@@ -31,10 +31,11 @@ def set_password(config: Config, address: str, from_stdin: bool) -> tuple[int, s
         return 1, f"a password needs at least {MIN_LENGTH} characters: nothing was changed"
     hashed = hash_password(password)
 
-    async def store() -> None:
-        now = SystemClock().now()
-        async with Store(config.database.target) as s:
-            await s.run(lambda db: web_store.set_password_hash(db, person.address, hashed, now))
-
-    asyncio.run(store())
+    now = SystemClock().now()
+    asyncio.run(
+        write_once(
+            config.database.target,
+            lambda db: web_store.set_password_hash(db, person.address, hashed, now),
+        )
+    )
     return 0, f"password set for {person.name} <{person.address}> ({person.role})"
