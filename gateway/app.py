@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import generate_latest
 
@@ -39,6 +40,8 @@ if TYPE_CHECKING:  # (psycopg is imported only for a PostgreSQL database)
     from gateway.store.lease import Lease
 
 log = logging.getLogger("gateway.app")
+
+WORKER_LOOK = 1.0  # seconds: how often a gateway that does not lead looks for stored mail
 
 
 class StartRefused(Exception):
@@ -150,31 +153,37 @@ class Gateway:
                 self.metrics = None
         if self.config.web.enabled:
             await self._start_web()
+        self._start_loops({"processor": self.processor.run, "sender": self.sender.run})
         if self.lease is not None and not await self.lease.try_once():
-            # A standby: the leader works; we take over when its session ends.
+            # A worker: it processes stored mail and sends, as every gateway does; the leader
+            # also watches the mailbox and runs the scheduler, and we take that over when its
+            # session ends. Mail the leader stores is looked for every WORKER_LOOK seconds.
+            self.processor.idle_seconds = min(WORKER_LOOK, self.processor.idle_seconds)
             self._waiting = asyncio.create_task(self._lead_later(), name="standby")
             return
-        self._start_loops()
+        self._lead()
 
     async def _lead_later(self) -> None:
         assert self.lease is not None
         if await self.lease.acquire(self.stopping):
-            self._start_loops()
+            self._lead()
             self.notifier.notify(f"STATUS={self.status_line()}")
 
-    def _start_loops(self) -> None:
-        loops = {
-            "processor": self.processor.run,
-            "sender": self.sender.run,
-            "scheduler": self.scheduler.run,
-        }
+    def _lead(self) -> None:
+        """What one gateway does for all: watch the mailbox, run the scheduler."""
+        loops = {"scheduler": self.scheduler.run}
         if self.imap is not None:
             loops["imap"] = self.imap.run
-        self._tasks = [
-            asyncio.create_task(run(self.stopping), name=name) for name, run in loops.items()
-        ]
+        self._start_loops(loops)
         if self.lease is not None:
             self._tasks.append(asyncio.create_task(self._keep_lease(), name="lease"))
+
+    def _start_loops(
+        self, loops: Mapping[str, Callable[[asyncio.Event], Coroutine[Any, Any, None]]]
+    ) -> None:
+        self._tasks += [
+            asyncio.create_task(run(self.stopping), name=name) for name, run in loops.items()
+        ]
         event(log, "started", loops=",".join(loops), database=shown(self.config.database.target))
 
     async def _keep_lease(self) -> None:
@@ -300,7 +309,7 @@ class Gateway:
         )
         report: dict[str, object] = {
             "ok": ok,
-            "role": "standby" if standby else "leader" if self.lease is not None else "only",
+            "role": "worker" if standby else "leader" if self.lease is not None else "only",
             "imap": imap,
             "smtp": smtp,
             "database": database,
@@ -313,7 +322,7 @@ class Gateway:
 
     def status_line(self) -> str:
         if self.lease is not None and not self.lease.leading:
-            return "standby: another gateway leads; taking over when it stops"
+            return f"worker: another gateway leads (mailbox, scheduler); {self.sender.sent} sent"
         imap = "off" if self.imap is None else ("up" if self.imap.connected.is_set() else "down")
         stored = self.imap.stored if self.imap is not None else 0
         return f"imap {imap}; {stored} stored; {self.sender.sent} sent"

@@ -265,8 +265,9 @@ class DatabaseSection(_Section):
         15.0,
         ge=1,
         le=600,
-        description="PostgreSQL: gateways sharing the database stand by; when the leader dies"
-        " (its session ends), another takes over within about this long.",
+        description="PostgreSQL: every gateway sharing the database processes and sends; one"
+        " leads (the mailbox, the scheduler), and when it dies (its session ends) another takes"
+        " over within about this long.",
     )
     busy_timeout_ms: int = Field(
         10000, ge=0, description="How long a write waits for a lock held by another process."

@@ -25,7 +25,7 @@ from gateway.models import Action
 from gateway.parse import ParseError
 from gateway.pipeline import Services, Work, run_pipeline
 from gateway.store import Db, Store, inbox
-from gateway.store.db import database_errors, refused, transient
+from gateway.store.db import Dialect, conflict, database_errors, refused, transient
 from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.processor")
@@ -61,7 +61,10 @@ class Processor:
         self.retry_seconds = retry_seconds
         self.wake = asyncio.Event()
         self.held = 0  # messages waiting for a retry after an internal error (for /healthz)
+        # How long an idle pass waits for a wake-up before it looks anyway.
+        self.idle_seconds = services.config.scheduler.tick_seconds
         self.last_error = ""
+        self.done = 0  # messages this processor took to an outcome (a gateway's share of the work)
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -69,10 +72,13 @@ class Processor:
             try:
                 await self.process_pending(stopping)
             except database_errors() as exc:
+                if conflict(exc):  # another gateway's transaction won: ours goes again at once
+                    event(log, "database-conflict", logging.INFO, error=exc)
+                    continue
                 event(log, "database-error", logging.ERROR, error=exc, retry_in=self.retry_seconds)
                 await wait_any(stopping, timeout=self.retry_seconds)
                 continue
-            await wait_any(self.wake, stopping, timeout=self.services.config.scheduler.tick_seconds)
+            await wait_any(self.wake, stopping, timeout=self.idle_seconds)
 
     async def process_pending(self, stopping: asyncio.Event | None = None) -> int:
         """Process every stored message not yet processed; return how many."""
@@ -95,7 +101,11 @@ class Processor:
         handled: list[tuple[Work, str, str]] = []
         started = time.monotonic()  # a protocol timer, not business time
         after = 0
-        while len(handled) < BATCH_MESSAGES:
+        # PostgreSQL: one message a transaction. Several gateways process at once, and a row a
+        # message updates (its SE's load) stays locked until the commit: a batch would hold
+        # several SEs' rows while waiting for another's (deadlocks), and each other's turn.
+        most = 1 if db.dialect is Dialect.POSTGRESQL else BATCH_MESSAGES
+        while len(handled) < most:
             spent = time.monotonic() - started
             # At least one message per batch: an empty batch means "nothing left to do", and
             # this thread may lose the CPU for longer than a batch before its first message.
@@ -188,6 +198,7 @@ class Processor:
     def _report(self, w: Work, action: str, reason: str) -> None:
         if action == HELD:
             return  # logged with its traceback by _hold; nothing happened to the message
+        self.done += 1
         event(
             log,
             "message",

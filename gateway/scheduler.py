@@ -159,6 +159,7 @@ class Scheduler:
         roll it back, shunt the ticket and go on with the others."""
 
         def whole(db: Db) -> bool:
+            tickets.lock(db, ticket_id)  # a gateway processing its mail finishes first
             done = job(db)
             if done:
                 shunts.clear(db, ticket_id)

@@ -4,8 +4,9 @@ Prints:
 - latency: mail appended one at a time while the daemon IDLEs, APPEND -> acknowledgement at the
   sink, p50 and p99;
 - throughput: a backlog of new-ticket mail, messages per second end to end (durable commits),
-  beside a raw baseline in the same run (imapclient batched fetch + mail-parser + two SMTP sends
-  per message, no logic, no database) and the ratio;
+  with 1 or more gateways on one database (``--gateways 1,2,4``, PostgreSQL), beside a raw
+  baseline in the same run (imapclient batched fetch, mail-parser, an acknowledgement and an
+  SE's copy composed with the standard library and sent; no logic, no database) and the ratio;
 - the daemon's peak RSS, and its RSS after start with 1,000 and with 100,000 stored tickets;
 - the scheduler's tick time with 100,000 and 1,000,000 stored commitments.
 """
@@ -14,12 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import os
 import sqlite3
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import aiosmtplib
@@ -101,36 +105,83 @@ async def latency(base: Path, dovecot: Dovecot, sink: SmtpSink, count: int) -> l
     return samples
 
 
-async def throughput(base: Path, dovecot: Dovecot, sink: SmtpSink, count: int) -> tuple[float, int]:
+def backlog(dovecot: Dovecot, count: int, first: int) -> None:
+    """``count`` new customers' mail in an inbox that holds nothing else (what an earlier run
+    had not moved yet would be new mail to the next run's fresh database)."""
     with dovecot.client() as c:
+        c.select_folder("INBOX")
+        c.delete_messages(c.search(["ALL"]))
+        c.expunge()
         for start in range(0, count, 500):
             for n in range(start, min(count, start + 500)):
-                c.append("INBOX", customer(200_000 + n)[0])
-    config = write_config(base, dovecot, sink, "throughput")
+                c.append("INBOX", customer(first + n)[0])
+
+
+async def throughput(
+    base: Path, dovecot: Dovecot, sink: SmtpSink, count: int, gateways: int = 1
+) -> tuple[float, int]:
+    """A backlog in the mailbox, then ``gateways`` daemons on one database (the first leads:
+    it fetches; all of them process and send): messages per second until every mail's
+    acknowledgement and SE copy are at the sink; the highest peak RSS of the daemons."""
+    backlog(dovecot, count, 200_000 + 100_000 * gateways)
+    config = write_config(base, dovecot, sink, f"throughput-{gateways}")
     before = len(sink.messages)
     t0 = time.monotonic()
-    proc = Daemon(config, "--backfill", "2026-01-01", log=base / "throughput.log")
-    await proc.start()
+    procs = [
+        Daemon(config, "--backfill", "2026-01-01", log=base / f"throughput-{gateways}-{i}.log")
+        for i in range(gateways)
+    ]
+    for proc in procs:
+        await proc.start()
     peak = 0
     try:
         while len(sink.messages) - before < 2 * count:
-            peak = max(peak, rss_kb(proc.pid, "VmHWM"))
+            peak = max(peak, *(rss_kb(proc.pid, "VmHWM") for proc in procs))
             await asyncio.sleep(0.1)
             if time.monotonic() - t0 > 60 + count:
                 raise TimeoutError("throughput run did not finish")
         secs = time.monotonic() - t0
-        peak = max(peak, rss_kb(proc.pid, "VmHWM"))
+        peak = max(peak, *(rss_kb(proc.pid, "VmHWM") for proc in procs))
     finally:
-        await proc.stop(60)
+        for proc in procs:
+            await proc.stop(60)
     return count / secs, peak
 
 
+def acknowledgement(mail: mailparser.MailParser, sender: str) -> bytes:
+    """What a bare pipeline composes for the customer: a reply quoting their text, plain and
+    HTML."""
+    ack = EmailMessage()
+    ack["From"] = "Support <support@example.com>"
+    ack["To"] = sender
+    ack["Subject"] = f"Re: {mail.subject}"
+    ack["Message-ID"] = make_msgid(domain="example.com")
+    ack["In-Reply-To"] = mail.message_id or ""
+    ack["Date"] = format_datetime(datetime.now(UTC))
+    quoted = "\n".join(f"> {line}" for line in (mail.text_plain or [""])[0].splitlines())
+    text = f"Thank you, we have your message.\n\n{quoted}\n\nWe will answer by Tuesday 10:00."
+    ack.set_content(text)
+    ack.add_alternative(f"<p style='color:#1a5fb4'>{html.escape(text)}</p>", subtype="html")
+    return ack.as_bytes()
+
+
+def copy_for_engineer(raw: bytes, mail: mailparser.MailParser) -> bytes:
+    """And for the SE: a note with the customer's mail attached as it came."""
+    copy = EmailMessage()
+    copy["From"] = "Support <support@example.com>"
+    copy["To"] = "sam@example.com"
+    copy["Subject"] = f"New: {mail.subject}"
+    copy["Message-ID"] = make_msgid(domain="example.com")
+    copy["Date"] = format_datetime(datetime.now(UTC))
+    copy.set_content("A new ticket is yours; the customer's mail is attached.")
+    copy.add_attachment(raw, maintype="message", subtype="rfc822")
+    return copy.as_bytes()
+
+
 async def raw_baseline(dovecot: Dovecot, sink: SmtpSink, count: int) -> float:
-    """The same work with no logic and no database: fetch in batches, parse, send twice."""
-    with dovecot.client() as c:
-        for start in range(0, count, 500):
-            for n in range(start, min(count, start + 500)):
-                c.append("INBOX", customer(300_000 + n)[0])
+    """What any gateway must do, with no logic and no database: fetch in batches, parse,
+    compose an acknowledgement and the SE's copy, send both."""
+    backlog(dovecot, count, 900_000)
     t0 = time.monotonic()
 
     def fetch_all() -> list[bytes]:
@@ -149,8 +200,10 @@ async def raw_baseline(dovecot: Dovecot, sink: SmtpSink, count: int) -> float:
     for raw in raws:
         mail = mailparser.parse_from_bytes(raw)
         sender = mail.from_[0][1] if mail.from_ else "x@example.com"
-        for rcpt in (sender, "sam@example.com"):
-            await smtp.sendmail("support@example.com", [rcpt], raw)
+        await smtp.sendmail("support@example.com", [sender], acknowledgement(mail, sender))
+        await smtp.sendmail(
+            "support@example.com", ["sam@example.com"], copy_for_engineer(raw, mail)
+        )
     await smtp.quit()
     return len(raws) / (time.monotonic() - t0)
 
@@ -252,14 +305,25 @@ async def main_async(args: argparse.Namespace, base: Path) -> None:
             f"p99 {p99 * 1000:.0f} ms",
             flush=True,
         )
-        rate, peak = await throughput(base, dovecot, sink, args.backlog)
+        rates, peak = {}, 0
+        for gateways in args.gateways:
+            rates[gateways], most = await throughput(base, dovecot, sink, args.backlog, gateways)
+            peak = max(peak, most)
+        # (last: the baseline leaves its mail in the mailbox)
         base_rate = await raw_baseline(dovecot, sink, args.backlog)
         print(
-            f"throughput ({args.backlog} backlog): {rate:.0f} messages/s; raw baseline "
-            f"{base_rate:.0f} messages/s; ratio {rate / base_rate:.2f}",
+            f"raw baseline ({args.backlog} backlog: fetch, parse, compose and send an"
+            f" acknowledgement and a copy): {base_rate:.0f} messages/s",
             flush=True,
         )
-        print(f"peak RSS during the backlog: {peak / 1024:.0f} MB", flush=True)
+        for gateways, rate in rates.items():
+            print(
+                f"throughput ({args.backlog} backlog, {gateways} gateway"
+                f"{'s' if gateways > 1 else ''}): {rate:.0f} messages/s;"
+                f" ratio to the baseline {rate / base_rate:.2f}",
+                flush=True,
+            )
+        print(f"peak RSS during the backlog: {peak / 1024:.0f} MB (per gateway)", flush=True)
         if CLUSTER is not None:
             return  # (the stored-ticket figures below fill a SQLite file)
         small = await rss_with_tickets(base, dovecot, sink, 1_000)
@@ -287,7 +351,15 @@ def main() -> int:
     p.add_argument("--latency", type=int, default=100, help="mails for the latency figure")
     p.add_argument("--backlog", type=int, default=10_000, help="mails in the backlog")
     p.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    p.add_argument(
+        "--gateways",
+        type=lambda v: [int(n) for n in v.split(",")],
+        default=[1],
+        help="gateways sharing the backlog, one run each: 1,2,4 (PostgreSQL for more than 1)",
+    )
     args = p.parse_args()
+    if max(args.gateways) > 1 and args.engine != "postgresql":
+        p.error("several gateways share a PostgreSQL database: add --engine postgresql")
     with tempfile.TemporaryDirectory(prefix="sgw-bench-", dir="/tmp") as tmp:
         asyncio.run(main_async(args, Path(tmp)))
     return 0

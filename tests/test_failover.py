@@ -1,6 +1,6 @@
-"""Several gateways on one PostgreSQL database: one leads (watches the mailbox, processes,
-sends, runs the scheduler), the others stand by and take over when its session ends. Real
-Dovecot, real PostgreSQL, real SMTP sink."""
+"""Several gateways on one PostgreSQL database: all of them process stored mail and send; one
+leads (watches the mailbox, runs the scheduler) and another takes over when its session ends.
+Real Dovecot, real PostgreSQL, real SMTP sink."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from tests.conftest import (
     imap_section,
 )
 from tests.dovecot import Dovecot
+from tests.harness import storing, transaction
 from tests.postgres import Postgres
 
 
@@ -58,9 +59,9 @@ async def test_a_standby_takes_over_when_the_leader_dies_and_nothing_is_answered
     await first.start()
     await second.start()
     try:
-        assert first.health()["role"] == "leader" and second.health()["role"] == "standby"
+        assert first.health()["role"] == "leader" and second.health()["role"] == "worker"
         assert second.imap is not None and not second.imap.connected.is_set()
-        assert "standby" in second.status_line()
+        assert "worker" in second.status_line()
         assert first.lease is not None
         shown = status.render(status.collect(url, clock.now()))
         assert f"leader:       {first.lease.holder}" in shown, "status says who leads"
@@ -121,3 +122,116 @@ async def test_mail_one_gateway_is_sending_is_not_taken_by_another(
         await a.run(lambda db: outbox.unclaim(db, [r.id for r in taken[1:]], now))
         again = await b.run(lambda db: outbox.due(db, now, 50))
         assert [r.id for r in again] == [r.id for r in taken[1:]]
+
+
+async def test_every_gateway_works_the_backlog_and_each_conversation_keeps_its_order(
+    postgres_server: Postgres, sink: SmtpSink, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Three gateways process one backlog at once. Each customer wrote twice (the second mail
+    answers the first) and a colleague copied on the first answered it too: whichever gateway
+    takes a later mail, it waits for the first of its conversation, so every conversation is
+    one ticket with one acknowledgement."""
+    url = postgres_server.database()
+    data = base_config(tmp_path)
+    data["smtp"]["port"] = sink.port
+    data["database"] = {"url": url}
+    config = parse_config(data)
+    customers = 15
+    raws = []
+    for n in range(customers):
+        first = f"<customer-{n}@acme.example>"
+        colleague = f"colleague{n}@acme.example"
+        raws.append(customer_mail(n, sender=f"user{n}@acme.example", headers={"Cc": colleague}))
+        raws.append(
+            customer_mail(
+                f"{n}-again",
+                sender=f"user{n}@acme.example",
+                subject=f"Re: Problem number {n}",
+                body="One more thing: it fails on Tuesdays too. Does that help?",
+                in_reply_to=first,
+            )
+        )
+        raws.append(
+            customer_mail(
+                f"{n}-colleague",
+                sender=colleague,
+                subject=f"Re: Problem number {n}",
+                body="Same here on my machine. When will it be fixed?",
+                in_reply_to=first,
+            )
+        )
+    gateways = [Gateway(config, clock, drain_seconds=5) for _ in range(3)]
+    for gw in gateways:
+        await gw.start()
+    try:
+        async with Store(url) as store:
+            await store.run(storing(raws, clock.now()))
+
+            def waiting(db: Db) -> int:
+                return int(
+                    db.execute("SELECT count(*) FROM inbox WHERE state = 'new'").fetchone()[0]
+                )
+
+            for gw in gateways:
+                gw.poke()
+            await eventually(lambda: sum(gw.processor.done for gw in gateways) == len(raws), 60)
+            async with transaction(store) as db:
+                waiting = db.execute("SELECT count(*) FROM inbox WHERE state = 'new'").fetchone()
+                assert waiting[0] == 0
+                rows = db.execute(
+                    "SELECT i.message_id, i.ticket_id, t.key FROM inbox i"
+                    " JOIN tickets t ON t.id = i.ticket_id ORDER BY i.id"
+                ).fetchall()
+                tickets = db.execute("SELECT count(*) FROM tickets").fetchone()[0]
+    finally:
+        for gw in gateways:
+            await gw.stop()
+    shares = [gw.processor.done for gw in gateways]
+    print(f"messages processed by each gateway: {shares}")
+    assert sum(1 for n in shares if n) >= 2, "more than one gateway did the work"
+    assert tickets == customers, "one ticket per conversation"
+    assert len(rows) == len(raws), "every mail on a ticket"
+    ticket_of = {r[0]: r[1] for r in rows}
+    key_of = {r[0]: r[2] for r in rows}
+    for n in range(customers):
+        first = ticket_of[f"<customer-{n}@acme.example>"]
+        assert ticket_of[f"<customer-{n}-again@acme.example>"] == first
+        assert ticket_of[f"<customer-{n}-colleague@acme.example>"] == first
+    await eventually(lambda: len(acks(sink)) >= len(raws))
+    answered = [m["In-Reply-To"] for m in acks(sink)]
+    assert len(answered) == len(set(answered)) == len(raws), "each mail answered once"
+    for m in acks(sink):
+        assert f"[{key_of[m['In-Reply-To']]}]" in m["Subject"], "answered on its own ticket"
+
+
+async def test_mail_a_killed_gateway_had_claimed_is_sent_by_another_at_once(
+    postgres_server: Postgres,
+) -> None:
+    """A sender's claim lives as long as its database session: a gateway killed with mail in
+    hand leaves it to the others at once, not after the claim's two minutes."""
+    url = postgres_server.database()
+    now = MONDAY_10
+    async with Store(url) as b:
+        a = Store(url)
+        await a.start()
+
+        def queue(db: Db) -> None:
+            outbox.enqueue(
+                db,
+                Outbound(MailKind.ACK, "<m@ex.com>", "support@ex.com", ("x@y.example",), b"x"),
+                None,
+                now,
+            )
+
+        await a.run(queue)
+        assert len(await a.run(lambda db: outbox.due(db, now, 50))) == 1
+        assert await b.run(lambda db: outbox.due(db, now, 50)) == [], "claimed by a live sender"
+        await a.stop()  # its session ends, as a SIGKILLed gateway's does
+        again: list[outbox.OutboxRow] = []
+
+        async def taken() -> bool:
+            again.extend(await b.run(lambda db: outbox.due(db, now, 50)))
+            return bool(again)
+
+        await eventually(taken, 5)  # (the clock stands still: the claim itself never ends)
+        assert [r.message_id for r in again] == ["<m@ex.com>"], "due to the others at once"

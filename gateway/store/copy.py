@@ -21,6 +21,7 @@ TABLES = (
     "tickets",
     "inbox",
     "inbox_raw",
+    "inbox_keys",
     "cursors",
     "message_ids",
     "commitments",

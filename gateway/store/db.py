@@ -384,6 +384,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX commitments_open_ticket ON commitments(ticket_id, due_at)
         WHERE met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL;
     """,
+    # 15: the conversation keys of mail not yet processed (gateway/conversation.py): with
+    # several gateways, a message waits while an earlier one that shares a key is not done;
+    # and who claimed an outbox row (several gateways send).
+    """
+    CREATE TABLE inbox_keys (
+        inbox_id INTEGER NOT NULL REFERENCES inbox(id),
+        key INTEGER NOT NULL,
+        PRIMARY KEY (inbox_id, key)
+    );
+    CREATE INDEX inbox_keys_key ON inbox_keys(key, inbox_id);
+    -- PostgreSQL: the session whose sender claimed a row (a claim ends with its session).
+    ALTER TABLE outbox ADD COLUMN claimed_by INTEGER;
+    """,
 )
 
 
@@ -504,6 +517,17 @@ def transient(exc: BaseException) -> bool:
 
         return postgres.transient(exc)
     return False
+
+
+def conflict(exc: BaseException) -> bool:
+    """Two transactions of several gateways got in each other's way (PostgreSQL found a
+    deadlock, or could not serialise them): one was rolled back, and goes again at once."""
+    pg = sys.modules.get("psycopg")
+    if pg is None or not isinstance(exc, pg.Error):
+        return False
+    from gateway.store import postgres
+
+    return postgres.conflict(exc)
 
 
 def within(con: Any, begin: str, work: Callable[[], T], keep: bool = True) -> T:

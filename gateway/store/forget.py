@@ -168,6 +168,7 @@ def delete_held(db: Db, ids: list[int]) -> int:
     places = marks(ids)
     db.execute(f"DELETE FROM decisions WHERE inbox_id IN ({places})", ids)
     db.execute(f"DELETE FROM inbox_raw WHERE inbox_id IN ({places})", ids)
+    db.execute(f"DELETE FROM inbox_keys WHERE inbox_id IN ({places})", ids)
     cur = db.execute(
         f"DELETE FROM inbox WHERE id IN ({places}) AND state IN ('quarantined', 'spam')", ids
     )

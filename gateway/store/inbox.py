@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from gateway import conversation
 from gateway.store.db import Db, Dialect, from_ts, ts
 
 
@@ -53,7 +54,20 @@ def store_raw(
         return None
     inbox_id = int(row[0])
     db.execute("INSERT INTO inbox_raw (inbox_id, raw) VALUES (?, ?)", (inbox_id, raw))
+    _keep_keys(db, inbox_id, raw)
     return inbox_id
+
+
+def _keep_keys(db: Db, inbox_id: int, raw: bytes) -> None:
+    db.executemany(
+        "INSERT INTO inbox_keys (inbox_id, key) VALUES (?, ?)",
+        [(inbox_id, key) for key in conversation.keys(raw)],
+    )
+
+
+def _forget_keys(db: Db, inbox_id: int) -> None:
+    """A message done with (or held for a retry) keeps nobody waiting."""
+    db.execute("DELETE FROM inbox_keys WHERE inbox_id = ?", (inbox_id,))
 
 
 _WITH_RAW = "SELECT inbox.*, inbox_raw.raw FROM inbox JOIN inbox_raw ON inbox_id = id"
@@ -72,14 +86,24 @@ def _row(r: sqlite3.Row) -> InboxRow:
     )
 
 
+# No earlier message of its conversation is still waiting (gateway/conversation.py): a key is
+# kept only while its message is new and not held, so any earlier row with one of its keys is.
+IN_TURN = (
+    "NOT EXISTS (SELECT 1 FROM inbox_keys mine JOIN inbox_keys earlier"
+    " ON earlier.key = mine.key AND earlier.inbox_id < mine.inbox_id"
+    " WHERE mine.inbox_id = inbox.id)"
+)
+
+
 def next_new(db: Db, now: datetime, after_id: int = 0) -> InboxRow | None:
-    """The next message to process: new, and not held for a retry beyond ``now``."""
-    # PostgreSQL: a message another gateway is processing is locked, and skipped (it is done
-    # by the time it could be seen again). SQLite has one writer at a time.
-    skip = " FOR UPDATE SKIP LOCKED" if db.dialect is Dialect.POSTGRESQL else ""
+    """The next message to process: new, not held for a retry beyond ``now``, and its turn
+    in its conversation."""
+    # PostgreSQL: a message another gateway is processing is locked, and skipped; a later one
+    # of its conversation waits for it (IN_TURN). SQLite has one writer at a time.
+    skip = " FOR UPDATE OF inbox SKIP LOCKED" if db.dialect is Dialect.POSTGRESQL else ""
     cur = db.execute(
         f"{_WITH_RAW} WHERE state = 'new' AND id > ? AND (retry_at IS NULL OR retry_at <= ?)"
-        f" ORDER BY id LIMIT 1{skip}",
+        f" AND {IN_TURN} ORDER BY id LIMIT 1{skip}",
         (after_id, ts(now)),
     )
     r = cur.fetchone()
@@ -100,6 +124,7 @@ def hold(db: Db, inbox_id: int, error: str, retry_at: datetime) -> None:
         "UPDATE inbox SET attempts = attempts + 1, last_error = ?, retry_at = ? WHERE id = ?",
         (error, ts(retry_at), inbox_id),
     )
+    _forget_keys(db, inbox_id)  # the rest of its conversation goes on without it
 
 
 HELD_SQL = "SELECT count(*) FROM inbox WHERE state = 'new' AND attempts > 0"
@@ -127,6 +152,7 @@ def mark_done(
         " processed_at = ? WHERE id = ?",
         (state, action, reason, message_id, ticket_id, ts(now), inbox_id),
     )
+    _forget_keys(db, inbox_id)
 
 
 def record_decisions(db: Db, inbox_id: int, decisions: list[tuple[str, str, str]]) -> None:
@@ -209,7 +235,11 @@ def requeue(db: Db, inbox_id: int, *, not_spam: bool = False) -> bool:
         (int(not_spam), inbox_id, "spam" if not_spam else "quarantined"),
     )
     db.execute("DELETE FROM decisions WHERE inbox_id = ?", (inbox_id,))
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return False
+    raw = db.execute("SELECT raw FROM inbox_raw WHERE inbox_id = ?", (inbox_id,)).fetchone()
+    _keep_keys(db, inbox_id, bytes(raw[0]) if raw else b"")
+    return True
 
 
 def release(db: Db, inbox_id: int, now: datetime) -> bool:

@@ -40,28 +40,37 @@ def enqueue(db: Db, out: Outbound, ticket_id: int | None, now: datetime) -> int:
     return outbox_id
 
 
-# PostgreSQL: rows a sender takes are claimed for this long, so no other gateway sends them
-# meanwhile; one whose sender died is sent again after it (same Message-ID).
+# PostgreSQL: rows a sender takes are claimed by its database session, so no other gateway
+# sends them meanwhile. A claim ends with its session (a gateway killed: its rows are due to the
+# others at once, sent with the same Message-ID) or after CLAIM (a session that lives on).
 CLAIM = timedelta(minutes=2)
+_DUE = (
+    "SELECT id, kind, message_id, mail_from, rcpt, raw, attempts, created_at FROM outbox"
+    " JOIN outbox_raw ON outbox_id = id WHERE state = 'queued' AND id > ? AND {when}"
+    " ORDER BY id LIMIT ?"
+)
+_UNCLAIMED = (
+    "(next_attempt_at <= ? OR (claimed_by IS NOT NULL AND NOT EXISTS"
+    " (SELECT 1 FROM pg_stat_activity a WHERE a.pid = outbox.claimed_by)))"
+)
 
 
 def due(db: Db, now: datetime, limit: int = 50, after_id: int = 0) -> list[OutboxRow]:
     """Queued rows due by ``now``, oldest first, from after ``after_id`` (paging)."""
     postgres = db.dialect is Dialect.POSTGRESQL
-    cur = db.execute(
-        "SELECT id, kind, message_id, mail_from, rcpt, raw, attempts, created_at FROM outbox"
-        " JOIN outbox_raw ON outbox_id = id"
-        " WHERE state = 'queued' AND next_attempt_at <= ? AND id > ? ORDER BY id LIMIT ?"
-        + (" FOR UPDATE OF outbox SKIP LOCKED" if postgres else ""),
-        (ts(now), after_id, limit),
-    )
+    if postgres:
+        sql = _DUE.format(when=_UNCLAIMED) + " FOR UPDATE OF outbox SKIP LOCKED"
+    else:
+        sql = _DUE.format(when="next_attempt_at <= ?")
+    cur = db.execute(sql, (after_id, ts(now), limit))
     rows = [
         OutboxRow(r[0], r[1], r[2], r[3], tuple(r[4].split(",")), bytes(r[5]), r[6], from_ts(r[7]))
         for r in cur.fetchall()
     ]
     if postgres and rows:
         db.execute(
-            f"UPDATE outbox SET next_attempt_at = ? WHERE id IN ({marks(rows)})",
+            "UPDATE outbox SET next_attempt_at = ?, claimed_by = pg_backend_pid()"
+            f" WHERE id IN ({marks(rows)})",
             (ts(now + CLAIM), *(r.id for r in rows)),
         )
     return rows
@@ -71,7 +80,8 @@ def unclaim(db: Db, ids: list[int], now: datetime) -> None:
     """Rows a sender claimed (:func:`due`) and did not get to (it stopped, or lost the relay):
     due again now, not after the claim."""
     db.execute(
-        f"UPDATE outbox SET next_attempt_at = ? WHERE state = 'queued' AND id IN ({marks(ids)})",
+        "UPDATE outbox SET next_attempt_at = ?, claimed_by = NULL"
+        f" WHERE state = 'queued' AND id IN ({marks(ids)})",
         (ts(now), *ids),
     )
 
@@ -92,7 +102,8 @@ def mark_sent(db: Db, row_id: int, now: datetime, note: str | None = None) -> No
 
 def mark_retry(db: Db, row_id: int, next_at: datetime, error: str) -> None:
     db.execute(
-        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,"
+        " claimed_by = NULL"
         " WHERE id = ?",
         (ts(next_at), error, row_id),
     )

@@ -311,6 +311,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX commitments_open_ticket ON commitments(ticket_id, due_at)
         WHERE met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL;
     """,
+    # SQLite's 15.
+    """
+    CREATE TABLE inbox_keys (
+        inbox_id INTEGER NOT NULL REFERENCES inbox(id),
+        key BIGINT NOT NULL,
+        PRIMARY KEY (inbox_id, key)
+    );
+    CREATE INDEX inbox_keys_key ON inbox_keys(key, inbox_id);
+    -- PostgreSQL: the session whose sender claimed a row (a claim ends with its session).
+    ALTER TABLE outbox ADD COLUMN claimed_by INTEGER;
+    """,
 )
 
 
@@ -448,6 +459,11 @@ def transient(exc: BaseException) -> bool:
         | pg_errors.InsufficientResources
         | pg_errors.AdminShutdown,
     )
+
+
+def conflict(exc: BaseException) -> bool:
+    """A deadlock or a serialisation failure: rolled back, and worth trying again at once."""
+    return isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected)
 
 
 def refused(exc: BaseException) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway.models import InboundMessage, Route, Ticket, TicketState
 from gateway.store import participants
-from gateway.store.db import Db, from_ts, marks, ts
+from gateway.store.db import Db, Dialect, from_ts, marks, ts
 
 
 def new_token() -> str:
@@ -48,6 +48,15 @@ def get(db: Db, ticket_id: int) -> Ticket:
     if r is None:
         raise KeyError(f"no ticket {ticket_id}")
     return _ticket(r)
+
+
+def lock(db: Db, ticket_id: int) -> None:
+    """Keep the ticket from other transactions until this one ends; read it after this. On
+    PostgreSQL another gateway's processor or the scheduler may be at the same ticket: this
+    waits for them, and what is read next is what they did. (SQLite has one writer at a
+    time.)"""
+    if db.dialect is Dialect.POSTGRESQL:
+        db.execute("SELECT id FROM tickets WHERE id = ? FOR UPDATE", (ticket_id,))
 
 
 def by_message_ids(db: Db, ids: tuple[str, ...]) -> Ticket | None:
