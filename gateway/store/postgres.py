@@ -321,6 +321,36 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX inbox_keys_key ON inbox_keys(key, inbox_id);
     -- PostgreSQL: the session whose sender claimed a row (a claim ends with its session).
     ALTER TABLE outbox ADD COLUMN claimed_by INTEGER;
+    ALTER TABLE tickets ADD COLUMN owed_at TEXT COLLATE "C";
+    UPDATE tickets SET owed_at = (SELECT min(c.due_at) FROM commitments c
+        WHERE c.ticket_id = tickets.id
+        AND c.met_at IS NULL AND c.missed_at IS NULL AND c.superseded_by IS NULL
+        AND c.kind IN ('actionable', 'point') AND c.promised = 1);
+    CREATE INDEX tickets_owed ON tickets(se, owed_at)
+        WHERE state IN ('new', 'answered') AND owed_at IS NOT NULL;
+    CREATE FUNCTION owed_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            UPDATE tickets SET owed_at = (SELECT min(c.due_at) FROM commitments c
+                WHERE c.ticket_id = OLD.ticket_id
+                AND c.met_at IS NULL AND c.missed_at IS NULL AND c.superseded_by IS NULL
+                AND c.kind IN ('actionable', 'point') AND c.promised = 1)
+                WHERE id = OLD.ticket_id;
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            UPDATE tickets SET owed_at = (SELECT min(c.due_at) FROM commitments c
+                WHERE c.ticket_id = NEW.ticket_id
+                AND c.met_at IS NULL AND c.missed_at IS NULL AND c.superseded_by IS NULL
+                AND c.kind IN ('actionable', 'point') AND c.promised = 1)
+                WHERE id = NEW.ticket_id;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER owed_insert AFTER INSERT OR DELETE ON commitments
+        FOR EACH ROW EXECUTE FUNCTION owed_keep();
+    CREATE TRIGGER owed_update
+        AFTER UPDATE OF ticket_id, kind, due_at, met_at, missed_at, superseded_by, promised
+        ON commitments FOR EACH ROW EXECUTE FUNCTION owed_keep();
     """,
 )
 
