@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import signal
 from collections.abc import Callable, Coroutine, Mapping
@@ -24,7 +25,7 @@ from gateway.clock import Clock
 from gateway.config import Config, ConfigError, load_config
 from gateway.ingest.imap import ImapIngest
 from gateway.ingest.smtp import SmtpIngress
-from gateway.log import event
+from gateway.log import TEAM, event
 from gateway.metrics import Metrics
 from gateway.pipeline import Services
 from gateway.processor import Processor
@@ -74,7 +75,9 @@ class Gateway:
         *,
         backfill_since: date | None = None,
         drain_seconds: float = 20.0,
+        team: str = "",
     ) -> None:
+        self.team = team  # of a config file that serves several (its [[teams]] name)
         self.config = config
         self.clock = clock
         self.drain_seconds = drain_seconds
@@ -159,7 +162,7 @@ class Gateway:
             # also watches the mailbox and runs the scheduler, and we take that over when its
             # session ends. Mail the leader stores is looked for every WORKER_LOOK seconds.
             self.processor.idle_seconds = min(WORKER_LOOK, self.processor.idle_seconds)
-            self._waiting = asyncio.create_task(self._lead_later(), name="standby")
+            self._waiting = asyncio.create_task(self._lead_later(), name="worker")
             return
         self._lead()
 
@@ -189,7 +192,7 @@ class Gateway:
     async def _keep_lease(self) -> None:
         """The leader checks its session; when it is gone the lock may be another's: stop at
         once (run_until_signalled returns, the process exits non-zero and systemd restarts it
-        as a standby)."""
+        as a worker)."""
         assert self.lease is not None
         if await self.lease.watch(self.stopping):
             self.lease_lost.set()
@@ -249,7 +252,7 @@ class Gateway:
             return False
         self.notifier.notify("RELOADING=1", "STATUS=reloading the configuration")
         try:
-            config = load_config(self.config_path)
+            config = load_config(self.config_path, self.team or None)
             services = Services.build(config, self.clock)
             broken = services.composer.template_problems()
             if broken:
@@ -270,26 +273,12 @@ class Gateway:
         self.notifier.notify("READY=1", "STATUS=configuration reloaded")
         return True
 
-    async def _supervise(self) -> None:
-        """Tell the service manager we are ready (IMAP up, bounded wait), then keep the watchdog
-        fed and the status line current."""
-        if self.imap is not None and self._waiting is None:  # (a standby has no IMAP yet)
-            try:
-                await asyncio.wait_for(self.imap.connected.wait(), 30)
-            except TimeoutError:
-                event(log, "imap-not-ready", logging.WARNING, waited_s=30)
-        self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
-        interval = self.notifier.watchdog_interval or 10.0
-        while not self.stopping.is_set():
-            self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
-            await wait_any(self.stopping, timeout=interval)
-
     def health(self) -> dict[str, object]:
         """For monitors (/healthz): IMAP, SMTP and database state; ok when nothing is down.
         Called from the metrics thread: it only reads plain attributes."""
         imap = "off" if self.imap is None else ("up" if self.imap.connected.is_set() else "down")
-        standby = self.lease is not None and not self.lease.leading
-        if standby and imap == "down":
+        worker = self.lease is not None and not self.lease.leading
+        if worker and imap == "down":
             imap = "standby"  # the leader watches the mailbox
         if self.metrics is not None:
             self.metrics.imap_up.set(1 if imap == "up" else 0)
@@ -309,7 +298,7 @@ class Gateway:
         )
         report: dict[str, object] = {
             "ok": ok,
-            "role": "worker" if standby else "leader" if self.lease is not None else "only",
+            "role": "worker" if worker else "leader" if self.lease is not None else "only",
             "imap": imap,
             "smtp": smtp,
             "database": database,
@@ -329,34 +318,80 @@ class Gateway:
 
     async def run_until_signalled(self, config_path: str | None = None) -> None:
         """The daemon: start, wait for SIGTERM or SIGINT, drain, return. SIGHUP reloads."""
-        self.config_path = config_path
-        loop = asyncio.get_running_loop()
-        signalled = asyncio.Event()
+        await run_all([self], config_path)
 
-        def stop_asked() -> None:
-            signalled.set()
-            self.stopping.set()  # (a standby waiting for the lease stops waiting too)
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop_asked)
-        loop.add_signal_handler(signal.SIGHUP, self.reload)
-        await self.start()
-        supervisor = asyncio.create_task(self._supervise(), name="supervisor")
-        try:
-            watch = [
-                asyncio.create_task(signalled.wait()),
-                asyncio.create_task(self.lease_lost.wait()),
-                *self._tasks,
-            ]
-            await asyncio.wait(watch, return_when=asyncio.FIRST_COMPLETED)
-            watch[0].cancel()
-            watch[1].cancel()
-        finally:
-            self.notifier.notify("STOPPING=1", "STATUS=draining")
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                with contextlib.suppress(Exception):
-                    loop.remove_signal_handler(sig)
-            await self.stop()
+async def _supervise(gateways: list[Gateway], notifier: Notifier) -> None:
+    """Tell the service manager we are ready (IMAP up, bounded wait), then keep the watchdog
+    fed and the status line current."""
+    for gw in gateways:
+        if gw.imap is not None and gw._waiting is None:  # (a worker has no IMAP yet)
+            try:
+                await asyncio.wait_for(gw.imap.connected.wait(), 30)
+            except TimeoutError:
+                event(log, "imap-not-ready", logging.WARNING, waited_s=30, team=gw.team)
+    notifier.notify("READY=1", f"STATUS={_status(gateways)}")
+    interval = notifier.watchdog_interval or 10.0
+    stopping = gateways[0].stopping
+    while not stopping.is_set():
+        notifier.notify("WATCHDOG=1", f"STATUS={_status(gateways)}")
+        await wait_any(stopping, timeout=interval)
+
+
+def _status(gateways: list[Gateway]) -> str:
+    if len(gateways) == 1:
+        return gateways[0].status_line()
+    return "; ".join(f"{gw.team}: {gw.status_line()}" for gw in gateways)
+
+
+async def run_all(gateways: list[Gateway], config_path: str | None = None) -> None:
+    """The daemon, for one team or for each team of a config file, in one process: start them
+    all, wait for SIGTERM or SIGINT (or a lost lead, or a loop that ended), drain them all,
+    return. SIGHUP reloads each. One that refuses to start stops those started before it."""
+    loop = asyncio.get_running_loop()
+    signalled = asyncio.Event()
+    notifier = Notifier()
+    for gw in gateways:
+        gw.config_path = config_path
+        gw.notifier = notifier
+
+    def stop_asked() -> None:
+        signalled.set()
+        for gw in gateways:
+            gw.stopping.set()  # (a worker waiting for the lease stops waiting too)
+
+    def reload() -> None:
+        for gw in gateways:
+            gw.reload()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_asked)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    started: list[Gateway] = []
+    supervisor: asyncio.Task[None] | None = None
+    try:
+        for gw in gateways:
+            # Each team's tasks (and the threads they start) log with its name.
+            with_team = contextvars.copy_context()
+            with_team.run(TEAM.set, gw.team)
+            await asyncio.create_task(gw.start(), context=with_team)
+            started.append(gw)
+        supervisor = asyncio.create_task(_supervise(gateways, notifier), name="supervisor")
+        waits: list[asyncio.Task[Any]] = [asyncio.create_task(signalled.wait())]
+        waits += [asyncio.create_task(gw.lease_lost.wait()) for gw in gateways]
+        loops = [task for gw in gateways for task in gw._tasks]
+        await asyncio.wait([*waits, *loops], return_when=asyncio.FIRST_COMPLETED)
+        for task in waits:
+            task.cancel()
+    finally:
+        notifier.notify("STOPPING=1", "STATUS=draining")
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+        for gw in started:
+            gw.stopping.set()
+        await asyncio.gather(*(gw.stop() for gw in started))
+        if supervisor is not None:
             supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await supervisor

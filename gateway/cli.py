@@ -13,12 +13,12 @@ from pathlib import Path
 
 from gateway import oauth2
 from gateway.clock import SystemClock
-from gateway.config import Config, ConfigError, load_config
+from gateway.config import Config, ConfigError, load_config, load_teams
 from gateway.log import setup
 from gateway.oauth2 import TokenSource
 
 EXIT_CONFIG = 2
-EXIT_LEASE_LOST = 75  # EX_TEMPFAIL: systemd (Restart=on-failure) starts it again, as a standby
+EXIT_LEASE_LOST = 75  # EX_TEMPFAIL: systemd (Restart=on-failure) starts it again, as a worker
 
 
 def _instant_or_date(text: str) -> date | datetime:
@@ -34,12 +34,21 @@ def _instant(text: str) -> datetime:
     return t
 
 
+def _config_arguments(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--config", required=True, help=help)
+    parser.add_argument(
+        "--team",
+        help="a config file with [[teams]] serves several: the one to act on (run and"
+        " check-config take them all when it is not given)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="support-gateway", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daemon")
-    run.add_argument("--config", required=True, help="TOML config file")
+    _config_arguments(run, "TOML config file")
     run.add_argument(
         "--log-format", choices=["plain", "json"], help="override log.format from the config"
     )
@@ -51,13 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     check = sub.add_parser("check-config", help="validate a config file")
-    check.add_argument("--config", required=True, help="TOML config file")
+    _config_arguments(check, "TOML config file")
     check.add_argument("--connect", action="store_true", help="also log in to IMAP and SMTP")
 
     explain = sub.add_parser(
         "explain", help="dry run: what the gateway does with a mail, and why (no side effects)"
     )
-    explain.add_argument("--config", required=True, help="TOML config file")
+    _config_arguments(explain, "TOML config file")
     explain.add_argument("--json", action="store_true", help="machine-readable output")
     explain.add_argument(
         "--at",
@@ -67,21 +76,21 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("message", help="the mail as an .eml file (RFC 5322)")
 
     quarantine = sub.add_parser("quarantine", help="list, show, retry or release quarantined mail")
-    quarantine.add_argument("--config", required=True, help="TOML config file")
+    _config_arguments(quarantine, "TOML config file")
     quarantine.add_argument("action", choices=["list", "show", "retry", "release"])
     quarantine.add_argument("id", nargs="?", type=int, help="the message's id (from list)")
 
     shunt = sub.add_parser("shunt", help="list tickets the scheduler failed on, or retry one")
-    shunt.add_argument("--config", required=True, help="TOML config file")
+    _config_arguments(shunt, "TOML config file")
     shunt.add_argument("action", choices=["list", "retry"])
     shunt.add_argument("ticket", nargs="?", help="the ticket's key, e.g. SUP-1001 (for retry)")
 
     status = sub.add_parser("status", help="tickets, dates due and overdue, outbox, quarantine")
-    status.add_argument("--config", required=True, help="TOML config file")
+    _config_arguments(status, "TOML config file")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
     report = sub.add_parser("report", help="promises kept: acknowledged, answered, resolved")
-    report.add_argument("--config", required=True, help="TOML config file")
+    _config_arguments(report, "TOML config file")
     report.add_argument(
         "--since",
         required=True,
@@ -95,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     passwd = sub.add_parser(
         "passwd", help="set a person's password for the web view (asks twice, or reads stdin)"
     )
-    passwd.add_argument("--config", required=True, help="TOML config file")
+    _config_arguments(passwd, "TOML config file")
     passwd.add_argument("address", help="the person's address, as in [[people]]")
     passwd.add_argument(
         "--stdin", action="store_true", help="read the password from the first line of stdin"
@@ -104,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     erase = sub.add_parser(
         "erase", help="remove a person's mail and personal data everywhere (GDPR art. 17)"
     )
-    erase.add_argument("--config", required=True, help="TOML config file")
+    _config_arguments(erase, "TOML config file")
     erase.add_argument("--address", required=True, help="the person's email address")
     erase.add_argument(
         "--no-vacuum",
@@ -113,18 +122,18 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     backup = sub.add_parser("backup", help="copy the database while the daemon runs")
-    backup.add_argument("--config", required=True, help="TOML config file")
+    _config_arguments(backup, "TOML config file")
     backup.add_argument("dest", help="the new file to write")
 
     restore = sub.add_parser("restore", help="put a backup in place of the database")
-    restore.add_argument("--config", required=True, help="TOML config file")
+    _config_arguments(restore, "TOML config file")
     restore.add_argument("source", help="the backup file")
     restore.add_argument(
         "--force", action="store_true", help="replace an existing database (stop the service)"
     )
 
     migrate = sub.add_parser("migrate", help="copy the SQLite database into PostgreSQL")
-    migrate.add_argument("--config", required=True, help="TOML config file (its SQLite file)")
+    _config_arguments(migrate, "TOML config file (its SQLite file)")
     migrate.add_argument("--to", required=True, help="postgresql://... (an empty database)")
 
     sub.add_parser("config-reference", help="print every config key with its default (Markdown)")
@@ -165,14 +174,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "simulate":
         return _simulate(args)
     try:
-        config = load_config(args.config)
+        # run and check-config take every team of the file; the others one team (--team).
+        if args.command in ("run", "check-config") and args.team is None:
+            teams = load_teams(args.config)
+        else:
+            teams = [(args.team or "", load_config(args.config, args.team))]
     except ConfigError as exc:
         print(f"{args.config}: invalid configuration", file=sys.stderr)
         for key, msg in exc.problems:
             print(f"  {key}: {msg}", file=sys.stderr)
         return EXIT_CONFIG
+    config = teams[0][1]
     if args.command == "check-config":
-        return check_config(config, args.config, args.connect)
+        return max(
+            check_config(c, args.config + (f" (team {name})" if name else ""), args.connect)
+            for name, c in teams
+        )
     if args.command == "report":
         from zoneinfo import ZoneInfo
 
@@ -261,18 +278,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(to_json(report) if args.json else render_text(report))
         return 0
     setup(config.log.level, args.log_format or config.log.format)
-    from gateway.app import Gateway, StartRefused
+    from gateway.app import Gateway, StartRefused, run_all
 
-    gateway = Gateway(config, SystemClock(), backfill_since=args.backfill)
+    clock = SystemClock()
+    gateways = [Gateway(c, clock, backfill_since=args.backfill, team=n) for n, c in teams]
     try:
-        asyncio.run(gateway.run_until_signalled(args.config))
+        asyncio.run(run_all(gateways, args.config))
     except StartRefused as exc:
         print(f"{args.config}: refusing to start", file=sys.stderr)
         for key, msg in exc.problems:
             print(f"  {key}: {msg}", file=sys.stderr)
         return EXIT_CONFIG
-    if gateway.lease_lost.is_set():
-        print("lost the lead of the database: exiting to start again as a standby", file=sys.stderr)
+    if any(gateway.lease_lost.is_set() for gateway in gateways):
+        print("lost the lead of the database: exiting to start again as a worker", file=sys.stderr)
         return EXIT_LEASE_LOST
     return 0
 

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 _UNSAFE = re.compile(r"[\s\"=]")
@@ -29,6 +30,23 @@ def _value(v: object) -> str:
     return f'"{s}"' if (_UNSAFE.search(s) or not s) else s
 
 
+# The team (of a config file that serves several) whose work is logged: set for each team's
+# tasks (gateway.app.run_all), and so for the threads they start.
+TEAM: ContextVar[str] = ContextVar("team", default="")
+
+
+def _team(record: logging.LogRecord) -> bool:
+    """A handler's filter: every record says which team's work it is about (when teams)."""
+    team = TEAM.get()
+    if team and not hasattr(record, "team"):
+        record.team = team
+        if not isinstance(record.msg, str):
+            record.msg = str(record.msg)
+        record.msg = "team=%s " + record.msg
+        record.args = (team, *(record.args if isinstance(record.args, tuple) else ()))
+    return True
+
+
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: object) -> None:
     if logger.isEnabledFor(level):
         text = " ".join(f"{k}={_value(v)}" for k, v in fields.items())
@@ -42,6 +60,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
         }
+        if getattr(record, "team", ""):
+            out["team"] = getattr(record, "team", "")
         if hasattr(record, "event"):
             out["event"] = record.event
             out.update({k: str(v) for k, v in getattr(record, "fields", {}).items()})
@@ -66,6 +86,7 @@ def setup(level: str = "info", fmt: str = "plain") -> None:
         handler.setFormatter(JournalFormatter("%(message)s"))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(_team)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level.upper()))

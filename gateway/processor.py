@@ -33,6 +33,7 @@ log = logging.getLogger("gateway.processor")
 BATCH_MESSAGES = 20
 BATCH_SECONDS = 0.05
 YIELD_AFTER = 0.01  # when another task waits for the database, a batch ends after this long
+CONFLICT_PAUSE = 0.05  # seconds before a transaction rolled back by a deadlock goes again
 HELD = "held"  # not an Action: nothing happened to the message, it waits for a retry
 
 
@@ -72,8 +73,9 @@ class Processor:
             try:
                 await self.process_pending(stopping)
             except database_errors() as exc:
-                if conflict(exc):  # another gateway's transaction won: ours goes again at once
+                if conflict(exc):  # another gateway's transaction won: ours goes again now
                     event(log, "database-conflict", logging.INFO, error=exc)
+                    await wait_any(stopping, timeout=CONFLICT_PAUSE)
                     continue
                 event(log, "database-error", logging.ERROR, error=exc, retry_in=self.retry_seconds)
                 await wait_any(stopping, timeout=self.retry_seconds)

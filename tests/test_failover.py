@@ -50,7 +50,7 @@ def end_leader_session(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def test_a_standby_takes_over_when_the_leader_dies_and_nothing_is_answered_twice(
+async def test_a_worker_takes_over_when_the_leader_dies_and_nothing_is_answered_twice(
     postgres_server: Postgres, mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, tmp_path: Path
 ) -> None:
     url = postgres_server.database()

@@ -1,13 +1,13 @@
-"""Leadership of a PostgreSQL database: one gateway works, the others stand by and take over.
+"""Leadership of a PostgreSQL database: one gateway leads, the others work and take over.
 
 Several ``support-gateway run`` processes may share one PostgreSQL database (on other hosts, for
-fail-over). Exactly one of them, the leader, watches the mailbox, processes, sends and runs the
-scheduler: it holds a session-level advisory lock on a connection of its own. The others wait for
-that lock. When the leader dies its session ends and PostgreSQL releases the lock: a process
-killed is seen at once (its socket closes); a host that vanishes is seen by TCP keepalives, set
-on the session so the server gives up on it within ``takeover_seconds``. A leader that cannot
-reach its session any more stops working at once (its lock may already be another's) and exits,
-so systemd restarts it as a standby.
+fail-over and to share the work). All of them process stored mail and send; exactly one of them,
+the leader, also watches the mailbox and runs the scheduler: it holds a session-level advisory
+lock on a connection of its own. The others (workers) wait for that lock. When the leader dies
+its session ends and PostgreSQL releases the lock: a process killed is seen at once (its socket
+closes); a host that vanishes is seen by TCP keepalives, set on the session so the server gives
+up on it within ``takeover_seconds``. A leader that cannot reach its session any more stops at
+once (its lock may already be another's) and exits, so systemd restarts it as a worker.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Lease:
     def __init__(self, url: str, takeover_seconds: float = 15.0) -> None:
         self.url = url
         self.takeover = takeover_seconds
-        # Standbys ask this often; the leader checks its session this often.
+        # Workers ask this often; the leader checks its session this often.
         self.interval = max(0.2, takeover_seconds / 10)
         self.holder = holder_name()
         self._con: psycopg.Connection[Any] | None = None
@@ -90,7 +90,7 @@ class Lease:
             if await self.try_once():
                 return True
             if not told:
-                event(log, "standby", leader=await asyncio.to_thread(leader, self.url) or "?")
+                event(log, "worker", leader=await asyncio.to_thread(leader, self.url) or "?")
                 told = True
             await wait_any(stopping, timeout=self.interval)
         return False
@@ -121,7 +121,7 @@ class Lease:
             self._con = None
 
     def close(self) -> None:
-        """Give the lease up (the session ends: a standby takes over at its next look)."""
+        """Give the lease up (the session ends: a worker takes over at its next look)."""
         self.leading = False
         self._drop()
 
