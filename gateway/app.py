@@ -282,6 +282,9 @@ class Gateway:
             imap = "standby"  # the leader watches the mailbox
         if self.metrics is not None:
             self.metrics.imap_up.set(1 if imap == "up" else 0)
+        failing = self.imap.failing if self.imap is not None else ""
+        if failing:  # up, but what it fetches cannot be stored (an error of ours): retried
+            imap = f"degraded: mail cannot be stored: {failing}"
         database = "ok" if self.store.started else "down"
         smtp = self.sender.last_result
         # Our own errors hold mail back (processing) or a ticket's dates (scheduler): degraded.
@@ -291,6 +294,7 @@ class Gateway:
         scheduler = f"degraded: {shunted} ticket(s) shunted" if shunted else "ok"
         ok = (
             imap != "down"
+            and not failing
             and database == "ok"
             and not smtp.startswith("failing")
             and not held

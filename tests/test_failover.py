@@ -24,6 +24,7 @@ from tests.conftest import (
     customer_mail,
     eventually,
     imap_section,
+    running,
 )
 from tests.dovecot import Dovecot
 from tests.harness import storing, transaction
@@ -235,3 +236,22 @@ async def test_mail_a_killed_gateway_had_claimed_is_sent_by_another_at_once(
 
         await eventually(taken, 5)  # (the clock stands still: the claim itself never ends)
         assert [r.message_id for r in again] == ["<m@ex.com>"], "due to the others at once"
+
+
+async def test_mail_the_database_will_not_store_makes_healthz_degraded_until_it_does(
+    postgres_server: Postgres, mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, tmp_path: Path
+) -> None:
+    """An error of ours in storing fetched mail (here a table gone: PostgreSQL refuses the
+    query, which no retry mends) is retried without loss, and /healthz says so meanwhile."""
+    url = postgres_server.database()
+    config = shared_config(tmp_path, sink, mailbox, url)
+    async with running(config, clock) as gw:
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute("ALTER TABLE inbox_keys RENAME TO inbox_keys_gone")
+        mailbox.append(customer_mail(1))
+        await eventually(lambda: not gw.health()["ok"])
+        assert str(gw.health()["imap"]).startswith("degraded: mail cannot be stored: ")
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute("ALTER TABLE inbox_keys_gone RENAME TO inbox_keys")
+        await sink.wait_for(2)  # fetched again and answered: nothing lost
+        await eventually(lambda: gw.health()["ok"])

@@ -110,6 +110,9 @@ class ImapIngest:
         self.connected = asyncio.Event()
         self.stored = 0
         self.sessions = 0  # successful logins so far (reconnects show here)
+        # A database error of ours (not an outage) on the last try to store mail: /healthz
+        # says degraded until mail is stored again.
+        self.failing = ""
         self._client: imapclient.IMAPClient | None = None
         self._uidvalidity = 0
         self.tokens = TokenSource(cfg.oauth2_token)  # kept between logins (XOAUTH2)
@@ -130,6 +133,8 @@ class ImapIngest:
                 # logged as the error it is, not as weather.
                 await self._disconnect(clean=False)
                 database = isinstance(exc, database_errors())
+                if database and not transient(exc):
+                    self.failing = f"{type(exc).__name__}: {exc}"
                 event(
                     log,
                     "database-error" if database else "imap-down",
@@ -243,6 +248,7 @@ class ImapIngest:
             )
             stored += new
             self.stored += new
+            self.failing = ""  # the store takes mail again
             self.on_stored()
         if stored:
             event(log, "imap-stored", mailbox=self.cfg.inbox, messages=stored)
