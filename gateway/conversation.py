@@ -42,11 +42,16 @@ def _hashed(kind: str, value: str) -> int:
 
 def keys(raw: bytes) -> list[int]:
     """The conversation keys of one stored message (none when its headers cannot be read:
-    then it waits for nobody and nobody waits for it, and the pipeline quarantines it)."""
+    then it waits for nobody and nobody waits for it, and the pipeline decides). Never
+    raises: the message is being stored, and storing must not fail on what it says."""
     try:
-        headers = _PARSER.parsebytes(raw[:262144])  # headers only; a header block is smaller
-    except Exception:  # hostile bytes: no keys, the full parse decides
+        return _keys(raw)
+    except Exception:  # hostile bytes the parsers trip on: no keys, the full parse decides
         return []
+
+
+def _keys(raw: bytes) -> list[int]:
+    headers = _PARSER.parsebytes(raw[:262144])  # headers only; a header block is smaller
 
     def values(name: str) -> list[str]:
         return [clean(str(v)) for v in headers.get_all(name) or []]

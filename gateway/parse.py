@@ -94,15 +94,16 @@ def _mailboxes(value: str) -> list[tuple[str, str]]:
     quoted name it stands for, with the line break gone. The local part keeps its case (it is
     case-sensitive); the domain is lower-cased.
     """
+    # (The standard library's header parser raises AttributeError too, e.g. on "a:b@c;d".)
     try:
         addresses = _address_header(value)
-    except (ValueError, TypeError, IndexError):
+    except (ValueError, TypeError, IndexError, AttributeError):
         quoted = _ENCODED_WORD.sub(
             lambda m: '"' + _decode(m.group(0)).replace("\\", "").replace('"', "") + '"', value
         )
         try:
             addresses = _address_header(quoted)
-        except (ValueError, TypeError, IndexError):
+        except (ValueError, TypeError, IndexError, AttributeError):
             return []
     out = []
     for a in addresses:

@@ -75,3 +75,8 @@ def test_keys_are_kept_only_while_the_mail_waits() -> None:
     inbox.hold(db, first, "a bug of ours", MONDAY_10)
     row = inbox.next_new(db, MONDAY_10, after_id=first)
     assert row is not None and row.id == second, "a held message keeps nobody waiting"
+
+
+def test_a_sender_the_header_parser_trips_on_makes_no_error() -> None:
+    raw = b"From: a:b@c;d\nMessage-ID: <x@y>\nSubject: [SUP-9] x\n\nhi\n"
+    assert len(conversation.keys(raw)) == 2, "the Message-ID and the token; no sender"

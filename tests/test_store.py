@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.store import Db, Store, inbox, outbox, tickets
-from gateway.store.db import MIGRATIONS, statements
-from tests.harness import transaction
+from gateway.store import Db, Store, inbox, outbox, postgres, tickets
+from gateway.store.db import MIGRATIONS, bind, statements
+from tests.harness import owed_astray, transaction
 
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)
 
@@ -135,10 +137,10 @@ def test_se_load_matches_the_tickets_after_any_changes(
         assert _kept(con) == _truth(con)
 
 
-async def test_a_cancelled_job_ends_before_the_next_one_starts(tmp_path: Path) -> None:
+async def test_a_cancelled_job_ends_before_the_next_one_starts(database: dict[str, str]) -> None:
     """Cancelling the task that waits for a job (a shutdown) must not let the next job start
     on the connection while the first one's transaction is still open."""
-    store = Store(tmp_path / "g.db")
+    store = Store(database.get("url") or database["path"])
     await store.start()
     started, proceed = threading.Event(), threading.Event()
 
@@ -164,3 +166,99 @@ async def test_a_cancelled_job_ends_before_the_next_one_starts(tmp_path: Path) -
     finally:
         proceed.set()
         await store.stop()
+
+
+@pytest.fixture
+async def scratch(database: dict[str, str]) -> AsyncIterator[Any]:
+    """A connection of its own to a migrated database of the test's engine (each example of a
+    property runs in a transaction rolled back after it)."""
+    target = database.get("url") or database["path"]
+    async with Store(target):
+        pass  # migrated
+    con: Any = postgres.connect(target) if database.get("url") else None
+    if con is None:
+        con = sqlite3.connect(target, isolation_level=None)
+        con.execute("PRAGMA foreign_keys=ON")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+KEPT_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["open", "resolve", "reopen", "assign", "promise", "meet", "miss", "revise"]
+        ),
+        st.integers(0, 11),
+        st.sampled_from(["a@x", "b@x"]),
+        st.sampled_from(["new", "answered", "waiting"]),
+        st.sampled_from(["actionable", "point", "resolution", "ack"]),
+    ),
+    max_size=30,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=KEPT_OPS)
+def test_what_triggers_keep_matches_the_rows_on_either_engine(
+    scratch: Any, ops: list[tuple[str, int, str, str, str]]
+) -> None:
+    """Each SE's load and each ticket's earliest owed date, kept by triggers (different code on
+    each engine), equal what the tickets and dates say after any changes."""
+    db = bind(scratch)
+    scratch.execute("BEGIN")
+    try:
+        made = dates = 0
+        for op, n, se, state, kind in ops:
+            ticket = n % made + 1 if made else 0
+            at = (T0 + timedelta(hours=n)).isoformat()
+            if op == "open" or not made:
+                made += 1
+                db.execute(
+                    "INSERT INTO tickets (id, key, subject, customer_address, customer_name,"
+                    " token, se, state, received_at, created_at, last_customer_message_id)"
+                    " VALUES (?, ?, 's', 'c@x', '', 'tok', ?, ?, ?, ?, ?)",
+                    (made, f"SUP-{made}", se, state, at, at, f"<m{made}@x>"),
+                )
+            elif op in ("resolve", "reopen", "assign"):
+                column, value = ("se", se) if op == "assign" else ("state", state)
+                if op == "resolve":
+                    value = "resolved"
+                db.execute(f"UPDATE tickets SET {column} = ? WHERE id = ?", (value, ticket))
+            elif op == "promise" or not dates:
+                dates += 1
+                db.execute(
+                    "INSERT INTO commitments (id, ticket_id, kind, due_at, told, made_at, promised)"
+                    " VALUES (?, ?, ?, ?, '', ?, ?)",
+                    (dates, ticket or 1, kind, at, at, int(n % 3 != 0)),
+                )
+            else:
+                date_id = n % dates + 1
+                if op == "revise":
+                    dates += 1
+                    db.execute(
+                        "INSERT INTO commitments (id, ticket_id, kind, due_at, told, made_at,"
+                        " revision_of) SELECT ?, ticket_id, kind, ?, '', ?, id FROM commitments"
+                        " WHERE id = ?",
+                        (dates, at, at, date_id),
+                    )
+                    db.execute(
+                        "UPDATE commitments SET superseded_by = ? WHERE id = ?", (dates, date_id)
+                    )
+                else:
+                    column = "met_at" if op == "meet" else "missed_at"
+                    db.execute(f"UPDATE commitments SET {column} = ? WHERE id = ?", (at, date_id))
+            loads = db.execute(
+                "SELECT se, sum(CASE WHEN state != 'resolved' THEN 1 ELSE 0 END), max(created_at)"
+                " FROM tickets GROUP BY se"
+            ).fetchall()
+            kept = db.execute("SELECT se, open, last_assigned FROM se_load").fetchall()
+            assert {r[0]: (r[1], r[2]) for r in kept if r[1] or r[2]} == {
+                r[0]: (r[1], r[2]) for r in loads
+            }
+            assert owed_astray(db) == []
+    finally:
+        scratch.execute("ROLLBACK")
