@@ -76,8 +76,17 @@ async def test_backfill_takes_mail_since_a_date(
     assert mailbox.count("INBOX") == 1
 
 
-def _write_config(tmp_path: Path, mailbox: Dovecot, sink: SmtpSink, password: str) -> Path:
+def _write_config(
+    tmp_path: Path,
+    mailbox: Dovecot,
+    sink: SmtpSink,
+    password: str,
+    database: dict[str, str] | None = None,
+) -> Path:
+    """A config file for a daemon subprocess; its database on the test's engine."""
     (tmp_path / "imap-password").write_text(password)
+    database = database or {"path": str(tmp_path / "gateway.db")}
+    url = f'url = "{database["url"]}"' if database.get("url") else ""
     path = tmp_path / "gateway.toml"
     path.write_text(f"""
 [support]
@@ -93,7 +102,8 @@ host = "127.0.0.1"
 port = {sink.port}
 tls = "none"
 [database]
-path = "{tmp_path / "gateway.db"}"
+path = "{database["path"]}"
+{url}
 [scheduler]
 tick_seconds = 0.2
 [metrics]
@@ -111,11 +121,11 @@ role = "se"
 
 
 async def test_sigterm_drains_and_exits_zero_without_logging_secrets(
-    mailbox: Dovecot, sink: SmtpSink, tmp_path: Path
+    mailbox: Dovecot, sink: SmtpSink, tmp_path: Path, database: dict[str, str]
 ) -> None:
     from tests.dovecot import PASSWORD
 
-    config = _write_config(tmp_path, mailbox, sink, PASSWORD)
+    config = _write_config(tmp_path, mailbox, sink, PASSWORD, database)
     daemon = Daemon(config)
     await daemon.start()
     try:

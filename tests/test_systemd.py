@@ -68,9 +68,9 @@ pytestmark = pytest.mark.dovecot
 
 
 async def test_sd_notify_and_sighup_reload(
-    mailbox: Dovecot, sink: SmtpSink, tmp_path: Path
+    mailbox: Dovecot, sink: SmtpSink, tmp_path: Path, database: dict[str, str]
 ) -> None:
-    config = _write_config(tmp_path, mailbox, sink, PASSWORD)
+    config = _write_config(tmp_path, mailbox, sink, PASSWORD, database)
     notify = tmp_path / "notify.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(notify))
