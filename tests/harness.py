@@ -33,10 +33,8 @@ def owed_astray(db: Db) -> list[tuple[Any, ...]]:
     """Tickets whose kept earliest owed date (``tickets.owed_at``, kept by triggers) is not
     what their standing reply dates say: none, whatever happened to them."""
     rows = db.execute(
-        "SELECT t.key, t.owed_at, c.due FROM tickets t LEFT JOIN (SELECT ticket_id,"
-        " min(due_at) AS due FROM commitments WHERE met_at IS NULL AND missed_at IS NULL"
-        " AND superseded_by IS NULL AND kind IN ('actionable', 'point') AND promised = 1"
-        " GROUP BY ticket_id) c ON c.ticket_id = t.id WHERE t.owed_at IS DISTINCT FROM c.due"
+        "SELECT t.key, t.owed_at, o.due FROM tickets t LEFT JOIN ticket_owed o"
+        " ON o.ticket_id = t.id WHERE t.owed_at IS DISTINCT FROM o.due"
     ).fetchall()
     return [tuple(r) for r in rows]
 

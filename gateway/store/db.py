@@ -400,33 +400,24 @@ MIGRATIONS: tuple[str, ...] = (
     -- dates an SE owes are one index walk (the capacity check, per message), not a probe per
     -- open ticket of theirs.
     ALTER TABLE tickets ADD COLUMN owed_at TEXT;
-    UPDATE tickets SET owed_at = (SELECT min(c.due_at) FROM commitments c
-        WHERE c.ticket_id = tickets.id
-        AND c.met_at IS NULL AND c.missed_at IS NULL AND c.superseded_by IS NULL
-        AND c.kind IN ('actionable', 'point') AND c.promised = 1);
+    CREATE VIEW ticket_owed AS SELECT ticket_id, min(due_at) AS due FROM commitments
+        WHERE met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL
+        AND kind IN ('actionable', 'point') AND promised = 1 GROUP BY ticket_id;
+    UPDATE tickets SET owed_at = (SELECT due FROM ticket_owed WHERE ticket_id = tickets.id);
     CREATE INDEX tickets_owed ON tickets(se, owed_at)
         WHERE state IN ('new', 'answered') AND owed_at IS NOT NULL;
     CREATE TRIGGER owed_insert AFTER INSERT ON commitments BEGIN
-        UPDATE tickets SET owed_at = (SELECT min(c.due_at) FROM commitments c
-            WHERE c.ticket_id = NEW.ticket_id
-            AND c.met_at IS NULL AND c.missed_at IS NULL AND c.superseded_by IS NULL
-            AND c.kind IN ('actionable', 'point') AND c.promised = 1)
+        UPDATE tickets SET owed_at = (SELECT due FROM ticket_owed WHERE ticket_id = NEW.ticket_id)
             WHERE id = NEW.ticket_id;
     END;
     CREATE TRIGGER owed_update
         AFTER UPDATE OF ticket_id, kind, due_at, met_at, missed_at, superseded_by, promised
         ON commitments BEGIN
-        UPDATE tickets SET owed_at = (SELECT min(c.due_at) FROM commitments c
-            WHERE c.ticket_id = tickets.id
-            AND c.met_at IS NULL AND c.missed_at IS NULL AND c.superseded_by IS NULL
-            AND c.kind IN ('actionable', 'point') AND c.promised = 1)
+        UPDATE tickets SET owed_at = (SELECT due FROM ticket_owed WHERE ticket_id = tickets.id)
             WHERE id IN (OLD.ticket_id, NEW.ticket_id);
     END;
     CREATE TRIGGER owed_delete AFTER DELETE ON commitments BEGIN
-        UPDATE tickets SET owed_at = (SELECT min(c.due_at) FROM commitments c
-            WHERE c.ticket_id = OLD.ticket_id
-            AND c.met_at IS NULL AND c.missed_at IS NULL AND c.superseded_by IS NULL
-            AND c.kind IN ('actionable', 'point') AND c.promised = 1)
+        UPDATE tickets SET owed_at = (SELECT due FROM ticket_owed WHERE ticket_id = OLD.ticket_id)
             WHERE id = OLD.ticket_id;
     END;
     """,

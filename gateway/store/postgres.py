@@ -322,26 +322,22 @@ MIGRATIONS: tuple[str, ...] = (
     -- PostgreSQL: the session whose sender claimed a row (a claim ends with its session).
     ALTER TABLE outbox ADD COLUMN claimed_by INTEGER;
     ALTER TABLE tickets ADD COLUMN owed_at TEXT COLLATE "C";
-    UPDATE tickets SET owed_at = (SELECT min(c.due_at) FROM commitments c
-        WHERE c.ticket_id = tickets.id
-        AND c.met_at IS NULL AND c.missed_at IS NULL AND c.superseded_by IS NULL
-        AND c.kind IN ('actionable', 'point') AND c.promised = 1);
+    CREATE VIEW ticket_owed AS SELECT ticket_id, min(due_at) AS due FROM commitments
+        WHERE met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL
+        AND kind IN ('actionable', 'point') AND promised = 1 GROUP BY ticket_id;
+    UPDATE tickets SET owed_at = (SELECT due FROM ticket_owed WHERE ticket_id = tickets.id);
     CREATE INDEX tickets_owed ON tickets(se, owed_at)
         WHERE state IN ('new', 'answered') AND owed_at IS NOT NULL;
     CREATE FUNCTION owed_keep() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP IN ('UPDATE', 'DELETE') THEN
-            UPDATE tickets SET owed_at = (SELECT min(c.due_at) FROM commitments c
-                WHERE c.ticket_id = OLD.ticket_id
-                AND c.met_at IS NULL AND c.missed_at IS NULL AND c.superseded_by IS NULL
-                AND c.kind IN ('actionable', 'point') AND c.promised = 1)
+            UPDATE tickets
+                SET owed_at = (SELECT due FROM ticket_owed WHERE ticket_id = OLD.ticket_id)
                 WHERE id = OLD.ticket_id;
         END IF;
         IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            UPDATE tickets SET owed_at = (SELECT min(c.due_at) FROM commitments c
-                WHERE c.ticket_id = NEW.ticket_id
-                AND c.met_at IS NULL AND c.missed_at IS NULL AND c.superseded_by IS NULL
-                AND c.kind IN ('actionable', 'point') AND c.promised = 1)
+            UPDATE tickets
+                SET owed_at = (SELECT due FROM ticket_owed WHERE ticket_id = NEW.ticket_id)
                 WHERE id = NEW.ticket_id;
         END IF;
         RETURN NULL;
