@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +215,16 @@ async def test_one_process_serves_two_teams_each_with_its_own_address_people_and
         with sqlite3.connect(tmp_path / f"{name}.db") as db:
             rows = db.execute("SELECT subject FROM tickets").fetchall()
         assert rows == [(subject,)], "each team's mail in its own database"
+
+
+def test_the_readme_example_of_teams_is_a_valid_config() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    blocks = [b.split("```")[0] for b in readme.split("```toml\n")[1:]]
+    example = next(b for b in blocks if "[[teams]]" in b)
+    teams = parse_teams(tomllib.loads(example))
+    assert [(name, c.support.address, c.imap.inbox) for name, c in teams] == [
+        ("support", "support@example.com", "INBOX"),
+        ("billing", "billing@example.com", "Billing"),
+    ]
+    assert teams[1][1].sla.actionable_business_days == 2
+    assert teams[0][1].smtp.host == teams[1][1].smtp.host == "smtp.example.com"
