@@ -5,7 +5,8 @@ daemon at random instants and restarts it, restarts Dovecot, makes the relay ref
 and then answer 4xx for a while, and refuses one recipient with 5xx for the whole run. Then it
 waits for the dust to settle and checks what users care about: nothing lost, no duplicate
 acknowledgement beyond the window between a relay's 250 and the commit that records it (at most
-one per kill), dead letters with reasons, and a sound database.
+one per kill), dead letters with reasons, and a sound database. Tickets whose dates were missed
+before the run (``--overdue``) must each get one revised date, whatever is killed meanwhile.
 
 ``scripts/chaos`` runs the full version (200 kills over 2,000 messages by default); the test
 suite runs a short one. With ``--engine postgresql --gateways N`` it runs N daemons on one
@@ -24,15 +25,20 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.clock import FakeClock
+from gateway.config import load_config
+from gateway.pipeline import Services
+from gateway.processor import Processor
 from gateway.sink import SmtpSink
-from gateway.store import lease
+from gateway.store import Db, Store, lease
 from gateway.store.db import database_errors, read_once
 from tests.daemon import Daemon
 from tests.dovecot import PASSWORD, USER, Dovecot
+from tests.harness import storing
 from tests.postgres import Postgres
 
 DEAD = "dead@bounce.example"  # the relay refuses this recipient with 5xx for the whole run
@@ -58,13 +64,19 @@ class Report:
     gateways: int = 1
     leader_kills: int = 0
     takeovers: list[float] = field(default_factory=list)  # seconds until another gateway led
+    overdue: int = 0  # tickets whose dates were missed before the run (seeded)
+    revised: int = 0  # of those, revised (the customer told a new date)
+    revisions_again: int = 0  # a second, different revision of one ticket's missed dates: a bug
+    revisions_window: int = 0  # the same revision sent again: the 250-before-commit window
 
     def ok(self) -> bool:
         return (
             not self.lost
             and self.duplicate_acks_logic == 0
-            and self.duplicate_acks_window <= self.kills
+            and self.duplicate_acks_window + self.revisions_window <= self.kills
             and self.integrity == "ok"
+            and self.revised == self.overdue
+            and self.revisions_again == 0
         )
 
     def render(self) -> str:
@@ -79,6 +91,8 @@ class Report:
             f"duplicate acks:         {self.duplicate_acks_window} in the 250-before-commit "
             f"window (allowed: at most {self.kills}, one per kill), "
             f"{self.duplicate_acks_logic} otherwise",
+            f"missed dates revised:   {self.revised} of {self.overdue} overdue tickets;"
+            f" {self.revisions_window} repeated in the window, {self.revisions_again} otherwise",
             f"kills (SIGKILL):        {self.kills}",
             f"dead letters:           {len(self.dead_letters)}"
             + "".join(f"\n    {n} x {why}" for why, n in dead.most_common()),
@@ -180,6 +194,7 @@ async def run(
     verbose: bool = False,
     engine: str = "sqlite",
     gateways: int = 1,
+    overdue: int = 0,
 ) -> Report:
     rng = random.Random(seed)
     report = Report(engine=engine, gateways=gateways)
@@ -207,6 +222,8 @@ async def run(
             imap_port=dovecot.port, user=USER, secret=secret, smtp_port=sink.port, db=db, url=url
         )
     )
+    overdue_tickets = await _seed_overdue(config, overdue)
+    report.overdue = len(overdue_tickets)
     daemons = [
         Daemon(config, "--backfill", date(2026, 1, 1).isoformat(), log=base / f"daemon{i}.log")
         for i in range(gateways)
@@ -283,7 +300,7 @@ async def run(
     # Settle: every mail processed and the outbox drained (bounded wait).
     deadline = time.monotonic() + 120 + messages * 0.1
     while time.monotonic() < deadline:
-        done = _settled(target, messages)
+        done = _settled(target, messages + report.overdue)
         if done:
             break
         await asyncio.sleep(0.5)
@@ -294,6 +311,14 @@ async def run(
     for daemon in daemons:
         await daemon.stop()
 
+    revisions: dict[str, list[str]] = {}
+    for m in sink.messages:
+        if m["X-Support-Kind"] == "revised-eta":
+            revisions.setdefault(m["X-Support-Ticket"], []).append(m["Message-ID"])
+    report.revised = len(set(revisions) & overdue_tickets)
+    for ids in revisions.values():
+        report.revisions_window += len(ids) - len(set(ids))
+        report.revisions_again += len(set(ids)) - 1
     acks = acks_by_reply()
     report.acks_out = sum(len(v) for v in acks.values())
     report.se_copies_out = sum(1 for m in sink.messages if m["X-Support-Kind"] == "se-copy")
@@ -334,6 +359,27 @@ async def run(
         cluster.stop()
     report.seconds = time.monotonic() - started
     return report
+
+
+async def _seed_overdue(config: Path, count: int) -> set[str]:
+    """Tickets opened ten days ago whose dates nobody kept (their mail sent then): the run's
+    scheduler must tell each customer a revised date once, whatever is killed meanwhile.
+    Returns their keys."""
+    if not count:
+        return set()
+    settings = load_config(config)
+    clock = FakeClock(datetime.now(UTC) - timedelta(days=10))
+    numbers = [n for n in range(900_000, 900_000 + 2 * count) if customer(n)[2] != DEAD]
+    raws = [customer(n)[0] for n in numbers[:count]]
+    async with Store(settings.database.target) as store:
+        await store.run(storing(raws, clock.now(), source="seed"))
+        await Processor(store, Services.build(settings, clock)).process_pending()
+
+        def sent_then(db: Db) -> set[str]:
+            db.execute("UPDATE outbox SET state = 'sent' WHERE state = 'queued'")
+            return {r[0] for r in db.execute("SELECT key FROM tickets").fetchall()}
+
+        return await store.run(sent_then)
 
 
 def _rows(target: str, sql: str) -> list[Any]:
@@ -387,10 +433,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", metavar="DIR", help="run in DIR and keep it (database, config, log)")
     p.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     p.add_argument("--gateways", type=int, default=1, help="daemons (PostgreSQL: fail-over)")
+    p.add_argument(
+        "--overdue", type=int, default=100, help="tickets with missed dates before the run"
+    )
     args = p.parse_args(argv)
     if args.gateways > 1 and args.engine != "postgresql":
         p.error("several gateways share a PostgreSQL database: add --engine postgresql")
-    more = {"engine": args.engine, "gateways": args.gateways}
+    more = {"engine": args.engine, "gateways": args.gateways, "overdue": args.overdue}
     if args.keep:
         base = Path(args.keep)
         base.mkdir(parents=True, exist_ok=False)

@@ -1,6 +1,7 @@
 """The shortened chaos run (the full one is scripts/chaos): 20 SIGKILLs over 200 messages, one
 Dovecot restart, a relay that refuses connections and then answers 4xx, one recipient refused
-with 5xx throughout."""
+with 5xx throughout; and 20 tickets whose dates were missed before the run, each of which must
+get one revised date."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ pytestmark = pytest.mark.dovecot
 
 async def test_chaos_loses_nothing_and_repeats_nothing_beyond_the_window() -> None:
     with tempfile.TemporaryDirectory(prefix="sgw-chaos-", dir="/tmp") as tmp:
-        report = await run(messages=200, kills=20, seed=7, base=Path(tmp))
+        report = await run(messages=200, kills=20, seed=7, base=Path(tmp), overdue=20)
     print(report.render())
+    assert report.revised == report.overdue == 20, "every missed date revised"
+    assert report.revisions_again == 0, "and only once"
     assert report.lost == []
     assert report.duplicate_acks_logic == 0
-    assert report.duplicate_acks_window <= report.kills == 20
+    assert report.duplicate_acks_window + report.revisions_window <= report.kills == 20
     assert report.integrity == "ok"
     assert report.dead_letters and all("550" in d for d in report.dead_letters)
     assert report.se_copies_out >= report.messages_in
@@ -31,12 +34,20 @@ async def test_chaos_with_three_gateways_on_postgresql_fails_over_and_loses_noth
     a random gateway; another one leads within the take-over time."""
     with tempfile.TemporaryDirectory(prefix="sgw-chaos-", dir="/tmp") as tmp:
         report = await run(
-            messages=120, kills=10, seed=3, base=Path(tmp), engine="postgresql", gateways=3
+            messages=120,
+            kills=10,
+            seed=3,
+            base=Path(tmp),
+            engine="postgresql",
+            gateways=3,
+            overdue=20,
         )
     print(report.render())
+    assert report.revised == report.overdue == 20, "every missed date revised"
+    assert report.revisions_again == 0, "and only once"
     assert report.lost == []
     assert report.duplicate_acks_logic == 0
-    assert report.duplicate_acks_window <= report.kills == 10
+    assert report.duplicate_acks_window + report.revisions_window <= report.kills == 10
     assert report.integrity == "ok"
     assert report.leader_kills >= 1 and len(report.takeovers) == report.leader_kills
     assert max(report.takeovers) < 15, "within database.takeover_seconds (default 15)"
