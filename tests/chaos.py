@@ -35,7 +35,7 @@ from gateway.pipeline import Services
 from gateway.processor import Processor
 from gateway.sink import SmtpSink
 from gateway.store import Db, Store, lease
-from gateway.store.db import database_errors, read_once
+from gateway.store.db import database_errors, read_once, ts
 from tests.daemon import Daemon
 from tests.dovecot import PASSWORD, USER, Dovecot
 from tests.harness import storing
@@ -362,13 +362,14 @@ async def run(
 
 
 async def _seed_overdue(config: Path, count: int) -> set[str]:
-    """Tickets opened ten days ago whose dates nobody kept (their mail sent then): the run's
+    """Tickets opened a month ago whose dates nobody kept (their mail sent then): the run's
     scheduler must tell each customer a revised date once, whatever is killed meanwhile.
-    Returns their keys."""
+    Returns the keys of those with a date now missed (the capacity check spread the dates of
+    a hundred tickets for one SE over weeks: a month back, every one is missed)."""
     if not count:
         return set()
     settings = load_config(config)
-    clock = FakeClock(datetime.now(UTC) - timedelta(days=10))
+    clock = FakeClock(datetime.now(UTC) - timedelta(days=30))
     numbers = [n for n in range(900_000, 900_000 + 2 * count) if customer(n)[2] != DEAD]
     raws = [customer(n)[0] for n in numbers[:count]]
     async with Store(settings.database.target) as store:
@@ -377,7 +378,12 @@ async def _seed_overdue(config: Path, count: int) -> set[str]:
 
         def sent_then(db: Db) -> set[str]:
             db.execute("UPDATE outbox SET state = 'sent' WHERE state = 'queued'")
-            return {r[0] for r in db.execute("SELECT key FROM tickets").fetchall()}
+            missed = db.execute(
+                "SELECT t.key FROM tickets t JOIN ticket_owed o ON o.ticket_id = t.id"
+                " WHERE o.due < ?",
+                (ts(datetime.now(UTC) - timedelta(hours=1)),),
+            )
+            return {r[0] for r in missed.fetchall()}
 
         return await store.run(sent_then)
 
