@@ -191,7 +191,7 @@ class Gateway:
 
     async def _keep_lease(self) -> None:
         """The leader checks its session; when it is gone the lock may be another's: stop at
-        once (run_until_signalled returns, the process exits non-zero and systemd restarts it
+        once (run_all returns, the process exits non-zero and systemd restarts it
         as a worker)."""
         assert self.lease is not None
         if await self.lease.watch(self.stopping):
@@ -319,10 +319,6 @@ class Gateway:
         imap = "off" if self.imap is None else ("up" if self.imap.connected.is_set() else "down")
         stored = self.imap.stored if self.imap is not None else 0
         return f"imap {imap}; {stored} stored; {self.sender.sent} sent"
-
-    async def run_until_signalled(self, config_path: str | None = None) -> None:
-        """The daemon: start, wait for SIGTERM or SIGINT, drain, return. SIGHUP reloads."""
-        await run_all([self], config_path)
 
 
 async def _supervise(gateways: list[Gateway], notifier: Notifier) -> None:

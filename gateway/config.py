@@ -897,12 +897,12 @@ def load_teams(path: str | Path) -> list[tuple[str, Config]]:
 _TEAM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
-def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """``over`` on top of ``base``: tables merged key by key, anything else (lists of people,
     accounts, products) replaced whole."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -925,7 +925,7 @@ def parse_teams(data: dict[str, Any]) -> list[tuple[str, Config]]:
         if not _TEAM_NAME.fullmatch(name):
             problems.append((f"{where}.name", "a short name: lower-case letters, digits, '-'"))
         try:
-            config = parse_config(_merged(shared, {k: v for k, v in table.items() if k != "name"}))
+            config = parse_config(merged(shared, {k: v for k, v in table.items() if k != "name"}))
         except ConfigError as exc:
             problems += [(f"{where}.{key}", msg) for key, msg in exc.problems]
             continue
@@ -954,16 +954,16 @@ def _shared_by_two(teams: list[tuple[str, Config]]) -> list[tuple[str, str]]:
                 yield key, ("port", port)
 
     problems: list[tuple[str, str]] = []
+    names: set[str] = set()
     owner: dict[tuple[str, object], str] = {}
-    seen: set[tuple[str, object]] = set()
     for name, config in teams:
-        for key, thing in [("name", ("name", name)), *things(config)]:
+        if name in names:
+            problems.append((f"teams.{name}.name", "two teams have this name"))
+        names.add(name)
+        for key, thing in things(config):
             first = owner.setdefault(thing, name)
-            if first == name and key == "name" and thing in seen:
-                problems.append((f"teams.{name}.name", "two teams have this name"))
-            elif first != name:
+            if first != name:
                 problems.append((f"teams.{name}.{key}", f"the same as team {first}'s"))
-            seen.add(thing)
     return problems
 
 

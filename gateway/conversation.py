@@ -18,14 +18,12 @@ can make their own mail wait behind another's, never skip a wait, and never make
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
-from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from gateway.parse import addresses_in, clean
+from gateway.parse import addresses_in, clean, header_text
 
 MAX_KEYS = 24
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -65,9 +63,7 @@ def _keys(raw: bytes) -> list[int]:
     found += [("id", i) for i in references[:4] + references[-8:]]
     for value in values("from")[:1]:
         found += [("from", a.lower()) for a in addresses_in(value)[:1]]
-    for value in values("subject")[:1]:
-        with contextlib.suppress(LookupError, UnicodeError, ValueError, TypeError):
-            value = str(make_header(decode_header(value)))  # a token may be in an encoded word
-        found += [("token", t.upper()) for t in _TOKEN.findall(value)[:4]]
+    for value in values("subject")[:1]:  # (a token may be in an encoded word)
+        found += [("token", t.upper()) for t in _TOKEN.findall(header_text(value))[:4]]
     hashed = dict.fromkeys(_hashed(kind, value) for kind, value in found)
     return list(hashed)[:MAX_KEYS]

@@ -60,7 +60,9 @@ def _raw_8bit(value: Header) -> str:
     return "".join(parts)
 
 
-def _decode(value: object) -> str:
+def header_text(value: object) -> str:
+    """A header's value as text on one line: raw 8-bit and encoded words decoded where they can
+    be, kept as sent where they cannot."""
     text = str(value)
     if isinstance(value, Header):
         with contextlib.suppress(LookupError, UnicodeError, ValueError, TypeError):
@@ -99,7 +101,7 @@ def _mailboxes(value: str) -> list[tuple[str, str]]:
         addresses = _address_header(value)
     except (ValueError, TypeError, IndexError, AttributeError):
         quoted = _ENCODED_WORD.sub(
-            lambda m: '"' + _decode(m.group(0)).replace("\\", "").replace('"', "") + '"', value
+            lambda m: '"' + header_text(m.group(0)).replace("\\", "").replace('"', "") + '"', value
         )
         try:
             addresses = _address_header(quoted)
@@ -171,7 +173,7 @@ def parse(raw: bytes) -> InboundMessage:
     headers: dict[str, list[str]] = {}
     undecoded: dict[str, list[str]] = {}  # addresses are read before decoding (see below)
     for name, value in msg.items():
-        headers.setdefault(str(name).lower(), []).append(_decode(value))
+        headers.setdefault(str(name).lower(), []).append(header_text(value))
         sent = _raw_8bit(value) if isinstance(value, Header) else str(value)
         undecoded.setdefault(str(name).lower(), []).append(clean(sent))
     if not headers:

@@ -370,8 +370,8 @@ async def _seed_overdue(config: Path, count: int) -> set[str]:
         return set()
     settings = load_config(config)
     clock = FakeClock(datetime.now(UTC) - timedelta(days=30))
-    numbers = [n for n in range(900_000, 900_000 + 2 * count) if customer(n)[2] != DEAD]
-    raws = [customer(n)[0] for n in numbers[:count]]
+    mails = (customer(n) for n in range(900_000, 900_000 + 2 * count))
+    raws = [raw for raw, _, sender in mails if sender != DEAD][:count]
     async with Store(settings.database.target) as store:
         await store.run(storing(raws, clock.now(), source="seed"))
         await Processor(store, Services.build(settings, clock)).process_pending()

@@ -21,7 +21,7 @@ import pytest
 
 from gateway.app import Gateway
 from gateway.clock import FakeClock
-from gateway.config import Config, parse_config
+from gateway.config import Config, merged, parse_config
 from gateway.pipeline import Services
 from gateway.processor import Processor
 from gateway.scheduler import Scheduler
@@ -192,11 +192,7 @@ def database_toml(config: Config) -> str:
     return "\n".join(lines) + "\n"
 
 
-def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
+merge = merged  # a config mapping with another laid over it (the teams' rule)
 
 
 @pytest.fixture

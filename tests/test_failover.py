@@ -74,7 +74,7 @@ async def test_a_worker_takes_over_when_the_leader_dies_and_nothing_is_answered_
         assert end_leader_session(url) == 1
         ended = time.monotonic()  # a protocol timer: how long the take-over takes
         await eventually(first.lease_lost.is_set)
-        await first.stop()  # (run_until_signalled does this, and exits 75 for systemd)
+        await first.stop()  # (run_all does this, and exits 75 for systemd)
         await eventually(lambda: second.lease is not None and second.lease.leading)
         await eventually(second.imap.connected.is_set)
         took = time.monotonic() - ended

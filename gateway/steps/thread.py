@@ -21,8 +21,7 @@ def step_thread(s: Services, w: Work, db: Db) -> None:
         w.ticket = tickets.current(db, w.ticket)
         how += f", and {merged} was merged into {w.ticket.key}"
     if w.ticket is not None:  # as it is once nobody else is at it (the scheduler, a gateway)
-        tickets.lock(db, w.ticket.id)
-        w.ticket = tickets.get(db, w.ticket.id)
+        w.ticket = tickets.lock(db, w.ticket.id) or w.ticket
     if w.ticket is None and named:
         w.mentions = named
         w.mentions_why = (

@@ -519,6 +519,17 @@ def database_errors() -> tuple[type[Exception], ...]:
     return (sqlite3.Error, pg.Error) if pg is not None else (sqlite3.Error,)
 
 
+def _postgres(exc: BaseException) -> Any:
+    """The PostgreSQL engine's module when ``exc`` is psycopg's (psycopg is imported only for a
+    PostgreSQL database: no error of its can arise otherwise), else None."""
+    pg = sys.modules.get("psycopg")
+    if pg is None or not isinstance(exc, pg.Error):
+        return None
+    from gateway.store import postgres
+
+    return postgres
+
+
 def refused(exc: BaseException) -> bool:
     """The database refused what a message would store (a constraint, a value it cannot
     hold), the same way every time: that message is quarantined. Any other error from the
@@ -526,8 +537,8 @@ def refused(exc: BaseException) -> bool:
     message is kept and retried."""
     if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError):
         return True
-    pg = sys.modules.get("psycopg")
-    return pg is not None and isinstance(exc, pg.IntegrityError | pg.DataError)
+    pg = _postgres(exc)
+    return pg is not None and bool(pg.refused(exc))
 
 
 def transient(exc: BaseException) -> bool:
@@ -535,23 +546,15 @@ def transient(exc: BaseException) -> bool:
     kept and tried again, nothing is quarantined for it."""
     if isinstance(exc, sqlite3.OperationalError):
         return True
-    pg = sys.modules.get("psycopg")
-    if pg is not None and isinstance(exc, pg.Error):
-        from gateway.store import postgres
-
-        return postgres.transient(exc)
-    return False
+    pg = _postgres(exc)
+    return pg is not None and bool(pg.transient(exc))
 
 
 def conflict(exc: BaseException) -> bool:
     """Two transactions of several gateways got in each other's way (PostgreSQL found a
     deadlock, or could not serialise them): one was rolled back, and goes again at once."""
-    pg = sys.modules.get("psycopg")
-    if pg is None or not isinstance(exc, pg.Error):
-        return False
-    from gateway.store import postgres
-
-    return postgres.conflict(exc)
+    pg = _postgres(exc)
+    return pg is not None and bool(pg.conflict(exc))
 
 
 def within(con: Any, begin: str, work: Callable[[], T], keep: bool = True) -> T:

@@ -50,13 +50,17 @@ def get(db: Db, ticket_id: int) -> Ticket:
     return _ticket(r)
 
 
-def lock(db: Db, ticket_id: int) -> None:
-    """Keep the ticket from other transactions until this one ends; read it after this. On
-    PostgreSQL another gateway's processor or the scheduler may be at the same ticket: this
-    waits for them, and what is read next is what they did. (SQLite has one writer at a
-    time.)"""
-    if db.dialect is Dialect.POSTGRESQL:
-        db.execute("SELECT id FROM tickets WHERE id = ? FOR UPDATE", (ticket_id,))
+def lock(db: Db, ticket_id: int) -> Ticket | None:
+    """Keep the ticket from other transactions until this one ends. On PostgreSQL another
+    gateway's processor or the scheduler may be at the same ticket: this waits for them and
+    returns the ticket as they left it. SQLite has one writer at a time: nothing to wait for,
+    and what this transaction read is current (None)."""
+    if db.dialect is not Dialect.POSTGRESQL:
+        return None
+    r = db.execute("SELECT * FROM tickets WHERE id = ? FOR UPDATE", (ticket_id,)).fetchone()
+    if r is None:
+        raise KeyError(f"no ticket {ticket_id}")
+    return _ticket(r)
 
 
 def by_message_ids(db: Db, ids: tuple[str, ...]) -> Ticket | None:
