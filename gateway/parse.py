@@ -157,6 +157,43 @@ def _attached_messages(msg: Message, limit: int = 5) -> tuple[bytes, ...]:
     return tuple(found)
 
 
+def _own_parts(part: Message) -> list[Message]:
+    """The leaf parts of the mail itself: never those of a mail attached whole (its words are
+    not the sender's, and neither are its commands), nor files."""
+    if part.get_content_maintype() == "message":
+        return []
+    if part.is_multipart():
+        payload = part.get_payload()
+        subparts = payload if isinstance(payload, list) else []
+        return [leaf for sub in subparts if isinstance(sub, Message) for leaf in _own_parts(sub)]
+    if str(part.get_content_disposition() or "").lower() == "attachment" or part.get_filename():
+        return []
+    return [part]
+
+
+def _decoded(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset("utf-8") or "utf-8"
+    try:
+        return payload.decode(charset)
+    except (LookupError, UnicodeError):
+        return payload.decode("utf-8", "replace")
+
+
+def _bodies(msg: Message) -> tuple[str, str]:
+    """(text, html) of the mail's own parts (see :func:`_own_parts`)."""
+    text: list[str] = []
+    html: list[str] = []
+    for part in _own_parts(msg):
+        kind = part.get_content_type()
+        if kind in ("text/plain", "text/html"):
+            with contextlib.suppress(Exception):  # an undecodable part says nothing
+                (html if kind == "text/html" else text).append(_decoded(part))
+    return sound("\n".join(t for t in text if t)), sound("\n".join(h for h in html if h))
+
+
 def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(address for value in values for _, address in _mailboxes(value))
 
@@ -206,6 +243,7 @@ def parse(raw: bytes) -> InboundMessage:
         date = None
 
     attachments = tuple(clean(str(a.get("filename") or "")) for a in (mail.attachments or []))
+    text, html = _bodies(msg)
     return InboundMessage(
         message_id=message_id,
         subject=first("subject"),
@@ -217,8 +255,8 @@ def parse(raw: bytes) -> InboundMessage:
         references=references,
         date=date,
         headers={k: tuple(v) for k, v in headers.items()},
-        text=sound("\n".join(mail.text_plain or [])),
-        html=sound("\n".join(mail.text_html or [])),
+        text=text,
+        html=html,
         return_path=return_path,
         content_type=msg.get_content_type(),
         size=len(raw),

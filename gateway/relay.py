@@ -1,34 +1,28 @@
 """Replying by mail (pure parts): relay addresses, commands, and the SE's own words.
 
 The SE's copy of a ticket has ``Reply-To: support+SUP-1042.k7f3qz2abc@example.com``: the ticket
-key and an unguessable token. What the SE writes above the quoted copy goes to the customer;
-command lines at the top (``#eta``, ``#waiting``, ``#resolved``, ``#assign``, ``#note``,
-``#priority``, ``#cc add|remove``, ``#merge``) act on the ticket.
+key and an unguessable token. What the SE newly writes (above, below or between the quoted
+lines, whatever their mail client: :mod:`gateway.reading`) goes to the customer; command lines
+(``#eta``, ``#waiting``, ``#resolved``, ``#assign``, ``#note``, ``#priority``, ``#cc add|remove``,
+``#merge``) act on the ticket.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from gateway import reading
 from gateway.calendar import BusinessCalendar
+from gateway.reading import Line
 
-MARKER = "Reply above this line"
 _RELAY = re.compile(
     r"^(?P<local>[^+@\s]+)\+(?P<key>[a-z][a-z0-9]*-\d+)\.(?P<token>[a-z0-9]+)@(?P<domain>\S+)$"
-)
-# Where a mail client starts the quoted copy of the mail being answered.
-_QUOTE_STARTS = (
-    re.compile(r"^\s*On .{1,200}wrote:\s*$"),
-    re.compile(r"^\s*Le .{1,200}a écrit\s*:\s*$"),
-    re.compile(r"^\s*Am .{1,200}schrieb .{1,200}:\s*$"),
-    re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE),
-    re.compile(r"^\s*From:\s.+$"),
-    re.compile(r"^\s*>"),
 )
 
 
@@ -60,7 +54,7 @@ class SeReply:
     commands: tuple[Command, ...]
     errors: tuple[str, ...]
     text: str  # the SE's words for the customer ('' when the mail is only commands)
-    body: str = ""  # everything after the commands, quotes included (for inline answers)
+    lines: tuple[Line, ...] = ()  # the SE's own lines and those they quoted, without commands
 
     @property
     def moved(self) -> tuple[Command, ...]:
@@ -100,70 +94,36 @@ def _looks_like_command(line: str, table: Mapping[str, Syntax]) -> bool:
     return name in table
 
 
-def parse_reply(body: str, table: Mapping[str, Syntax]) -> SeReply:
-    """Split an SE's reply into commands and the words above the quoted copy.
+def parse_reply(text: str, html: str, table: Mapping[str, Syntax]) -> SeReply:
+    """Split an SE's reply into commands and their own words (:mod:`gateway.reading`).
 
-    Commands belong at the top, but an SE writes ``#resolved`` under their text as often: a
-    command line anywhere in the SE's own lines (above the quoted copy, or between its quoted
-    lines as an inline answer) runs too, and is never sent to the customer; the confirmation
-    says it ran, and what went as text."""
-    lines = body.replace("\r\n", "\n").split("\n")
+    Commands belong at the top of the SE's words, but an SE writes ``#resolved`` under their
+    text as often: a command line anywhere in the SE's own lines (above, below or between the
+    quoted lines) runs too, and is never sent to the customer; the confirmation says it ran. A
+    line in a quote or in an unquoted copy of an earlier mail is never a command."""
+    lines = reading.own_lines(reading.lines_of(text, html))
     commands: list[Command] = []
     errors: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i].strip()
-        if not line:
-            i += 1
+    kept: list[Line] = []
+    top = True  # still among the first own lines: every '#' line there is meant as a command
+    for line in lines:
+        stripped = line.text.strip()
+        if line.quoted or not stripped:
+            kept.append(line)
             continue
-        if not line.startswith("#"):
-            break
-        parsed = _command(line, table)
+        if top and stripped.startswith("#"):
+            parsed = _command(stripped, table)
+        elif _looks_like_command(stripped, table):
+            parsed = _command(stripped, table, below=True)
+        else:
+            top = False
+            kept.append(line)
+            continue
         if isinstance(parsed, Command):
             commands.append(parsed)
         else:
             errors.append(parsed)
-        i += 1
-    kept = []
-    scanning = True  # the SE's own lines: above the quote, and their inline answers in it
-    for raw in lines[i:]:
-        line = raw.strip()
-        if MARKER in line or _UNQUOTED_COPY.match(line):
-            scanning = False  # a copy below that is not quoted (Outlook): not the SE's words
-        if scanning and _looks_like_command(line, table):
-            parsed = _command(line, table, below=True)
-            if isinstance(parsed, Command):
-                commands.append(parsed)
-            else:
-                errors.append(parsed)
-            continue
-        kept.append(raw)
-    remaining = "\n".join(kept)
-    return SeReply(tuple(commands), tuple(errors), strip_quoted(remaining), remaining)
-
-
-_UNQUOTED_COPY = re.compile(
-    r"^(?:From:\s.+|-{2,}\s*Original Message\s*-{2,}|_{10,})$", re.IGNORECASE
-)
-
-
-def _quote_start(lines: list[str]) -> int:
-    """The index of the first line of the quoted copy (or our banner); len(lines) if none."""
-    for n, line in enumerate(lines):
-        if MARKER in line or any(p.match(line) for p in _QUOTE_STARTS):
-            return n
-    return len(lines)
-
-
-def strip_quoted(text: str) -> str:
-    """The words above the quoted copy (and above our banner, if the client kept it)."""
-    lines = text.split("\n")
-    kept = [line.rstrip() for line in lines[: _quote_start(lines)]]
-    while kept and not kept[-1].strip():
-        kept.pop()
-    while kept and not kept[0].strip():
-        kept.pop(0)
-    return "\n".join(kept)
+    return SeReply(tuple(commands), tuple(errors), reading.new_words(kept), tuple(kept))
 
 
 class WhenError(ValueError):
@@ -212,16 +172,14 @@ def _close_of(calendar: BusinessCalendar, day: date) -> datetime:
         raise WhenError(f"{day} is not a business day: give a time") from exc
 
 
-_ATTRIBUTION = re.compile(r"^\s*(On|Le|Am|El) .{1,200}(wrote|a écrit|schrieb|escribió)\s*:?\s*$")
-
-
 def _norm(text: str) -> str:
-    return " ".join(text.replace(">", " ").split()).lower()[:60]
+    text = " ".join(text.replace(">", " ").split()).lower()
+    return text.removeprefix("(new) ")[:60]  # the SE copy marks a new point so
 
 
 @dataclass(frozen=True)
 class InlineReply:
-    general: str  # the SE's words above the quoted copy
+    general: str  # the SE's words that answer no point in particular
     answers: tuple[tuple[str, str], ...]  # (point, answer) in the customer's order
     unanswered: tuple[str, ...]
 
@@ -230,41 +188,178 @@ class InlineReply:
         return bool(self.answers)
 
 
-def split_inline(body: str, points: list[str]) -> InlineReply:
-    """Which of the customer's ``points`` the SE answered below their quote in ``body``.
+def split_inline(lines: Sequence[Line], points: list[str]) -> InlineReply:
+    """Which of the customer's ``points`` the SE answered below their quote.
 
-    A point counts as answered when unquoted text follows its quoted line (the SE copy's
-    skeleton, quoted once more by the SE's mail client). With no answer under any point the
-    reply is prose: everything above the quoted copy is the answer and no point is singled out.
-    """
+    A point counts as answered when the SE's own lines follow its quoted line (the SE copy's
+    skeleton, quoted once more by the SE's mail client), up to the next quoted line. The SE's
+    other words are ``general``; with no answer under any point, all of them are."""
     keys = [(_norm(p), p) for p in points]
-    general: list[str] = []
-    answers: dict[str, list[str]] = {p: [] for p in points}
+    general: list[Line] = []
+    answers: dict[str, list[Line]] = {p: [] for p in points}
     current: str | None = None
-    seen_quote = False
-    for line in body.replace("\r\n", "\n").split("\n"):
-        stripped = line.strip()
-        if stripped.startswith(">"):
-            seen_quote = True
-            key = _norm(stripped)
+    for line in lines:
+        if line.quoted:
+            key = _norm(line.text)
             match = next(
                 (p for k, p in keys if key and (k.startswith(key) or key.startswith(k))), None
             )
             if match is not None:
                 current = match
-            elif current is not None and any(s.strip() for s in answers[current]):
-                current = None  # the copy goes on below the answer: the answer is over
+            elif current is not None and (
+                any(x.text.strip() for x in answers[current])
+                or (key and key not in " ".join(current.lower().split()))
+            ):
+                current = None  # the copy goes on (a wrapped point goes on in its own words)
+            general.append(line)
             continue
-        if _ATTRIBUTION.match(line) or MARKER in line:
-            continue
-        if current is not None:
-            answers[current].append(line.rstrip())
-        elif not seen_quote:
-            general.append(line.rstrip())
-    done = tuple((p, "\n".join(a).strip()) for p, a in answers.items() if "\n".join(a).strip())
+        (answers[current] if current is not None else general).append(line)
+    done = tuple((p, reading.new_words(a)) for p, a in answers.items() if reading.new_words(a))
     if not done:
-        return InlineReply(strip_quoted(body), (), ())
+        return InlineReply(reading.new_words(list(lines)), (), ())
     answered = {p for p, _ in done}
     return InlineReply(
-        "\n".join(general).strip(), done, tuple(p for p in points if p not in answered)
+        reading.new_words(general), done, tuple(p for p in points if p not in answered)
     )
+
+
+class Substance(StrEnum):
+    """What an SE's words do for the customer's points (see :func:`substance`)."""
+
+    NONE = "none"  # no words at all, or only a signature: nothing to send
+    GREETING = "greeting"  # only a greeting, a closing or a name: answers nothing
+    HOLDING = "holding"  # "we are looking into it": a reply, not yet an answer
+    ANSWER = "answer"
+
+
+_SIGNATURE = re.compile(
+    r"^(?:sent from my .{1,40}|get outlook for .{1,30}|sent from (?:outlook|mail) for .{1,30}|"
+    r"von meinem .{1,40} gesendet|gesendet von .{1,40}|envoyé de mon .{1,40}|"
+    r"enviado desde mi .{1,40}|inviato da .{1,40}|verzonden (?:met|vanaf) .{1,40}|"
+    r"enviado do meu .{1,40}|wysłane z .{1,40}|отправлено с .{1,40}|"
+    r"sent with .{1,40}|iphoneから送信)$",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|guten (?:morgen|tag)|"
+    r"liebe[rs]?|sehr geehrte[rs]?|bonjour|bonsoir|salut|cher|chère|madame|monsieur|hola|"
+    r"estimad[oa]s?|buen(?:os|as) (?:días|tardes)|ciao|gentile|buongiorno|salve|hoi|beste|"
+    r"geachte|goedemorgen|goedemiddag|olá|bom dia|prezad[oa]|cześć|dzień dobry|witam|"
+    r"здравствуйте|добрый день|привет|こんにちは)\b[^.!?\n]{0,40}[,!.:]?$",
+    re.IGNORECASE,
+)
+_CLOSING = re.compile(
+    r"^(?:thanks?(?: again| a lot)?|thank you|many thanks|thx|cheers|best(?: wishes)?|"
+    r"(?:best|kind|warm|many) regards|regards|sincerely|yours(?: sincerely)?|all the best|"
+    r"mit freundlichen grüßen|viele grüße|beste grüße|freundliche grüße|grüße|lg|danke|"
+    r"cordialement|bien à vous|bien cordialement|merci|saludos|un saludo|atentamente|gracias|"
+    r"saluti|cordiali saluti|distinti saluti|grazie|groet(?:en)?|met vriendelijke groet(?:en)?|"
+    r"bedankt|atenciosamente|abraços|obrigad[oa]|pozdrawiam|z poważaniem|dziękuję|"
+    r"с уважением|спасибо|よろしくお願いします)[,!. ]*$",
+    re.IGNORECASE,
+)
+_HOLDING = re.compile(
+    r"looking into (?:it|this|that|the)|look into (?:it|this)|(?:get|come|be) back to you|"
+    r"(?:will|'ll|shall) (?:revert|update you|let you know|follow up|keep you)|"
+    r"keep you (?:posted|updated|informed)|checking (?:with|on|this|that|it|internally)|"
+    r"(?:are|am|'re|'m) (?:investigating|checking|on it|working on (?:it|this))|"
+    r"as soon as (?:we|i) (?:know|have|can|hear)|escalated|passed (?:it|this) on|"
+    r"bear with (?:us|me)|"
+    r"(?:wir|ich) (?:prüfen|schauen|sehen uns|kümmern uns|kläre|klären)|melde mich|melden uns|"
+    r"in bearbeitung|"
+    r"nous (?:regardons|examinons|vérifions|analysons)|(?:reviens|revenons|reviendrons?) vers "
+    r"vous|vous tiendr(?:ons|ai) (?:au courant|informé)|"
+    r"estamos (?:revisando|investigando|mirando|analizando)|(?:nos|me) pondr(?:emos|é) en "
+    r"contacto|le (?:mantendremos|informaremos)|"
+    r"stiamo (?:verificando|controllando|analizzando)|(?:ti|vi) (?:faremo|farò) sapere|"
+    r"(?:we|ik) (?:kijken|zoeken|bekijken) (?:er|het|dit)|kom(?:en)? (?:er )?op terug|"
+    r"estamos (?:verificando|analisando)|retornaremos|"
+    r"разбираемся|проверяем|вернусь с ответом|sprawdzamy|wrócę z odpowiedzią",
+    re.IGNORECASE,
+)
+_FILLER = re.compile(
+    r"^(?:thanks?|thank you|many thanks|sorry|apolog|i understand|we understand|"
+    r"danke|merci|gracias|grazie|bedankt|obrigad|спасибо|dziękuj)",
+    re.IGNORECASE,
+)
+_SENTENCES = re.compile(r"(?<=[.!?。！？])\s+")
+
+
+def without_signature(text: str) -> str:
+    """``text`` up to its signature (a ``--`` line, or a client's "Sent from my iPhone")."""
+    kept = []
+    for line in text.split("\n"):
+        if line.strip() in ("--", "-- ", "—") or _SIGNATURE.match(line.strip()):
+            break
+        kept.append(line)
+    return "\n".join(kept).strip()
+
+
+def substance(text: str) -> Substance:
+    """Whether an SE's words answer anything: a greeting, a closing and a name answer nothing;
+    a holding reply ("We are looking into it and will get back to you.") is not an answer."""
+    body = without_signature(text)
+    if not body:
+        return Substance.NONE
+    said: list[str] = []
+    closed = False
+    for line in body.split("\n"):
+        line = line.strip()
+        if not line or _GREETING.match(line):
+            continue
+        if _CLOSING.match(line):
+            closed = True
+            continue
+        if closed and len(line.split()) <= 4:
+            continue  # the name under "Best regards"
+        said.append(line)
+    if not said:
+        return Substance.GREETING
+    sentences = [s for s in _SENTENCES.split(" ".join(said)) if s.strip()]
+    holding = [s for s in sentences if _HOLDING.search(s)]
+    if holding and all(_HOLDING.search(s) or _FILLER.match(s) for s in sentences):
+        return Substance.HOLDING
+    return Substance.ANSWER
+
+
+# The SE copy's own lines (templates/se_copy.txt.j2): its banner, its opening, its labelled
+# fields written at column 11, and its help for inline answers.
+_COPY_LABELS = frozenset(
+    {
+        "From", "Customer", "Forwarded", "Mentions", "In CC", "Account", "SC", "Priority",
+        "Language", "Routed", "Received", "Files", "Promised", "Date", "New",
+    }
+)  # fmt: skip
+_COPY_LINE = re.compile(
+    r"^(?:## Reply above this line|## Commands at the top:|New ticket [A-Z][A-Z0-9]*-\d+ is "
+    r"assigned to you|Follow-up from the customer on [A-Z][A-Z0-9]*-\d+|After-hours triage "
+    r"copy of|The customer wrote again on [A-Z][A-Z0-9]*-\d+|Their note: |Answer inline: write "
+    r"under each point|The customer's message is (?:attached|\S+, over the limit))"
+)
+_FIELD = re.compile(r"^(?P<label>[A-Za-z ]{2,9}):(?P<pad> +)\S")
+_RELAY_IN_TEXT = re.compile(r"\+[a-z][a-z0-9]*-\d+\.[a-z0-9]{6,}@", re.IGNORECASE)
+
+
+def internal_text(text: str, token: str) -> list[str]:
+    """Why ``text`` (an SE's words, about to go to a customer) holds words of ours that are not
+    for customers: the SE copy's banner, fields and help, a relay address, the ticket's token.
+    Empty when it holds none."""
+    found = []
+    for line in text.split("\n"):
+        stripped = line.strip()
+        field = _FIELD.match(stripped)
+        if _COPY_LINE.match(stripped) or (
+            field is not None
+            and field.group("label") in _COPY_LABELS
+            and len(field.group("label")) + 1 + len(field.group("pad")) == 11
+        ):
+            found.append(f"a line of the SE copy: \u201c{_short(stripped)}\u201d")
+    if _RELAY_IN_TEXT.search(text):
+        found.append("a relay address (it lets its holder act on the ticket)")
+    elif token and token in text:
+        found.append("the ticket's relay token")
+    return found
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway import reading
 from gateway.points import extract
 from gateway.relay import split_inline
 from gateway.sink import Received
@@ -90,7 +91,7 @@ def test_split_inline_finds_answers_under_each_quoted_point() -> None:
         "The PDF report has no totals.",
         "Dates are shown in UTC instead of local time.",
     ]
-    r = split_inline(body, points)
+    r = split_inline(reading.own_lines(reading.lines_of(body)), points)
     assert r.general == "Hi Jane, answers below."
     assert r.answers == (
         ("The CSV export is empty.", "Fixed in 4.2.1, out today."),

@@ -142,6 +142,7 @@ def test_commands_and_the_words_above_the_quote() -> None:
         "#eta tomorrow 15:00\n#priority high\n\nHello Jane,\n\nPlease try again.\n\n"
         "On Mon, 23 Nov 2026 at 10:00, Support <support@example.com> wrote:\n"
         "> ## Reply above this line: ... ##\n> New ticket SUP-1001\n",
+        "",
         TABLE,
     )
     assert [(c.name, c.arg) for c in reply.commands] == [
@@ -153,7 +154,7 @@ def test_commands_and_the_words_above_the_quote() -> None:
 
 
 def test_invalid_commands_are_named() -> None:
-    reply = parse_reply("#eta\n#urgent\n#priority extreme\nText", TABLE)
+    reply = parse_reply("#eta\n#urgent\n#priority extreme\nText", "", TABLE)
     assert len(reply.errors) == 3
     assert reply.errors[0].startswith("#eta: #eta needs a value")
     assert "#urgent: unknown command" in reply.errors[1]
@@ -161,7 +162,7 @@ def test_invalid_commands_are_named() -> None:
 
 
 def test_outlook_style_quote_and_only_commands() -> None:
-    reply = parse_reply("#waiting\n\n-----Original Message-----\nFrom: Support\n", TABLE)
+    reply = parse_reply("#waiting\n\n-----Original Message-----\nFrom: Support\n", "", TABLE)
     assert [c.name for c in reply.commands] == ["waiting"] and reply.text == ""
 
 
@@ -169,17 +170,18 @@ def test_a_command_below_the_text_runs_and_is_not_sent() -> None:
     reply = parse_reply(
         "Hello Jane,\n\nFixed in 4.2.1.\n#resolved\nOur #1 priority was this.\n\n"
         "On Mon, Jane wrote:\n> Why does it fail?\n#eta +1bd\n> Anything else?\n",
+        "",
         TABLE,
     )
     # Below the text, and as an "inline answer" between quoted lines: both run, both go.
     assert [(c.name, c.below) for c in reply.commands] == [("resolved", True), ("eta", True)]
     assert reply.text == "Hello Jane,\n\nFixed in 4.2.1.\nOur #1 priority was this."
-    assert "#eta" not in reply.body and "#resolved" not in reply.body
+    assert not any(c.name in line.text for line in reply.lines for c in reply.commands)
     assert [c.line for c in reply.moved] == ["#resolved", "#eta +1bd"]
 
 
 def test_a_bad_command_below_the_text_is_an_error_not_text() -> None:
-    reply = parse_reply("Hello Jane,\nDone.\n#priority soonish\n", TABLE)
+    reply = parse_reply("Hello Jane,\nDone.\n#priority soonish\n", "", TABLE)
     assert reply.commands == () and reply.text == "Hello Jane,\nDone."
     assert reply.errors == ("#priority soonish: priority is one of low, normal, high, urgent",)
 
@@ -189,6 +191,7 @@ def test_command_help_in_an_unquoted_copy_below_is_not_run() -> None:
     reply = parse_reply(
         "Hello Jane, fixed.\n\nFrom: Support <support@example.com>\nSent: Monday\n"
         "#resolved  close the ticket\n#eta +2bd  set a date\n",
+        "",
         TABLE,
     )
     assert reply.commands == () and reply.errors == ()

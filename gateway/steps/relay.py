@@ -11,13 +11,24 @@ module of :mod:`gateway.commands`), and the SE gets a confirmation of everything
 from __future__ import annotations
 
 import hmac
+import re
 
 from gateway import attachments, ledger
 from gateway.commands import TABLE, Acting, Stage
 from gateway.compose import customer_envelope
 from gateway.engineer import security_alert, send, sender_verdict, to_actor
 from gateway.models import Action, MailKind, Ticket
-from gateway.relay import Command, SeReply, find_relay, parse_reply, split_inline
+from gateway.relay import (
+    Command,
+    SeReply,
+    Substance,
+    find_relay,
+    internal_text,
+    parse_reply,
+    split_inline,
+    substance,
+    without_signature,
+)
 from gateway.store import Db, commitments, participants, tickets
 from gateway.templating import Template
 from gateway.work import Done, Services, Work
@@ -41,7 +52,7 @@ def step_relay(s: Services, w: Work, db: Db) -> None:
     if problem or ticket is None:
         raise _refuse(s, w, db, ticket, problem)
     w.ticket = ticket
-    reply = parse_reply(msg.text or msg.html, TABLE)
+    reply = parse_reply(msg.text, msg.html, TABLE)
     a = Acting(s, w, db, ticket, sender)
     errors = [*reply.errors, *_problems(a, reply)]
     if errors:
@@ -59,6 +70,20 @@ def _problems(a: Acting, reply: SeReply) -> list[str]:
     if t.merged_into is not None:
         survivor = tickets.current(a.db, t)
         return [f"{t.key} was merged into {survivor.key}: reply on {survivor.key}'s copy"]
+    if not reply.commands and not without_signature(reply.text) and not a.w.message.attachments:
+        return [
+            "no words of yours were found in it, only the quoted copy"
+            + (" and a signature" if reply.text else "")
+            + ": nothing went to the customer and the ticket's dates stand. Write your answer"
+            " above the quoted copy (or below it, outside the quote) and send it again"
+        ]
+    leaks = [*internal_text(reply.text, t.token), *_other_tickets(a, reply.text)]
+    if leaks:
+        return [
+            "it holds text that is not for the customer, so nothing was sent and nothing was"
+            " done: " + "; ".join(leaks) + ". Cut it (or reply above the quoted copy rather than"
+            " into it) and send again. This is what would have gone out:\n\n" + reply.text
+        ]
     problems = []
     if not s.directory.is_se(a.sender):
         problems += [
@@ -70,6 +95,17 @@ def _problems(a: Acting, reply: SeReply) -> list[str]:
         if problem := TABLE[c.name].check(a, c.arg):
             problems.append(f"{c.line}: {problem}")
     return problems
+
+
+def _other_tickets(a: Acting, text: str) -> list[str]:
+    """Keys of other customers' tickets named in ``text`` (an SE copy's "Mentions", say)."""
+    prefix = a.s.config.support.ticket_prefix
+    found = []
+    for key in sorted(set(re.findall(rf"\b{re.escape(prefix)}-\d+\b", text, re.IGNORECASE))):
+        other = tickets.by_key(a.db, key.upper())
+        if other is not None and other.customer_address != a.ticket.customer_address:
+            found.append(f"{other.key}, a ticket of another customer")
+    return found
 
 
 def _run(a: Acting, commands: tuple[Command, ...], stage: Stage) -> None:
@@ -103,7 +139,7 @@ def _relay(a: Acting, reply: SeReply) -> None:
     s, db, t, d = a.s, a.db, a.ticket, a.s.directory
     people = participants.of(db, t.id)
     points = [c.point for c in commitments.open_for(db, t.id) if c.kind == "point"]
-    inline = split_inline(reply.body, points)
+    inline = split_inline(reply.lines, points)
     files, left_out = attachments.within(
         attachments.extract(a.w.row.raw) if a.w.message.attachments else [],
         s.config.safety.max_attachment_bytes,
@@ -125,15 +161,23 @@ def _relay(a: Acting, reply: SeReply) -> None:
                 )
             )
         return
-    carried = ledger.answer_points(
-        db,
-        t,
-        {p for p, _ in inline.answers} if inline.inline else None,
-        a.when or s.policy.revised(a.now),
-        lambda due: s.when(due, t),
-        a.sender,
-        a.now,
-    )
+    files_only = bool(files or left_out) and not inline.general
+    kind = Substance.ANSWER if inline.inline or files_only else substance(inline.general)
+    answered = kind is Substance.ANSWER
+    if answered or a.when is not None:
+        # An answer settles the points it answered (all, for prose) and carries the others
+        # over; words that answer nothing keep every point open, to the SE's #eta when given.
+        carried = ledger.answer_points(
+            db,
+            t,
+            ({p for p, _ in inline.answers} if inline.inline else None) if answered else set(),
+            a.when or s.policy.revised(a.now),
+            lambda due: s.when(due, t),
+            a.sender,
+            a.now,
+        )
+    else:
+        carried = []
     size = attachments.size_words
     a.mails.append(
         s.composer.build(
@@ -169,13 +213,51 @@ def _relay(a: Acting, reply: SeReply) -> None:
             "carried over, with a date the customer is told: "
             + "; ".join(f"\u201c{p}\u201d by {when_}" for p, when_ in carried)
         )
-    met = ledger.responded(db, t, a.now, points_too=False)
+    met = ledger.responded(db, t, a.now, points_too=False) if answered or a.when else 0
+    if not answered:
+        a.done.append(_not_an_answer(kind, a.when is not None, points))
+    if points:
+        a.done.append(_points_now(db, t, points))
     cc = customer_envelope(t, people).cc
     a.done.append(
         f"your answer went to {t.customer_address}"
         + (f", cc {', '.join(cc)}" if cc else "")
         + (f" ({met} date(s) met)" if met else "")
         + f": {_as_sent(inline.general, inline.answers)}"
+    )
+
+
+def _points_now(db: Db, t: Ticket, points: list[str]) -> str:
+    """Each of the customer's points as now recorded: answered, or open with its date."""
+    still = {c.point: c.told for c in commitments.open_for(db, t.id) if c.kind == "point"}
+    return "the customer's points, as recorded: " + "; ".join(
+        f"{n}. \u201c{_first_words(p)}\u201d "
+        + (f"open, due {still[p]}" if p in still else "answered")
+        for n, p in enumerate(points, 1)
+    )
+
+
+def _first_words(text: str, limit: int = 50) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def _not_an_answer(kind: Substance, dated: bool, points: list[str]) -> str:
+    """What the SE is told when their words were sent but answer nothing yet."""
+    what = (
+        "a holding reply (it says you are on it, not the answer)"
+        if kind is Substance.HOLDING
+        else "only a greeting or a signature"
+    )
+    if dated:
+        return f"your words read as {what}: nothing is recorded as answered; your #eta date stands"
+    owed = (
+        f"the customer's {len(points)} point(s) stay open with the dates they were told"
+        if points
+        else "the reply the customer is owed stays open with its date"
+    )
+    return (
+        f"your words read as {what}: nothing is recorded as answered and {owed}. Reply with"
+        " #eta <when> (e.g. #eta tomorrow 15:00) to tell the customer when, or send the answer"
     )
 
 
