@@ -3,7 +3,8 @@
 The new text is what the customer wrote this time: quoted history and signatures are removed
 with mail-parser-reply; HTML-only mail is reduced to text first. A point is a numbered or bulleted
 item (a customer listing five bugs has five points) or a sentence ending in a question mark (also
-the full-width one), in the customer's order, at most ``limit``. A very short question keeps the
+the full-width one) or a request without one ("Please tell me how…", :func:`is_request`), in the
+customer's order, at most ``limit``. A very short question keeps the
 sentence before it, so "Why?" stays recognisable.
 """
 
@@ -20,6 +21,24 @@ _ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*•–])\s+(?P<text>\S.*)$")
 _DASH_BULLET = re.compile(r"^[ \t]*[-*–][ \t]+(?=\S)", re.MULTILINE)
 _SENTENCE_END = re.compile(r"(?<=[.!?？。！])\s+")
 _QUESTION = re.compile(r"[?？]\s*[\"')\]]*$")
+# A request is a point though it ends in a full stop: "Please tell me how to schedule it."
+_REQUEST = re.compile(
+    r"^(?:please|kindly|could you|can you|would you|will you|i need|we need|i'd like|we'd like|"
+    r"i would like|we would like|i want to know|we want to know|let (?:me|us) know|tell me|"
+    r"advise|help (?:me|us)|send (?:me|us)|bitte|können sie|könnten sie|ich brauche|wir brauchen|"
+    r"merci de|pourriez-vous|pouvez-vous|j'ai besoin|nous avons besoin|por favor|podrían|"
+    r"puede|necesito|necesitamos|per favore|potete|potreste|ho bisogno|abbiamo bisogno|graag|"
+    r"kunt u|kun je|wilt u|ik heb .{1,20} nodig|we hebben .{1,20} nodig)\b",
+    re.IGNORECASE,
+)
+# ... but not the courtesy that closes a mail: "Let me know if you need anything else."
+_NOT_REQUEST = re.compile(
+    r"\bif (?:you|there) (?:need|have|is|are|want|require)|\bif anything\b|\bany (?:more )?"
+    r"questions\b|\bwenn sie (?:noch )?fragen|\bsi vous avez (?:des|besoin)|\bsi necesita|"
+    r"\bin advance\b|\bfor your (?:help|time|patience)\b|^(?:please|kindly) (?:find|see|note|be "
+    r"advised|ignore|excuse|accept|forgive|disregard)\b|^bitte (?:beachten|entschuldigen)",
+    re.IGNORECASE,
+)
 _MAX_CHARS = 300
 _SHORT = 16  # "Can you help?" needs the sentence before it to be recognisable
 _LANGUAGES = ["en", "de", "fr", "es", "it", "nl"]
@@ -98,6 +117,13 @@ def _new_text(text: str, html: str) -> str:
     return replies[0].body.strip() if replies else body.strip()
 
 
+def is_request(sentence: str) -> bool:
+    """A sentence that asks for something without a question mark ("Please tell me how…",
+    "I need…", "Let us know whether…"), not a closing courtesy ("Let me know if you need…")."""
+    s = sentence.strip()
+    return bool(_REQUEST.match(s)) and not _NOT_REQUEST.search(s) and len(s.split()) >= 3
+
+
 def extract(text: str, html: str = "", limit: int = 10) -> list[str]:
     """The customer's points, in order (see the module docstring)."""
     points: list[str] = []
@@ -108,7 +134,7 @@ def extract(text: str, html: str = "", limit: int = 10) -> list[str]:
         previous_was_point = False
         for i, s in enumerate(sentences):
             s = s.strip()
-            if s and _QUESTION.search(s):
+            if s and (_QUESTION.search(s) or is_request(s)):
                 if len(s) < _SHORT and i > 0:
                     if previous_was_point:  # "Is there a workaround? Why?" is one point
                         points[-1] = f"{points[-1]} {s}"

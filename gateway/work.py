@@ -94,6 +94,7 @@ class Work:
     forward: Forward | None = None  # the customer's mail reached us forwarded by our staff
     reopened: bool = False  # a resolved ticket the customer came back to
     follow_up_due: datetime | None = None  # when a follow-up's new points will be answered
+    statement: bool = False  # a follow-up that tells us something and asks nothing new
     route: Route | None = None
     capacity: Check | None = None  # whether the reply date can be kept, and by whom
     language: str = "en"  # a new ticket's mail to the customer is written in it

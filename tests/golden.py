@@ -127,6 +127,8 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
      "actionable_words": LATER}, TICKET),
     ("follow_up_ack.several", Template.FOLLOW_UP_ACK, ACK | {"points": [IMPORT, AFFECTED],
      "actionable_words": LATER}, TICKET),
+    ("follow_up_ack.statement", Template.FOLLOW_UP_ACK, ACK | {"points": [],
+     "actionable_words": LATER}, TICKET),
     ("eta_update.next-step", Template.ETA_UPDATE, CUSTOMER | {"eta_words": LATER,
      "resolve_words": ""}, TICKET),
     ("eta_update.resolution", Template.ETA_UPDATE, CUSTOMER | {"eta_words": "",

@@ -108,6 +108,51 @@ async def test_a_bounce_of_our_mail_stops_mail_to_that_address_and_tells_the_sc(
     assert "undeliverable" in reason
 
 
+def forged_bounce(names_message_id: str, failed: list[str]) -> bytes:
+    """An outsider's "bounce": a mailer-daemon From, X-Failed-Recipients naming whoever they
+    like, a body naming a Message-ID (the one their own mail opened a ticket with)."""
+    return (
+        "From: MAILER-DAEMON@evil.example\r\nTo: support@example.com\r\n"
+        "Subject: Mail delivery failed: returning message to sender\r\n"
+        "Message-ID: <forged-bounce@evil.example>\r\n"
+        "Date: Mon, 23 Nov 2026 10:05:00 -0500\r\n"
+        f"X-Failed-Recipients: {', '.join(failed)}\r\n\r\n"
+        "This message was created automatically by mail delivery software.\r\n\r\n"
+        "A message that you sent could not be delivered to one or more of its recipients.\r\n"
+        + "".join(f"  {a}\r\n    mailbox unavailable\r\n" for a in failed)
+        + "\r\n------ This is a copy of the message ------\r\n\r\n"
+        + f"Message-ID: {names_message_id}\r\n"
+    ).encode()
+
+
+async def test_a_forged_bounce_silences_nobody(h: Harness) -> None:
+    await h.receive(customer_mail(1, sender="eve@evil.example"))
+    victims = ["sam@example.com", "casey@example.com", "support@example.com", "jane@acme.example"]
+    await h.receive(forged_bounce("<customer-1@evil.example>", victims))
+    assert await h.scalar("SELECT count(*) FROM undeliverable") == 0
+    assert kind(h, "bounce-alert") == []
+    why = str(await h.scalar("SELECT reason FROM inbox WHERE id = 2"))
+    assert "bounce" in why
+    # The next customer is answered and Sam gets the copy, as if nothing had happened.
+    await h.receive(customer_mail(2))
+    assert [m["To"] for m in kind(h, "ack")][-1] == "jane@acme.example"
+    assert await h.scalar("SELECT count(*) FROM outbox WHERE state = 'dead'") == 0
+
+
+async def test_a_bounce_of_our_mail_blocks_only_its_own_recipients(h: Harness) -> None:
+    await h.receive(customer_mail(1))
+    ack = kind(h, "ack")[0]  # to jane, Casey (the SC) in CC
+    # It names our real acknowledgement, and people it did not go to, and our own SE.
+    await h.receive(
+        forged_bounce(
+            ack["Message-ID"], ["jane@acme.example", "bob@other.example", "sam@example.com"]
+        )
+    )
+    assert await h.joined("SELECT address FROM undeliverable") == "jane@acme.example"
+    [alert] = kind(h, "bounce-alert")
+    assert "jane@acme.example" in alert.text() and "bob@other.example" not in alert.text()
+
+
 async def test_out_of_office_from_the_customer_becomes_a_note_for_the_se(h: Harness) -> None:
     await h.receive(customer_mail(1))
     ack = kind(h, "ack")[0]

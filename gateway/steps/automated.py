@@ -1,7 +1,8 @@
 """The pipeline step for mail the classification chain caught: never answered, never dropped.
 
-- A bounce of our mail is matched to its ticket through the original Message-ID in the report;
-  each failed address gets no more mail for ``safety.undeliverable_days``, and the ticket's SC
+- A bounce proves itself: it quotes the Message-ID of a mail we sent, and only the addresses that
+  mail went to can be marked failed (:func:`proven_failures`). Each failed address gets no more
+  mail for ``safety.undeliverable_days``, and the ticket's SC
   (with the SE) is told, unless the failed address is one of ours (telling staff about a staff
   bounce could bounce again).
 - An auto-reply from the ticket's own customer in a known thread (an out-of-office, say) goes to
@@ -20,7 +21,8 @@ from flufl.bounce import scan_message
 
 from gateway import ledger
 from gateway.compose import Envelope, staff_subject
-from gateway.models import Action, MailKind
+from gateway.models import Action, MailKind, Ticket
+from gateway.relay import find_relay
 from gateway.store import Db, outbox, participants, tickets
 from gateway.templating import Template
 from gateway.work import Done, Services, Work
@@ -46,6 +48,27 @@ def bounce_facts(raw: bytes) -> tuple[list[str], list[str], str]:
     failed = sorted({a.decode("ascii", "replace").lower() for a in found})
     diagnostic = "; ".join(d.strip() for d in _DIAGNOSTIC.findall(text))[:200]
     return ids, [a for a in failed if "@" in a], diagnostic
+
+
+def proven_failures(
+    s: Services, db: Db, ids: tuple[str, ...], named: list[str]
+) -> tuple[list[str], Ticket | None]:
+    """The addresses a bounce proves undeliverable, and their ticket: only those it names that
+    a mail of ours with a Message-ID it quotes was sent to; never our own people, our own
+    addresses nor a relay address (a bounce must not be able to silence us)."""
+    sent = outbox.sent_to(db, ids)
+    recipients = {a for _, rcpt in sent for a in rcpt}
+    ours = {s.config.support.address.lower()}
+    failed = [
+        a
+        for a in named
+        if a in recipients
+        and a not in ours
+        and not s.directory.is_staff(a)
+        and find_relay((a,), s.config.support.address) is None
+    ]
+    ticket_ids = [t for t, rcpt in sent if t is not None and set(rcpt) & set(failed)]
+    return failed, (tickets.get(db, ticket_ids[0]) if ticket_ids else None)
 
 
 def step_automated(s: Services, w: Work, db: Db) -> None:
@@ -85,10 +108,13 @@ def step_automated(s: Services, w: Work, db: Db) -> None:
 
 
 def _bounce(s: Services, w: Work, db: Db, why: str) -> None:
-    ids, failed, diagnostic = bounce_facts(w.row.raw)
-    ticket = tickets.by_message_ids(db, tuple(ids)) if ids else None
+    ids, named, diagnostic = bounce_facts(w.row.raw)
+    failed, ticket = proven_failures(s, db, tuple(ids), named)
     if ticket is None or not failed:
-        return  # not a bounce of our mail we can place: suppressed and recorded
+        # Not a bounce of our mail to the addresses it names: anyone can write a "bounce" that
+        # names a customer's Message-ID or our people (suppressed and recorded, blocks nobody).
+        w.decide("bounce", "unproven", f"names {', '.join(named) or 'no address'}; proves none")
+        return
     until = w.now + timedelta(days=s.config.safety.undeliverable_days)
     reason = diagnostic or "bounced"
     for address in failed:

@@ -53,6 +53,17 @@ def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
     new = [p for p in w.points if points.key(p) not in known]
     w.points = new
     if not new or t.state is TicketState.RESOLVED:  # a courtesy on a resolved ticket
+        owed = commitments.owed_of(db, t.id)
+        if t.state is not TicketState.RESOLVED and owed is not None and _tells_us(w):
+            # New information while we owe a reply: the customer hears it reached the ticket,
+            # and the date that stands (no new date: the reply they are owed covers it).
+            w.follow_up_due, w.statement = owed, True
+            w.decide(
+                "plan:follow-up",
+                owed.astimezone(s.calendar.tz).isoformat(),
+                "new information, nothing new asked: acknowledged with the date that stands",
+            )
+            return
         w.decide("plan:follow-up", "-", "nothing new asked: the SE gets a copy, no acknowledgement")
         return
     tier = tier_of(s, t.account)
@@ -69,6 +80,13 @@ def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
     )
     why = f"{len(new)} new point(s), each dated{later}"
     w.decide("plan:follow-up", due.astimezone(s.calendar.tz).isoformat(), why)
+
+
+def _tells_us(w: Work) -> bool:
+    """The follow-up says something (a few words of its own), and is not a thank-you."""
+    msg = w.message
+    said = points.new_text(msg.text, msg.html)
+    return len(said.split()) >= 5 and not points.is_courtesy(msg.text, msg.html)
 
 
 def _later(promises: list[Promise], reply: datetime) -> list[Promise]:

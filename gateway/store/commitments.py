@@ -122,6 +122,12 @@ def due_unmet_for(
 _REPLY_KINDS = "kind IN ('actionable', 'point') AND promised = 1"
 
 
+def owed_of(db: Db, ticket_id: int) -> datetime | None:
+    """The ticket's earliest standing reply date (kept on the ticket by triggers), if any."""
+    row = db.execute("SELECT owed_at FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+    return from_ts(row[0]) if row and row[0] else None
+
+
 def owed_by(db: Db, se: str, limit: int) -> list[datetime]:
     """The reply dates ``se`` owes, soonest first, at most ``limit``: the earliest open one of
     each of their open tickets (kept on the ticket by triggers: one index walk)."""

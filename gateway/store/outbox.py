@@ -169,6 +169,21 @@ def automatic_sent_to(db: Db, address: str, since: datetime) -> int:
     return int(row[0]) if row else 0
 
 
+def sent_to(db: Db, message_ids: tuple[str, ...]) -> list[tuple[int | None, tuple[str, ...]]]:
+    """(ticket id, recipients) of each mail we sent with one of ``message_ids``: what a bounce
+    naming them can prove (nothing, for a Message-ID that is not one of ours)."""
+    if not message_ids:
+        return []
+    cur = db.execute(
+        f"SELECT ticket_id, rcpt FROM outbox WHERE message_id IN ({marks(message_ids)})"
+        " AND state = 'sent'",
+        message_ids,
+    )
+    return [
+        (r[0], tuple(a.lower() for a in str(r[1]).split(",") if a)) for r in cur.fetchall()
+    ]
+
+
 def mark_undeliverable(
     db: Db, address: str, until: datetime, reason: str, ticket_id: int | None
 ) -> None:
