@@ -401,8 +401,18 @@ class SlaSection(_Section):
         " the reply target, and setting the priority moves the resolution target (a date an"
         " engineer promised stands); a priority not listed gets the tier's or the defaults.",
     )
+    revise_before_minutes: int = Field(
+        15,
+        ge=0,
+        description="A date still open this many minutes before it passes gets its new date"
+        " sent to the customer then, so the promise to write before a date passes is kept"
+        " (0: when it passes, after revision_grace_minutes).",
+    )
     revision_grace_minutes: int = Field(
-        5, ge=0, description="A missed date is revised within this many minutes."
+        5,
+        ge=0,
+        description="With revise_before_minutes = 0, a passed date is revised within this many"
+        " minutes.",
     )
     revised_business_days: int = Field(
         1, ge=1, description="A revised date is the end of the Nth next business day."

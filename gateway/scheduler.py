@@ -1,7 +1,9 @@
 """Clock-driven work: missed dates are revised before the customer chases, silences are broken.
 
 Each pass, in one transaction per ticket:
-- **missed commitments** (past due by more than the grace) are marked missed. On a ticket still
+- **missed commitments** (still open ``revise_before_minutes`` before they pass, so the customer
+  hears the new date before the old one passes; with 0, past due by the grace) are marked missed
+  (one miss a moment, however many dates it moves). On a ticket still
   waiting for its first engineer reply, and for any date an engineer set, the customer gets a
   revised date (a new commitment that supersedes the missed one); the SE and SC get an alert, and
   from the ``escalate_after_misses``-th miss on a ticket the escalation contact too. The
@@ -195,7 +197,13 @@ class Scheduler:
     # -- missed dates ------------------------------------------------------------------------
 
     async def _revise_missed(self, now: datetime) -> int:
-        cutoff = now - timedelta(minutes=self.s.config.sla.revision_grace_minutes)
+        sla = self.s.config.sla
+        # A date nobody kept is revised before it passes (the customer was told we would write
+        # before then), or with revise_before_minutes = 0 a grace after it passed.
+        if sla.revise_before_minutes:
+            cutoff = now + timedelta(minutes=sla.revise_before_minutes)
+        else:
+            cutoff = now - timedelta(minutes=sla.revision_grace_minutes)
 
         def read(db: Db) -> tuple[list[Commitment], set[int]]:
             return commitments.due_unmet(db, cutoff, OWED), shunts.waiting(db, now)
@@ -231,6 +239,7 @@ class Scheduler:
                 "kind_words": kind_words(c.kind, c.point),
                 "old_words": s.when(c.due_at, t),
                 "new_words": "",
+                "passed": c.due_at <= now,  # or about to: the customer hears it before
             }
             if not c.promised:  # a target the customer was never promised: alerts only
                 internal.append(line)

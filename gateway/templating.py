@@ -158,6 +158,7 @@ _REVISION = {
     "kind": "actionable",
     "kind_words": "a reply",
     "old_words": _WHEN,
+    "passed": False,
     "new_words": _LATER,
 }
 

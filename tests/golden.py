@@ -97,6 +97,7 @@ REVISION = {
     "kind_words": Kind("actionable"),
     "old_words": REPLY,
     "new_words": LATER,
+    "passed": False,  # revised before it passes (sla.revise_before_minutes)
 }
 STORY = [
     {"when": "Monday 23 November, 14:00 EST", "who": "Sam Engineer (Example Support)",
@@ -148,6 +149,11 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
      "kind": "update", "kind_words": Kind("update")}]}, TICKET),
     ("revised_eta.resolution", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION | {
      "kind": "resolution", "kind_words": Kind("resolution")}]}, TICKET),
+    ("revised_eta.passed", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION | {
+     "passed": True}]}, TICKET),
+    ("revised_eta.two-points", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION | {
+     "kind": "point", "kind_words": Kind("point", IMPORT)}, REVISION | {
+     "kind": "point", "kind_words": Kind("point", AFFECTED)}]}, TICKET),
     ("status_update.new", Template.STATUS_UPDATE, CUSTOMER | {
      "status_words": Status("new", "Sam Engineer"),
      "dates": [{"words": REPLY, "what": Owed(["actionable"], [WHY, AFFECTED]), "target": ""},

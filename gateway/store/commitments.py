@@ -66,9 +66,10 @@ def open_for(db: Db, ticket_id: int) -> list[Commitment]:
 
 def missed_count(db: Db, ticket_id: int) -> int:
     cur = db.execute(
-        # A point shares its date with the reply it is part of: one miss, not one per point.
-        "SELECT count(*) FROM commitments WHERE ticket_id = ? AND missed_at IS NOT NULL"
-        " AND kind != 'point'",
+        # Every date missed or revised at one moment is one miss (a reply and its points, two
+        # points, a reply and an engineer's date); a point missed on its own counts as well.
+        "SELECT count(DISTINCT missed_at) FROM commitments WHERE ticket_id = ?"
+        " AND missed_at IS NOT NULL",
         (ticket_id,),
     )
     row = cur.fetchone()

@@ -179,9 +179,7 @@ def sent_to(db: Db, message_ids: tuple[str, ...]) -> list[tuple[int | None, tupl
         " AND state = 'sent'",
         message_ids,
     )
-    return [
-        (r[0], tuple(a.lower() for a in str(r[1]).split(",") if a)) for r in cur.fetchall()
-    ]
+    return [(r[0], tuple(a.lower() for a in str(r[1]).split(",") if a)) for r in cur.fetchall()]
 
 
 def mark_undeliverable(

@@ -1,0 +1,63 @@
+"""A new date before the old one passes: every mail says "we will write to you before it passes",
+so a date still open ``sla.revise_before_minutes`` before it passes gets its new date then, in
+one mail with one apology however many dates move (harness: real SQLite, real SMTP sink, fake
+clock)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from gateway.sink import Received
+from tests.conftest import customer_mail, relay_reply
+from tests.harness import Harness
+
+
+def kind(h: Harness, name: str) -> list[Received]:
+    return [m for m in h.sink.messages if m["X-Support-Kind"] == name]
+
+
+async def due(h: Harness) -> datetime:
+    return datetime.fromisoformat(str(await h.scalar("SELECT owed_at FROM tickets")))
+
+
+async def test_the_customer_hears_the_new_date_before_the_old_one_passes(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Our export fails with E42. Why does it stop?"))
+    reply_due = await due(h)
+    await h.later(reply_due - h.clock.now() - timedelta(minutes=16))
+    assert kind(h, "revised-eta") == []  # not yet: the SE still has time
+    await h.later(timedelta(minutes=2))  # 14 minutes before the date
+    [revised] = kind(h, "revised-eta")
+    assert h.clock.now() < reply_due
+    assert "we will not manage that" in revised.text()
+    assert revised.text().count("We are sorry") == 1
+    await h.later(timedelta(hours=1))  # the old date passes: nothing more to tell
+    assert len(kind(h, "revised-eta")) == 1
+
+
+async def test_dates_moving_together_make_one_mail_with_one_apology(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Why does the export stop? Is 4.2 affected?"))
+    # Sam answers neither point but gives the reply date: the points are carried over.
+    copy = kind(h, "se-copy")[0]
+    await h.receive(relay_reply(copy, "#eta +1bd\nWe are checking with the team.\n"))
+    point_due = datetime.fromisoformat(
+        str(
+            await h.scalar(
+                "SELECT min(due_at) FROM commitments WHERE kind = 'point' AND met_at IS NULL"
+                " AND superseded_by IS NULL"
+            )
+        )
+    )
+    await h.later(point_due - h.clock.now() - timedelta(minutes=10))
+    [revised] = kind(h, "revised-eta")
+    assert revised.text().count("We are sorry") == 1
+    assert "Why does the export stop?" in revised.text() and "Is 4.2 affected?" in revised.text()
+
+
+async def test_point_misses_count_towards_escalation(h: Harness) -> None:
+    # Each moment dates move is one miss, points included (escalate_after_misses, default 2).
+    await h.receive(customer_mail(1, body="Why does the export stop?"))
+    await h.later(await due(h) - h.clock.now())
+    await h.later(await due(h) - h.clock.now())
+    alerts = kind(h, "missed-alert")
+    assert len(alerts) == 2
+    assert "miss number 2" in alerts[-1].text()
