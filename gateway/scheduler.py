@@ -25,6 +25,7 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from gateway import handover
 from gateway.compose import Envelope, customer_envelope
@@ -234,7 +235,7 @@ class Scheduler:
         new_due = likely_date(s, db, t.se, s.policy.revised(now), now)
         revisions, internal = [], []
         for c in marked:
-            line = {
+            line: dict[str, Any] = {
                 "kind": c.kind,
                 "kind_words": kind_words(c.kind, c.point),
                 "old_words": s.when(c.due_at, t),
