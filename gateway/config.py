@@ -430,6 +430,13 @@ class SlaSection(_Section):
         " business hours with no mail to the customer, while the ball is in our court (0: as"
         " any other ticket).",
     )
+    urgency: Literal["apply", "propose", "off"] = Field(
+        "apply",
+        description="Urgency in the customer's words (production down, an outage, nobody can"
+        " log in, data loss, URGENT): apply makes the ticket urgent (#priority urgent, with its"
+        " targets) and says so on the SE copy; propose only says so and suggests it; off reads"
+        " nothing.",
+    )
     max_points: int = Field(
         10, ge=0, description="At most this many of the customer's points are quoted and dated."
     )

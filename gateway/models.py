@@ -118,6 +118,7 @@ class Ticket:
     resolved_at: datetime | None = None
     merged_into: int | None = None  # #merge: the ticket that carries on
     language: str = "en"  # the customer's mail is written in it (see gateway/speech.py)
+    at_risk: str = ""  # the customer's sentence that shows they are unhappy with us
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from gateway.steps.route import step_route
 from gateway.steps.staff import step_staff
 from gateway.steps.thread import step_thread
 from gateway.steps.ticket import step_ticket
+from gateway.steps.tone import step_tone
 from gateway.store import Db
 from gateway.work import Done, Services, Work
 
@@ -47,6 +48,7 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("route", step_route),
     ("capacity", step_capacity),  # can the SE keep the reply date? else who can, or when
     ("language", step_language),  # a new ticket's: the customer's (account, or their mail's)
+    ("tone", step_tone),  # urgency in their words, a concern about us
     ("ticket", step_ticket),
     ("participants", step_participants),
     ("plan", step_plan),

@@ -327,7 +327,8 @@ def substance(text: str) -> Substance:
 _COPY_LABELS = frozenset(
     {
         "From", "Customer", "Forwarded", "Mentions", "In CC", "Account", "SC", "Priority",
-        "Language", "Routed", "Received", "Files", "Promised", "Date", "New",
+        "Language", "Routed", "Received", "Files", "Promised", "Date", "New", "At risk",
+        "Urgent",
     }
 )  # fmt: skip
 _COPY_LINE = re.compile(

@@ -182,6 +182,8 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "articles": [{"title": "Export errors", "url": "https://example.com/kb/1"}],
             "reopened": False,
             "forwarded": {"by": "Casey <Consultant>", "written_words": _WHEN},
+            "concern": "We are <very> disappointed & worried.",
+            "concern_told": "sc",
         },
         Template.CAPACITY_ALERT: people
         | {
@@ -294,6 +296,10 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "language_name": "German",
             "product": "exports",
             "capacity_note": "",
+            "at_risk": "We are <very> disappointed & worried.",
+            "at_risk_told": "Casey Consultant, Lee Lead",
+            "urgent": "URGENT: <production> is down",
+            "urgent_applied": True,
             "files": [("export <log>.txt", "14 KB")],
             "original_left_out": "30.2 MB",
             "inbox_id": 42,

@@ -95,6 +95,8 @@ class Work:
     reopened: bool = False  # a resolved ticket the customer came back to
     follow_up_due: datetime | None = None  # when a follow-up's new points will be answered
     statement: bool = False  # a follow-up that tells us something and asks nothing new
+    urgent: str = ""  # the customer's words that show urgency (gateway/tone.py)
+    concern: str = ""  # the customer's words that show they are unhappy with us
     route: Route | None = None
     capacity: Check | None = None  # whether the reply date can be kept, and by whom
     language: str = "en"  # a new ticket's mail to the customer is written in it

@@ -51,6 +51,8 @@ PROBLEM = "Our nightly export has failed with error E42 since Monday morning."
 CUSTOMER = {"customer_name": "Payne, Richard", "se_name": "Sam Engineer"}
 
 ACK = CUSTOMER | {
+    "concern": "",
+    "concern_told": "",
     "sc_name": "Casey Consultant",
     "received_words": RECEIVED,
     "actionable_words": REPLY,
@@ -66,6 +68,10 @@ ACK = CUSTOMER | {
     "forwarded": None,
 }
 COPY = CUSTOMER | {
+    "at_risk": "",
+    "at_risk_told": "",
+    "urgent": "",
+    "urgent_applied": True,
     "sc_name": "Casey Consultant",
     "received_words": "Monday 23 November, 10:15 EST",
     "actionable_words": REPLY,
@@ -124,6 +130,8 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
      "note": ""}}, TICKET),
     ("ack.with-articles", Template.ACK, ACK | {"articles": [
         {"title": "Export errors explained", "url": "https://example.com/kb/exports"}]}, TICKET),
+    ("ack.concern", Template.ACK, ACK | {"concern": "We are very disappointed with the"
+     " support so far.", "concern_told": "sc"}, TICKET),
     ("follow_up_ack.one", Template.FOLLOW_UP_ACK, ACK | {"points": [IMPORT],
      "actionable_words": LATER}, TICKET),
     ("follow_up_ack.several", Template.FOLLOW_UP_ACK, ACK | {"points": [IMPORT, AFFECTED],
@@ -185,6 +193,9 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
          "Sam Engineer: 12 replies owed by then at 8 a day, likely Friday 27 November, 11:00 EST",
          "Dana Default: 9 replies owed by then at 8 a day, likely " + LATER]}, TICKET),
     ("se_copy.in-german", Template.SE_COPY, COPY | {"language_name": "German"}, TICKET),
+    ("se_copy.urgent-at-risk", Template.SE_COPY, COPY | {"urgent": "URGENT: production is down",
+     "at_risk": "We are very disappointed with the support so far.",
+     "at_risk_told": "Casey Consultant, Lee Lead", "priority": "urgent"}, TICKET),
     ("se_copy.after-hours-triage", Template.SE_COPY, COPY | {"triage": True}, TICKET),
     ("se_copy.forwarded", Template.SE_COPY, COPY | {"forwarded": {"by": "Casey Consultant",
      "written_words": "Monday 23 November, 09:12 EST", "how": "attached message",

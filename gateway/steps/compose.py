@@ -7,7 +7,7 @@ from datetime import timedelta
 from gateway import attachments, details, ledger, points, selfhelp
 from gateway.compose import Envelope, customer_envelope, staff_subject
 from gateway.engineer import relay_for
-from gateway.models import Action, MailKind
+from gateway.models import Action, MailKind, Outbound, Ticket
 from gateway.speech import ENGLISH, Ask, language_name
 from gateway.store import Db, participants
 from gateway.templating import Template
@@ -64,6 +64,8 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
                     "articles": articles,
                     "reopened": w.reopened,
                     "forwarded": forwarded,
+                    "concern": w.concern,
+                    "concern_told": _concern_told(s, w, t),
                 },
                 auto_submitted="auto-replied",
             )
@@ -84,6 +86,7 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
     # The customer's files reach the SE inside the attached original, unless it is too big.
     files = attachments.extract(w.row.raw) if msg.attachments else []
     too_big = len(w.row.raw) > s.config.safety.max_attachment_bytes
+    urgent = bool(w.urgent) and s.config.sla.urgency != "off"
     copy = {
         **common,
         "follow_up": not dates,
@@ -108,8 +111,16 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
         "language_name": language_name(t.language) if t.language != ENGLISH else "",
         "product": t.product,
         "capacity_note": _capacity_note(s, w, leads),
+        "at_risk": w.concern,
+        "at_risk_told": ", ".join(d.name_of(a) for a in _at_risk_recipients(s, w, t)),
+        "urgent": w.urgent if urgent else "",
+        "urgent_applied": s.config.sla.urgency == "apply",
     }
     label = "Reopened" if w.reopened else "Follow-up" if not dates else "New"
+    if urgent:
+        label = f"{'Urgent' if s.config.sla.urgency == 'apply' else 'Urgent?'} {label.lower()}"
+    if w.concern:
+        label = f"At risk: {label}"
     # The SC, and whoever of ours forwarded the mail: they know it was taken.
     by = fwd.by_address if fwd and fwd.by_address not in (route.se, route.sc) else ""
     staff_cc = (*sc, *((by,) if by else ()))
@@ -129,6 +140,8 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
                 attach_raw=None if too_big else w.row.raw,
             )
         )
+    if w.concern:
+        w.outgoing.append(_at_risk_alert(s, w, t))
     if leads:
         check = w.later
         assert check is not None
@@ -151,6 +164,43 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
         w.outgoing = [o for o in w.outgoing if not reason.startswith(o.kind + " ")]
     action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP  # a follow-up's ack: see reason
     raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
+
+
+def _leads_in(s: Services, w: Work) -> list[str]:
+    d, today = s.directory, s.calendar.local_date(w.now)
+    return [
+        p.address for p in s.config.people if p.role == "lead" and d.available(p.address, today)
+    ]
+
+
+def _concern_told(s: Services, w: Work, t: Ticket) -> str:
+    """Who the acknowledgement may say knows of the customer's concern (see _at_risk_alert)."""
+    if not w.concern:
+        return ""
+    return "sc" if t.sc else "lead" if _leads_in(s, w) else ""
+
+
+def _at_risk_recipients(s: Services, w: Work, t: Ticket) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*((t.sc,) if t.sc else ()), *_leads_in(s, w)])) or (t.se,)
+
+
+def _at_risk_alert(s: Services, w: Work, t: Ticket) -> Outbound:
+    """The SC and the leads hear at once that a customer is unhappy with us (the SE reads it
+    at the top of their copy)."""
+    d = s.directory
+    to = _at_risk_recipients(s, w, t)
+    return s.composer.build(
+        MailKind.NOTE,
+        Template.NOTE,
+        t,
+        Envelope(to=to, cc=() if t.se in to else (t.se,)),
+        {
+            "author": "the gateway",
+            "note": f"{w.message.from_address} sounds unhappy with us on {t.key}:"
+            f" \u201c{w.concern}\u201d. {d.name_of(t.se)} has the ticket.",
+        },
+        subject=staff_subject(t, "At risk", w.message.subject),
+    )
 
 
 def _asks(s: Services, product: str, text: str) -> list[Ask]:

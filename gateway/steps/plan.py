@@ -20,7 +20,9 @@ def step_plan(s: Services, w: Work, db: Db) -> None:
     if not (w.new_ticket or w.reopened):
         _plan_follow_up(s, w, db)
         return
-    w.promises = initial_promises(s.policy, w.row.received_at, w.now, tier_of(s, t.account))
+    w.promises = initial_promises(
+        s.policy, w.row.received_at, w.now, tier_of(s, t.account), t.priority
+    )
     if w.later is not None:
         w.promises = _later(w.promises, w.later.reply_due)
     for p in w.promises:

@@ -28,6 +28,7 @@ def step_ticket(s: Services, w: Work, db: Db) -> None:
             )
         w.ticket = tickets.customer_follow_up(db, w.ticket, w.message)
         _keep_forward_id(w, db)
+        _tone(s, w, db)
         return
     sup = s.config.support
     w.ticket = tickets.create(
@@ -43,6 +44,19 @@ def step_ticket(s: Services, w: Work, db: Db) -> None:
     w.new_ticket = True
     _keep_forward_id(w, db)
     w.decide("ticket", w.ticket.key, "opened")
+    _tone(s, w, db)
+
+
+def _tone(s: Services, w: Work, db: Db) -> None:
+    """Urgency in the customer's words makes the ticket urgent (``sla.urgency = "apply"``); a
+    concern about us marks it at risk. Both are kept on the ticket, read again here."""
+    t = w.the_ticket
+    if w.urgent and s.config.sla.urgency == "apply" and t.priority != "urgent":
+        tickets.set_priority(db, t.id, "urgent")
+    if w.concern and not t.at_risk:
+        tickets.mark_at_risk(db, t.id, w.concern)
+    if (w.urgent and s.config.sla.urgency == "apply") or w.concern:
+        w.ticket = tickets.get(db, t.id)
 
 
 def _keep_forward_id(w: Work, db: Db) -> None:

@@ -421,6 +421,10 @@ MIGRATIONS: tuple[str, ...] = (
             WHERE id = OLD.ticket_id;
     END;
     """,
+    # 16: a ticket whose customer is unhappy with us keeps the sentence that shows it (at risk).
+    """
+    ALTER TABLE tickets ADD COLUMN at_risk TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 

@@ -348,6 +348,10 @@ MIGRATIONS: tuple[str, ...] = (
         AFTER UPDATE OF ticket_id, kind, due_at, met_at, missed_at, superseded_by, promised
         ON commitments FOR EACH ROW EXECUTE FUNCTION owed_keep();
     """,
+    # SQLite's 16.
+    """
+    ALTER TABLE tickets ADD COLUMN at_risk TEXT COLLATE "C" NOT NULL DEFAULT '';
+    """,
 )
 
 

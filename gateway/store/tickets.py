@@ -39,7 +39,13 @@ def _ticket(r: sqlite3.Row) -> Ticket:
         resolved_at=from_ts(r["resolved_at"]) if r["resolved_at"] else None,
         merged_into=r["merged_into"],
         language=r["language"],
+        at_risk=r["at_risk"],
     )
+
+
+def mark_at_risk(db: Db, ticket_id: int, sentence: str) -> None:
+    """The customer is unhappy with us: the ticket keeps the sentence that shows it."""
+    db.execute("UPDATE tickets SET at_risk = ? WHERE id = ?", (sentence, ticket_id))
 
 
 def get(db: Db, ticket_id: int) -> Ticket:

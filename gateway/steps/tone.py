@@ -1,0 +1,21 @@
+"""The pipeline's tone step (see gateway/pipeline.py for the whole story): urgency in the
+customer's words and a concern about us (see gateway/tone.py), read from what they wrote this
+time; the ticket step applies them."""
+
+from __future__ import annotations
+
+from gateway import points, tone
+from gateway.store import Db
+from gateway.work import Services, Work
+
+
+def step_tone(s: Services, w: Work, db: Db) -> None:
+    msg = w.message
+    said = points.new_text(msg.text, msg.html)
+    if s.config.sla.urgency != "off":
+        w.urgent = tone.urgency(msg.subject, said)
+        if w.urgent:
+            w.decide("tone:urgent", s.config.sla.urgency, w.urgent)
+    w.concern = tone.concern(said)
+    if w.concern:
+        w.decide("tone:at-risk", "yes", w.concern)
