@@ -12,6 +12,7 @@ so nothing already acknowledged is acknowledged twice).
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def backup(config: Config, dest: str) -> tuple[int, str]:
     """Return (exit status, text to print)."""
     if config.database.url:
         return 1, "the database is PostgreSQL: back it up with pg_dump (see the README)"
-    if Path(dest).exists():
+    if os.path.lexists(dest):  # a link too, even one pointing nowhere: never written through
         return 1, f"{dest} exists: give a new file name (nothing was written)"
     if not Path(config.database.path).exists():
         return 1, f"no database at {config.database.path}"

@@ -8,8 +8,12 @@ became of it.
 
 from __future__ import annotations
 
+import email.policy
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
+from email.parser import BytesParser
+from email.utils import formataddr, getaddresses
 
 from gateway.calendar import BusinessCalendar
 from gateway.config import SafetySection
@@ -48,10 +52,16 @@ def queue_mail(
     withheld = []
     for out in mails:
         if safety is not None and out.kind in AUTOMATIC_KINDS:
-            reason = _over_cap(db, ticket, out, now, safety)
-            if reason:
-                withheld.append(f"{out.kind} withheld: {reason}")
+            capped = _over_cap(db, ticket, out, now, safety)
+            if out.recipients[0] in capped:  # the mail's own addressee: nothing goes
+                withheld.append(f"{out.kind} withheld: {capped[out.recipients[0]]}")
                 continue
+            if capped:  # a copied address over its cap misses this one mail, nobody else
+                out = without(out, tuple(capped))
+                withheld.append(
+                    f"{out.kind} not sent to "
+                    + "; ".join(f"{a} ({why})" for a, why in capped.items())
+                )
         tickets.add_message_id(db, out.message_id, ticket.id, "out")
         outbox.enqueue(db, out, ticket.id, now)
         if out.kind in AUTOMATIC_KINDS:
@@ -61,16 +71,37 @@ def queue_mail(
     return withheld
 
 
-def _over_cap(db: Db, ticket: Ticket, out: Outbound, now: datetime, safety: SafetySection) -> str:
-    # The cap protects outsiders; our own SC in CC is not counted.
+def _over_cap(
+    db: Db, ticket: Ticket, out: Outbound, now: datetime, safety: SafetySection
+) -> dict[str, str]:
+    """The recipients of ``out`` whose mailbox is over a cap, with why. The caps protect
+    outsiders; our own SC and SE in CC are not counted."""
+    capped = {}
     for rcpt in (r for r in out.recipients if r not in (ticket.sc, ticket.se)):
         hour = outbox.automatic_sent_to(db, rcpt, now - timedelta(hours=1))
         if hour >= safety.max_auto_per_hour:
-            return f"{rcpt} already got {hour} automatic mails this hour"
+            capped[rcpt] = f"its mailbox already got {hour} automatic mails this hour"
+            continue
         day = outbox.automatic_sent_to(db, rcpt, now - timedelta(days=1))
         if day >= safety.max_auto_per_day:
-            return f"{rcpt} already got {day} automatic mails today"
-    return ""
+            capped[rcpt] = f"its mailbox already got {day} automatic mails today"
+    return capped
+
+
+def without(out: Outbound, dropped: tuple[str, ...]) -> Outbound:
+    """``out`` with ``dropped`` taken out of its recipients and its To and Cc headers."""
+    msg = BytesParser(policy=email.policy.SMTP).parsebytes(out.raw)
+    gone = {a.lower() for a in dropped}
+    for header in ("To", "Cc"):
+        kept = [a for a in getaddresses(msg.get_all(header, [])) if a[1].lower() not in gone]
+        del msg[header]
+        if kept:
+            msg[header] = ", ".join(formataddr(a) for a in kept)
+    return replace(
+        out,
+        recipients=tuple(r for r in out.recipients if r.lower() not in gone),
+        raw=msg.as_bytes(),
+    )
 
 
 def pause(db: Db, ticket: Ticket, now: datetime) -> None:

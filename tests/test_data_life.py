@@ -243,3 +243,32 @@ def test_retention_shorter_than_the_reopen_window_is_refused(
     with pytest.raises(ConfigError) as refused:
         make_config(retention={"resolved_mail_days": 20}, sla={"reopen_days": 30})
     assert "retention.resolved_mail_days" in str(refused.value)
+
+
+@pytest.mark.sqlite_only  # PostgreSQL's files are the server's
+async def test_the_database_and_its_backups_are_readable_by_the_daemon_only(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink, tmp_path: Path
+) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)  # run by hand: a umask that leaves files readable by everyone
+    try:
+        config = make_config(database={"path": str(tmp_path / "state" / "gateway.db")})
+        async with harness(config, clock, sink) as h:
+            await h.receive(customer_mail(1))
+            copy = tmp_path / "backup.db"
+            status, text = await asyncio.to_thread(backup.backup, config, str(copy))
+            assert status == 0, text
+            db = Path(config.database.path)
+            for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), copy):
+                assert path.exists(), path
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+            assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+            # A link pointing nowhere is not written through.
+            link = tmp_path / "dangling.db"
+            link.symlink_to(tmp_path / "elsewhere" / "stolen.db")
+            assert backup.backup(config, str(link))[0] == 1
+            assert not (tmp_path / "elsewhere").exists()
+    finally:
+        os.umask(old)

@@ -22,7 +22,7 @@ from gateway.pipeline import Services
 from gateway.processor import Processor
 from gateway.sink import Received
 from gateway.store import Store, inbox
-from tests.conftest import ENGINES, MONDAY_10, customer_mail, database_toml
+from tests.conftest import ENGINES, MONDAY_10, customer_mail, database_toml, relay_reply
 from tests.harness import Harness, storing, transaction
 from tests.postgres import Postgres
 
@@ -575,3 +575,49 @@ async def test_a_from_the_header_parser_trips_on_is_stored_and_decided_not_held(
     raw = b"From: a:b@c;d\nTo: support@example.com\nSubject: Export\n\nIt fails.\n"
     assert parse(raw).from_address == ""
     assert await _process_all([raw], fuzz_config) in (["processed"], ["quarantined"])
+
+
+async def test_plus_tags_are_one_mailbox_for_the_caps(h: Harness) -> None:
+    # Five "different" senders, one mailbox: it gets the hourly cap (3), no more.
+    for n in range(5):
+        await h.receive(
+            customer_mail(f"tag-{n}", sender=f"target+{n}@victim.example", subject=f"Hi {n}")
+        )
+    reached = [m for m in kind(h, "ack") if m["To"].startswith("target+")]
+    assert len(reached) == 3
+    assert len(kind(h, "se-copy")) == 5  # the team still sees every mail
+
+
+async def test_a_capped_copy_never_withholds_the_senders_acknowledgement(h: Harness) -> None:
+    # Rosalie's mailbox is used up (three mails of her own this hour); then Jane writes with
+    # Rosalie in CC: Jane is acknowledged, Rosalie left out of that one mail.
+    for n in range(3):
+        await h.receive(customer_mail(f"r-{n}", sender="r.payne@acme.example", subject=f"R {n}"))
+    await h.receive(customer_mail("jane", headers={"Cc": "r.payne@acme.example"}))
+    [ack] = [m for m in kind(h, "ack") if m["To"] == "jane@acme.example"]
+    assert "r.payne" not in (ack["Cc"] or "") and "r.payne@acme.example" not in ack.rcpt
+    assert "casey@example.com" in ack.rcpt  # the SC is never capped
+    why = await h.joined("SELECT reason FROM decisions WHERE step = 'cap'")
+    assert "ack not sent to r.payne@acme.example" in why
+
+
+async def test_a_strangers_first_mail_is_acknowledged_to_them_alone(h: Harness) -> None:
+    copied = ", ".join(f"person{n}@elsewhere.example" for n in range(9))
+    await h.receive(
+        customer_mail(
+            1,
+            sender="new@stranger.example",
+            subject="Your account is locked",
+            body="Verify your account at http://evil.example/login now. What happens next?",
+            headers={"Cc": copied},
+        )
+    )
+    [ack] = kind(h, "ack")
+    assert ack.rcpt == ["new@stranger.example"] and not ack["Cc"]
+    assert "evil.example" not in ack.text() and "[link removed]" in ack.text()
+    # The people they copied stay on the ticket: an SE's answer reaches them.
+    assert await h.scalar("SELECT count(*) FROM participants") >= 2
+    copy = kind(h, "se-copy")[0]
+    await h.receive(relay_reply(copy, "We never ask for passwords by mail: ignore that link."))
+    [reply] = kind(h, "reply")
+    assert "person0@elsewhere.example" in reply.rcpt

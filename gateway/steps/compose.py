@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from gateway import attachments, details, ledger, points, selfhelp
@@ -46,18 +47,23 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
         # Late when the acknowledgement itself comes after its own target (an hour by default).
         late = w.now - w.row.received_at > timedelta(minutes=s.config.sla.acknowledge_minutes)
         articles = selfhelp.suggest(s.config.articles, msg.subject, msg.text or msg.html)
+        # A first mail from someone on no account is acknowledged to them alone, and its
+        # links are not repeated: our acknowledgement is nobody's relay to the addresses they
+        # copied (those stay on the ticket and are in CC once an SE answers).
+        stranger = w.new_ticket and not t.account
+        said = _no_links if stranger else _as_is
         w.outgoing.append(
             s.composer.build(
                 MailKind.ACK,
                 Template.ACK,
                 t,
-                customer_envelope(t, people),
+                customer_envelope(t, [] if stranger else people),
                 {
                     **common,
                     "late_intake": late,
                     "missed_words": s.when(missed, t) if missed else "",
-                    "points": w.points,
-                    "problem": points.stated_problem(msg.text, msg.html, w.points),
+                    "points": [said(p) for p in w.points],
+                    "problem": said(points.stated_problem(msg.text, msg.html, w.points)),
                     "asks": _asks(s, t.product, msg.text or msg.html),
                     # A resolution date is a target until an engineer sets one (#eta resolve).
                     "resolution_promised": False,
@@ -161,9 +167,23 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
         )
     for reason in ledger.queue_mail(db, t, w.outgoing, w.now, s.config.safety):
         w.decide("cap", "withheld", reason)
-        w.outgoing = [o for o in w.outgoing if not reason.startswith(o.kind + " ")]
+        w.outgoing = [o for o in w.outgoing if not reason.startswith(f"{o.kind} withheld")]
     action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP  # a follow-up's ack: see reason
     raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
+
+
+_LINK = re.compile(
+    r"\b(?:(?:https?|ftp)://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*|\bmailto:\S+", re.IGNORECASE
+)
+
+
+def _no_links(text: str) -> str:
+    """``text`` with its links taken out (a stranger's words are quoted, their links not)."""
+    return _LINK.sub("[link removed]", text)
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def _leads_in(s: Services, w: Work) -> list[str]:

@@ -53,10 +53,11 @@ def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
     t = w.the_ticket
     known = {points.key(p) for p in commitments.points_of(db, t.id)}
     new = [p for p in w.points if points.key(p) not in known]
+    repeated = bool(w.points) and not new  # asked before: a reminder, not news
     w.points = new
     if not new or t.state is TicketState.RESOLVED:  # a courtesy on a resolved ticket
         owed = commitments.owed_of(db, t.id)
-        if t.state is not TicketState.RESOLVED and owed is not None and _tells_us(w):
+        if t.state is not TicketState.RESOLVED and owed and not repeated and _tells_us(w):
             # New information while we owe a reply: the customer hears it reached the ticket,
             # and the date that stands (no new date: the reply they are owed covers it).
             w.follow_up_due, w.statement = owed, True

@@ -11,6 +11,7 @@ and no statement runs on the event loop.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sized
@@ -583,6 +584,17 @@ def bind(con: Any) -> Db:
     return postgres.PgDb(con)
 
 
+def private_file(path: str | Path) -> None:
+    """Make sure ``path`` (a database file, a backup) is readable by its owner only, whatever
+    the umask: its directory created 0700 if missing, the file created 0600 if missing. SQLite
+    gives the -wal and -shm files the database file's mode."""
+    target = Path(path)
+    if not target.parent.exists():
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    os.close(fd)
+
+
 def _connect(target: str, busy_timeout_ms: int, uri: bool = False) -> sqlite3.Connection:
     con = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False)
     con.row_factory = sqlite3.Row
@@ -626,8 +638,8 @@ class Store:
             self._con = await asyncio.to_thread(postgres.connect, self.path)
             await asyncio.to_thread(postgres.migrate, self._con)
             return
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        if self.path != ":memory:" and not self.path.startswith("file:"):
+            await asyncio.to_thread(private_file, self.path)
         self._con = await asyncio.to_thread(self._open, copy_of)
 
     def _open(self, copy_of: str | None) -> sqlite3.Connection:
@@ -707,6 +719,7 @@ class Store:
             raise RuntimeError("a PostgreSQL database is backed up with pg_dump (see README)")
 
         def backup(con: sqlite3.Connection) -> None:
+            private_file(target)
             copy = sqlite3.connect(str(target))
             try:
                 con.backup(copy)
@@ -827,6 +840,7 @@ def inspect_file(path: str | Path) -> tuple[str, int, set[str]]:
 def copy_file(source: str | Path, target: str | Path) -> None:
     """Copy a database file page by page into a new file (SQLite's backup API)."""
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    private_file(target)
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)

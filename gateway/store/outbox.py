@@ -146,11 +146,26 @@ def requeue_for(
     db.execute("INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (outbox_id, row.raw))
 
 
+# Providers known to ignore dots in the local part (jane.doe@ and janedoe@ are one mailbox).
+_DOTLESS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def mailbox(address: str) -> str:
+    """The mailbox an address reaches, as the caps count it: lower case, without a plus-tag
+    (``target+1@`` and ``target+2@`` are one), and without dots where the provider ignores
+    them."""
+    local, _, domain = address.lower().rpartition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTLESS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
 def record_automatic(db: Db, recipients: tuple[str, ...], now: datetime) -> None:
-    """Count an automatic mail against each of its recipients (for the caps)."""
+    """Count an automatic mail against each of its recipients' mailboxes (for the caps)."""
     db.executemany(
         "INSERT INTO automatic_mail (address, queued_at) VALUES (?, ?)",
-        [(r.lower(), ts(now)) for r in recipients],  # one mailbox, however it is spelled
+        [(m, ts(now)) for m in dict.fromkeys(mailbox(r) for r in recipients)],
     )
 
 
@@ -160,10 +175,10 @@ def forget_automatic(db: Db, before: datetime) -> None:
 
 
 def automatic_sent_to(db: Db, address: str, since: datetime) -> int:
-    """How many automatic mails were queued to ``address`` since ``since``."""
+    """How many automatic mails were queued to ``address``'s mailbox since ``since``."""
     cur = db.execute(
         "SELECT count(*) FROM automatic_mail WHERE address = ? AND queued_at >= ?",
-        (address.lower(), ts(since)),
+        (mailbox(address), ts(since)),
     )
     row = cur.fetchone()
     return int(row[0]) if row else 0
