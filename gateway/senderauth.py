@@ -23,6 +23,7 @@ from publicsuffixlist import PublicSuffixList
 class Verdict:
     authenticated: bool
     reason: str
+    judged: bool = False  # a trusted server's results were read (not merely absent)
 
 
 @lru_cache(maxsize=1)
@@ -67,14 +68,20 @@ def verify(
         if method == "dmarc":
             header_from = props.get(("header", "from"), from_domain)
             if header_from.lower() == from_domain.lower():
-                return Verdict(True, f"dmarc=pass for {from_domain} ({server})")
+                return Verdict(True, f"dmarc=pass for {from_domain} ({server})", True)
         elif method == "dkim":
             d = props.get(("header", "d"), "")
             if aligned(d, from_domain, strict):
-                return Verdict(True, f"dkim=pass d={d}, aligned with {from_domain} ({server})")
+                return Verdict(
+                    True, f"dkim=pass d={d}, aligned with {from_domain} ({server})", True
+                )
         elif method == "spf":
             mailfrom = props.get(("smtp", "mailfrom"), "").rpartition("@")[2]
             if aligned(mailfrom, from_domain, strict):
-                return Verdict(True, f"spf=pass {mailfrom}, aligned with {from_domain} ({server})")
+                return Verdict(
+                    True, f"spf=pass {mailfrom}, aligned with {from_domain} ({server})", True
+                )
     found = ", ".join(seen) or "no results"
-    return Verdict(False, f"{server}: {found}; nothing that passed is aligned with {from_domain}")
+    return Verdict(
+        False, f"{server}: {found}; nothing that passed is aligned with {from_domain}", True
+    )

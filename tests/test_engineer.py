@@ -201,3 +201,48 @@ async def test_an_sc_writing_in_the_thread_is_not_the_engineers_answer(h: Harnes
     assert await h.scalar("SELECT state FROM tickets") == "new"
     await h.later(timedelta(hours=24, minutes=10))
     assert len(kind(h, "revised-eta")) == 1  # the reply date we gave is still owed
+
+
+async def test_a_customer_side_mail_failing_dmarc_cannot_join_the_ticket(h: Harness) -> None:
+    h.processor.services.config = h.processor.services.config.model_copy(
+        update={
+            "relay": h.processor.services.config.relay.model_copy(
+                update={"trusted_authserv_ids": ["mx.example.com"]}
+            )
+        }
+    )
+    await open_ticket(h)
+    forged = customer_mail(
+        "forged",
+        subject="Re: Problem number 1 [SUP-1001]",
+        body="Please also send everything to my colleague.",
+        headers={
+            "Cc": "eve@evil.example",
+            "Authentication-Results": "mx.example.com; dmarc=fail header.from=acme.example;"
+            " spf=fail smtp.mailfrom=evil.example",
+        },
+    )
+    await h.receive(forged)
+    assert await h.scalar("SELECT count(*) FROM tickets") == 2
+    second = await h.scalar("SELECT id FROM tickets WHERE key = 'SUP-1002'")
+    assert "eve@evil.example" not in await h.joined(
+        "SELECT address FROM participants WHERE ticket_id = 1"
+    )
+    copy = next(m for m in kind(h, "se-copy") if m["X-Support-Ticket"] == "SUP-1002")
+    assert "Mentions:  SUP-1001" in copy.text() and "not authenticated" in copy.text()
+    assert second is not None
+    # Sam's next answer on SUP-1001 reaches Jane's side only.
+    sam = {"Authentication-Results": "mx.example.com; dkim=pass header.d=example.com"}
+    await h.receive(se_reply(h, "Your licence key is ABCD-1234.", headers=sam))
+    [reply] = kind(h, "reply")
+    assert "eve@evil.example" not in reply.rcpt
+    # Jane's real mail (aligned DKIM) threads as before.
+    await h.receive(
+        customer_mail(
+            "real",
+            subject="Re: Problem number 1 [SUP-1001]",
+            body="Thanks, that worked.",
+            headers={"Authentication-Results": "mx.example.com; dkim=pass header.d=acme.example"},
+        )
+    )
+    assert await h.scalar("SELECT count(*) FROM tickets") == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gateway import subjects
+from gateway import senderauth, subjects
 from gateway.models import InboundMessage, Ticket, TicketState
 from gateway.store import Db, participants, tickets
 from gateway.work import Services, Work
@@ -45,6 +45,16 @@ def step_thread(s: Services, w: Work, db: Db) -> None:
             f"names {w.ticket.key} ({how}) but {msg.from_address} is not one of its people",
         )
         w.ticket = None
+    elif w.mail_class == "human" and (why := _unproven_customer(s, msg)):
+        # With trust configured, a customer-side From our border found unauthenticated may be
+        # forged: it joins nobody's ticket (nor adds anyone to it); it is a ticket of its own.
+        w.mentions = w.ticket.key
+        w.mentions_why = (
+            f"written in its thread, but the From is not authenticated ({why}): it may be"
+            " forged, so opened as a new ticket. Check with the customer before acting on it."
+        )
+        w.decide("thread", "new", f"names {w.ticket.key} ({how}) but {why}")
+        w.ticket = None
     elif (
         w.ticket.resolved_at is not None
         and w.ticket.state is TicketState.RESOLVED
@@ -76,6 +86,21 @@ def _by_token(s: Services, db: Db, msg: InboundMessage) -> tuple[Ticket | None, 
             return ticket, "subject token written without brackets, by a participant", ""
         return None, f"{token.key} written without brackets by someone not on it", token.key
     return None, "", ""
+
+
+def _unproven_customer(s: Services, msg: InboundMessage) -> str:
+    """Why a customer-side From is not to be believed ('' when it is): trust is configured, our
+    trusted border judged the mail, and nothing aligned with the From domain passed."""
+    trusted = frozenset(t.lower() for t in s.config.relay.trusted_authserv_ids)
+    if not trusted or s.directory.is_staff(msg.from_address):
+        return ""
+    verdict = senderauth.verify(
+        msg.headers.get("authentication-results", ()),
+        msg.from_address,
+        trusted,
+        strict=s.config.relay.alignment == "strict",
+    )
+    return verdict.reason if verdict.judged and not verdict.authenticated else ""
 
 
 def _one_of_its_people(s: Services, db: Db, ticket: Ticket, sender: str) -> bool:
