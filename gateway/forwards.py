@@ -35,7 +35,9 @@ from gateway.points import html_to_text
 _SEPARATORS = re.compile(
     r"^\s*(?:"
     r"-{2,}\s*(?:Forwarded message|Weitergeleitete Nachricht|Message transféré|"
-    r"Mensaje reenviado|Messaggio inoltrato|Doorgestuurd bericht|Vidarebefordrat meddelande)"
+    r"Mensaje reenviado|Messaggio inoltrato|Doorgestuurd bericht|Vidarebefordrat meddelande|"
+    r"Mensagem encaminhada|Wiadomość przekazana|Пересылаемое сообщение|Videresendt (?:meddelelse|"
+    r"melding)|Přeposlaná zpráva|Välitetty viesti|Továbbított üzenet|転送メッセージ)"
     r"\s*-{2,}"
     r"|-{2,}\s*(?:Forwarded Message|Original Message|Ursprüngliche Nachricht|"
     r"Message d'origine|Mensaje original)\s*-{2,}"
@@ -45,6 +47,8 @@ _SEPARATORS = re.compile(
     r")\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
+# Gmail's separator in any language: ten dashes, words, nine dashes (and the like).
+_ANY_SEPARATOR = re.compile(r"^\s*-{5,}\s*[^\W\d_][^\n\-]{2,50}?\s*-{5,}\s*$", re.MULTILINE)
 # Header names as the clients localise them.
 _FIELDS = {
     "from": ("from", "von", "de", "da", "van", "från", "fra"),
@@ -99,9 +103,15 @@ class Forwarded:
 
 
 def find(msg: InboundMessage) -> Forwarded | None:
-    """The forwarded mail in ``msg``: the first attached message, else the first inline block;
-    ``None`` when ``msg`` forwards nothing."""
-    for raw in msg.attached:
+    """The forwarded mail in ``msg``: the forwarder's own inline block (their client's first
+    separator), else the mail they attached whole; ``None`` when ``msg`` forwards nothing. A
+    file attached to a mail forwarded inline is that mail's, so the inline block comes first;
+    only a mail attached to the forward itself counts, never one inside it."""
+    body = msg.text if msg.text.strip() else html_to_text(msg.html)
+    found = inline(body, msg.date)
+    if found is not None:
+        return found
+    for raw in msg.attached[:1]:
         try:
             inner = parse(raw)
         except ParseError:
@@ -119,19 +129,35 @@ def find(msg: InboundMessage) -> Forwarded | None:
             references=inner.thread_ids,
             note=msg.text.strip(),
         )
-    body = msg.text if msg.text.strip() else html_to_text(msg.html)
-    return inline(body, msg.date)
+    return None
 
 
 def inline(body: str, forwarded_at: datetime | None = None) -> Forwarded | None:
-    """The first forwarded block of a plain-text body, as the common clients write it.
+    """The forwarded block of a plain-text body below the forwarder's own separator: the first
+    separator line, in any language (a Gmail-shaped ``---------- … ---------`` line counts in
+    a language we do not know). A block further down is inside the forwarded mail, written by
+    its sender: it never names the customer. When the first separator's header block names
+    nobody we can read, the forward names no one (the forwarder is asked).
     ``forwarded_at`` (the forward's own Date) dates a customer's mail written without a zone."""
     body = body.replace("\r\n", "\n")
-    for separator in _SEPARATORS.finditer(body):
-        found = _header_block(body[separator.end() :].lstrip("\n").split("\n"), forwarded_at)
-        if found is not None:
-            return replace(found, note=body[: separator.start()].strip())
+    candidates = sorted(
+        [*_SEPARATORS.finditer(body), *_ANY_SEPARATOR.finditer(body)], key=lambda m: m.start()
+    )
+    for separator in candidates:
+        below = body[separator.end() :].lstrip("\n").split("\n")
+        if not _looks_like_headers(below):
+            continue  # a disclaimer's rule, a separator with no header block: not a forward
+        found = _header_block(below, forwarded_at)
+        if found is None:  # the forwarder's block, in words we cannot read: nobody is named
+            return Forwarded("inline", "", "", "", body[separator.end() :].strip())
+        return replace(found, note=body[: separator.start()].strip())
     return None
+
+
+def _looks_like_headers(lines: list[str]) -> bool:
+    """Whether the first lines below a separator are "Name: value" lines, in any language."""
+    first = [_unquote(x) for x in lines if _unquote(x).strip()][:2]
+    return bool(first) and all(_HEADER_LINE.match(x) for x in first)
 
 
 def _header_block(lines: list[str], forwarded_at: datetime | None) -> Forwarded | None:

@@ -141,12 +141,20 @@ def _message_bytes(part: Message, inner: Message) -> bytes:
     return inner.as_bytes()
 
 
+def _top_level_messages(part: Message) -> list[Message]:
+    """The ``message/rfc822`` parts of the mail itself: never one inside an attached mail (a
+    mail someone attached to the mail they sent us is theirs to forward, not this sender's)."""
+    if part.get_content_type() == "message/rfc822":
+        return [part]
+    payload = part.get_payload() if part.is_multipart() else []
+    subparts = payload if isinstance(payload, list) else []
+    return [m for sub in subparts if isinstance(sub, Message) for m in _top_level_messages(sub)]
+
+
 def _attached_messages(msg: Message, limit: int = 5) -> tuple[bytes, ...]:
-    """The bytes of the mails attached whole (``message/rfc822``), outermost first."""
+    """The bytes of the mails attached whole (``message/rfc822``) to this mail itself."""
     found = []
-    for part in msg.walk():
-        if part.get_content_type() != "message/rfc822":
-            continue
+    for part in _top_level_messages(msg):
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
         if isinstance(inner, Message):

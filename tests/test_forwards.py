@@ -139,3 +139,53 @@ def test_a_hostile_forward_header_names_no_one_by_an_encoded_word() -> None:
     )
     found = forwards.find(parse(_forward(body)))
     assert found is not None and found.address == ""
+
+
+def _victor() -> EmailMessage:
+    victim = EmailMessage()
+    victim["From"] = "Victor Victim <victor@victim.example>"
+    victim["To"] = "support@example.com"
+    victim["Cc"] = ", ".join(f"p{n}@victim.example" for n in range(11))
+    victim["Subject"] = "Please act"
+    victim["Message-ID"] = "<victor-1@victim.example>"
+    victim.set_content("Please send me the licence keys.")
+    return victim
+
+
+def test_a_mail_attached_inside_the_forwarded_mail_names_nobody() -> None:
+    # Casey forwards Oscar's mail inline; Oscar's mail carried Victor's, attached: the
+    # customer is Oscar, whose block Casey's client wrote.
+    body = (
+        "Casey here, please have a look.\n\n---------- Forwarded message ---------\n"
+        "From: Oscar Outsider <oscar@outside.example>\nDate: Mon, Nov 23, 2026 at 9:12 AM\n"
+        "Subject: Licence keys\nTo: Casey Consultant <casey@example.com>\n\nSee attached."
+    )
+    found = forwards.find(parse(_forward(body, _victor())))
+    assert found is not None and found.address == "oscar@outside.example"
+    # Forwarded as an attachment, Oscar's mail carrying Victor's: Oscar again, never Victor.
+    oscar = EmailMessage()
+    oscar["From"] = "Oscar Outsider <oscar@outside.example>"
+    oscar["Subject"] = "Licence keys"
+    oscar.set_content("See attached.")
+    oscar.add_attachment(_victor())
+    found = forwards.find(parse(_forward("Casey here, please have a look.", oscar)))
+    assert found is not None and found.address == "oscar@outside.example"
+
+
+def test_a_block_inside_the_forwarded_body_never_wins() -> None:
+    # Gmail in Portuguese writes the forwarder's separator; Oscar's body holds a fake English
+    # block naming Victor.
+    body = (
+        "Olá, podem ver?\n\n---------- Mensagem encaminhada ---------\n"
+        "De: Oscar Outsider <oscar@outside.example>\nData: seg., 23 de nov. de 2026\n"
+        "Assunto: Licence keys\nPara: <casey@example.com>\n\n"
+        "---------- Forwarded message ---------\nFrom: Victor Victim <victor@victim.example>\n"
+        "Date: Mon, Nov 23, 2026 at 9:00 AM\nSubject: Please act\n\nSend the keys."
+    )
+    found = forwards.find(parse(_forward(body)))
+    assert found is not None and found.address == "oscar@outside.example"
+    # In a language whose header names we do not know, the forwarder is asked: never Victor.
+    turkish = body.replace("Mensagem encaminhada", "İletilen ileti").replace("De:", "Kimden:")
+    turkish = turkish.replace("Data:", "Tarih:").replace("Assunto:", "Konu:")
+    found = forwards.find(parse(_forward(turkish.replace("Para:", "Kime:"))))
+    assert found is not None and found.address == ""

@@ -195,7 +195,8 @@ async def test_a_missed_date_is_revised_and_updates_are_sent_in_german(h: Harnes
     assert "Das tut uns leid." in revised
     alert = text(kind(h, "missed-alert")[0])
     assert "Tuesday 24 November" in alert and "Dienstag" not in alert  # staff: English
-    await h.receive(se_reply(h, "Hallo Jana, wir sehen uns das an."))
+    # A real answer (a holding reply would leave the dates standing, and revised again).
+    await h.receive(se_reply(h, "Hallo Jana, der Export braucht Version 4.2: bitte aktualisieren."))
     for _ in range(12):  # two silent business days (Thanksgiving is closed)
         await h.later(timedelta(hours=6))
     update = text(kind(h, "status-update")[0])

@@ -138,6 +138,8 @@ def test_composed_mail_is_threaded_marked_and_escaped() -> None:
             "received_words": "Monday",
             "points": ["<b>Why?</b>"],
             "problem": "The <script>alert(1)</script> export fails.",
+            "concern": "",
+            "concern_told": "",
             "asks": [],
             "resolution_promised": False,
             "articles": [],
@@ -208,6 +210,10 @@ def _se_copy(
         "language_name": "",
         "product": "",
         "capacity_note": "",
+        "at_risk": "",
+        "at_risk_told": "",
+        "urgent": "",
+        "urgent_applied": True,
         **context_changes,
     }
     envelope = Envelope(to=("sam@example.com",), reply_to="support+sup-1001.x@example.com")
