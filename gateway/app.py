@@ -112,7 +112,11 @@ class Gateway:
         self.ingress: SmtpIngress | None = None
         if config.ingress.enabled:
             self.ingress = SmtpIngress(
-                self.store, config.ingress, clock, on_stored=self.processor.wake.set
+                self.store,
+                config.ingress,
+                clock,
+                on_stored=self.processor.wake.set,
+                domains=config.ingress_domains,
             )
         self.stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -3,10 +3,12 @@ ledger, the outbox, quarantine, the IMAP cursor) in one SQLite file.
 
 ``backup`` copies the database while the daemon runs (SQLite's online backup: one consistent
 snapshot; the daemon goes on writing). ``restore`` checks the copy (integrity, a gateway
-database of a version this release can migrate) and puts it in place of the configured one;
-stop the service first. The gateway then goes on from the copy: dates still due are revised when
-missed, and mail after the copy's IMAP cursor is fetched again (its Message-IDs are in the copy,
-so nothing already acknowledged is acknowledged twice).
+database of a version this release can migrate, and a schema exactly as our migrations made it:
+no table, index, trigger or view added, removed or changed) and puts it in place of the
+configured one, with a new web session key; stop the service first. The gateway then goes on
+from the copy: dates still due are revised when missed, and mail after the copy's IMAP cursor
+is fetched again (its Message-IDs are in the copy, so nothing already acknowledged is
+acknowledged twice).
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from pathlib import Path
 
 from gateway.config import Config
 from gateway.store import Store, figures
-from gateway.store.db import MIGRATIONS, copy_file, inspect_file, read_once
+from gateway.store import web as web_store
+from gateway.store.db import (
+    MIGRATIONS,
+    copy_file,
+    inspect_file,
+    read_once,
+    schema_differences,
+    write_once,
+)
 
 
 def _figures(path: str) -> str:
@@ -59,6 +69,10 @@ def check(source: str) -> str | None:
         return (
             f"{source} is from a newer release (schema {version}; this one knows {len(MIGRATIONS)})"
         )
+    differs = schema_differences(source, version)
+    if differs:  # a trigger or view of someone else's would run on every write from now on
+        shown = "; ".join(differs[:5]) + ("; …" if len(differs) > 5 else "")
+        return f"{source} is not exactly a support-gateway schema {version} database ({shown})"
     return None
 
 
@@ -80,9 +94,10 @@ def restore(config: Config, source: str, force: bool) -> tuple[int, str]:
         stale.unlink(missing_ok=True)
     copy_file(source, path)
 
-    async def migrate() -> None:  # brings the copy to this release's schema
-        async with Store(str(path)):
-            pass
-
-    asyncio.run(migrate())
-    return 0, f"restored {source} to {path}: {_figures(str(path))}"
+    # Opening the copy brings it to this release's schema; whoever held the copy holds its
+    # session key, so it gets a new one (and every session ends).
+    asyncio.run(write_once(str(path), web_store.rotate_key))
+    return 0, (
+        f"restored {source} to {path}: {_figures(str(path))}; a new web session key"
+        " (everyone signs in again)"
+    )

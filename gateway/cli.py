@@ -110,6 +110,15 @@ def _parser() -> argparse.ArgumentParser:
         "--stdin", action="store_true", help="read the password from the first line of stdin"
     )
 
+    web = sub.add_parser("web", help="the web view's keys")
+    _config_arguments(web, "TOML config file")
+    web.add_argument(
+        "action",
+        choices=["rotate-key"],
+        help="rotate-key: a new cookie-signing key (from the daemon's next start); every"
+        " session ends now",
+    )
+
     erase = sub.add_parser(
         "erase", help="remove a person's mail and personal data everywhere (GDPR art. 17)"
     )
@@ -268,6 +277,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gateway.web.passwd import set_password
 
         status, text = set_password(config, args.address, args.stdin)
+        print(text, file=sys.stdout if status == 0 else sys.stderr)
+        return status
+    if args.command == "web":
+        from gateway.web.passwd import rotate_key
+
+        status, text = rotate_key(config)
         print(text, file=sys.stdout if status == 0 else sys.stderr)
         return status
     if args.command == "explain":

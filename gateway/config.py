@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import colorsys
 import functools
+import ipaddress
 import itertools
 import os
 import re
@@ -251,6 +252,29 @@ class IngressSection(_Section):
     host: str = Field("127.0.0.1", description="Listen address.")
     port: int = Field(8024, ge=1, le=65535, description="Listen port.")
     max_message_bytes: int = Field(25 * 1024 * 1024, ge=1024, description="Largest mail taken.")
+    allow: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        description="Peers (addresses or networks) that may hand us mail: your MTA; anyone"
+        " else is refused at MAIL FROM (554).",
+    )
+    max_recipients: int = Field(
+        10, ge=1, le=1000, description="Recipients taken per mail (more are told 452)."
+    )
+    domains: list[str] = Field(
+        default_factory=list,
+        description="Domains we take mail for: empty means those of support.address and"
+        " support.own_addresses; any other recipient is refused at RCPT (550).",
+    )
+
+    @field_validator("allow")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for item in v:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return v
 
 
 class DatabaseSection(_Section):
@@ -723,12 +747,25 @@ class WebSection(_Section):
     )
     trusted_proxies: list[str] = Field(
         default_factory=lambda: ["127.0.0.1", "::1"],
-        description="The only peers whose trusted_header is believed.",
+        description="The only peers whose trusted_header and X-Forwarded-For are believed"
+        " (the proxy must set X-Forwarded-For itself, not pass the client's on).",
     )
     login_attempts: int = Field(
-        5, ge=1, description="Wrong passwords (per address, and per client) before a lockout."
+        5,
+        ge=1,
+        description="Wrong passwords for one address (from anywhere), or from one client, before"
+        " a lockout; a client over it gets one try at an address it has not got wrong.",
     )
-    lockout_minutes: float = Field(15, gt=0, description="How long a lockout lasts.")
+    lockout_minutes: float = Field(
+        15, gt=0, description="How long wrong passwords count (kept in the database)."
+    )
+    password_checks: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Password checks at once (argon2: 64 MiB and a core each); four times as"
+        " many wait, more are told to try again.",
+    )
     page_size: int = Field(50, ge=5, le=500, description="Tickets a page.")
 
 
@@ -783,6 +820,14 @@ class Config(_Section):
     articles: list[Article] = Field(
         default_factory=list, description="Self-help articles suggested in acknowledgements."
     )
+
+    @property
+    def ingress_domains(self) -> frozenset[str]:
+        """The domains the ingress takes mail for."""
+        if self.ingress.domains:
+            return frozenset(d.strip().rstrip(".").lower() for d in self.ingress.domains)
+        addresses = [self.support.address, *self.support.own_addresses]
+        return frozenset(a.rpartition("@")[2].lower() for a in addresses)
 
     @_model_validator(mode="after")
     def _references(self) -> Config:
@@ -950,7 +995,19 @@ def parse_teams(data: dict[str, Any]) -> list[tuple[str, Config]]:
     problems += _shared_by_two(teams)
     if problems:
         raise ConfigError(problems)
-    return teams
+    return [(name, _with_siblings(config, teams)) for name, config in teams]
+
+
+def _with_siblings(config: Config, teams: list[tuple[str, Config]]) -> Config:
+    """A team's config with its sibling teams' addresses among its own: a mail one team's
+    mailbox copies to another's is never a customer adding a participant, nor answered."""
+    own = list(config.support.own_addresses)
+    for _, other in teams:
+        for address in (other.support.address, *other.support.own_addresses):
+            if address.lower() != config.support.address.lower() and address not in own:
+                own.append(address)
+    support = config.support.model_copy(update={"own_addresses": own})
+    return config.model_copy(update={"support": support})
 
 
 def _shared_by_two(teams: list[tuple[str, Config]]) -> list[tuple[str, str]]:
@@ -959,7 +1016,9 @@ def _shared_by_two(teams: list[tuple[str, Config]]) -> list[tuple[str, str]]:
     def things(c: Config) -> Iterator[tuple[str, tuple[str, object]]]:
         """(its key, what it is) of each thing a team must have to itself."""
         yield "support.address", ("address", c.support.address.lower())
-        yield "database", ("database", c.database.target)
+        database = c.database.url or os.path.realpath(c.database.path)  # ./x is x
+        yield "database", ("database", database)
+        yield "support.ticket_prefix", ("ticket prefix", c.support.ticket_prefix.upper())
         if c.imap.enabled:
             yield "imap", ("mailbox", (c.imap.host, c.imap.port, c.imap.user, c.imap.inbox))
         for key, on, port in (

@@ -92,7 +92,13 @@ def setup(level: str = "info", fmt: str = "plain") -> None:
     root.setLevel(getattr(logging, level.upper()))
     # mail-parser complains (at warning and error) about quirks of the customer's mail, not
     # about us; what matters is recorded with the message (its class, decisions, quarantine
-    # reason). Its words show with debug logging only.
-    logging.getLogger("mailparser").setLevel(
-        logging.DEBUG if level == "debug" else logging.CRITICAL
-    )
+    # reason), never its words.
+    logging.getLogger("mailparser").setLevel(logging.CRITICAL)
+    # Debug logging is for our own decisions: the libraries' debug lines are the mail itself
+    # (aiosmtpd logs every DATA line, imapclient every command and answer, aiosmtplib what
+    # it sends), with bodies and relay tokens in them.
+    for noisy in ("imapclient", "aiosmtplib", "uvicorn", "psycopg"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
+    # aiosmtpd logs every command at info, relay addresses (their tokens) in RCPT TO included:
+    # our own ingress events say what came in.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)

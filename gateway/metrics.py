@@ -101,7 +101,8 @@ class _StoredFigures:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            g = read_once(self.db_path, _gauges)
+            now = self.now()
+            g = read_once(self.db_path, lambda db: _gauges(db, now))
         except database_errors():
             return  # no database yet, or a fresh one without tables: nothing to report
         depth = GaugeMetricFamily("gateway_outbox_depth", "Mail waiting to be sent")
@@ -132,6 +133,11 @@ class _StoredFigures:
         )
         shunted.add_metric([], g.shunted)
         yield shunted
+        blocked = GaugeMetricFamily(
+            "gateway_addresses_blocked", "Addresses a bounce of our mail blocks for now"
+        )
+        blocked.add_metric([], g.blocked)
+        yield blocked
 
 
 @dataclass(frozen=True)
@@ -141,13 +147,15 @@ class _Gauges:
     revised: int
     held: int
     shunted: int
+    blocked: int
 
 
-def _gauges(db: Db) -> _Gauges:
+def _gauges(db: Db, now: datetime) -> _Gauges:
     return _Gauges(
         figures.outgoing(db),
         figures.dates(db),
         figures.revised_sent(db),
         figures.inbound(db)["held"],
         figures.shunted(db),
+        figures.blocked(db, now),
     )

@@ -75,6 +75,7 @@ class InboundMessage:
     delivered_to: tuple[str, ...] = ()  # Delivered-To / X-Original-To: the envelope recipient
     attachments: tuple[str, ...] = field(default_factory=tuple)
     attached: tuple[bytes, ...] = ()  # mails attached whole (message/rfc822), as bytes
+    part_types: tuple[str, ...] = ()  # content types of its own parts (not attached mails')
 
     def header(self, name: str) -> str:
         """The first value of header ``name`` ('' when absent)."""

@@ -13,6 +13,7 @@ from email.message import Message
 from email.utils import parsedate_to_datetime
 from typing import cast
 
+import idna
 import mailparser
 
 from gateway.models import InboundMessage
@@ -83,6 +84,23 @@ def _usable(address: str) -> bool:
 
 
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+# A domain written with its root's dot (jane@acme.example.) is the same domain: the standard
+# library's parser takes it for no address at all.
+_TRAILING_DOT = re.compile(r"(@[^\s<>,;:\"@]+?)\.+(?=\s*(?:>|,|;|\(|$))")
+
+
+def ascii_domain(domain: str) -> str:
+    """A domain as DNS and SMTP write it: an internationalized one (bücher.example) in its
+    ASCII form (xn--bcher-kva.example), lower case; '' when it is no valid domain."""
+    domain = domain.rstrip(".").lower()
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return ""
+
+
 _HEADERS = HeaderRegistry()
 
 
@@ -96,6 +114,7 @@ def _mailboxes(value: str) -> list[tuple[str, str]]:
     quoted name it stands for, with the line break gone. The local part keeps its case (it is
     case-sensitive); the domain is lower-cased.
     """
+    value = _TRAILING_DOT.sub(r"\1", value)
     # (The standard library's header parser raises AttributeError too, e.g. on "a:b@c;d".)
     try:
         addresses = _address_header(value)
@@ -112,7 +131,7 @@ def _mailboxes(value: str) -> list[tuple[str, str]]:
         if not a.username or not a.domain:
             continue  # a name, or a local part alone: nobody to write to
         local = a.addr_spec[: -len(a.domain) - 1]
-        address = f"{local}@{a.domain.lower()}"
+        address = f"{local}@{ascii_domain(a.domain)}"
         if _usable(address):
             out.append((clean(a.display_name), address))
     return out
@@ -149,6 +168,18 @@ def _top_level_messages(part: Message) -> list[Message]:
     payload = part.get_payload() if part.is_multipart() else []
     subparts = payload if isinstance(payload, list) else []
     return [m for sub in subparts if isinstance(sub, Message) for m in _top_level_messages(sub)]
+
+
+def _part_types(part: Message, limit: int = 50) -> tuple[str, ...]:
+    """The content types of the mail's own parts, outermost first, never those inside a mail
+    attached whole (a customer forwarding us a bounce is no bounce)."""
+    found = [part.get_content_type()]
+    if part.is_multipart() and part.get_content_type() != "message/rfc822":
+        payload = part.get_payload()
+        for sub in payload if isinstance(payload, list) else []:
+            if isinstance(sub, Message) and len(found) < limit:
+                found += _part_types(sub, limit - len(found))
+    return tuple(found[:limit])
 
 
 def _attached_messages(msg: Message, limit: int = 5) -> tuple[bytes, ...]:
@@ -229,8 +260,15 @@ def parse(raw: bytes) -> InboundMessage:
 
     # Addresses come from the header as sent (see _mailboxes): an encoded word is only ever a
     # display name, never a recipient.
-    senders = _mailboxes(undecoded.get("from", [""])[0])
+    sent_from = undecoded.get("from", [""])[0]
+    senders = _mailboxes(sent_from)
     from_name, from_address = senders[0] if senders else ("", "")
+    if not senders and "@" in sent_from and not sent_from.isascii():
+        raise ParseError(
+            f"the sender's address ({sent_from[:120]}) has letters outside ASCII before the @"
+            " (internationalized mail, SMTPUTF8): we cannot write to it; answer from your"
+            " own mail client"
+        )
     return_path: str | None = None
     if "return-path" in headers:
         path = undecoded["return-path"][0].strip()
@@ -274,4 +312,5 @@ def parse(raw: bytes) -> InboundMessage:
         ),
         attachments=attachments,
         attached=_attached_messages(msg),
+        part_types=_part_types(msg),
     )

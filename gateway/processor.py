@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -208,9 +209,18 @@ class Processor:
             message_id=w.msg.message_id if w.msg else "",
             ticket=w.ticket.key if w.ticket else "",
             action=action,
-            reason=reason.splitlines()[0],
+            reason=without_quotes(reason.splitlines()[0]),
         )
         if self.metrics is not None:
             lag = (self.services.clock.now() - w.row.received_at).total_seconds()
             self.metrics.observe_message(w.mail_class, action, lag)
         self.on_done()
+
+
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
+
+
+def without_quotes(reason: str) -> str:
+    """A decision's reason for the log: what was decided, never the words quoted in it (the
+    customer's question, the SE's answer); ``explain`` and the web view show them to staff."""
+    return _QUOTED.sub("“…”", reason)[:300]

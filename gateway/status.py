@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from gateway.store import figures, shunts
+from gateway.store import figures, outbox, shunts
 from gateway.store.db import Db, is_postgres, read_once, ts
 
 
@@ -44,6 +44,10 @@ def _collect(db: Db, now: datetime) -> dict[str, Any]:
             }
             for s in shunts.listing(db)
         ],
+        "blocked": [
+            {"address": b.address, "until": ts(b.until), "ticket": b.ticket, "reason": b.reason}
+            for b in outbox.blocks(db, now)
+        ],
     }
 
 
@@ -70,6 +74,13 @@ def render(s: dict[str, Any]) -> str:
                 f"\n  {x['ticket']}: {x['attempts']} attempt(s) since {x['since']},"
                 f" next {x['retry_at']}: {x['reason']}"
                 for x in s["shunted"]
+            ),
+            f"blocked:      {len(s['blocked'])} address(es) a bounce of our mail proved"
+            " undeliverable (lift one on the web view's operations)"
+            + "".join(
+                f"\n  {b['address']} until {b['until']} ({b['ticket'] or 'no ticket'}):"
+                f" {b['reason']}"
+                for b in s["blocked"]
             ),
         ]
     )

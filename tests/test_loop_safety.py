@@ -153,6 +153,30 @@ async def test_a_bounce_of_our_mail_blocks_only_its_own_recipients(h: Harness) -
     assert "jane@acme.example" in alert.text() and "bob@other.example" not in alert.text()
 
 
+async def test_a_block_shows_in_status_and_metrics_and_a_lead_can_lift_it(h: Harness) -> None:
+    from gateway import status
+    from gateway.metrics import _gauges
+    from gateway.store import outbox
+    from gateway.store.db import read_once
+
+    await h.receive(customer_mail(1))
+    ack = kind(h, "ack")[0]
+    await h.receive(dsn_for(ack["Message-ID"], "jane@acme.example"))
+    target = h.store.path
+    shown = status.collect(target, h.clock.now())
+    assert [(b["address"], b["ticket"]) for b in shown["blocked"]] == [
+        ("jane@acme.example", "SUP-1001")
+    ]
+    assert "blocked:      1 address(es)" in status.render(shown)
+    assert "jane@acme.example until" in status.render(shown)
+    assert read_once(target, lambda db: _gauges(db, h.clock.now())).blocked == 1
+    # Jane says her mailbox works again; the lead lifts the block (the web view's action).
+    assert await h.store.run(lambda db: outbox.lift_block(db, "Jane@Acme.example"))
+    await h.receive(customer_mail(2, body="Is there any news on the export? Thanks"))
+    assert kind(h, "ack")[-1]["To"] == "jane@acme.example", "mail goes to her again"
+    assert status.collect(target, h.clock.now())["blocked"] == []
+
+
 async def test_out_of_office_from_the_customer_becomes_a_note_for_the_se(h: Harness) -> None:
     await h.receive(customer_mail(1))
     ack = kind(h, "ack")[0]
@@ -621,3 +645,30 @@ async def test_a_strangers_first_mail_is_acknowledged_to_them_alone(h: Harness) 
     await h.receive(relay_reply(copy, "We never ask for passwords by mail: ignore that link."))
     [reply] = kind(h, "reply")
     assert "person0@elsewhere.example" in reply.rcpt
+
+
+async def test_a_root_dot_or_an_international_domain_is_answered_and_eai_is_held_readably(
+    h: Harness,
+) -> None:
+    """A From is no bounce because of how its domain is spelled: jane@acme.example. (the root's
+    dot) is jane@acme.example, and an internationalized domain is answered at its ASCII form.
+    An address with letters outside ASCII before the @ (SMTPUTF8 mail) cannot be written to
+    through the relay: it is quarantined with a reason a person can read, never taken for a
+    robot."""
+
+    def mail(sender: str, n: int) -> bytes:
+        return (
+            f"From: Jane Doe <{sender}>\nTo: support@example.com\nSubject: Export {n}\n"
+            f"Message-ID: <idn-{n}@client.example>\nMIME-Version: 1.0\n"
+            "Content-Type: text/plain; charset=utf-8\n\nThe export fails. Can you help?\n"
+        ).encode()
+
+    await h.receive(mail("jane@acme.example.", 1))
+    await h.receive(mail("jürgen@bücher.example", 2))
+    await h.receive(mail("jane@bücher.example", 3))
+    acks = [m["To"] for m in h.sink.messages if m["X-Support-Kind"] == "ack"]
+    assert "jane@acme.example" in acks, "the root's dot is no other domain"
+    assert "jane@xn--bcher-kva.example" in acks, "an international domain, at its ASCII form"
+    reason = await h.scalar("SELECT reason FROM inbox WHERE state = 'quarantined'")
+    assert "outside ASCII before the @" in str(reason), reason
+    assert await h.scalar("SELECT count(*) FROM inbox WHERE action = 'suppress'") == 0

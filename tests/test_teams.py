@@ -30,7 +30,7 @@ SHARED = {
 def team(name: str, address: str, se: str, db: str, **more: Any) -> dict[str, Any]:
     return {
         "name": name,
-        "support": {"address": address},
+        "support": {"address": address, "ticket_prefix": name[:3].upper()},
         "database": {"path": db},
         "imap": {"enabled": False},
         "people": [{"name": se.split("@")[0].title(), "address": se, "role": "se"}],
@@ -77,13 +77,41 @@ def test_two_teams_cannot_share_an_address_a_database_or_a_port() -> None:
             "web": {"port": 8026},
             "teams": [
                 team("support", "support@example.com", "sam@example.com", "/tmp/a.db"),
-                team("billing", "SUPPORT@example.com", "bea@example.com", "/tmp/a.db"),
+                team("billing", "SUPPORT@example.com", "bea@example.com", "/tmp/./a.db"),
+                team(
+                    "sales",
+                    "sales@example.com",
+                    "sal@example.com",
+                    "/tmp/c.db",
+                    support={"address": "sales@example.com", "ticket_prefix": "SUP"},
+                ),
             ],
         }
     )
     assert ("teams.billing.support.address", "the same as team support's") in found
-    assert ("teams.billing.database", "the same as team support's") in found
+    assert ("teams.billing.database", "the same as team support's") in found, (
+        "the same file however the path is spelled"
+    )
     assert ("teams.billing.web.port", "the same as team support's") in found
+    assert ("teams.sales.support.ticket_prefix", "the same as team support's") in found, (
+        "[SUP-1001] would name two teams' tickets"
+    )
+
+
+def test_a_sibling_teams_address_is_one_of_our_own() -> None:
+    teams = dict(
+        parse_teams(
+            {
+                **SHARED,
+                "teams": [
+                    team("support", "support@example.com", "sam@example.com", "/tmp/a.db"),
+                    team("billing", "billing@example.com", "bea@example.com", "/tmp/b.db"),
+                ],
+            }
+        )
+    )
+    assert "billing@example.com" in teams["support"].support.own_addresses
+    assert "support@example.com" in teams["billing"].support.own_addresses
 
 
 def test_a_problem_in_a_team_is_named_by_its_team_and_key() -> None:
@@ -106,6 +134,7 @@ def test_a_command_on_a_file_with_teams_names_its_team(tmp_path: Path) -> None:
         '[[teams]]\nname = "support"\nsupport.address = "support@example.com"\n'
         f'database.path = "{tmp_path / "a.db"}"\n'
         '[[teams]]\nname = "billing"\nsupport.address = "billing@example.com"\n'
+        'support.ticket_prefix = "BIL"\n'
         f'database.path = "{tmp_path / "b.db"}"\n'
     )
     assert [n for n, _ in load_teams(path)] == ["support", "billing"]

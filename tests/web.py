@@ -5,8 +5,14 @@ WebDriver never stalls it) with a seeded story, and headless Chromium driven by 
 from __future__ import annotations
 
 import asyncio
+import html
+import http.cookiejar
+import re
 import shutil
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -37,16 +43,21 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 class Site:
     """A running daemon with its web view on a loopback port."""
 
+    password = PASSWORD
+
     def __init__(self, tmp_path: Path, **over: Any) -> None:
         self.tmp_path = tmp_path
         self.over = over
+        self.clock = FakeClock(MONDAY_10)
+        self.gw: Gateway
+        self.sink: SmtpSink
+        self._stop: asyncio.Event
+        self._new_loop()
+
+    def _new_loop(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.ready: Future[None] = Future()
         self._thread = threading.Thread(target=self._main, daemon=True, name="site")
-        self.gw: Gateway
-        self.sink: SmtpSink
-        self.clock = FakeClock(MONDAY_10)
-        self._stop: asyncio.Event
 
     @property
     def url(self) -> str:
@@ -86,6 +97,30 @@ class Site:
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=30)
+
+    def restart(self) -> None:
+        """Stop the daemon and start it again on the same database and clock."""
+        self.stop()
+        self._new_loop()
+        self.start()
+
+    def login(self, address: str, password: str, headers: dict[str, str]) -> int:
+        """Sign in over plain HTTP (a script's way, not a browser's): the answer's status."""
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
+        with opener.open(self.url + "/login", timeout=10) as r:
+            page = r.read().decode()
+        token = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert token, "the sign-in form carries a CSRF token"
+        form = urllib.parse.urlencode(
+            {"csrf": html.unescape(token[1]), "address": address, "password": password}
+        ).encode()
+        request = urllib.request.Request(self.url + "/login", form, headers, method="POST")
+        try:
+            with opener.open(request, timeout=30) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
 
     def call(self, job: Callable[[Gateway], Awaitable[T]], timeout: float = 60) -> T:
         """Run ``job(gateway)`` on the daemon's loop and wait for it."""
@@ -147,6 +182,11 @@ class Site:
         self.passwords(
             "lee@example.com", "sam@example.com", "casey@example.com", "robin@example.com"
         )
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kw: object) -> None:
+        return None
 
 
 @contextmanager

@@ -18,4 +18,6 @@ def check(msg: InboundMessage, ours: Ours) -> str | None:
     params = msg.header("content-type").lower().replace(" ", "").replace('"', "")
     if msg.content_type == "multipart/report" and "report-type=feedback-report" in params:
         return "multipart/report (abuse/spam feedback report, RFC 5965)"
+    if "message/feedback-report" in msg.part_types[1:]:  # in a multipart/mixed, say
+        return "a message/feedback-report part (abuse/spam feedback report, RFC 5965)"
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sized
@@ -426,6 +427,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tickets ADD COLUMN at_risk TEXT NOT NULL DEFAULT '';
     """,
+    # 17: wrong passwords, kept (a restart forgets no lockout), per address and per client.
+    """
+    CREATE TABLE web_failures (
+        address TEXT NOT NULL,              -- as typed, lower-case
+        client TEXT NOT NULL,               -- the peer, or what a trusted proxy saw
+        at TEXT NOT NULL
+    );
+    CREATE INDEX web_failures_address ON web_failures(address, at);
+    CREATE INDEX web_failures_client ON web_failures(client, address, at);
+    CREATE INDEX web_failures_at ON web_failures(at);
+    """,
 )
 
 
@@ -835,6 +847,38 @@ def inspect_file(path: str | Path) -> tuple[str, int, set[str]]:
     finally:
         con.close()
     return ok, version, tables
+
+
+def _schema(con: sqlite3.Connection) -> dict[str, str]:
+    """Every table, index, trigger and view of a database, by kind and name, with its SQL as
+    written (comments and spacing aside)."""
+    rows = con.execute(
+        "SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    return {
+        f"{kind} {name}": " ".join(re.sub(r"--[^\n]*", " ", str(sql)).split())
+        for kind, name, sql in rows
+    }
+
+
+def schema_differences(path: str | Path, version: int) -> list[str]:
+    """How the schema of the file at ``path`` differs from what this release's migrations make
+    at ``version`` (tables, indexes, triggers and views): empty when it is exactly ours."""
+    ours = sqlite3.connect(":memory:")
+    theirs = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for script in MIGRATIONS[:version]:
+            for statement in statements(script):
+                ours.execute(statement)
+        want, have = _schema(ours), _schema(theirs)
+    finally:
+        ours.close()
+        theirs.close()
+    return (
+        [f"an extra {k}" for k in sorted(have.keys() - want.keys())]
+        + [f"no {k}" for k in sorted(want.keys() - have.keys())]
+        + [f"a changed {k}" for k in sorted(want.keys() & have.keys()) if want[k] != have[k]]
+    )
 
 
 def copy_file(source: str | Path, target: str | Path) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.models import TicketState
-from gateway.store import inbox, shunts
+from gateway.store import inbox, outbox, shunts
 from gateway.store.commitments import OPEN
 from gateway.store.db import Db, from_ts, marks, ts
 
@@ -87,6 +87,11 @@ def revised_sent(db: Db) -> int:
 
 def shunted(db: Db) -> int:
     return int(_one(db, shunts.COUNT_SQL))
+
+
+def blocked(db: Db, now: datetime) -> int:
+    """Addresses a proven bounce blocks now."""
+    return int(_one(db, outbox.BLOCKED_SQL, ts(now)))
 
 
 def totals(db: Db) -> tuple[int, int, int]:

@@ -30,14 +30,46 @@ def resolved_before(db: Db, before: datetime, limit: int) -> list[int]:
 
 
 def tickets_of(db: Db, address: str) -> list[int]:
-    """Tickets ``address`` asked or took part in."""
+    """Tickets ``address`` asked (is the customer of)."""
+    cur = db.execute(
+        "SELECT id FROM tickets WHERE lower(customer_address) = ? ORDER BY 1", (address.lower(),)
+    )
+    return [r[0] for r in cur.fetchall()]
+
+
+def tickets_joined(db: Db, address: str) -> list[int]:
+    """Tickets ``address`` only took part in (in CC; someone else's ticket)."""
     a = address.lower()
     cur = db.execute(
-        "SELECT id FROM tickets WHERE lower(customer_address) = ?"
-        " UNION SELECT ticket_id FROM participants WHERE address_key = ? ORDER BY 1",
+        "SELECT DISTINCT p.ticket_id FROM participants p JOIN tickets t ON t.id = p.ticket_id"
+        " WHERE p.address_key = ? AND lower(t.customer_address) != ? ORDER BY 1",
         (a, a),
     )
     return [r[0] for r in cur.fetchall()]
+
+
+def ticket_mail_in(db: Db, ids: list[int]) -> list[tuple[int, bytes]]:
+    """The mail in of tickets ``ids`` (id, bytes), to find what one person wrote."""
+    if not ids:
+        return []
+    cur = db.execute(
+        "SELECT i.id, r.raw FROM inbox i JOIN inbox_raw r ON r.inbox_id = i.id"
+        f" WHERE i.ticket_id IN ({marks(ids)}) AND length(r.raw) > 0 ORDER BY i.id",
+        ids,
+    )
+    return [(r[0], bytes(r[1])) for r in cur.fetchall()]
+
+
+def forget_participant(db: Db, ids: list[int], address: str) -> Counter[str]:
+    """``address`` off tickets ``ids`` (someone else's): no more mail to them from these."""
+    gone: Counter[str] = Counter()
+    if ids:
+        cur = db.execute(
+            f"DELETE FROM participants WHERE address_key = ? AND ticket_id IN ({marks(ids)})",
+            (address.lower(), *ids),
+        )
+        gone["people"] += max(cur.rowcount, 0)
+    return gone
 
 
 def forget_tickets(db: Db, ids: list[int], now: datetime) -> Counter[str]:

@@ -220,6 +220,37 @@ def undeliverable(db: Db, addresses: tuple[str, ...], now: datetime) -> dict[str
     return {a: found[a.lower()] for a in addresses if a.lower() in found}
 
 
+@dataclass(frozen=True)
+class Block:
+    """An address that gets no mail from us for a while: a bounce of our mail proved it
+    undeliverable."""
+
+    address: str
+    until: datetime
+    reason: str
+    ticket: str | None  # the key of the ticket whose mail bounced
+
+
+BLOCKED_SQL = "SELECT count(*) FROM undeliverable WHERE until > ?"
+
+
+def blocks(db: Db, now: datetime, limit: int = 200) -> list[Block]:
+    """The addresses blocked now, the latest first."""
+    cur = db.execute(
+        "SELECT u.address, u.until, u.reason, t.key FROM undeliverable u"
+        " LEFT JOIN tickets t ON t.id = u.ticket_id WHERE u.until > ?"
+        " ORDER BY u.until DESC, u.address LIMIT ?",
+        (ts(now), limit),
+    )
+    return [Block(r[0], from_ts(r[1]), r[2], r[3]) for r in cur.fetchall()]
+
+
+def lift_block(db: Db, address: str) -> bool:
+    """Mail may go to ``address`` again (a lead knows the mailbox works)."""
+    cur = db.execute("DELETE FROM undeliverable WHERE address = ?", (address.lower(),))
+    return cur.rowcount > 0
+
+
 def troubles(db: Db) -> list[tuple[int, str, str, str]]:
     """(id, kind, state, last error) of mail not sent yet or given up on."""
     cur = db.execute(

@@ -64,6 +64,8 @@ class TicketRow:
 def _visible(scope: Scope) -> tuple[str, dict[str, Any]]:
     if scope.everything:
         return "TRUE", {}
+    if not scope.accounts:  # ``IN ()`` is SQLite's, not PostgreSQL's
+        return "t.sc = :me", {"me": scope.sc}
     names = [f":a{i}" for i in range(len(scope.accounts))]
     return (
         f"(t.sc = :me OR t.account IN ({', '.join(names)}))",
@@ -239,9 +241,15 @@ def may_see(ticket: dict[str, Any], scope: Scope) -> bool:
     return scope.everything or ticket["sc"] == scope.sc or ticket["account"] in scope.accounts
 
 
-def record(db: Db, ticket: dict[str, Any], out_kinds: frozenset[str] | None) -> Record:
-    """Everything about ``ticket``: mail in and out (``out_kinds``: only those; None: all),
-    the decisions on each mail in, every date with its fate, the participants."""
+def record(
+    db: Db,
+    ticket: dict[str, Any],
+    out_kinds: frozenset[str] | None,
+    in_hidden: frozenset[str] = frozenset(),
+) -> Record:
+    """Everything about ``ticket``: mail in and out (``out_kinds``: only those; None: all;
+    never mail in whose action is in ``in_hidden``), the decisions on each mail in, every date
+    with its fate, the participants."""
     family = [ticket["id"]]
     cur = db.execute(
         "WITH RECURSIVE m(id) AS (SELECT id FROM tickets WHERE merged_into = ?"
@@ -264,7 +272,8 @@ def record(db: Db, ticket: dict[str, Any], out_kinds: frozenset[str] | None) -> 
     mails = [
         Mail(r[0], r[1], from_ts(r[2]), r[3], r[4], r[5], bytes(r[6]))
         for r in cur.fetchall()
-        if out_kinds is None or r[0] == "in" or r[3] in out_kinds
+        if (r[0] == "in" and r[3] not in in_hidden)
+        or (r[0] == "out" and (out_kinds is None or r[3] in out_kinds))
     ]
     inbound = [m.id for m in mails if m.direction == "in"]
     decisions: dict[int, list[Decision]] = {}

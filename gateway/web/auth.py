@@ -12,9 +12,7 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
-from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 
 from argon2 import PasswordHasher
@@ -85,36 +83,6 @@ def check_password(stored: str | None, password: str) -> bool:
         return _HASHER.verify(stored or _dummy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
-
-
-class Lockout:
-    """Wrong passwords, per address and per client: the ``attempts``-th within ``window`` locks
-    that key for ``window`` (a right password is refused too while it lasts)."""
-
-    def __init__(self, attempts: int, window: timedelta) -> None:
-        self.attempts = attempts
-        self.window = window
-        self._failures: dict[str, deque[datetime]] = {}
-        self._until: dict[str, datetime] = {}
-
-    def locked(self, keys: tuple[str, ...], now: datetime) -> bool:
-        return any(self._until.get(k, now) > now for k in keys)
-
-    def failed(self, keys: tuple[str, ...], now: datetime) -> None:
-        if len(self._failures) + len(self._until) > 10_000:  # many clients: forget the stale
-            self._failures = {k: v for k, v in self._failures.items() if now - v[-1] < self.window}
-            self._until = {k: t for k, t in self._until.items() if t > now}
-        for k in keys:
-            seen = self._failures.setdefault(k, deque())
-            seen.append(now)
-            while seen and now - seen[0] >= self.window:
-                seen.popleft()
-            if len(seen) >= self.attempts:
-                self._until[k] = now + self.window
-                del self._failures[k]
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
 
 
 def new_csrf() -> str:

@@ -1,5 +1,6 @@
 """``support-gateway passwd ADDRESS``: a configured person's password for the web view, kept as
-an argon2id hash in the database (never in the config, never logged)."""
+an argon2id hash in the database (never in the config, never logged); ``support-gateway web
+rotate-key``: a new cookie-signing key, every session ended."""
 
 from __future__ import annotations
 
@@ -39,3 +40,12 @@ def set_password(config: Config, address: str, from_stdin: bool) -> tuple[int, s
         )
     )
     return 0, f"password set for {person.name} <{person.address}> ({person.role})"
+
+
+def rotate_key(config: Config) -> tuple[int, str]:
+    """Return (exit status, text to print)."""
+    asyncio.run(write_once(config.database.target, web_store.rotate_key))
+    return 0, (
+        "a new session key is stored and every session has ended (everyone signs in again);"
+        " the daemon signs with the new key from its next start"
+    )

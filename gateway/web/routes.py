@@ -35,7 +35,7 @@ from gateway import report
 from gateway.clock import Clock
 from gateway.config import Config, Priority
 from gateway.log import event
-from gateway.models import MailKind, TicketState
+from gateway.models import Action, MailKind, TicketState
 from gateway.store import Store, inbox, outbox, outcomes, shunts
 from gateway.store import web as web_store
 from gateway.store.db import Db, Reader, from_ts
@@ -72,6 +72,8 @@ SC_KINDS = frozenset(
         MailKind.DEAD_LETTER_ALERT,
     }
 )
+# Nor the SE's own mail to the relay address (it carries the address, notes and commands).
+SC_HIDDEN_IN = frozenset({Action.RELAY.value, Action.REFUSED.value})
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self';"
@@ -102,7 +104,9 @@ class Site:
 
     def __post_init__(self) -> None:
         web = self.config().web
-        self.lockout = auth.Lockout(web.login_attempts, timedelta(minutes=web.lockout_minutes))
+        # argon2 costs 64 MiB and a core a check: at most this many at once, a few more wait.
+        self._checks = asyncio.Semaphore(web.password_checks)
+        self._checking = 0
         self.env = jinja2.Environment(
             loader=jinja2.FunctionLoader(_page_source),
             autoescape=True,
@@ -195,24 +199,41 @@ class Site:
         fields = await self.form(request)
         address = fields.get("address", "").strip().lower()[:254]
         client = self.client(request)
-        keys = (f"address:{address}", f"client:{client}")
+        web = self.config().web
         now = self.clock.now()
-        if self.lockout.locked(keys, now):
+        since = now - timedelta(minutes=web.lockout_minutes)
+        locked = await self.reader.run(
+            lambda db: web_store.login_locked(db, address, client, since, web.login_attempts)
+        )
+        if locked:
             event(log, "web-login-locked", logging.WARNING, address=address, client=client)
-            minutes = self.config().web.lockout_minutes
             return self._login_again(
-                request, fields, 429, f"Too many wrong passwords: try again in {minutes:g} minutes."
+                request,
+                fields,
+                429,
+                f"Too many wrong passwords: try again in {web.lockout_minutes:g} minutes.",
+            )
+        if self._checking >= 4 * web.password_checks:
+            event(log, "web-login-busy", logging.WARNING, address=address, client=client)
+            return self._login_again(
+                request, fields, 429, "Too many people are signing in: try again in a minute."
             )
         stored, gen = await self.reader.run(lambda db: web_store.credentials(db, address))
         person = auth.viewer(self.config(), address)
-        ok = await asyncio.to_thread(auth.check_password, stored, fields.get("password", ""))
+        self._checking += 1
+        try:
+            async with self._checks:
+                password = fields.get("password", "")
+                ok = await asyncio.to_thread(auth.check_password, stored, password)
+        finally:
+            self._checking -= 1
         if not ok or person is None:
-            self.lockout.failed(keys, now)
+            await self.store.run(lambda db: web_store.login_failed(db, address, client, now, since))
             event(log, "web-login-failed", logging.WARNING, address=address, client=client)
             return self._login_again(
                 request, fields, 401, "That address and password do not match."
             )
-        self.lockout.succeeded(keys[0])
+        await self.store.run(lambda db: web_store.login_succeeded(db, address))
         request.session.clear()
         request.session.update(
             who=person.address, at=now.timestamp(), gen=gen, csrf=auth.new_csrf()
@@ -262,7 +283,7 @@ class Site:
             q=q.get("q", "")[:200],
         )
         try:
-            page = max(1, int(q.get("page", "1")))
+            page = min(max(1, int(q.get("page", "1")[:12])), 10**9)  # an OFFSET SQL can take
         except ValueError:
             page = 1
         size = self.config().web.page_size
@@ -310,7 +331,8 @@ class Site:
         if not may_see(found, who.scope):
             raise Refused("this ticket belongs to an account you are not the consultant of")
         kinds = None if who.staff else frozenset(k.value for k in SC_KINDS)
-        rec = await self.reader.run(lambda db: record(db, found, kinds))
+        hidden = frozenset() if who.staff else SC_HIDDEN_IN
+        rec = await self.reader.run(lambda db: record(db, found, kinds, hidden))
         # Reading MIME is CPU: in a worker thread, never on the daemon's event loop.
         mails = await asyncio.to_thread(lambda: [(m, show(m.raw)) for m in rec.mails])
         return self.page(request, "ticket.html.j2", t=found, rec=rec, mails=mails)
@@ -319,7 +341,12 @@ class Site:
         if not who.lead:
             raise Refused("only leads read raw messages")
         direction = request.path_params["direction"]
-        got = await self.reader.run(lambda db: raw_mail(db, direction, request.path_params["id"]))
+        wanted = row_id(request.path_params["id"])
+        got = (
+            None
+            if wanted is None
+            else await self.reader.run(lambda db: raw_mail(db, direction, wanted))
+        )
         if got is None or direction not in ("in", "out"):
             return PlainTextResponse("no such message", status_code=404)
         raw_bytes, _ = got
@@ -433,10 +460,12 @@ class Site:
                 held(db),
                 stuck(db),
                 shunts.listing(db),
+                outbox.blocks(db, now),
                 recent_actions(db),
             )
 
-        quarantine, outgoing, shunted, done = await self.reader.run(job)
+        now = self.clock.now()
+        quarantine, outgoing, shunted, blocked, done = await self.reader.run(job)
         return self.page(
             request,
             "ops.html.j2",
@@ -444,6 +473,7 @@ class Site:
             quarantine=quarantine,
             outgoing=outgoing,
             shunted=shunted,
+            blocked=blocked,
             done=done,
             message=request.query_params.get("done", "")[:200],
         )
@@ -451,8 +481,12 @@ class Site:
     async def held_mail(self, request: Request, who: auth.Viewer) -> Response:
         if not who.staff:
             raise Refused("operations are for leads and engineers")
-        inbox_id = request.path_params["id"]
-        row = await self.reader.run(lambda db: inbox.get_row(db, inbox_id))
+        inbox_id = row_id(request.path_params["id"])
+        row = (
+            None
+            if inbox_id is None
+            else await self.reader.run(lambda db: inbox.get_row(db, inbox_id))
+        )
         if row is None or row["state"] not in ("quarantined", "spam"):
             return self.page(request, "error.html.j2", status=404, message="Not in quarantine.")
         shown = await asyncio.to_thread(show, bytes(row["raw"]))
@@ -463,7 +497,10 @@ class Site:
         retry a shunted ticket now."""
         fields = await self.form(request)
         if not who.lead:
-            raise Refused("only leads act on quarantine, spam, dead letters and shunted tickets")
+            raise Refused(
+                "only leads act on quarantine, spam, dead letters, blocked addresses and"
+                " shunted tickets"
+            )
         what, action, target = (
             request.path_params["what"],
             request.path_params["action"],
@@ -493,7 +530,12 @@ class Site:
     # -- open to all -------------------------------------------------------------------------
 
     async def healthz(self, request: Request) -> Response:
+        """Up or degraded for anyone (a monitor, a load balancer); what is failing (addresses,
+        relay errors) only for a signed-in lead or SE, as on the loopback metrics port."""
         report_ = self.health()
+        who = await self.signed_in(request)
+        if who is None or not who.staff:
+            report_ = {"ok": report_["ok"], "status": "up" if report_["ok"] else "degraded"}
         return Response(
             json.dumps(report_),
             status_code=200 if report_["ok"] else 503,
@@ -548,9 +590,17 @@ def _bar(r: dict[str, Any], measure: str, short: bool = False) -> charts.Bar:
     return charts.Bar(label, done / of if of else None, f"{done}/{of}")
 
 
+def row_id(value: object) -> int | None:
+    """A row id from a path, or None for what no row has (a 20-digit number overflows both
+    engines' integers: a 404, not a 500)."""
+    text = str(value)
+    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+
+
 def _apply(db: Db, what: str, action: str, target: str, now: datetime) -> str:
-    if what == "inbox" and target.isdigit():
-        n = int(target)
+    n_or_none = row_id(target)
+    if what == "inbox" and n_or_none is not None:
+        n = n_or_none
         row = inbox.get_row(db, n)
         if row is None or row["state"] not in ("quarantined", "spam"):
             return f"message {n} is not in quarantine"
@@ -563,9 +613,12 @@ def _apply(db: Db, what: str, action: str, target: str, now: datetime) -> str:
         if action == "release":
             inbox.release(db, n, now)
             return f"message {n} is marked handled; no mail was sent"
-    if what == "outbox" and action == "retry" and target.isdigit():
-        ok = outbox.revive(db, int(target), now)
+    if what == "outbox" and action == "retry" and n_or_none is not None:
+        ok = outbox.revive(db, n_or_none, now)
         return f"mail {target} will be sent again" if ok else f"mail {target} is not a dead letter"
+    if what == "block" and action == "lift":
+        ok = outbox.lift_block(db, target)
+        return f"mail may go to {target} again" if ok else f"{target} is not blocked"
     if what == "shunt" and action == "retry":
         ok = shunts.retry_now(db, target, now)
         return f"ticket {target} will be tried now" if ok else f"ticket {target} is not shunted"
