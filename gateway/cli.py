@@ -1,10 +1,14 @@
-"""``support-gateway`` commands: run, demo, check-config, explain, quarantine, shunt, status,
-report."""
+"""support-gateway: an email gateway that makes a support team keep its promises.
+
+Every command but demo, simulate and config-reference reads the config file given by
+--config, else $SUPPORT_GATEWAY_CONFIG, else /etc/support-gateway/support-gateway.toml.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import smtplib
 import sys
 from collections.abc import Sequence
@@ -34,8 +38,22 @@ def _instant(text: str) -> datetime:
     return t
 
 
+DEFAULT_CONFIG = "/etc/support-gateway/support-gateway.toml"
+CONFIG_VARIABLE = "SUPPORT_GATEWAY_CONFIG"
+
+
+def default_config() -> str:
+    """The config file a command reads without ``--config``: $SUPPORT_GATEWAY_CONFIG, else the
+    one the install puts in /etc."""
+    return os.environ.get(CONFIG_VARIABLE) or DEFAULT_CONFIG
+
+
 def _config_arguments(parser: argparse.ArgumentParser, help: str) -> None:
-    parser.add_argument("--config", required=True, help=help)
+    parser.add_argument(
+        "--config",
+        default=None,
+        help=f"{help} (default: ${CONFIG_VARIABLE}, else {DEFAULT_CONFIG})",
+    )
     parser.add_argument(
         "--team",
         help="a config file with [[teams]] serves several: the one to act on (run and"
@@ -45,6 +63,7 @@ def _config_arguments(parser: argparse.ArgumentParser, help: str) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="support-gateway", description=__doc__)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daemon")
@@ -169,8 +188,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("support-gateway")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "config", "") is None and args.command != "simulate":
+        args.config = default_config()
+        if not Path(args.config).exists():
+            print(
+                f"no config file at {args.config}: give --config FILE, or set {CONFIG_VARIABLE}",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
     if args.command == "config-reference":
         from gateway.config import reference_table
 
@@ -229,7 +265,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except FileNotFoundError as exc:
             print(exc, file=sys.stderr)
             return 1
-        print(status_mod.to_json(figures) if args.json else status_mod.render(figures))
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(config.hours.timezone)
+        print(status_mod.to_json(figures) if args.json else status_mod.render(figures, zone))
         return 0
     if args.command == "quarantine":
         from gateway import quarantine
@@ -292,6 +331,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = asyncio.run(explain(config, raw, args.at or SystemClock().now()))
         print(to_json(report) if args.json else render_text(report))
         return 0
+    missing = [(f"{n}: {k}" if n else k, m) for n, c in teams for k, m in c.secret_problems()]
+    if missing:  # not an outage to wait out: nothing would ever log in
+        print(f"{args.config}: refusing to start", file=sys.stderr)
+        for key, msg in missing:
+            print(f"  {key}: {msg}", file=sys.stderr)
+        return EXIT_CONFIG
     setup(config.log.level, args.log_format or config.log.format)
     from gateway.app import Gateway, StartRefused, run_all
 
@@ -339,11 +384,14 @@ def _simulate(args: argparse.Namespace) -> int:
 def check_config(config: Config, path: str, connect: bool) -> int:
     from gateway.compose import Composer
 
-    broken = Composer(config, SystemClock()).template_problems()
-    if broken:
-        print(f"{path}: templates do not render", file=sys.stderr)
-        for name, msg in broken:
-            print(f"  template {name}: {msg}", file=sys.stderr)
+    problems = config.secret_problems() + [
+        (f"template {name}", msg)
+        for name, msg in Composer(config, SystemClock()).template_problems()
+    ]
+    if problems:
+        print(f"{path}: not ready to run", file=sys.stderr)
+        for key, msg in problems:
+            print(f"  {key}: {msg}", file=sys.stderr)
         return EXIT_CONFIG
     where = f"{config.templates_dir} over the built-in set" if config.templates_dir else "built-in"
     print(f"{path}: configuration is valid; every template renders ({where})")

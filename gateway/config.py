@@ -8,9 +8,11 @@ with the dotted key it belongs to.
 from __future__ import annotations
 
 import colorsys
+import copy
 import functools
 import ipaddress
 import itertools
+import json
 import os
 import re
 import ssl
@@ -71,6 +73,9 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
 class Secret(_Section):
     """Where a secret comes from: a file (e.g. under $CREDENTIALS_DIRECTORY), an environment
     variable, or (OAuth2 tokens only) a command that prints it. Never the config itself."""
@@ -87,9 +92,37 @@ class Secret(_Section):
     def configured(self) -> bool:
         return bool(self.file or self.env or self.command)
 
+    def problem(self) -> str | None:
+        """Why the secret cannot be read here and now (None: it can, or it is a command, which
+        is run only when needed)."""
+        if self.file:
+            expanded = os.path.expandvars(self.file)
+            unset = _VARIABLE.search(expanded)  # expandvars leaves an unset one as written
+            if unset:
+                name = unset.group(1) or unset.group(2)
+                if name == "CREDENTIALS_DIRECTORY":
+                    return (
+                        f"CREDENTIALS_DIRECTORY is not set in {self.file!r}: systemd sets it"
+                        " for the unit (LoadCredential=); outside systemd, point file at the"
+                        " secret's own path, or export CREDENTIALS_DIRECTORY"
+                        " (/etc/support-gateway/credentials with the example unit)"
+                    )
+                return f"${name} in {self.file!r} is not set"
+            path = Path(expanded)
+            if not path.is_file():
+                return f"no file {path}"
+            if not os.access(path, os.R_OK):
+                return f"{path} is not readable by this user (uid {os.getuid()})"
+        if self.env and self.env not in os.environ:
+            return f"environment variable {self.env} is not set"
+        return None
+
     def read(self) -> SecretStr:
         """Read the secret now (tokens expire, so callers read it at each login)."""
         if self.file:
+            missing = self.problem()
+            if missing:
+                raise FileNotFoundError(missing)
             path = Path(os.path.expandvars(self.file))
             return SecretStr(path.read_text(encoding="utf-8").rstrip("\r\n"))
         if self.env:
@@ -821,6 +854,19 @@ class Config(_Section):
         default_factory=list, description="Self-help articles suggested in acknowledgements."
     )
 
+    def secret_problems(self) -> list[tuple[str, str]]:
+        """(key, why) for each secret this config uses that cannot be read now."""
+        used: list[tuple[str, Secret]] = []
+        if self.imap.enabled and self.imap.auth == "password":
+            used.append(("imap.password", self.imap.password))
+        if self.imap.enabled and self.imap.auth == "xoauth2":
+            used.append(("imap.oauth2_token", self.imap.oauth2_token))
+        if self.smtp.user and self.smtp.auth == "password":
+            used.append(("smtp.password", self.smtp.password))
+        if self.smtp.user and self.smtp.auth == "xoauth2":
+            used.append(("smtp.oauth2_token", self.smtp.oauth2_token))
+        return [(key, why) for key, secret in used if (why := secret.problem())]
+
     @property
     def ingress_domains(self) -> frozenset[str]:
         """The domains the ingress takes mail for."""
@@ -907,22 +953,53 @@ def _loc(loc: tuple[int | str, ...]) -> str:
 
 
 def parse_config(data: dict[str, Any]) -> Config:
-    """Validate a config mapping; raise :class:`ConfigError` listing every problem by key."""
+    """Validate a config mapping; raise :class:`ConfigError` listing every problem by key (the
+    cross-references too: a bad value elsewhere in the file does not hide them)."""
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems: list[tuple[str, str]] = []
-        for err in exc.errors():
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            key = _loc(tuple(err["loc"]))
-            # Cross-reference problems carry their own keys ("key: message; key: message").
-            if key == "(top level)" and ": " in msg:
-                for part in msg.split("; "):
-                    k, _, m = part.partition(": ")
-                    problems.append((k, m))
-            else:
-                problems.append((key, msg))
+        problems = _problems(exc)
+        # A field's error stops the checks across sections (routing.default_se in [[people]],
+        # and the like): run them too, with each bad value left out.
+        trimmed = copy.deepcopy(data)
+        if any([_drop(trimmed, tuple(err["loc"])) for err in exc.errors()]):
+            try:
+                Config.model_validate(trimmed)
+            except ValidationError as again:
+                problems += [
+                    p for p in _problems(again) if p not in problems and p[1] != "Field required"
+                ]
         raise ConfigError(problems) from None
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for err in exc.errors():
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        key = _loc(tuple(err["loc"]))
+        # Cross-reference problems carry their own keys ("key: message; key: message").
+        if key == "(top level)" and ": " in msg:
+            for part in msg.split("; "):
+                k, _, m = part.partition(": ")
+                problems.append((k, m))
+        else:
+            problems.append((key, msg))
+    return problems
+
+
+def _drop(data: Any, loc: tuple[Any, ...]) -> bool:
+    """Remove the value at ``loc`` (a dict key) from ``data``; whether one was removed."""
+    for step in loc[:-1]:
+        if (isinstance(data, dict) and step in data) or (
+            isinstance(data, list) and isinstance(step, int) and 0 <= step < len(data)
+        ):
+            data = data[step]
+        else:
+            return False
+    if loc and isinstance(data, dict) and loc[-1] in data:
+        del data[loc[-1]]
+        return True
+    return False
 
 
 def _read(path: str | Path) -> dict[str, Any]:
@@ -1064,6 +1141,27 @@ def schema_keys() -> Iterator[str]:
     return (key for key, _ in schema_fields())
 
 
+def toml_value(value: Any) -> str:
+    """A default as it is written in the config file (TOML), or "(unset)"."""
+    if value is None:
+        return "(unset)"
+    if isinstance(value, StrEnum):
+        value = value.value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, BaseModel):
+        return toml_value(value.model_dump(mode="json"))
+    return json.dumps(str(value))
+
+
 def reference_table() -> str:
     """The config reference as a Markdown table (the README's is this output)."""
     rows = ["| key | default | meaning |", "|---|---|---|"]
@@ -1071,10 +1169,10 @@ def reference_table() -> str:
         if field.is_required():
             default = "(required)"
         elif field.default_factory is not None:
-            default = repr(field.default_factory())  # type: ignore[call-arg]
+            default = toml_value(field.default_factory())  # type: ignore[call-arg]
         else:
-            default = repr(getattr(field.default, "value", field.default))
-        default = default.replace("'", '"').replace("|", "\\|")
+            default = toml_value(field.default)
+        default = default.replace("|", "\\|")
         text = (field.description or "").replace("|", "/")
         rows.append(f"| `{key}` | `{default}` | {text} |")
     return "\n".join(rows)

@@ -20,10 +20,29 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
+from gateway.models import Action, MailKind
 from gateway.store import figures
 from gateway.store.db import Db, database_errors, read_once
 
 Health = Callable[[], dict[str, Any]]
+
+
+# The (class, action) pairs mail takes: people's mail every way it goes, robots' the two.
+_ROBOT = (Action.SUPPRESS, Action.ATTACH)
+_FIRST_SERIES: dict[str, tuple[Action, ...]] = {
+    "human": (
+        Action.ACKNOWLEDGE,
+        Action.FOLLOW_UP,
+        Action.ENGINEER_REPLY,
+        Action.RELAY,
+        Action.REFUSED,
+        Action.DUPLICATE,
+        Action.ASK_FORWARDER,
+    ),
+    **{c: _ROBOT for c in ("bounce", "auto-reply", "automated", "list", "receipt", "own")},
+    "spam": (Action.SPAM,),
+    "malformed": (Action.QUARANTINE,),
+}
 
 
 class Metrics:
@@ -54,6 +73,17 @@ class Metrics:
         )
         r.register(_StoredFigures(db_path, now))
         self._server: WSGIServer | None = None
+        # Every series a dashboard or an alert looks for exists from the start, at 0: a rate()
+        # over a counter that appears only when it first counts misses that first count.
+        for mail_class, actions in _FIRST_SERIES.items():
+            for action in actions:
+                self.messages.labels(mail_class, action.value)
+        for kind in MailKind:
+            self.sent.labels(kind.value)
+        for failure in ("permanent", "temporary"):
+            self.send_failures.labels(failure)
+        for component in ("processor", "scheduler"):
+            self.internal_errors.labels(component)
         self._thread: threading.Thread | None = None
 
     def observe_message(self, mail_class: str, action: str, lag_seconds: float) -> None:

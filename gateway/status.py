@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from gateway.store import figures, outbox, shunts
@@ -51,12 +51,23 @@ def _collect(db: Db, now: datetime) -> dict[str, Any]:
     }
 
 
-def render(s: dict[str, Any]) -> str:
+def local_time(t: datetime, tz: tzinfo) -> str:
+    """An instant as an operator reads it: in ``tz``, its zone named (Mon 23 Nov 2026 10:00
+    EST)."""
+    return t.astimezone(tz).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def render(s: dict[str, Any], tz: tzinfo = UTC) -> str:
+    """For people: every time in the team's zone, with the zone's name."""
+
+    def at(value: str | None) -> str:
+        return local_time(datetime.fromisoformat(value), tz) if value else "-"
+
     t, c, o, i = s["tickets"], s["commitments"], s["outbox"], s["inbox"]
     states = ", ".join(f"{k} {v}" for k, v in sorted(t.items())) or "none"
     return "\n".join(
         [
-            f"status at {s['at']}",
+            f"status at {at(s['at'])}",
             *(
                 [f"leader:       {s['leader'] or 'none: no gateway is running'}"]
                 if "leader" in s
@@ -65,20 +76,20 @@ def render(s: dict[str, Any]) -> str:
             f"tickets:      {states}",
             f"dates:        {c['overdue']} overdue, {c['due_within_24h']} due within 24 h, "
             f"{c['open']} open; {c['met']} met, {c['missed']} missed so far",
-            f"outbox:       {o['queued']} queued (oldest {o['oldest_queued'] or '-'}), "
+            f"outbox:       {o['queued']} queued (oldest {at(o['oldest_queued'])}), "
             f"{o['dead']} dead letters, {o['sent']} sent",
             f"inbox:        {i['waiting']} waiting to be processed ({i['held']} held after"
             f" internal errors), {i['quarantined']} quarantined, {i['spam']} kept as spam",
             f"shunted:      {len(s['shunted'])} ticket(s) the scheduler failed on"
             + "".join(
-                f"\n  {x['ticket']}: {x['attempts']} attempt(s) since {x['since']},"
-                f" next {x['retry_at']}: {x['reason']}"
+                f"\n  {x['ticket']}: {x['attempts']} attempt(s) since {at(x['since'])},"
+                f" next {at(x['retry_at'])}: {x['reason']}"
                 for x in s["shunted"]
             ),
             f"blocked:      {len(s['blocked'])} address(es) a bounce of our mail proved"
             " undeliverable (lift one on the web view's operations)"
             + "".join(
-                f"\n  {b['address']} until {b['until']} ({b['ticket'] or 'no ticket'}):"
+                f"\n  {b['address']} until {at(b['until'])} ({b['ticket'] or 'no ticket'}):"
                 f" {b['reason']}"
                 for b in s["blocked"]
             ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -81,12 +82,112 @@ def test_check_config_command_exit_status(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert "smtp.port" in run.stderr
+    assert "routing.default_se" in run.stderr, "every problem of the file in one run"
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    for name in ("imap-password", "smtp-password"):
+        (credentials / name).write_text("secret\n")
     good = subprocess.run(
         [sys.executable, "-m", "gateway", "check-config", "--config", str(EXAMPLE)],
         capture_output=True,
         text=True,
+        env={**os.environ, "CREDENTIALS_DIRECTORY": str(credentials)},
     )
     assert good.returncode == 0, good.stderr
+
+
+def test_a_red_colour_hides_no_other_problem_of_the_file() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {
+                "support": {"our_color": "#d01010"},
+                "imap": {"enabled": False},
+                "people": [{"name": "S", "address": "s@example.com", "role": "se"}],
+                "routing": {"default_se": "nobody@example.com"},
+            }
+        )
+    keys = [key for key, _ in err.value.problems]
+    assert "support.our_color" in keys and "routing.default_se" in keys, err.value.problems
+
+
+def _cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def test_secrets_outside_systemd_are_a_clear_error_and_run_refuses_to_start(
+    tmp_path: Path,
+) -> None:
+    """The example config's secrets live under ${CREDENTIALS_DIRECTORY}, which only systemd
+    sets: by hand, check-config says so (never "valid"), and run refuses to start at once
+    (exit 2) instead of retrying an "IMAP outage" forever."""
+    env = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        EXAMPLE.read_text().replace(
+            "/var/lib/support-gateway/gateway.db", str(tmp_path / "gateway.db")
+        )
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "gateway", "check-config", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert checked.returncode == 2, checked.stdout
+    assert "imap.password: CREDENTIALS_DIRECTORY is not set" in checked.stderr
+    assert "smtp.password: CREDENTIALS_DIRECTORY is not set" in checked.stderr
+    assert "outside systemd" in checked.stderr
+    ran = subprocess.run(
+        [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert ran.returncode == 2 and "refusing to start" in ran.stderr, ran.stderr
+    assert "imap.password" in ran.stderr
+    (tmp_path / "imap-password").write_text("x\n")
+    (tmp_path / "imap-password").chmod(0)
+    unreadable = config.read_text().replace(
+        "${CREDENTIALS_DIRECTORY}/imap-password", str(tmp_path / "imap-password")
+    )
+    config.write_text(unreadable.replace("${CREDENTIALS_DIRECTORY}/smtp-password", "/nowhere/pw"))
+    checked = _cli("check-config", "--config", str(config), env={"CREDENTIALS_DIRECTORY": ""})
+    assert "smtp.password: no file /nowhere/pw" in checked.stderr, checked.stderr
+    if os.getuid() != 0:  # root reads any file
+        assert "imap.password" in checked.stderr and "not readable" in checked.stderr
+
+
+def test_every_command_finds_the_config_without_being_told(tmp_path: Path) -> None:
+    """--config, else $SUPPORT_GATEWAY_CONFIG, else /etc/support-gateway/support-gateway.toml
+    (the login page's `support-gateway passwd your@address` works as written); --version."""
+    version = _cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("support-gateway "), version
+    config = tmp_path / "elsewhere.toml"
+    config.write_text(
+        f'[imap]\nenabled = false\n[database]\npath = "{tmp_path / "gateway.db"}"\n'
+        '[routing]\ndefault_se = "dana@example.com"\n'
+        '[[people]]\nname = "Dana"\naddress = "dana@example.com"\nrole = "se"\n'
+    )
+    told = _cli("check-config", env={"SUPPORT_GATEWAY_CONFIG": str(config)})
+    assert told.returncode == 0 and str(config) in told.stdout, told.stderr
+    env = {k: v for k, v in os.environ.items() if k != "SUPPORT_GATEWAY_CONFIG"}
+    untold = subprocess.run(
+        [sys.executable, "-m", "gateway", "status"], capture_output=True, text=True, env=env
+    )
+    if not Path("/etc/support-gateway/support-gateway.toml").exists():
+        assert untold.returncode == 2
+        assert "no config file at /etc/support-gateway/support-gateway.toml" in untold.stderr
 
 
 def test_secrets_are_read_from_files_and_never_shown(tmp_path: Path) -> None:
@@ -121,3 +222,13 @@ def test_rota_overrides_without_accounts_and_an_account_without_addresses() -> N
     with pytest.raises(ConfigError) as bad:
         parse_config(base | {"accounts": [{"name": "Acme", "se": "sam@example.com"}]})
     assert bad.value.problems == [("accounts[0]", "give domains or addresses")]
+
+
+def test_the_reference_shows_defaults_as_they_are_written_in_toml() -> None:
+    from gateway.config import reference_table
+
+    table = reference_table()
+    for python in ("True", "False", "None", "<Detail", "'"):
+        assert f"`{python}" not in table and f"{python}`" not in table, python
+    assert '| `support.ask_for` | `["version", "error", "since"]` |' in table
+    assert "| `imap.enabled` | `true` |" in table

@@ -147,6 +147,11 @@ async def test_status_shows_what_needs_attention(
     assert figures["outbox"] == {"queued": 0, "oldest_queued": None, "dead": 0, "sent": 4}
     text = status.render(figures)
     assert "tickets:      new 2" in text and "4 overdue" in text
+    from zoneinfo import ZoneInfo
+
+    # For people, the team's time with its zone named: 24 h after Monday 10:00 New York.
+    local = status.render(figures, ZoneInfo("America/New_York"))
+    assert local.splitlines()[0] == "status at Tue 24 Nov 2026 10:01 EST", local
 
 
 async def test_report_says_which_promises_were_kept(

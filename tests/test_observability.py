@@ -57,6 +57,11 @@ async def test_metrics_and_health(
         assert 'gateway_messages_total{action="acknowledge",mail_class="human"} 1.0' in text
         assert 'gateway_messages_total{action="suppress",mail_class="auto-reply"} 1.0' in text
         assert 'gateway_sent_total{kind="ack"} 1.0' in text
+        # Series that have not counted yet are there, at 0 (a rate() sees their first count).
+        assert 'gateway_sent_total{kind="revised-eta"} 0.0' in text
+        assert 'gateway_messages_total{action="suppress",mail_class="bounce"} 0.0' in text
+        assert 'gateway_send_failures_total{failure="permanent"} 0.0' in text
+        assert 'gateway_internal_errors_total{component="scheduler"} 0.0' in text
         assert "gateway_outbox_depth 0.0" in text
         assert 'gateway_commitments{state="open"}' in text
         assert "gateway_imap_up 1.0" in text

@@ -21,7 +21,13 @@ EXAMPLE = ROOT / "deploy" / "support-gateway.toml"
 
 
 def _config_text(tmp_path: Path, templates_dir: Path | None) -> str:
-    text = EXAMPLE.read_text()
+    """The example config, its state and its secrets (as the unit's credentials) under
+    ``tmp_path``."""
+    credentials = tmp_path / "credentials"
+    credentials.mkdir(exist_ok=True)
+    for name in ("imap-password", "smtp-password"):
+        (credentials / name).write_text("secret\n")
+    text = EXAMPLE.read_text().replace("${CREDENTIALS_DIRECTORY}", str(credentials))
     text = text.replace('templates_dir = ""', f'templates_dir = "{templates_dir or ""}"')
     return text.replace("/var/lib/support-gateway", str(tmp_path / "state"))
 

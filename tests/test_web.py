@@ -74,6 +74,11 @@ def test_filters_and_search_find_the_ticket(story: Site, tmp_path: Path) -> None
     with browser(tmp_path) as b:
         sign_in(b, story.url, "sam@example.com")
         assert sorted(keys_listed(b)) == ["SUP-1001", "SUP-1002"], "an SE sees every ticket"
+        engineers = [
+            o.get_attribute("value")
+            for o in b.find_elements(By.CSS_SELECTOR, "select[name=se] option")
+        ]
+        assert "lee@example.com" not in engineers and "sam@example.com" in engineers, engineers
         b.get(story.url + "/tickets?account=Globex")
         assert keys_listed(b) == ["SUP-1002"]
         b.get(story.url + "/tickets?state=resolved")
@@ -172,6 +177,9 @@ def test_a_lead_sees_the_promise_record_and_releases_quarantined_mail(
             .endswith("/report.csv?since=2026-11-01&until=2026-11-30")
         )
         b.get(story.url + "/ops")
+        health = text(b, "#health")
+        assert "True" not in health and "False" not in health, "words, not Python"
+        assert "yes" in health or "no" in health, health
         rows = b.find_elements(By.CSS_SELECTOR, "#quarantine tbody tr")
         assert len(rows) == 2 and "empty message" in rows[0].text
         held = story.scalar("SELECT min(id) FROM inbox WHERE state = 'quarantined'")

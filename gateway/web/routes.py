@@ -36,6 +36,7 @@ from gateway.clock import Clock
 from gateway.config import Config, Priority
 from gateway.log import event
 from gateway.models import Action, MailKind, TicketState
+from gateway.status import local_time
 from gateway.store import Store, inbox, outbox, outcomes, shunts
 from gateway.store import web as web_store
 from gateway.store.db import Db, Reader, from_ts
@@ -114,6 +115,7 @@ class Site:
         )
         self.env.filters["local"] = self._local
         self.env.filters["iso"] = from_ts
+        self.env.filters["words"] = in_words
         self.env.globals["kinds"] = {"overdue": Due.OVERDUE.value, "day": Due.DAY.value}
         # A commitment's kind as a reader says it.
         self.env.globals["date_kind"] = {
@@ -131,7 +133,7 @@ class Site:
     def _local(self, t: datetime | None) -> str:
         if t is None:
             return "-"
-        return t.astimezone(self._tz()).strftime("%a %d %b %Y %H:%M")
+        return local_time(t, self._tz())
 
     def page(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         who = getattr(request.state, "who", None)  # set by the guard of a signed-in page
@@ -316,7 +318,7 @@ class Site:
         if not who.staff:
             accounts = [a for a in accounts if a in who.scope.accounts]
         return {
-            "se": sorted(a for a, r in people.items() if r in ("se", "lead")),
+            "se": sorted(a for a, r in people.items() if r == "se"),
             "sc": sorted(a for a, r in people.items() if r == "sc"),
             "account": sorted(accounts),
             "product": sorted(p.name for p in config.products),
@@ -588,6 +590,13 @@ def _bar(r: dict[str, Any], measure: str, short: bool = False) -> charts.Bar:
         "resolved": (r["resolved_in_time"], r["resolution_came_due"]),
     }[measure]
     return charts.Bar(label, done / of if of else None, f"{done}/{of}")
+
+
+def in_words(value: object) -> str:
+    """A value as a page says it: yes or no, never Python's True or None."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None or value == "" else str(value)
 
 
 def row_id(value: object) -> int | None:
