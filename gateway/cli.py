@@ -183,8 +183,7 @@ def _parser() -> argparse.ArgumentParser:
         "--start", type=date.fromisoformat, default=date(2026, 1, 5), help="the first day"
     )
 
-    demo = sub.add_parser("demo", help="show the whole story on this machine, end to end")
-    demo.add_argument("--factor", type=float, default=7200.0, help="clock speed-up (default 7200)")
+    sub.add_parser("demo", help="show the whole story on this machine, end to end")
     return p
 
 
@@ -215,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from gateway.demo import run_demo
 
-        return asyncio.run(run_demo(args.factor))
+        return asyncio.run(run_demo())
     if args.command == "simulate":
         return _simulate(args)
     try:

@@ -1,9 +1,11 @@
 """``support-gateway demo``: the whole story on one machine, with nothing but the install.
 
 An embedded SMTP ingress takes the customer's mail (as an MTA would push it), an SMTP sink plays
-the relay, a temporary database holds the state, and the clock runs fast: a customer writes on a
-Monday morning, is acknowledged with dates, the SE and SC get their copy, and when Tuesday's date
-passes with no reply the customer gets a revised date without having to ask.
+the relay, a temporary database holds the state, and the story moves the clock: a customer
+writes on a Monday morning and is acknowledged with dates in the same minute, the SE and SC get
+their copy, the clock jumps over the hours nobody acts, and shortly before Tuesday's date would
+pass unmet the customer gets a revised date without having to ask. Every time printed is the
+gateway's own clock, so the story, the dates and the mails agree; every port is a free one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import tempfile
 import textwrap
 import urllib.parse
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,15 +28,16 @@ from zoneinfo import ZoneInfo
 import aiosmtplib
 
 from gateway.app import Gateway
-from gateway.clock import ScaledClock
+from gateway.clock import FakeClock
 from gateway.config import parse_config
 from gateway.sink import Received, SmtpSink
-from gateway.store import inbox, outbox
+from gateway.store import commitments, inbox, outbox, tickets
 from gateway.store import web as web_store
 from gateway.web.auth import hash_password
 from gateway.words import when
 
 FIRST_MAIL_SECONDS = 20.0  # real time for the acknowledgement and the SE copy to arrive
+STEP = timedelta(minutes=1)  # the clock's steps as a date draws near
 START = datetime(2026, 11, 23, 10, 15, tzinfo=ZoneInfo("America/New_York"))
 
 
@@ -51,8 +54,9 @@ def demo_config(tmp: Path, sink_port: int, ingress_port: int) -> dict[str, objec
         "ingress": {"enabled": True, "protocol": "smtp", "port": ingress_port},
         "smtp": {"host": "127.0.0.1", "port": sink_port, "tls": "none"},
         "database": {"path": str(tmp / "gateway.db")},
-        "scheduler": {"tick_seconds": 0.2},
+        "scheduler": {"tick_seconds": 0.05},
         "web": {"port": 0},
+        "metrics": {"port": 0},  # never the real daemon's 9464
         "people": [
             {"name": "Sam Engineer", "address": "sam@example.com", "role": "se"},
             {"name": "Dana Default", "address": "dana@example.com", "role": "se"},
@@ -70,7 +74,7 @@ def demo_config(tmp: Path, sink_port: int, ingress_port: int) -> dict[str, objec
     }
 
 
-def _say(clock: ScaledClock, text: str) -> None:
+def _say(clock: FakeClock, text: str) -> None:
     stamp = when(clock.now(), ZoneInfo("America/New_York"))
     print(f"\n[{stamp}] {text}")
 
@@ -83,8 +87,8 @@ def _show(m: Received, body: bool = True) -> None:
         print(textwrap.indent(m.text().strip(), "    | ", lambda _line: True))
 
 
-async def run_demo(factor: float = 7200.0) -> int:
-    clock = ScaledClock(START, factor)
+async def run_demo() -> int:
+    clock = FakeClock(START)
     sink = SmtpSink()
     await sink.start()
     with tempfile.TemporaryDirectory(prefix="support-gateway-demo-") as tmp:
@@ -119,7 +123,7 @@ async def _diagnose(gateway: Gateway) -> None:
         print(f"  last internal error: {gateway.processor.last_error}")
 
 
-async def _web_view(gateway: Gateway, clock: ScaledClock, key: str) -> None:
+async def _web_view(gateway: Gateway, clock: FakeClock, key: str) -> None:
     """Casey, the SC, signs in to the web view and reads the ticket's dates and story."""
     address, password = "casey@example.com", secrets.token_urlsafe(16)
     hashed, now = hash_password(password), clock.now()
@@ -157,9 +161,20 @@ def _signed_in_get(url: str, address: str, password: str, path: str) -> str:
     return body
 
 
-async def _story(gateway: Gateway, clock: ScaledClock, sink: SmtpSink) -> int:
+async def _until(gateway: Gateway, clock: FakeClock, sink: SmtpSink, count: int) -> None:
+    """Move the clock a minute at a time (the scheduler looks at each) until ``count`` mails
+    have reached the relay."""
+    for _ in range(24 * 60):
+        if len(sink.messages) >= count:
+            return
+        clock.advance(STEP)
+        await asyncio.sleep(0.1)  # two of the scheduler's ticks
+    raise AssertionError(f"only {len(sink.messages)} of {count} mails came in a day")
+
+
+async def _story(gateway: Gateway, clock: FakeClock, sink: SmtpSink) -> int:
     print("support-gateway demo: one customer mail, from arrival to a revised ETA.")
-    print(f"(the clock runs {clock.factor:.0f}x faster than real time)")
+    print("(the clock jumps over the hours nobody acts; every time shown is the gateway's)")
     customer = EmailMessage()
     customer["From"] = "Jane Customer <jane@acme.example>"
     customer["To"] = "support@example.com"
@@ -182,15 +197,28 @@ async def _story(gateway: Gateway, clock: ScaledClock, sink: SmtpSink) -> int:
     _say(clock, "The account's SE gets the thread, with the SC in CC (original attached):")
     _show(copy, body=False)
 
+    key = ack["X-Support-Ticket"]
+    ticket = await gateway.store.run(lambda db: tickets.by_key(db, key))
+    assert ticket is not None, f"no ticket {key}"
+    due = await gateway.store.run(lambda db: commitments.owed_of(db, ticket.id))
+    assert due is not None, "no reply date stands"
+    before = timedelta(minutes=gateway.config.sla.revise_before_minutes)
     _say(clock, "Nobody replies. Time passes...")
-    await sink.wait_for(4, timeout=60)
+    clock.set(due - before - 5 * STEP)  # the quiet hours in one jump, then minute by minute
+    await _until(gateway, clock, sink, 4)
     revised = next(m for m in sink.messages[2:] if m["To"] == ack["To"])
     alert = next(m for m in sink.messages[2:] if m is not revised)
-    _say(clock, "The reply date has passed: the customer hears from us before chasing:")
+    zone = ZoneInfo(gateway.config.hours.timezone)
+    minutes = round((due - clock.now()).total_seconds() / 60)
+    _say(
+        clock,
+        f"The reply date ({when(due, zone)}) would pass unmet in {minutes} minutes: the"
+        " customer hears from us before chasing, and before it passes:",
+    )
     _show(revised)
     _say(clock, "And the SE (SC in CC) is alerted:")
     _show(alert, body=False)
-    await _web_view(gateway, clock, ack["X-Support-Ticket"])
+    await _web_view(gateway, clock, key)
     print(
         f"\nDone: {len(sink.messages)} mails sent; 1 acknowledgement, 1 SE copy, "
         "1 revised ETA, 1 alert."

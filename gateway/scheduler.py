@@ -296,7 +296,12 @@ class Scheduler:
                 t,
                 Envelope(to=(t.se,), cc=cc),
                 context,
-                subject=f"[{t.key}] Missed date"
+                subject=f"[{t.key}] "
+                + (
+                    "Date about to be missed"
+                    if any(not r["passed"] for r in revisions)
+                    else "Missed date"
+                )
                 + (": revised date sent to the customer" if revisions else ": please set a date"),
             )
         )
