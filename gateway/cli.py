@@ -14,12 +14,14 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gateway import oauth2
 from gateway.clock import SystemClock
-from gateway.config import Config, ConfigError, load_config, load_teams
-from gateway.log import setup
-from gateway.oauth2 import TokenSource
+
+if TYPE_CHECKING:
+    from gateway.config import Config
+
+# What a command needs is imported by the command: --help and --version load nothing else.
 
 EXIT_CONFIG = 2
 EXIT_LEASE_LOST = 75  # EX_TEMPFAIL: systemd (Restart=on-failure) starts it again, as a worker
@@ -217,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run_demo())
     if args.command == "simulate":
         return _simulate(args)
+    from gateway.config import ConfigError, load_config, load_teams
+
     try:
         # run and check-config take every team of the file; the others one team (--team).
         if args.command in ("run", "check-config") and args.team is None:
@@ -336,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for key, msg in missing:
             print(f"  {key}: {msg}", file=sys.stderr)
         return EXIT_CONFIG
+    from gateway.log import setup
+
     setup(config.log.level, args.log_format or config.log.format)
     from gateway.app import Gateway, StartRefused, run_all
 
@@ -358,6 +364,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from gateway import simulate
+    from gateway.config import ConfigError, load_config
 
     try:
         config = load_config(args.config) if args.config else None
@@ -413,6 +420,9 @@ def check_config(config: Config, path: str, connect: bool) -> int:
 
 
 def _check_smtp(config: Config) -> int:
+    from gateway import oauth2
+    from gateway.oauth2 import TokenSource
+
     cfg = config.smtp
     try:
         cls = smtplib.SMTP_SSL if cfg.tls.value == "tls" else smtplib.SMTP
