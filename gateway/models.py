@@ -120,6 +120,8 @@ class Ticket:
     merged_into: int | None = None  # #merge: the ticket that carries on
     language: str = "en"  # the customer's mail is written in it (see gateway/speech.py)
     at_risk: str = ""  # the customer's sentence that shows they are unhappy with us
+    deadline_at: datetime | None = None  # a deadline the customer stated (gateway/deadline.py)
+    deadline_said: str = ""  # the sentence that states it
 
 
 @dataclass(frozen=True)

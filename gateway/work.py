@@ -12,6 +12,7 @@ from gateway.capacity import Check
 from gateway.clock import Clock
 from gateway.compose import Composer
 from gateway.config import Config
+from gateway.deadline import Deadline
 from gateway.models import Action, InboundMessage, Outbound, Route, Ticket
 from gateway.routing import Directory
 from gateway.sla import Policy, Promise
@@ -97,6 +98,7 @@ class Work:
     statement: bool = False  # a follow-up that tells us something and asks nothing new
     urgent: str = ""  # the customer's words that show urgency (gateway/tone.py)
     concern: str = ""  # the customer's words that show they are unhappy with us
+    deadline: Deadline | None = None  # a deadline they stated this time
     route: Route | None = None
     capacity: Check | None = None  # whether the reply date can be kept, and by whom
     language: str = "en"  # a new ticket's mail to the customer is written in it

@@ -214,6 +214,9 @@ def _se_copy(
         "at_risk_told": "",
         "urgent": "",
         "urgent_applied": True,
+        "deadline_words": "",
+        "deadline_said": "",
+        "deadline_after": [],
         **context_changes,
     }
     envelope = Envelope(to=("sam@example.com",), reply_to="support+sup-1001.x@example.com")

@@ -78,3 +78,42 @@ async def test_a_plain_report_is_neither(h: Harness) -> None:
     assert "Urgent" not in copy["Subject"] and "At risk" not in copy.text()
     assert kind(h, "note") == []
     assert "concern" not in kind(h, "ack")[0].text()
+
+
+async def test_a_deadline_the_customer_states_is_read_and_a_later_date_alerts(
+    h: Harness,
+) -> None:
+    """Jane writes on Monday 10:00 that she needs it before Thursday's launch: the resolution
+    target (Friday) falls after it, so Sam and Casey hear at once, and Sam's copy says so."""
+    body = (
+        "Hello,\n\nThe export fails with E42. We need this fixed before our launch on"
+        " Thursday 26 November. Can you help?\n\nJane"
+    )
+    await h.receive(customer_mail(1, body=body))
+    [copy] = kind(h, "se-copy")
+    assert "Deadline:  the customer's: Thursday 26 November, 17:00 EST" in copy.text()
+    assert "after it: the resolution target, Friday 27 November, 10:00 EST" in copy.text()
+    [alert] = kind(h, "note")
+    assert (alert["To"], alert["Cc"]) == ("sam@example.com", "casey@example.com")
+    assert "After the customer's deadline" in alert["Subject"]
+    assert "needs SUP-1001 by Thursday 26 November, 17:00 EST" in alert.text()
+    assert await h.scalar("SELECT deadline_said FROM tickets") == (
+        "We need this fixed before our launch on Thursday 26 November."
+    )
+    # A later mail that states a later deadline keeps the earlier one.
+    ack = kind(h, "ack")[0]
+    await h.receive(
+        customer_mail(
+            2, body="We could live with it by 4 December if need be.", in_reply_to=ack["Message-ID"]
+        )
+    )
+    assert str(await h.scalar("SELECT deadline_at FROM tickets")).startswith("2026-11-26T22:00")
+
+
+async def test_a_deadline_we_can_keep_is_shown_without_an_alert(h: Harness) -> None:
+    body = "Hello,\n\nWe need the export report by 4 December. Why does it fail with E42?\n"
+    await h.receive(customer_mail(1, body=body))
+    [copy] = kind(h, "se-copy")
+    assert "Deadline:  the customer's: Friday 4 December, 17:00 EST" in copy.text()
+    assert "after it" not in copy.text()
+    assert kind(h, "note") == []

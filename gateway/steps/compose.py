@@ -89,6 +89,7 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
                 auto_submitted="auto-replied",
             )
         )
+    after_deadline = _after_deadline(s, w, t)
     # The customer's files reach the SE inside the attached original, unless it is too big.
     files = attachments.extract(w.row.raw) if msg.attachments else []
     too_big = len(w.row.raw) > s.config.safety.max_attachment_bytes
@@ -119,6 +120,9 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
         "capacity_note": _capacity_note(s, w, leads),
         "at_risk": w.concern,
         "at_risk_told": ", ".join(d.name_of(a) for a in _at_risk_recipients(s, w, t)),
+        "deadline_words": s.when(t.deadline_at, t) if t.deadline_at else "",
+        "deadline_said": t.deadline_said,
+        "deadline_after": [words for _, words in after_deadline],
         "urgent": w.urgent if urgent else "",
         "urgent_applied": s.config.sla.urgency == "apply",
     }
@@ -148,6 +152,8 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
         )
     if w.concern:
         w.outgoing.append(_at_risk_alert(s, w, t))
+    if after_deadline:
+        w.outgoing.append(_deadline_alert(s, w, t, after_deadline))
     if leads:
         check = w.later
         assert check is not None
@@ -220,6 +226,41 @@ def _at_risk_alert(s: Services, w: Work, t: Ticket) -> Outbound:
             f" \u201c{w.concern}\u201d. {d.name_of(t.se)} has the ticket.",
         },
         subject=staff_subject(t, "At risk", w.message.subject),
+    )
+
+
+def _after_deadline(s: Services, w: Work, t: Ticket) -> list[tuple[str, str]]:
+    """(kind, words) of each date we give in this mail that falls after the deadline the
+    customer stated in it: never promised without the SE and SC knowing at once."""
+    if w.deadline is None or t.deadline_at is None:
+        return []
+    named = {"actionable": "the reply date", "resolution": "the resolution target"}
+    dates = [(p.kind, p.due) for p in w.promises if p.kind in named]
+    if w.follow_up_due:
+        dates.append(("actionable", w.follow_up_due))
+    return [
+        (kind, f"{named[kind]}, {s.when(due, t)}") for kind, due in dates if due > t.deadline_at
+    ]
+
+
+def _deadline_alert(s: Services, w: Work, t: Ticket, after: list[tuple[str, str]]) -> Outbound:
+    """The SE and SC hear at once that a date we gave falls after the customer's deadline."""
+    d = s.directory
+    assert t.deadline_at is not None
+    return s.composer.build(
+        MailKind.NOTE,
+        Template.NOTE,
+        t,
+        Envelope(to=(t.se,), cc=(t.sc,) if t.sc else ()),
+        {
+            "author": "the gateway",
+            "note": f"{w.message.from_address} needs {t.key} by {s.when(t.deadline_at, t)}"
+            f" (\u201c{t.deadline_said}\u201d), and we told them "
+            + " and ".join(words for _, words in after)
+            + f". {d.name_of(t.se)}: agree what is possible with them (#eta resolve <when>"
+            " sets a resolution date), or say why not.",
+        },
+        subject=staff_subject(t, "After the customer's deadline", w.message.subject),
     )
 
 

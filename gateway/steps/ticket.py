@@ -49,13 +49,16 @@ def step_ticket(s: Services, w: Work, db: Db) -> None:
 
 def _tone(s: Services, w: Work, db: Db) -> None:
     """Urgency in the customer's words makes the ticket urgent (``sla.urgency = "apply"``); a
-    concern about us marks it at risk. Both are kept on the ticket, read again here."""
+    concern about us marks it at risk; a deadline they state is kept (the earliest). All are
+    kept on the ticket, read again here."""
     t = w.the_ticket
     if w.urgent and s.config.sla.urgency == "apply" and t.priority != "urgent":
         tickets.set_priority(db, t.id, "urgent")
     if w.concern and not t.at_risk:
         tickets.mark_at_risk(db, t.id, w.concern)
-    if (w.urgent and s.config.sla.urgency == "apply") or w.concern:
+    if w.deadline:
+        tickets.set_deadline(db, t.id, w.deadline.at, w.deadline.sentence)
+    if (w.urgent and s.config.sla.urgency == "apply") or w.concern or w.deadline:
         w.ticket = tickets.get(db, t.id)
 
 

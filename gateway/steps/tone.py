@@ -1,10 +1,13 @@
 """The pipeline's tone step (see gateway/pipeline.py for the whole story): urgency in the
-customer's words and a concern about us (see gateway/tone.py), read from what they wrote this
-time; the ticket step applies them."""
+customer's words, a concern about us (see gateway/tone.py) and a deadline they state (see
+gateway/deadline.py), read from what they wrote this time; the ticket step applies them."""
 
 from __future__ import annotations
 
-from gateway import points, tone
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from gateway import deadline, points, tone
 from gateway.store import Db
 from gateway.work import Services, Work
 
@@ -19,3 +22,8 @@ def step_tone(s: Services, w: Work, db: Db) -> None:
     w.concern = tone.concern(said)
     if w.concern:
         w.decide("tone:at-risk", "yes", w.concern)
+    hours = s.config.hours
+    day_ends = max((span[1] for day in hours.weekly() for span in day), default=time(17))
+    w.deadline = deadline.stated(said, w.row.received_at, ZoneInfo(hours.timezone), day_ends)
+    if w.deadline:
+        w.decide("tone:deadline", w.deadline.at.isoformat(), w.deadline.sentence)

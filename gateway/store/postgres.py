@@ -364,6 +364,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX web_failures_at ON web_failures(at);
     ALTER TABLE web_users ALTER COLUMN generation TYPE BIGINT;
     """,
+    # SQLite's 18.
+    """
+    ALTER TABLE tickets ADD COLUMN deadline_at TEXT COLLATE "C";
+    ALTER TABLE tickets ADD COLUMN deadline_said TEXT COLLATE "C" NOT NULL DEFAULT '';
+    """,
 )
 
 

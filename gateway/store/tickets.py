@@ -40,12 +40,23 @@ def _ticket(r: sqlite3.Row) -> Ticket:
         merged_into=r["merged_into"],
         language=r["language"],
         at_risk=r["at_risk"],
+        deadline_at=from_ts(r["deadline_at"]) if r["deadline_at"] else None,
+        deadline_said=r["deadline_said"],
     )
 
 
 def mark_at_risk(db: Db, ticket_id: int, sentence: str) -> None:
     """The customer is unhappy with us: the ticket keeps the sentence that shows it."""
     db.execute("UPDATE tickets SET at_risk = ? WHERE id = ?", (sentence, ticket_id))
+
+
+def set_deadline(db: Db, ticket_id: int, at: datetime, sentence: str) -> None:
+    """The customer stated a deadline: the ticket keeps the earliest they stated."""
+    db.execute(
+        "UPDATE tickets SET deadline_at = ?, deadline_said = ?"
+        " WHERE id = ? AND (deadline_at IS NULL OR deadline_at > ?)",
+        (ts(at), sentence, ticket_id, ts(at)),
+    )
 
 
 def get(db: Db, ticket_id: int) -> Ticket:
