@@ -4,8 +4,9 @@
 A deadline is a cue (by, before, until, no later than, deadline; bis, spätestens; antes de,
 para el) followed closely by a day: a weekday, tomorrow, the end of the week or month, or a
 date that python-dateutil reads ("12 December", "December 12th", "2026-12-12"; never "4.2"
-or "12/12", a version or a day either way round). It is the end of that day's business hours in the team's zone,
-and only a day still to come within a year counts. Pure logic: no servers, no database.
+or "12/12", a version or a day either way round). It is the end of that day's business hours
+in the team's zone, and only a day still to come within a year counts. Pure logic: no
+servers, no database.
 """
 
 from __future__ import annotations
