@@ -458,6 +458,12 @@ class SlaSection(_Section):
         " the reply target, and setting the priority moves the resolution target (a date an"
         " engineer promised stands); a priority not listed gets the tier's or the defaults.",
     )
+    warn_before_minutes: int = Field(
+        120,
+        ge=0,
+        description="The SE is warned this many business minutes before a reply date of theirs"
+        " would pass unmet (0: no warning).",
+    )
     revise_before_minutes: int = Field(
         15,
         ge=0,

@@ -3,8 +3,9 @@
 An embedded SMTP ingress takes the customer's mail (as an MTA would push it), an SMTP sink plays
 the relay, a temporary database holds the state, and the story moves the clock: a customer
 writes on a Monday morning and is acknowledged with dates in the same minute, the SE and SC get
-their copy, the clock jumps over the hours nobody acts, and shortly before Tuesday's date would
-pass unmet the customer gets a revised date without having to ask. Every time printed is the
+their copy, the clock jumps over the hours nobody acts, the SE is warned two business hours
+before the reply date, and shortly before it would pass unmet the customer gets a revised date
+without having to ask. Every time printed is the
 gateway's own clock, so the story, the dates and the mails agree; every port is a free one.
 """
 
@@ -202,13 +203,23 @@ async def _story(gateway: Gateway, clock: FakeClock, sink: SmtpSink) -> int:
     assert ticket is not None, f"no ticket {key}"
     due = await gateway.store.run(lambda db: commitments.owed_of(db, ticket.id))
     assert due is not None, "no reply date stands"
-    before = timedelta(minutes=gateway.config.sla.revise_before_minutes)
-    _say(clock, "Nobody replies. Time passes...")
-    clock.set(due - before - 5 * STEP)  # the quiet hours in one jump, then minute by minute
-    await _until(gateway, clock, sink, 4)
-    revised = next(m for m in sink.messages[2:] if m["To"] == ack["To"])
-    alert = next(m for m in sink.messages[2:] if m is not revised)
+    sla = gateway.config.sla
     zone = ZoneInfo(gateway.config.hours.timezone)
+    _say(clock, "Nobody replies. Time passes...")
+    # The quiet hours in one jump, then minute by minute: first the SE's warning...
+    warn = timedelta(minutes=sla.warn_before_minutes)
+    clock.set(due - warn - 5 * STEP)
+    await _until(gateway, clock, sink, 3)
+    warning = next(m for m in sink.messages if m["X-Support-Kind"] == "due-soon")
+    _say(
+        clock, f"{sla.warn_before_minutes // 60} business hours before the date, the SE is warned:"
+    )
+    _show(warning)
+    # ...then, if they still do not answer, the customer's new date before the old one passes.
+    clock.set(due - timedelta(minutes=sla.revise_before_minutes) - 5 * STEP)
+    await _until(gateway, clock, sink, 5)
+    revised = next(m for m in sink.messages if m["X-Support-Kind"] == "revised-eta")
+    alert = next(m for m in sink.messages if m["X-Support-Kind"] == "missed-alert")
     minutes = round((due - clock.now()).total_seconds() / 60)
     _say(
         clock,
@@ -220,7 +231,7 @@ async def _story(gateway: Gateway, clock: FakeClock, sink: SmtpSink) -> int:
     _show(alert, body=False)
     await _web_view(gateway, clock, key)
     print(
-        f"\nDone: {len(sink.messages)} mails sent; 1 acknowledgement, 1 SE copy, "
+        f"\nDone: {len(sink.messages)} mails sent; 1 acknowledgement, 1 SE copy, 1 warning, "
         "1 revised ETA, 1 alert."
     )
     return 0

@@ -38,6 +38,7 @@ class MailKind(StrEnum):
     REPLY = "reply"  # an SE's reply, relayed to the customer
     ETA = "eta"  # to the customer: a date an engineer set
     NOTE = "note"  # to the SE: a note on the ticket
+    DUE_SOON = "due-soon"  # to the SE: a date of theirs is about to pass unmet
     DONE = "done"  # to the SC: the case is resolved
     REVISED_ETA = "revised-eta"  # to the customer: a missed date, revised
     MISSED_ALERT = "missed-alert"  # to the SE and SC: a date was missed

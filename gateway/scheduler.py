@@ -28,7 +28,8 @@ from functools import partial
 from typing import Any
 
 from gateway import handover
-from gateway.compose import Envelope, customer_envelope
+from gateway.compose import Envelope, customer_envelope, staff_subject
+from gateway.engineer import relay_for
 from gateway.ledger import CUSTOMER_KINDS, queue_mail
 from gateway.log import event
 from gateway.metrics import Metrics
@@ -52,7 +53,7 @@ from gateway.store.commitments import Commitment
 from gateway.store.db import database_errors, transient
 from gateway.templating import Template
 from gateway.waiting import wait_any
-from gateway.words import dates_owed, kind_words
+from gateway.words import dates_owed, kind_words, when
 
 log = logging.getLogger("gateway.scheduler")
 
@@ -105,6 +106,7 @@ class Scheduler:
         now = self.s.clock.now()
         queued = (
             await self._cover(now)
+            + await self._warn_due(now)
             + await self._revise_missed(now)
             + await self._status_updates(now)
             + await self._dead_letters(now)
@@ -194,6 +196,70 @@ class Scheduler:
                 reason,
             )
             return False
+
+    # -- dates about to pass: the SE hears first -----------------------------------------------
+
+    async def _warn_due(self, now: datetime) -> int:
+        """An SE whose reply date (or a point's) would pass unmet within
+        ``sla.warn_before_minutes`` business minutes gets one note per ticket, once per date,
+        while there is still time to answer (a date that close to its revision is left to it)."""
+        s, sla = self.s, self.s.config.sla
+        if not sla.warn_before_minutes:
+            return 0
+        horizon = s.calendar.add_business_time(now, timedelta(minutes=sla.warn_before_minutes))
+        after = now + timedelta(minutes=sla.revise_before_minutes)
+
+        def read(db: Db) -> tuple[list[Commitment], set[int]]:
+            return commitments.unwarned_before(db, horizon, after, OWED), shunts.waiting(db, now)
+
+        due, resting = await self.store.run(read)
+        warned = 0
+        for ticket_id in dict.fromkeys(c.ticket_id for c in due):
+            if ticket_id in resting:
+                continue
+
+            def job(db: Db, ticket_id: int = ticket_id) -> bool:
+                soon = [
+                    c
+                    for c in commitments.unwarned_before(db, horizon, after, OWED)
+                    if c.ticket_id == ticket_id
+                ]
+                if not soon:
+                    return False
+                t = tickets.get(db, ticket_id)
+                commitments.mark_warned(db, [c.id for c in soon], now)
+                self._queue(db, t, [self._warning(t, soon, now)], now)
+                event(log, "due-soon", ticket=t.key, se=t.se, dates=len(soon))
+                return True
+
+            warned += await self._per_ticket(ticket_id, now, job)
+        return warned
+
+    def _warning(self, t: Ticket, soon: list[Commitment], now: datetime) -> Outbound:
+        s = self.s
+        zone = s.calendar.tz  # staff mail: the team's time, its zone named
+
+        def said(c: Commitment) -> str:
+            what = f"the point \u201c{c.point}\u201d" if c.kind == "point" else "your reply"
+            left = s.calendar.business_time_between(now, c.due_at)
+            hours = round(left.total_seconds() / 3600, 1)
+            return f"{what}: by {when(c.due_at, zone, None)} ({hours:g} business hours from now)"
+
+        lines = "; ".join(said(c) for c in soon)
+        return s.composer.build(
+            MailKind.DUE_SOON,
+            Template.NOTE,
+            t,
+            Envelope(to=(t.se,), reply_to=relay_for(s, t)),
+            {
+                "author": "the gateway",
+                "note": f"{t.key} ({t.customer_name or t.customer_address}) is due soon: {lines}."
+                " Reply to this mail with your answer, or with #eta <when> for a new date (the"
+                " customer is told); otherwise the customer gets a revised date"
+                f" {s.config.sla.revise_before_minutes} minutes before it passes.",
+            },
+            subject=staff_subject(t, "Due soon", t.subject),
+        )
 
     # -- missed dates ------------------------------------------------------------------------
 

@@ -453,7 +453,8 @@ def test_the_demo_tells_the_whole_story() -> None:
         " pass unmet in 15 minutes: the customer hears from us before chasing",
         "and we will not manage that",
         "will reply by Wednesday 25 November, 17:00 EST",
-        "1 acknowledgement, 1 SE copy, 1 revised ETA, 1 alert",
+        "[Tuesday 24 November, 08:15 EST] 2 business hours before the date, the SE is warned",
+        "1 acknowledgement, 1 SE copy, 1 warning, 1 revised ETA, 1 alert",
     ):
         assert line in out, out
 

@@ -61,3 +61,32 @@ async def test_point_misses_count_towards_escalation(h: Harness) -> None:
     alerts = kind(h, "missed-alert")
     assert len(alerts) == 2
     assert "miss number 2" in alerts[-1].text()
+
+
+async def test_the_se_is_warned_two_business_hours_before_a_date_passes(h: Harness) -> None:
+    """Monday 10:00's mail is due Tuesday 10:00; 120 business minutes before it is Tuesday
+    08:00 (the day starts at 08:00): Sam hears then, once, and can still answer in time."""
+    await h.receive(customer_mail(1, body="Our export fails with E42. Why does it stop?"))
+    reply_due = await due(h)
+    await h.later(timedelta(hours=6, minutes=59))  # Monday 16:59: 121 business minutes left
+    assert kind(h, "due-soon") == []
+    await h.later(timedelta(hours=15, minutes=2))  # Tuesday 08:01: 119 left
+    [warning] = kind(h, "due-soon")
+    assert warning["To"] == "sam@example.com" and not warning["Cc"]
+    assert "[SUP-1001] Due soon" in warning["Subject"]
+    text = warning.text()
+    assert "your reply: by Tuesday 24 November, 10:00 EST (2 business hours from now)" in text
+    assert "your time" not in text, "staff mail: the team's time"
+    assert warning["Reply-To"].startswith("support+sup-1001."), "an answer goes straight back"
+    await h.later(timedelta(minutes=30))
+    assert len(kind(h, "due-soon")) == 1, "once per date"
+    await h.later(reply_due - h.clock.now() - timedelta(minutes=14))
+    assert len(kind(h, "revised-eta")) == 1 and len(kind(h, "due-soon")) == 1
+
+
+async def test_no_warning_when_the_se_answers_in_time(h: Harness) -> None:
+    await h.receive(customer_mail(1, body="Why does the export stop?"))
+    copy = kind(h, "se-copy")[0]
+    await h.receive(relay_reply(copy, "It stops because the disk is full: free some space."))
+    await h.later(timedelta(hours=23))
+    assert kind(h, "due-soon") == []

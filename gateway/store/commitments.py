@@ -104,6 +104,25 @@ def due_unmet(db: Db, before: datetime, ticket_states: tuple[str, ...]) -> list[
     return [_row(r) for r in cur.fetchall()]
 
 
+def unwarned_before(
+    db: Db, before: datetime, after: datetime, ticket_states: tuple[str, ...]
+) -> list[Commitment]:
+    """Open reply dates (and points) an SE owes, due after ``after`` and by ``before``, whose SE
+    has not been warned yet, on tickets in one of ``ticket_states``."""
+    places = marks(ticket_states)
+    cur = db.execute(
+        f"SELECT {_COLUMNS} FROM commitments CROSS JOIN tickets t ON t.id = ticket_id"
+        f" WHERE {OPEN} AND {_REPLY_KINDS} AND warned_at IS NULL AND due_at <= ? AND due_at > ?"
+        f" AND t.state IN ({places}) ORDER BY due_at, commitments.id",
+        (ts(before), ts(after), *ticket_states),
+    )
+    return [_row(r) for r in cur.fetchall()]
+
+
+def mark_warned(db: Db, ids: list[int], now: datetime) -> None:
+    db.execute(f"UPDATE commitments SET warned_at = ? WHERE id IN ({marks(ids)})", (ts(now), *ids))
+
+
 def due_unmet_for(
     db: Db, ticket_id: int, before: datetime, ticket_states: tuple[str, ...]
 ) -> list[Commitment]:

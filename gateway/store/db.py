@@ -438,10 +438,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX web_failures_client ON web_failures(client, address, at);
     CREATE INDEX web_failures_at ON web_failures(at);
     """,
-    # 18: a deadline the customer stated (the end of that day's hours), with their sentence.
+    # 18: a deadline the customer stated (the end of that day's hours), with their sentence;
     """
     ALTER TABLE tickets ADD COLUMN deadline_at TEXT;
     ALTER TABLE tickets ADD COLUMN deadline_said TEXT NOT NULL DEFAULT '';
+    -- and when the SE was warned that a date of theirs is about to pass unmet
+    ALTER TABLE commitments ADD COLUMN warned_at TEXT;
     """,
 )
 

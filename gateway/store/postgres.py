@@ -368,6 +368,7 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tickets ADD COLUMN deadline_at TEXT COLLATE "C";
     ALTER TABLE tickets ADD COLUMN deadline_said TEXT COLLATE "C" NOT NULL DEFAULT '';
+    ALTER TABLE commitments ADD COLUMN warned_at TEXT COLLATE "C";
     """,
 )
 
