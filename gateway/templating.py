@@ -128,8 +128,8 @@ def render(
     env: Environment, template: Template, part: str, context: dict[str, Any], speech: Speech
 ) -> str:
     """One part of ``template`` in ``speech``'s language (our own people's mail: English)."""
-    if template in CUSTOMER:
-        context = speak(context, speech)
+    # Every date said in the reader's words: the customer's language, or ours for staff.
+    context = speak(context, speech if template in CUSTOMER else speech.staff())
     return env.select_template(names_in(template, part, speech.language)).render(context)
 
 

@@ -77,3 +77,19 @@ async def test_news_on_an_open_ticket_is_acknowledged_with_the_date_that_stands(
         customer_mail(3, subject="Re: x", body="Thanks!", in_reply_to=first["Message-ID"])
     )
     assert len(kind(h, "ack")) == 2
+
+
+async def test_staff_mail_names_the_customers_time_as_theirs(h: Harness) -> None:
+    """Jane writes from UTC+01:00: her acknowledgement says "your time"; Sam's copy of the same
+    dates says it is the customer's time, never "your time" (it is not Sam's)."""
+    from datetime import timedelta, timezone
+
+    from tests.conftest import MONDAY_10
+
+    berlin = MONDAY_10.astimezone(timezone(timedelta(hours=1)))
+    await h.receive(customer_mail(1, date=berlin, body="Why does the export fail with E42?"))
+    [ack] = [m for m in h.sink.messages if m["X-Support-Kind"] == "ack"]
+    [copy] = [m for m in h.sink.messages if m["X-Support-Kind"] == "se-copy"]
+    assert "(16:00 your time, UTC+01:00)" in ack.text()
+    assert "(16:00 for the customer, UTC+01:00)" in copy.text()
+    assert "your time" not in copy.text() and "your time" not in copy.html()

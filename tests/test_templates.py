@@ -162,7 +162,7 @@ async def test_the_demo_says_why_when_its_story_does_not_happen(
 
     monkeypatch.setattr(Composer, "build", broken)
     monkeypatch.setattr(demo, "FIRST_MAIL_SECONDS", 3.0)
-    assert await demo.run_demo(7200.0) == 1
+    assert await demo.run_demo() == 1
     out = capsys.readouterr().out
     assert "The story stopped: expected 2 messages at the SMTP sink, got 0" in out
     assert "message 1: " in out, "what happened to the customer's mail"
