@@ -246,3 +246,20 @@ async def test_a_customer_side_mail_failing_dmarc_cannot_join_the_ticket(h: Harn
         )
     )
     assert await h.scalar("SELECT count(*) FROM tickets") == 2
+
+
+async def test_dates_moved_by_a_wait_are_told_to_the_customer(h: Harness) -> None:
+    """Sam promises tomorrow 15:00 and waits on Jane; she answers two business days later with
+    a short line: her acknowledgement says the moved date, so the date a later mail calls "we
+    said" is one she was told."""
+    await open_ticket(h)
+    await h.receive(se_reply(h, "#eta tomorrow 15:00\n"))
+    await h.receive(se_reply(h, "#waiting\n", n="w"))  # (asked by phone, say)
+    await h.later(timedelta(days=2))  # Wednesday 10:00: two business days of waiting
+    ack = kind(h, "ack")[0]
+    await h.receive(customer_mail("logs", body="Here they are.", in_reply_to=ack["Message-ID"]))
+    [told] = [m for m in kind(h, "ack") if m is not ack]
+    # The soonest date that moved: her question, due Tuesday 10:00, plus the 18 business hours
+    # she took (Thursday 26 November is Thanksgiving): Friday 10:00.
+    assert "by Friday 27 November, 10:00 EST" in told.text(), told.text()
+    assert await h.scalar("SELECT state FROM tickets") != "waiting"

@@ -57,14 +57,23 @@ def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
     w.points = new
     if not new or t.state is TicketState.RESOLVED:  # a courtesy on a resolved ticket
         owed = commitments.owed_of(db, t.id)
-        if t.state is not TicketState.RESOLVED and owed and not repeated and _tells_us(w):
+        if w.resumed:  # the soonest date we promised, moved (a reply, a point, an engineer's)
+            owed = min(
+                (c.due_at for c in commitments.open_for(db, t.id) if c.promised), default=owed
+            )
+        told = (not repeated and _tells_us(w)) or w.resumed
+        if t.state is not TicketState.RESOLVED and owed and told:
             # New information while we owe a reply: the customer hears it reached the ticket,
-            # and the date that stands (no new date: the reply they are owed covers it).
+            # and the date that stands (no new date: the reply they are owed covers it). After
+            # a wait on them our dates moved: they hear the moved date, whatever they wrote,
+            # so no later mail quotes a date as told that was not.
             w.follow_up_due, w.statement = owed, True
             w.decide(
                 "plan:follow-up",
                 owed.astimezone(s.calendar.tz).isoformat(),
-                "new information, nothing new asked: acknowledged with the date that stands",
+                "the wait on the customer is over: acknowledged with the moved date"
+                if w.resumed
+                else "new information, nothing new asked: acknowledged with the date that stands",
             )
             return
         w.decide("plan:follow-up", "-", "nothing new asked: the SE gets a copy, no acknowledgement")

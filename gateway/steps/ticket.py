@@ -26,6 +26,7 @@ def step_ticket(s: Services, w: Work, db: Db) -> None:
             w.decide(
                 "ticket", w.ticket.key, f"customer replied: clocks resume, {moved} date(s) moved"
             )
+            w.resumed = moved > 0
         w.ticket = tickets.customer_follow_up(db, w.ticket, w.message)
         _keep_forward_id(w, db)
         _tone(s, w, db)
