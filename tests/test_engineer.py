@@ -263,3 +263,33 @@ async def test_dates_moved_by_a_wait_are_told_to_the_customer(h: Harness) -> Non
     # she took (Thursday 26 November is Thanksgiving): Friday 10:00.
     assert "by Friday 27 November, 10:00 EST" in told.text(), told.text()
     assert await h.scalar("SELECT state FROM tickets") != "waiting"
+
+
+async def test_the_se_corrects_the_record_of_points_by_number(h: Harness) -> None:
+    """Every confirmation numbers the customer's points; #answered <n> records one answered
+    (by phone, say), #open <n> opens one the gateway took as answered; a number the ticket
+    does not have does nothing but say so."""
+    await h.receive(customer_mail(1, body="Why does the export stop? Is 4.2 affected?"))
+    await h.receive(se_reply(h, "#answered 2\n"))
+    [confirm] = kind(h, "se-confirm")
+    text = " ".join(confirm.text().split())
+    assert "point 2 recorded as answered" in text
+    assert "1. “Why does the export stop?” open, due" in text
+    assert "2. “Is 4.2 affected?” answered" in text
+    assert "(to correct it: #answered <n>, #open <n>)" in text
+    open_points = "SELECT point FROM commitments WHERE kind = 'point' AND met_at IS NULL"
+    assert await h.joined(open_points + " AND superseded_by IS NULL") == (
+        "Why does the export stop?"
+    )
+
+    await h.receive(se_reply(h, "#open 2\n", n="o"))
+    text = " ".join(kind(h, "se-confirm")[-1].text().split())
+    assert "point 2 is open again, due" in text and "the customer is not told" in text
+    assert "2. “Is 4.2 affected?” open, due" in text
+    assert await h.scalar(
+        "SELECT promised FROM commitments WHERE point = 'Is 4.2 affected?' ORDER BY id DESC"
+    ) == 0, "a date of ours, not one told to the customer"
+
+    await h.receive(se_reply(h, "#answered 5\n", n="x"))
+    [error] = kind(h, "se-error")
+    assert "SUP-1001 has 2 point(s): there is no point 5" in " ".join(error.text().split())

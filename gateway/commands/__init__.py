@@ -5,6 +5,7 @@ this table. The table's order is the order they run in within their stage (see
 from __future__ import annotations
 
 from gateway.commands import (
+    answered,
     assign,
     away,
     cc,
@@ -12,6 +13,7 @@ from gateway.commands import (
     language,
     merge,
     note,
+    open_point,
     priority,
     resolved,
     waiting,
@@ -29,6 +31,8 @@ TABLE: dict[str, Command] = {
         merge.COMMAND,
         assign.COMMAND,
         away.COMMAND,
+        answered.COMMAND,
+        open_point.COMMAND,
         waiting.COMMAND,
         resolved.COMMAND,
     )

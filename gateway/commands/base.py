@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import IntEnum
 
 from gateway.models import Outbound, Ticket
-from gateway.store import Db, tickets
+from gateway.store import Db, commitments, tickets
 from gateway.work import Services, Work
 
 
@@ -67,3 +67,43 @@ class Command:
     # Whether it can run on this ticket, before anything runs: a problem or ''.
     check: Callable[[Acting, str], str] = no_check
     sc_may: bool = False  # an SC may use it (only #note)
+
+
+def points_now(db: Db, t: Ticket) -> str:
+    """Every point of the ticket as now recorded, numbered as #answered and #open take them."""
+    still = {c.point: c.told for c in commitments.open_for(db, t.id) if c.kind == "point"}
+    return (
+        "the customer's points, as recorded: "
+        + "; ".join(
+            f"{n}. \u201c{_first_words(p)}\u201d "
+            + (f"open, due {still[p]}" if p in still else "answered")
+            for n, p in enumerate(commitments.points_of(db, t.id), 1)
+        )
+        + " (to correct it: #answered <n>, #open <n>)"
+    )
+
+
+def numbers(arg: str) -> tuple[str, str]:
+    """The syntax of "#answered 1, 3": point numbers (as the confirmations number them)."""
+    parts = [p for p in arg.replace(",", " ").split() if p]
+    if not parts or not all(p.isdigit() and 0 < int(p) < 100 for p in parts):
+        return arg, "give the point's number as your last confirmation lists it, e.g. 2 or 1,3"
+    return " ".join(parts), ""
+
+
+def numbered(a: Acting, arg: str) -> list[tuple[int, str]]:
+    """(number, point) for each number in ``arg`` (checked: see :func:`numbers`)."""
+    points = commitments.points_of(a.db, a.ticket.id)
+    return [(int(n), points[int(n) - 1]) for n in arg.split() if int(n) <= len(points)]
+
+
+def check_numbers(a: Acting, arg: str) -> str:
+    count = len(commitments.points_of(a.db, a.ticket.id))
+    wrong = [n for n in arg.split() if int(n) > count]
+    if wrong:
+        return f"{a.ticket.key} has {count} point(s): there is no point {', '.join(wrong)}"
+    return ""
+
+
+def _first_words(text: str, limit: int = 50) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"

@@ -15,6 +15,7 @@ import re
 
 from gateway import attachments, ledger
 from gateway.commands import TABLE, Acting, Stage
+from gateway.commands.base import points_now
 from gateway.compose import customer_envelope
 from gateway.engineer import security_alert, send, sender_verdict, to_actor
 from gateway.models import Action, MailKind, Ticket
@@ -217,7 +218,7 @@ def _relay(a: Acting, reply: SeReply) -> None:
     if not answered:
         a.done.append(_not_an_answer(kind, a.when is not None, points))
     if points:
-        a.done.append(_points_now(db, t, points))
+        a.done.append(points_now(db, t))
     cc = customer_envelope(t, people).cc
     a.done.append(
         f"your answer went to {t.customer_address}"
@@ -225,20 +226,6 @@ def _relay(a: Acting, reply: SeReply) -> None:
         + (f" ({met} date(s) met)" if met else "")
         + f": {_as_sent(inline.general, inline.answers)}"
     )
-
-
-def _points_now(db: Db, t: Ticket, points: list[str]) -> str:
-    """Each of the customer's points as now recorded: answered, or open with its date."""
-    still = {c.point: c.told for c in commitments.open_for(db, t.id) if c.kind == "point"}
-    return "the customer's points, as recorded: " + "; ".join(
-        f"{n}. \u201c{_first_words(p)}\u201d "
-        + (f"open, due {still[p]}" if p in still else "answered")
-        for n, p in enumerate(points, 1)
-    )
-
-
-def _first_words(text: str, limit: int = 50) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 def _not_an_answer(kind: Substance, dated: bool, points: list[str]) -> str:

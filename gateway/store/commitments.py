@@ -196,9 +196,11 @@ def meet_one(db: Db, commitment_id: int, now: datetime) -> None:
 
 
 def points_of(db: Db, ticket_id: int) -> list[str]:
-    """Every point of the ticket ever given a date (open, met, missed or superseded)."""
+    """Every point of the ticket ever given a date (open, met, missed or superseded), in the
+    order they were first dated: the numbers the SE's confirmations and #answered/#open use."""
     cur = db.execute(
-        "SELECT DISTINCT point FROM commitments WHERE ticket_id = ? AND kind = 'point'",
+        "SELECT point FROM commitments WHERE ticket_id = ? AND kind = 'point'"
+        " GROUP BY point ORDER BY min(id)",
         (ticket_id,),
     )
     return [r[0] for r in cur.fetchall()]
