@@ -719,6 +719,13 @@ class SafetySection(_Section):
     max_auto_per_day: int = Field(
         10, ge=1, description="At most this many automatic mails to one address per day."
     )
+    max_staff_mail_per_sender_per_day: int = Field(
+        50,
+        ge=1,
+        description="Mails of one outside sender a day that get SE copies and alerts; past it"
+        " their tickets are still opened (web view, status), the lead is told once, and the"
+        " team's inboxes are spared.",
+    )
     undeliverable_days: float = Field(
         7, gt=0, description="After a bounce, send nothing to that address for this many days."
     )

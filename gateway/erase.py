@@ -83,6 +83,7 @@ def render(address: str, gone: Counter[str], vacuum: bool) -> str:
         "message-ids",
         "decisions",
         "automatic-mail counts",
+        "staff-mail counts",
         "bounce records",
         "leave",
         "web password",

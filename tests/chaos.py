@@ -175,6 +175,7 @@ port = 0
 [safety]
 max_auto_per_hour = 1000
 max_auto_per_day = 1000
+max_staff_mail_per_sender_per_day = 1000
 [sla]
 status_update_business_days = 0
 [routing]

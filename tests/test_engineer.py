@@ -286,9 +286,12 @@ async def test_the_se_corrects_the_record_of_points_by_number(h: Harness) -> Non
     text = " ".join(kind(h, "se-confirm")[-1].text().split())
     assert "point 2 is open again, due" in text and "the customer is not told" in text
     assert "2. “Is 4.2 affected?” open, due" in text
-    assert await h.scalar(
-        "SELECT promised FROM commitments WHERE point = 'Is 4.2 affected?' ORDER BY id DESC"
-    ) == 0, "a date of ours, not one told to the customer"
+    assert (
+        await h.scalar(
+            "SELECT promised FROM commitments WHERE point = 'Is 4.2 affected?' ORDER BY id DESC"
+        )
+        == 0
+    ), "a date of ours, not one told to the customer"
 
     await h.receive(se_reply(h, "#answered 5\n", n="x"))
     [error] = kind(h, "se-error")

@@ -20,7 +20,7 @@ from gateway.explain import explain
 from gateway.parse import parse
 from gateway.pipeline import Services
 from gateway.processor import Processor
-from gateway.sink import Received
+from gateway.sink import Received, SmtpSink
 from gateway.store import Store, inbox
 from tests.conftest import ENGINES, MONDAY_10, customer_mail, database_toml, relay_reply
 from tests.harness import Harness, storing, transaction
@@ -672,3 +672,25 @@ async def test_a_root_dot_or_an_international_domain_is_answered_and_eai_is_held
     reason = await h.scalar("SELECT reason FROM inbox WHERE state = 'quarantined'")
     assert "outside ASCII before the @" in str(reason), reason
     assert await h.scalar("SELECT count(*) FROM inbox WHERE action = 'suppress'") == 0
+
+
+async def test_one_senders_flood_reaches_the_lead_once_not_the_se_a_hundred_times(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    """Past safety.max_staff_mail_per_sender_per_day, one sender's mail still opens tickets
+    (nothing is lost) but makes no more SE copies or alerts that day; the lead hears once."""
+    from tests.conftest import harness
+
+    config = make_config(safety={"max_staff_mail_per_sender_per_day": 3})
+    async with harness(config, clock, sink) as h:
+        for n in range(6):
+            await h.receive(customer_mail(n, sender="eve@evil.example", subject=f"Spam {n}"))
+        assert await h.scalar("SELECT count(*) FROM tickets") == 6, "every mail is kept"
+        assert len(kind(h, "se-copy")) == 3
+        [flood] = kind(h, "note")
+        assert flood["To"] == "lee@example.com" and "Many mails from one sender" in flood["Subject"]
+        assert "eve@evil.example has sent 4 mails today" in flood.text()
+        # Tomorrow the count starts again.
+        await h.later(timedelta(days=1, minutes=1))
+        await h.receive(customer_mail(9, sender="eve+x@evil.example", subject="Again"))
+        assert len(kind(h, "se-copy")) == 4

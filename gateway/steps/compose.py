@@ -10,7 +10,7 @@ from gateway.compose import Envelope, customer_envelope, staff_subject
 from gateway.engineer import relay_for
 from gateway.models import Action, MailKind, Outbound, Ticket
 from gateway.speech import ENGLISH, Ask, language_name
-from gateway.store import Db, participants
+from gateway.store import Db, outbox, participants
 from gateway.templating import Template
 from gateway.work import Done, Services, Work
 
@@ -171,11 +171,51 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
                 subject=staff_subject(t, "Later reply date", msg.subject),
             )
         )
+    _cap_staff_mail(s, w, db, t)
     for reason in ledger.queue_mail(db, t, w.outgoing, w.now, s.config.safety):
         w.decide("cap", "withheld", reason)
         w.outgoing = [o for o in w.outgoing if not reason.startswith(f"{o.kind} withheld")]
     action = Action.ACKNOWLEDGE if dates else Action.FOLLOW_UP  # a follow-up's ack: see reason
     raise Done(action, f"{t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
+
+
+# What one outside sender's mail makes for our own people.
+_STAFF_MAIL = frozenset({MailKind.SE_COPY, MailKind.NOTE, MailKind.CAPACITY_ALERT})
+
+
+def _cap_staff_mail(s: Services, w: Work, db: Db, t: Ticket) -> None:
+    """Mail from one sender outside the team makes at most
+    ``safety.max_staff_mail_per_sender_per_day`` mails' worth of SE copies and alerts a day:
+    past it the tickets are still opened and kept, and the lead hears once, not the SE a
+    thousand times."""
+    sender = w.message.from_address
+    if s.directory.is_staff(sender) or not any(o.kind in _STAFF_MAIL for o in w.outgoing):
+        return
+    cap = s.config.safety.max_staff_mail_per_sender_per_day
+    seen = outbox.caused_by(db, sender, w.now - timedelta(days=1))
+    outbox.record_cause(db, sender, w.now)
+    if seen < cap:
+        return
+    w.outgoing = [o for o in w.outgoing if o.kind not in _STAFF_MAIL]
+    w.decide("cap", "withheld", f"SE copy and alerts: {sender} sent {seen + 1} mails today")
+    leads = tuple(a for a in (_leads_in(s, w) or [s.config.routing.escalation]) if a)
+    if seen == cap and leads:  # the first one over: the lead hears, once a day
+        w.outgoing.append(
+            s.composer.build(
+                MailKind.NOTE,
+                Template.NOTE,
+                t,
+                Envelope(to=leads),
+                {
+                    "author": "the gateway",
+                    "note": f"{sender} has sent {seen + 1} mails today. Their tickets are"
+                    f" still opened ({t.key} is the newest), but no more SE copies or alerts"
+                    " go out for their mail until tomorrow: see the web view or status, and"
+                    " look at the sender (safety.max_staff_mail_per_sender_per_day).",
+                },
+                subject=staff_subject(t, "Many mails from one sender", w.message.subject),
+            )
+        )
 
 
 _LINK = re.compile(

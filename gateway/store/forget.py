@@ -14,6 +14,7 @@ import secrets
 from collections import Counter
 from datetime import datetime
 
+from gateway.store import outbox
 from gateway.store.db import Db, Dialect, marks, ts
 
 REMOVED = "(removed)"
@@ -178,6 +179,10 @@ def forget_address(db: Db, address: str) -> Counter[str]:
     ):
         cur = db.execute(sql, (a,))
         gone[name] += max(cur.rowcount, 0)
+    cur = db.execute(
+        "DELETE FROM automatic_mail WHERE address = ?", (outbox.CAUSED_BY + outbox.mailbox(a),)
+    )
+    gone["staff-mail counts"] += max(cur.rowcount, 0)
     cur = db.execute("UPDATE web_actions SET who = ? WHERE who = ?", (REMOVED, a))
     gone["web actions"] += max(cur.rowcount, 0)
     return gone

@@ -169,6 +169,27 @@ def record_automatic(db: Db, recipients: tuple[str, ...], now: datetime) -> None
     )
 
 
+# Staff mail one outside sender's mail caused is counted beside the caps, under this prefix.
+CAUSED_BY = "caused-by:"
+
+
+def record_cause(db: Db, sender: str, now: datetime) -> None:
+    """Count one mail of ``sender``'s that made staff mail (an SE copy, a note, an alert)."""
+    db.execute(
+        "INSERT INTO automatic_mail (address, queued_at) VALUES (?, ?)",
+        (CAUSED_BY + mailbox(sender), ts(now)),
+    )
+
+
+def caused_by(db: Db, sender: str, since: datetime) -> int:
+    """How many of ``sender``'s mails since ``since`` made staff mail."""
+    row = db.execute(
+        "SELECT count(*) FROM automatic_mail WHERE address = ? AND queued_at >= ?",
+        (CAUSED_BY + mailbox(sender), ts(since)),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def forget_automatic(db: Db, before: datetime) -> None:
     """Forget who got automatic mail before ``before`` (the caps look back a day)."""
     db.execute("DELETE FROM automatic_mail WHERE queued_at < ?", (ts(before),))
