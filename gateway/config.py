@@ -655,6 +655,12 @@ class RelaySection(_Section):
         " Authentication-Results, added by one of these, shows the From authenticated (DMARC"
         " pass, or DKIM or SPF pass aligned with the From domain). Empty: From is believed.",
     )
+    unauthenticated_cc: Literal["confirm", "add"] = Field(
+        "confirm",
+        description="With trust configured, people a customer-side mail our border found"
+        " unauthenticated copies: confirm (kept on the ticket, no mail to them until an SE's"
+        " #cc add) or add (in CC at once, as without trust).",
+    )
     alignment: Literal["relaxed", "strict"] = Field(
         "relaxed",
         description="DKIM/SPF alignment with the From domain: relaxed (same organizational"

@@ -328,7 +328,7 @@ _COPY_LABELS = frozenset(
     {
         "From", "Customer", "Forwarded", "Mentions", "In CC", "Account", "SC", "Priority",
         "Language", "Routed", "Received", "Files", "Promised", "Date", "New", "At risk",
-        "Urgent", "Deadline",
+        "Urgent", "Deadline", "Pending",
     }
 )  # fmt: skip
 _COPY_LINE = re.compile(

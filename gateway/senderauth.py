@@ -14,9 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import authres
 from publicsuffixlist import PublicSuffixList
+
+if TYPE_CHECKING:
+    from gateway.config import RelaySection
+    from gateway.models import InboundMessage
 
 
 @dataclass(frozen=True)
@@ -85,3 +90,19 @@ def verify(
     return Verdict(
         False, f"{server}: {found}; nothing that passed is aligned with {from_domain}", True
     )
+
+
+def customer_doubt(relay: RelaySection, msg: InboundMessage, staff: bool) -> str:
+    """Why a customer-side From is not to be believed ('' when it is): trust is configured, our
+    trusted border judged the mail, and nothing aligned with the From domain passed. Such a
+    mail joins no ticket, and the people it copies wait for an SE's #cc add."""
+    trusted = frozenset(t.lower() for t in relay.trusted_authserv_ids)
+    if not trusted or staff:
+        return ""
+    verdict = verify(
+        msg.headers.get("authentication-results", ()),
+        msg.from_address,
+        trusted,
+        strict=relay.alignment == "strict",
+    )
+    return verdict.reason if verdict.judged and not verdict.authenticated else ""

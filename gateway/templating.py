@@ -300,6 +300,7 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             "at_risk_told": "Casey Consultant, Lee Lead",
             "urgent": "URGENT: <production> is down",
             "urgent_applied": True,
+            "pending": ["eve@evil.example"],
             "deadline_words": "Friday 27 November, 17:00 EST",
             "deadline_said": "We need it <before> our launch on Friday.",
             "deadline_after": ["the resolution target, Monday 30 November, 10:15 EST"],

@@ -100,6 +100,7 @@ class Work:
     concern: str = ""  # the customer's words that show they are unhappy with us
     deadline: Deadline | None = None  # a deadline they stated this time
     resumed: bool = False  # their reply ended a wait on them: our dates moved later
+    pending: list[str] = field(default_factory=list)  # copied by an unauthenticated mail
     route: Route | None = None
     capacity: Check | None = None  # whether the reply date can be kept, and by whom
     language: str = "en"  # a new ticket's mail to the customer is written in it

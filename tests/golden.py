@@ -75,6 +75,7 @@ COPY = CUSTOMER | {
     "deadline_words": "",
     "deadline_said": "",
     "deadline_after": [],
+    "pending": [],
     "sc_name": "Casey Consultant",
     "received_words": "Monday 23 November, 10:15 EST",
     "actionable_words": REPLY,

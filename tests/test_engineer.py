@@ -231,10 +231,19 @@ async def test_a_customer_side_mail_failing_dmarc_cannot_join_the_ticket(h: Harn
     copy = next(m for m in kind(h, "se-copy") if m["X-Support-Ticket"] == "SUP-1002")
     assert "Mentions:  SUP-1001" in copy.text() and "not authenticated" in copy.text()
     assert second is not None
+    # On the forged mail's own ticket eve waits for Sam: his answer there does not reach her.
+    assert "Pending:   eve@evil.example" in copy.text()
+    sam_auth = {"Authentication-Results": "mx.example.com; dkim=pass header.d=example.com"}
+    await h.receive(relay_reply(copy, "Which colleague do you mean?", "p-1", headers=sam_auth))
+    [asked] = [m for m in kind(h, "reply") if m["X-Support-Ticket"] == "SUP-1002"]
+    assert "eve@evil.example" not in asked.rcpt
+    await h.receive(relay_reply(copy, "#cc add eve@evil.example\n", "p-2", headers=sam_auth))
+    confirmed = kind(h, "se-confirm")[-1]
+    assert "eve@evil.example confirmed" in confirmed.text()
     # Sam's next answer on SUP-1001 reaches Jane's side only.
     sam = {"Authentication-Results": "mx.example.com; dkim=pass header.d=example.com"}
     await h.receive(se_reply(h, "Your licence key is ABCD-1234.", headers=sam))
-    [reply] = kind(h, "reply")
+    [reply] = [m for m in kind(h, "reply") if m["X-Support-Ticket"] == "SUP-1001"]
     assert "eve@evil.example" not in reply.rcpt
     # Jane's real mail (aligned DKIM) threads as before.
     await h.receive(

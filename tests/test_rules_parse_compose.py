@@ -217,6 +217,7 @@ def _se_copy(
         "deadline_words": "",
         "deadline_said": "",
         "deadline_after": [],
+        "pending": [],
         **context_changes,
     }
     envelope = Envelope(to=("sam@example.com",), reply_to="support+sup-1001.x@example.com")

@@ -106,6 +106,7 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
         "triage": False,
         "sender_address": msg.from_address,
         "participants": people,
+        "pending": w.pending,
         "mentions": w.mentions,
         "mentions_why": w.mentions_why,
         "forwarded": forwarded,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway import senderauth
 from gateway.models import InboundMessage
 from gateway.store import Db, participants
 from gateway.work import Services, Work
@@ -21,7 +22,23 @@ def step_participants(s: Services, w: Work, db: Db) -> None:
         if other is not None and other.name != account:
             continue  # another customer: never copied on this ticket's mail
         wanted.append((name, address))
-    added = participants.add(db, t.id, wanted, w.now, "mail", s.config.safety.max_participants)
+    doubt = senderauth.customer_doubt(
+        s.config.relay, msg, staff=s.directory.is_staff(msg.from_address)
+    )
+    writer = [p for p in wanted if p[1] == msg.from_address][:1]
+    copied = [p for p in wanted if p not in writer]
+    cap = s.config.safety.max_participants
+    added = participants.add(db, t.id, writer, w.now, "mail", cap)
+    if doubt and s.config.relay.unauthenticated_cc == "confirm":
+        # An unauthenticated mail may be forged: whoever it copies is kept on the ticket, but
+        # gets no mail until an SE confirms them (#cc add): never the SE's answer to a stranger.
+        w.pending = participants.add(db, t.id, copied, w.now, "mail", cap, pending=True)
+        if w.pending:
+            w.decide(
+                "participants", f"{len(w.pending)} pending", f"{doubt}: " + ", ".join(w.pending)
+            )
+    else:
+        added += participants.add(db, t.id, copied, w.now, "mail", cap)
     if added:
         w.decide("participants", f"+{len(added)}", ", ".join(added))
 

@@ -89,18 +89,9 @@ def _by_token(s: Services, db: Db, msg: InboundMessage) -> tuple[Ticket | None, 
 
 
 def _unproven_customer(s: Services, msg: InboundMessage) -> str:
-    """Why a customer-side From is not to be believed ('' when it is): trust is configured, our
-    trusted border judged the mail, and nothing aligned with the From domain passed."""
-    trusted = frozenset(t.lower() for t in s.config.relay.trusted_authserv_ids)
-    if not trusted or s.directory.is_staff(msg.from_address):
-        return ""
-    verdict = senderauth.verify(
-        msg.headers.get("authentication-results", ()),
-        msg.from_address,
-        trusted,
-        strict=s.config.relay.alignment == "strict",
+    return senderauth.customer_doubt(
+        s.config.relay, msg, staff=s.directory.is_staff(msg.from_address)
     )
-    return verdict.reason if verdict.judged and not verdict.authenticated else ""
 
 
 def _one_of_its_people(s: Services, db: Db, ticket: Ticket, sender: str) -> bool:

@@ -445,6 +445,10 @@ MIGRATIONS: tuple[str, ...] = (
     -- and when the SE was warned that a date of theirs is about to pass unmet
     ALTER TABLE commitments ADD COLUMN warned_at TEXT;
     """,
+    # 19: people an unauthenticated mail copied wait for an SE's #cc add before mail reaches them.
+    """
+    ALTER TABLE participants ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -10,12 +10,35 @@ from gateway.store.db import Db, ts
 
 
 def of(db: Db, ticket_id: int) -> list[str]:
-    """The addresses, in the order they joined (the requester first)."""
+    """The addresses mail goes to, in the order they joined (the requester first): never one
+    still waiting for an SE's confirmation (see :func:`pending_of`)."""
     cur = db.execute(
-        "SELECT address FROM participants WHERE ticket_id = ? ORDER BY added_at, rowid",
+        "SELECT address FROM participants WHERE ticket_id = ? AND pending = 0"
+        " ORDER BY added_at, rowid",
         (ticket_id,),
     )
     return [r[0] for r in cur.fetchall()]
+
+
+def pending_of(db: Db, ticket_id: int) -> list[str]:
+    """People an unauthenticated mail copied: on the ticket, but no mail goes to them until an
+    SE confirms them with #cc add."""
+    cur = db.execute(
+        "SELECT address FROM participants WHERE ticket_id = ? AND pending = 1"
+        " ORDER BY added_at, rowid",
+        (ticket_id,),
+    )
+    return [r[0] for r in cur.fetchall()]
+
+
+def confirm(db: Db, ticket_id: int, address: str) -> bool:
+    """An SE confirms a pending person: mail goes to them from now on."""
+    cur = db.execute(
+        "UPDATE participants SET pending = 0 WHERE ticket_id = ? AND address_key = ?"
+        " AND pending = 1",
+        (ticket_id, address.lower()),
+    )
+    return cur.rowcount == 1
 
 
 def includes(db: Db, ticket_id: int, address: str) -> bool:
@@ -33,18 +56,20 @@ def add(
     now: datetime,
     added_by: str,
     cap: int,
+    pending: bool = False,
 ) -> list[str]:
-    """Add (name, address) pairs not yet on the ticket, while fewer than ``cap`` are; return the
-    addresses added."""
+    """Add (name, address) pairs not yet on the ticket, while fewer than ``cap`` are (pending
+    ones count too); return the addresses added."""
     added = []
-    count = len(of(db, ticket_id))
+    count = len(of(db, ticket_id)) + len(pending_of(db, ticket_id))
     for name, address in people:
         if count >= cap:
             break
         cur = db.execute(
-            "INSERT INTO participants (ticket_id, address, address_key, name, added_by, added_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (ticket_id, address, address.lower(), name, added_by, ts(now)),
+            "INSERT INTO participants"
+            " (ticket_id, address, address_key, name, added_by, added_at, pending)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (ticket_id, address, address.lower(), name, added_by, ts(now), int(pending)),
         )
         if cur.rowcount:
             added.append(address)

@@ -370,6 +370,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tickets ADD COLUMN deadline_said TEXT COLLATE "C" NOT NULL DEFAULT '';
     ALTER TABLE commitments ADD COLUMN warned_at TEXT COLLATE "C";
     """,
+    # SQLite's 19.
+    """
+    ALTER TABLE participants ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 
