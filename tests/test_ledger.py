@@ -47,7 +47,9 @@ async def test_waiting_on_the_customer_pauses_the_clocks(h: Harness) -> None:
     await h.receive(reply)
     t = await ticket(h)
     assert t.state.value == "new"
-    assert kinds(h) == ["ack", "se-copy", "se-copy"]
+    # She is told the moved date (no later mail may quote a date she was never told).
+    assert kinds(h) == ["ack", "se-copy", "ack", "se-copy"]
+    assert "by Friday 27 November, 16:00 EST" in h.sink.messages[2].text()
     async with transaction(h.store) as db:
         rows = db.execute(
             "SELECT kind, told, made_by FROM commitments WHERE superseded_by IS NULL"
