@@ -401,6 +401,8 @@ def check_config(config: Config, path: str, connect: bool) -> int:
         return EXIT_CONFIG
     where = f"{config.templates_dir} over the built-in set" if config.templates_dir else "built-in"
     print(f"{path}: configuration is valid; every template renders ({where})")
+    for warning in readable_by_others(config):
+        print(f"warning: {warning}", file=sys.stderr)
     if not connect:
         return 0
     failures = 0
@@ -417,6 +419,32 @@ def check_config(config: Config, path: str, connect: bool) -> int:
             print(f"imap: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
     failures += _check_smtp(config)
     return 1 if failures else 0
+
+
+def readable_by_others(config: Config) -> list[str]:
+    """The files of ours anyone else on the host may read (made before the daemon made them
+    0600, or by hand): the database and its journal, and the secrets."""
+    import stat
+
+    paths = []
+    if not config.database.url:
+        db = Path(config.database.path)
+        paths += [db, Path(f"{db}-wal"), Path(f"{db}-shm")]
+    for secret in (config.imap.password, config.smtp.password):
+        if secret.file and not secret.problem():
+            paths.append(Path(os.path.expandvars(secret.file)))
+    found = []
+    for p in paths:
+        try:
+            mode = stat.S_IMODE(p.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            found.append(
+                f"{p} is readable by others (mode {mode:04o}): chmod 600 {p}"
+                " (the daemon creates its files 0600)"
+            )
+    return found
 
 
 def _check_smtp(config: Config) -> int:

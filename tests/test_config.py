@@ -232,3 +232,20 @@ def test_the_reference_shows_defaults_as_they_are_written_in_toml() -> None:
         assert f"`{python}" not in table and f"{python}`" not in table, python
     assert '| `support.ask_for` | `["version", "error", "since"]` |' in table
     assert "| `imap.enabled` | `true` |" in table
+
+
+def test_check_config_warns_of_files_others_can_read(tmp_path: Path) -> None:
+    database = tmp_path / "gateway.db"
+    database.write_bytes(b"")
+    database.chmod(0o644)
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f'[imap]\nenabled = false\n[database]\npath = "{database}"\n'
+        '[routing]\ndefault_se = "dana@example.com"\n'
+        '[[people]]\nname = "Dana"\naddress = "dana@example.com"\nrole = "se"\n'
+    )
+    checked = _cli("check-config", "--config", str(config))
+    assert checked.returncode == 0, checked.stderr
+    assert f"{database} is readable by others (mode 0644): chmod 600 {database}" in checked.stderr
+    database.chmod(0o600)
+    assert "readable by others" not in _cli("check-config", "--config", str(config)).stderr
