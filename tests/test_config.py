@@ -111,15 +111,16 @@ def test_a_red_colour_hides_no_other_problem_of_the_file() -> None:
 
 
 def _cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = ()
 ) -> subprocess.CompletedProcess[str]:
+    """``support-gateway ARGS`` as a user runs it, with ``env`` set and ``unset`` not."""
+    kept = {k: v for k, v in os.environ.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "-m", "gateway", *args],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
+        env={**kept, **(env or {})},
     )
 
 
@@ -129,31 +130,18 @@ def test_secrets_outside_systemd_are_a_clear_error_and_run_refuses_to_start(
     """The example config's secrets live under ${CREDENTIALS_DIRECTORY}, which only systemd
     sets: by hand, check-config says so (never "valid"), and run refuses to start at once
     (exit 2) instead of retrying an "IMAP outage" forever."""
-    env = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
     config = tmp_path / "gateway.toml"
     config.write_text(
         EXAMPLE.read_text().replace(
             "/var/lib/support-gateway/gateway.db", str(tmp_path / "gateway.db")
         )
     )
-    checked = subprocess.run(
-        [sys.executable, "-m", "gateway", "check-config", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    checked = _cli("check-config", "--config", str(config), unset=("CREDENTIALS_DIRECTORY",))
     assert checked.returncode == 2, checked.stdout
     assert "imap.password: CREDENTIALS_DIRECTORY is not set" in checked.stderr
     assert "smtp.password: CREDENTIALS_DIRECTORY is not set" in checked.stderr
     assert "outside systemd" in checked.stderr
-    ran = subprocess.run(
-        [sys.executable, "-m", "gateway", "run", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    ran = _cli("run", "--config", str(config), unset=("CREDENTIALS_DIRECTORY",))
     assert ran.returncode == 2 and "refusing to start" in ran.stderr, ran.stderr
     assert "imap.password" in ran.stderr
     (tmp_path / "imap-password").write_text("x\n")
@@ -181,10 +169,7 @@ def test_every_command_finds_the_config_without_being_told(tmp_path: Path) -> No
     )
     told = _cli("check-config", env={"SUPPORT_GATEWAY_CONFIG": str(config)})
     assert told.returncode == 0 and str(config) in told.stdout, told.stderr
-    env = {k: v for k, v in os.environ.items() if k != "SUPPORT_GATEWAY_CONFIG"}
-    untold = subprocess.run(
-        [sys.executable, "-m", "gateway", "status"], capture_output=True, text=True, env=env
-    )
+    untold = _cli("status", unset=("SUPPORT_GATEWAY_CONFIG",))
     if not Path("/etc/support-gateway/support-gateway.toml").exists():
         assert untold.returncode == 2
         assert "no config file at /etc/support-gateway/support-gateway.toml" in untold.stderr
