@@ -8,7 +8,7 @@ import pytest
 
 from gateway.points import extract, is_request
 from gateway.sink import Received
-from tests.conftest import customer_mail
+from tests.conftest import customer_mail, relay_reply
 from tests.harness import Harness
 
 
@@ -93,3 +93,8 @@ async def test_staff_mail_names_the_customers_time_as_theirs(h: Harness) -> None
     assert "(16:00 your time, UTC+01:00)" in ack.text()
     assert "(16:00 for the customer, UTC+01:00)" in copy.text()
     assert "your time" not in copy.text() and "your time" not in copy.html()
+    # Sam's confirmation lists her point with its date: the team's time, it is Sam's mail.
+    await h.receive(relay_reply(copy, "Hello Jane,", n="greet"))
+    [confirm] = [m for m in h.sink.messages if m["X-Support-Kind"] == "se-confirm"]
+    assert "open, due Tuesday 24 November, 10:00 EST" in " ".join(confirm.text().split())
+    assert "your time" not in confirm.text()

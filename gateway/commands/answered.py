@@ -16,7 +16,7 @@ def run(a: Acting, arg: str) -> None:
             a.done.append(f"point {n} recorded as answered")
         else:
             a.done.append(f"point {n} was already recorded as answered")
-    a.done.append(points_now(a.db, t))
+    a.done.append(points_now(a))
 
 
 COMMAND = Command(

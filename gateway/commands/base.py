@@ -14,6 +14,7 @@ from enum import IntEnum
 
 from gateway.models import Outbound, Ticket
 from gateway.store import Db, commitments, tickets
+from gateway.words import when
 from gateway.work import Services, Work
 
 
@@ -69,9 +70,15 @@ class Command:
     sc_may: bool = False  # an SC may use it (only #note)
 
 
-def points_now(db: Db, t: Ticket) -> str:
-    """Every point of the ticket as now recorded, numbered as #answered and #open take them."""
-    still = {c.point: c.told for c in commitments.open_for(db, t.id) if c.kind == "point"}
+def points_now(a: Acting) -> str:
+    """Every point of the ticket as now recorded, numbered as #answered and #open take them
+    (dates in the team's time: this is the SE's mail)."""
+    db, t, tz = a.db, a.ticket, a.s.calendar.tz
+    still = {
+        c.point: str(when(c.due_at, tz))
+        for c in commitments.open_for(db, t.id)
+        if c.kind == "point"
+    }
     return (
         "the customer's points, as recorded: "
         + "; ".join(

@@ -218,7 +218,7 @@ def _relay(a: Acting, reply: SeReply) -> None:
     if not answered:
         a.done.append(_not_an_answer(kind, a.when is not None, points))
     if points:
-        a.done.append(points_now(db, t))
+        a.done.append(points_now(a))
     cc = customer_envelope(t, people).cc
     a.done.append(
         f"your answer went to {t.customer_address}"
