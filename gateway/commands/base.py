@@ -42,6 +42,10 @@ class Acting:
     def now(self) -> datetime:
         return self.w.now
 
+    def ours(self, t: datetime) -> str:
+        """A date in what the SE is told: the team's time, its zone named."""
+        return str(when(t, self.s.calendar.tz))
+
     def fresh(self) -> Ticket:
         """The ticket as stored now (a command before this one may have changed it)."""
         self.ticket = tickets.get(self.db, self.ticket.id)

@@ -32,7 +32,9 @@ def run(a: Acting, level: str) -> None:
         due = s.policy.plan(t.received_at, tier_of(s, t.account), level).resolution_due
         words = s.when(due, t)
         if ledger.retarget_resolution(a.db, t, due, a.now, words, a.sender):
-            a.done.append(f"resolution target now {words} (internal: the customer is not told)")
+            a.done.append(
+                f"resolution target now {a.ours(due)} (internal: the customer is not told)"
+            )
 
 
 COMMAND = Command("priority", "#priority <level>", run, needs_arg=True, syntax=syntax)
