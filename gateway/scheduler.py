@@ -53,7 +53,7 @@ from gateway.store.commitments import Commitment
 from gateway.store.db import database_errors, transient
 from gateway.templating import Template
 from gateway.waiting import wait_any
-from gateway.words import dates_owed, kind_words, when
+from gateway.words import dates_owed, kind_words
 
 log = logging.getLogger("gateway.scheduler")
 
@@ -219,11 +219,7 @@ class Scheduler:
                 continue
 
             def job(db: Db, ticket_id: int = ticket_id) -> bool:
-                soon = [
-                    c
-                    for c in commitments.unwarned_before(db, horizon, after, OWED)
-                    if c.ticket_id == ticket_id
-                ]
+                soon = commitments.unwarned_before(db, horizon, after, OWED, ticket_id)
                 if not soon:
                     return False
                 t = tickets.get(db, ticket_id)
@@ -237,13 +233,12 @@ class Scheduler:
 
     def _warning(self, t: Ticket, soon: list[Commitment], now: datetime) -> Outbound:
         s = self.s
-        zone = s.calendar.tz  # staff mail: the team's time, its zone named
 
         def said(c: Commitment) -> str:
             what = f"the point \u201c{c.point}\u201d" if c.kind == "point" else "your reply"
             left = s.calendar.business_time_between(now, c.due_at)
             hours = round(left.total_seconds() / 3600, 1)
-            return f"{what}: by {when(c.due_at, zone, None)} ({hours:g} business hours from now)"
+            return f"{what}: by {s.staff_when(c.due_at)} ({hours:g} business hours from now)"
 
         lines = "; ".join(said(c) for c in soon)
         return s.composer.build(

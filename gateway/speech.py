@@ -73,10 +73,13 @@ class Speech:
     language: str
     words: Mapping[str, Any]
 
+    @functools.cached_property
     def staff(self) -> Speech:
         """These words as our own people's mail says them (``[staff_dates]`` over
         ``[dates]``: "16:15 for the customer", never "your time")."""
-        return _staff(self)
+        return Speech(
+            self.language, _merge(self.words, {"dates": dict(self.words.get("staff_dates", {}))})
+        )
 
     def _get(self, section: str, key: str) -> str:
         value = self.words.get(section, {}).get(key)
@@ -261,21 +264,6 @@ def speak(value: Any, speech: Speech) -> Any:
     if isinstance(value, tuple) and not hasattr(value, "_fields"):
         return tuple(speak(v, speech) for v in value)
     return value
-
-
-_STAFF: dict[int, tuple[Speech, Speech]] = {}
-
-
-def _staff(speech: Speech) -> Speech:
-    """(Made once per Speech: its words are a mapping, so it cannot key a cache itself.)"""
-    known = _STAFF.get(id(speech))
-    if known is None or known[0] is not speech:
-        staff = Speech(
-            speech.language,
-            _merge(speech.words, {"dates": dict(speech.words.get("staff_dates", {}))}),
-        )
-        known = _STAFF[id(speech)] = (speech, staff)
-    return known[1]
 
 
 @cache

@@ -129,7 +129,7 @@ def render(
 ) -> str:
     """One part of ``template`` in ``speech``'s language (our own people's mail: English)."""
     # Every date said in the reader's words: the customer's language, or ours for staff.
-    context = speak(context, speech if template in CUSTOMER else speech.staff())
+    context = speak(context, speech if template in CUSTOMER else speech.staff)
     return env.select_template(names_in(template, part, speech.language)).render(context)
 
 

@@ -62,6 +62,11 @@ class Services:
     def when(self, t: datetime, ticket: Ticket) -> str:
         return words.when(t, self.calendar.tz, ticket.customer_utc_offset)
 
+    def staff_when(self, t: datetime) -> str:
+        """A date inside a sentence of our own people's mail: the team's time, its zone named
+        (a :meth:`when` phrase in a staff template says the customer's time as theirs)."""
+        return str(words.when(t, self.calendar.tz))
+
 
 def tier_of(s: Services, account: str) -> str:
     """The account's support tier ('' for none): its targets are in sla.tiers."""

@@ -14,7 +14,6 @@ from enum import IntEnum
 
 from gateway.models import Outbound, Ticket
 from gateway.store import Db, commitments, tickets
-from gateway.words import when
 from gateway.work import Services, Work
 
 
@@ -42,9 +41,9 @@ class Acting:
     def now(self) -> datetime:
         return self.w.now
 
-    def ours(self, t: datetime) -> str:
-        """A date in what the SE is told: the team's time, its zone named."""
-        return str(when(t, self.s.calendar.tz))
+    def staff_when(self, t: datetime) -> str:
+        """A date in what the SE is told (see :meth:`Services.staff_when`)."""
+        return self.s.staff_when(t)
 
     def fresh(self) -> Ticket:
         """The ticket as stored now (a command before this one may have changed it)."""
@@ -77,11 +76,9 @@ class Command:
 def points_now(a: Acting) -> str:
     """Every point of the ticket as now recorded, numbered as #answered and #open take them
     (dates in the team's time: this is the SE's mail)."""
-    db, t, tz = a.db, a.ticket, a.s.calendar.tz
+    db, t = a.db, a.ticket
     still = {
-        c.point: str(when(c.due_at, tz))
-        for c in commitments.open_for(db, t.id)
-        if c.kind == "point"
+        c.point: a.staff_when(c.due_at) for c in commitments.open_for(db, t.id) if c.kind == "point"
     }
     return (
         "the customer's points, as recorded: "

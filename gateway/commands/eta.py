@@ -50,12 +50,12 @@ def run(a: Acting, arg: str) -> None:
         a.resolve_words = words
         ledger.set_resolution(a.db, a.ticket, when, a.now, words, a.sender)
         a.done.append(
-            f"resolution date set: {a.ours(when)} (the customer is told; it is a promise)"
+            f"resolution date set: {a.staff_when(when)} (the customer is told; it is a promise)"
         )
         return
     a.when, a.eta_words = when, words
     ledger.set_eta(a.db, a.ticket, when, a.now, words, a.sender)
-    a.done.append(f"next date set: {a.ours(when)} (the customer is told)")
+    a.done.append(f"next date set: {a.staff_when(when)} (the customer is told)")
 
 
 COMMAND = Command(

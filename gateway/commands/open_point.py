@@ -22,7 +22,7 @@ def run(a: Acting, arg: str) -> None:
             a.db, t.id, "point", due, words, a.now, made_by=a.sender, point=point, promised=False
         )
         a.done.append(
-            f"point {n} is open again, due {a.ours(due)} (internal: the customer is not told)"
+            f"point {n} is open again, due {a.staff_when(due)} (internal: the customer is not told)"
         )
     a.done.append(points_now(a))
 

@@ -33,7 +33,7 @@ def run(a: Acting, level: str) -> None:
         words = s.when(due, t)
         if ledger.retarget_resolution(a.db, t, due, a.now, words, a.sender):
             a.done.append(
-                f"resolution target now {a.ours(due)} (internal: the customer is not told)"
+                f"resolution target now {a.staff_when(due)} (internal: the customer is not told)"
             )
 
 

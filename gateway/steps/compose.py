@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from gateway import attachments, details, ledger, points, selfhelp, words
+from gateway import attachments, details, ledger, points, selfhelp
 from gateway.compose import Envelope, customer_envelope, staff_subject
 from gateway.engineer import relay_for
 from gateway.models import Action, MailKind, Outbound, Ticket
@@ -270,12 +270,6 @@ def _at_risk_alert(s: Services, w: Work, t: Ticket) -> Outbound:
     )
 
 
-def ours(s: Services, t: datetime) -> str:
-    """A date inside a sentence of our own people's mail: the team's time, its zone named
-    (words.when in a template says the customer's too, as theirs)."""
-    return str(words.when(t, s.calendar.tz))
-
-
 def _after_deadline(s: Services, w: Work, t: Ticket) -> list[tuple[str, str]]:
     """(kind, words) of each date we give in this mail that falls after the deadline the
     customer stated in it: never promised without the SE and SC knowing at once."""
@@ -285,7 +279,9 @@ def _after_deadline(s: Services, w: Work, t: Ticket) -> list[tuple[str, str]]:
     dates = [(p.kind, p.due) for p in w.promises if p.kind in named]
     if w.follow_up_due:
         dates.append(("actionable", w.follow_up_due))
-    return [(kind, f"{named[kind]}, {ours(s, due)}") for kind, due in dates if due > t.deadline_at]
+    return [
+        (kind, f"{named[kind]}, {s.staff_when(due)}") for kind, due in dates if due > t.deadline_at
+    ]
 
 
 def _deadline_alert(s: Services, w: Work, t: Ticket, after: list[tuple[str, str]]) -> Outbound:
@@ -299,7 +295,7 @@ def _deadline_alert(s: Services, w: Work, t: Ticket, after: list[tuple[str, str]
         Envelope(to=(t.se,), cc=(t.sc,) if t.sc else ()),
         {
             "author": "the gateway",
-            "note": f"{w.message.from_address} needs {t.key} by {ours(s, t.deadline_at)}"
+            "note": f"{w.message.from_address} needs {t.key} by {s.staff_when(t.deadline_at)}"
             f" (\u201c{t.deadline_said}\u201d), and we told them "
             + " and ".join(words for _, words in after)
             + f". {d.name_of(t.se)}: agree what is possible with them (#eta resolve <when>"
@@ -338,6 +334,6 @@ def _capacity_note(s: Services, w: Work, leads: tuple[str, ...]) -> str:
         return ""
     told = "the lead is alerted" if leads else "nobody else is told (no lead is in)"
     return (
-        f"later than the policy's {ours(s, check.policy_due)}, which nobody in could likely"
+        f"later than the policy's {s.staff_when(check.policy_due)}, which nobody in could likely"
         f" keep ({check.chosen.why}); {told}"
     )

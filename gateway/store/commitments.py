@@ -105,16 +105,22 @@ def due_unmet(db: Db, before: datetime, ticket_states: tuple[str, ...]) -> list[
 
 
 def unwarned_before(
-    db: Db, before: datetime, after: datetime, ticket_states: tuple[str, ...]
+    db: Db,
+    before: datetime,
+    after: datetime,
+    ticket_states: tuple[str, ...],
+    ticket_id: int | None = None,
 ) -> list[Commitment]:
     """Open reply dates (and points) an SE owes, due after ``after`` and by ``before``, whose SE
-    has not been warned yet, on tickets in one of ``ticket_states``."""
+    has not been warned yet, on tickets in one of ``ticket_states`` (of one ticket: read again
+    inside its transaction)."""
     places = marks(ticket_states)
+    one = "" if ticket_id is None else " AND ticket_id = ?"
     cur = db.execute(
         f"SELECT {_COLUMNS} FROM commitments CROSS JOIN tickets t ON t.id = ticket_id"
         f" WHERE {OPEN} AND {_REPLY_KINDS} AND warned_at IS NULL AND due_at <= ? AND due_at > ?"
-        f" AND t.state IN ({places}) ORDER BY due_at, commitments.id",
-        (ts(before), ts(after), *ticket_states),
+        f" AND t.state IN ({places}){one} ORDER BY due_at, commitments.id",
+        (ts(before), ts(after), *ticket_states, *(() if ticket_id is None else (ticket_id,))),
     )
     return [_row(r) for r in cur.fetchall()]
 

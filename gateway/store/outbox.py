@@ -175,19 +175,12 @@ CAUSED_BY = "caused-by:"
 
 def record_cause(db: Db, sender: str, now: datetime) -> None:
     """Count one mail of ``sender``'s that made staff mail (an SE copy, a note, an alert)."""
-    db.execute(
-        "INSERT INTO automatic_mail (address, queued_at) VALUES (?, ?)",
-        (CAUSED_BY + mailbox(sender), ts(now)),
-    )
+    record_automatic(db, (CAUSED_BY + sender,), now)  # (mailbox() keeps the prefix)
 
 
 def caused_by(db: Db, sender: str, since: datetime) -> int:
     """How many of ``sender``'s mails since ``since`` made staff mail."""
-    row = db.execute(
-        "SELECT count(*) FROM automatic_mail WHERE address = ? AND queued_at >= ?",
-        (CAUSED_BY + mailbox(sender), ts(since)),
-    ).fetchone()
-    return int(row[0]) if row else 0
+    return automatic_sent_to(db, CAUSED_BY + sender, since)
 
 
 def forget_automatic(db: Db, before: datetime) -> None:
