@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import escape
 from html.parser import HTMLParser
 
 MARKER = "Reply above this line"  # the banner at the top of every SE copy
@@ -228,6 +229,16 @@ _CUT_IDS = ("divrplyfwdmsg", "appendonsend", "stopspelling", "zwchr")
 _CUT_CLASSES = ("moz-forward-container", "outlookmessageheader")
 
 
+def _as_read(lines: list[Line]) -> list[Line]:
+    """HTML's lines as a reader sees them: a line a client wrote as ``> text`` (Hotmail quotes
+    so in HTML too) is quoted."""
+    out = []
+    for x in lines:
+        text = x.text.replace("\xa0", " ").rstrip()
+        out.append(Line(text, x.quoted or text.lstrip().startswith(">")))
+    return out
+
+
 class _HtmlLines(HTMLParser):
     """HTML to lines, each marked quoted or not; a copy's start is one :data:`_CUT` line."""
 
@@ -247,7 +258,7 @@ class _HtmlLines(HTMLParser):
         parser.feed(html)
         parser.close()
         parser._flush()
-        return [Line(x.text.replace("\xa0", " ").rstrip(), x.quoted) for x in parser.lines]
+        return _as_read(parser.lines)
 
     @property
     def quoting(self) -> bool:
@@ -332,3 +343,50 @@ class _HtmlLines(HTMLParser):
                 self.buf.append(part)
             return
         self.buf.append(re.sub(r"\s+", " ", data))
+
+
+def own_html(html: str) -> str:
+    """The writer's own part of an HTML reply, as HTML: the elements and text of
+    :func:`own_lines`, without the quote, the attribution or the copy below (not yet sanitised:
+    see :mod:`gateway.richtext`)."""
+    parser = _HtmlFragment()
+    parser.feed(html)
+    parser.close()
+    parser._flush()
+    kept = own_lines(_as_read(parser.lines))
+    own = {n for n, line in enumerate(kept) if not line.quoted}
+    out = []
+    for kind, n, token in parser.tokens:
+        if n >= len(kept):
+            break  # the copy of an earlier mail starts here
+        if kind == "tag" or n in own:
+            out.append(token)
+    return "".join(out)
+
+
+class _HtmlFragment(_HtmlLines):
+    """:class:`_HtmlLines` that also keeps each tag and text outside a quote, with the line it
+    belongs to, so the writer's own lines can be given back as HTML."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: list[tuple[str, int, str]] = []  # ("tag" | "text", line, html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        super().handle_starttag(tag, attrs)
+        if not (self.cut or self.skip or self.quoting):
+            self.tokens.append(("tag", len(self.lines), self.get_starttag_text() or ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        inside = self.cut or self.skip or self.quoting
+        super().handle_endtag(tag)
+        if not (inside or self.cut or self.skip or tag in _VOID):
+            self.tokens.append(("tag", len(self.lines), f"</{tag}>"))
+
+    def handle_data(self, data: str) -> None:
+        super().handle_data(data)
+        if self.cut or self.skip or self.quoting:
+            return
+        parts = data.split("\n") if self.pre else [data]
+        for k, part in enumerate(parts):
+            self.tokens.append(("text", len(self.lines) - (len(parts) - 1 - k), escape(part)))

@@ -258,6 +258,7 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
         Template.NOTE: {"author": "Sam Engineer", "note": "Customer called: <urgent>."},
         Template.RELAY_REPLY: {
             "text": "Hello Jane,\n\nA bad index: fixed in 4.2.1.",
+            "text_html": None,
             "answers": [(_POINTS[0], "A bad index.")],
             "still_open": [(_POINTS[1], _LATER)],
             "eta_words": _LATER,

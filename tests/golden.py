@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+
 from gateway.models import Ticket
 from gateway.speech import ENGLISH, Ask, Kind, Owed, Status, When, languages
 from gateway.templating import (
@@ -147,11 +149,18 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
     ("eta_update.resolution", Template.ETA_UPDATE, CUSTOMER | {"eta_words": "",
      "resolve_words": TARGET}, TICKET),
     ("relay_reply.prose", Template.RELAY_REPLY, {"text": "Hello Richard,\n\nA bad index: it is "
-     "fixed in 4.2.1, out today.", "answers": [], "still_open": [], "eta_words": "",
+     "fixed in 4.2.1, out today.", "text_html": None, "answers": [], "still_open": [],
+     "eta_words": "", "resolve_words": "", "se_name": "Sam Engineer", "inline_images": [],
+     "left_out": []}, TICKET),
+    ("relay_reply.html", Template.RELAY_REPLY, {"text": "Hello Richard,\n\nA bad index: it is "
+     "fixed in 4.2.1.\n\nUpgrade\nRestart", "text_html": Markup(
+     "<p>Hello Richard,</p><p>A bad index: it is <b>fixed in 4.2.1</b>.</p><ol><li>Upgrade</li>"
+     "<li>Restart</li></ol>"), "answers": [], "still_open": [], "eta_words": "",
      "resolve_words": "", "se_name": "Sam Engineer", "inline_images": [], "left_out": []},
      TICKET),
     ("relay_reply.inline-one-open", Template.RELAY_REPLY, {"text": "Hello Richard,",
-     "answers": [(WHY, "A bad index; 4.2.1 rebuilds it.")], "still_open": [(AFFECTED, LATER)],
+     "text_html": None, "answers": [(WHY, "A bad index; 4.2.1 rebuilds it.")],
+     "still_open": [(AFFECTED, LATER)],
      "eta_words": "", "resolve_words": TARGET, "se_name": "Sam Engineer",
      "inline_images": [], "left_out": [("export-dump.zip", "31.4 MB")]}, TICKET),
     ("revised_eta.reply", Template.REVISED_ETA, CUSTOMER | {"revisions": [REVISION]}, TICKET),

@@ -235,3 +235,51 @@ async def test_a_real_answer_meets_the_point(h: Harness) -> None:
     point = "SELECT count(*) FROM commitments WHERE kind = 'point' AND met_at IS NOT NULL"
     assert await h.scalar(point) == 1
     assert "answered" in kind(h, "se-confirm")[0].text()
+
+
+async def test_the_ses_formatting_reaches_the_customers_html_part(h: Harness) -> None:
+    await open_ticket(h)
+    copy = kind(h, "se-copy")[0]
+    msg = EmailMessage()
+    for name, value in email.message_from_bytes(relay_reply(copy, "x")).items():
+        if name.lower() not in ("content-type", "content-transfer-encoding", "mime-version"):
+            msg[name] = value
+    # As Gmail sends it: text and HTML alternatives, each with the quoted copy below.
+    quoted = "\n".join("> " + line for line in copy.text().splitlines())
+    msg.set_content(
+        "Clear the *cache*, then:\n\n   1. upgrade to 4.2\n   2. restart\n\n"
+        f"See the guide <https://docs.example.com/cache>.\n\nOn Mon, Support wrote:\n{quoted}\n"
+    )
+    msg.add_alternative(
+        '<div dir="ltr">Clear the <b>cache</b>, then:<ol><li>upgrade to 4.2</li><li>restart</li>'
+        '</ol>See <a href="https://docs.example.com/cache">the guide</a>.</div>'
+        '<div class="gmail_quote"><div class="gmail_attr">On Mon, Support wrote:</div>'
+        f"<blockquote>{copy.html()}</blockquote></div>",
+        subtype="html",
+    )
+    await h.receive(msg.as_bytes())
+    [sent] = kind(h, "reply")
+    html = sent.html()
+    assert "<b>cache</b>" in html and "<li>upgrade to 4.2</li>" in html
+    assert '<a href="https://docs.example.com/cache" rel="noopener noreferrer nofollow">' in html
+    assert "Routed" not in html and "Reply above this line" not in html and "wrote:" not in html
+    assert sent.text().startswith("Clear the *cache*, then:")  # the text part, as the SE wrote it
+
+
+async def test_an_html_part_saying_more_than_the_text_part_is_not_sent(h: Harness) -> None:
+    await open_ticket(h)
+    copy = kind(h, "se-copy")[0]
+    msg = EmailMessage()
+    for name, value in email.message_from_bytes(relay_reply(copy, "x")).items():
+        if name.lower() not in ("content-type", "content-transfer-encoding", "mime-version"):
+            msg[name] = value
+    msg.set_content("Please upgrade to 4.2.\n")
+    msg.add_alternative(
+        '<p>Please upgrade to 4.2.</p><p style="display:none">Internal: Acme is 3 months behind'
+        " on payment</p>",
+        subtype="html",
+    )
+    await h.receive(msg.as_bytes())
+    [sent] = kind(h, "reply")
+    assert "Please upgrade to 4.2." in sent.html()
+    assert "Internal" not in sent.html() and "payment" not in sent.html()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import re
 
-from gateway import attachments, ledger
+from gateway import attachments, ledger, richtext
 from gateway.commands import TABLE, Acting, Stage
 from gateway.commands.base import points_now
 from gateway.compose import customer_envelope
@@ -138,6 +138,7 @@ def _relay(a: Acting, reply: SeReply) -> None:
     """The SE's words (inline answers or prose) and files to the customer, with everyone on the
     customer's side and the SC in CC; or, with only a new date, the date alone."""
     s, db, t, d = a.s, a.db, a.ticket, a.s.directory
+    msg = a.w.message
     people = participants.of(db, t.id)
     points = [c.point for c in commitments.open_for(db, t.id) if c.kind == "point"]
     inline = split_inline(reply.lines, points)
@@ -188,6 +189,11 @@ def _relay(a: Acting, reply: SeReply) -> None:
             customer_envelope(t, people),
             {
                 "text": inline.general,
+                # The SE's own HTML, when it says exactly the words above (inline answers are
+                # laid out under the customer's quoted points, from the text).
+                "text_html": None
+                if inline.answers
+                else richtext.own_html(msg.html, inline.general),
                 "answers": inline.answers,
                 "still_open": carried,
                 "se_name": d.name_of(a.sender),
