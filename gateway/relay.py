@@ -295,12 +295,17 @@ def without_signature(text: str) -> str:
     return "\n".join(kept).strip()
 
 
-def substance(text: str) -> Substance:
-    """Whether an SE's words answer anything: a greeting, a closing and a name answer nothing;
-    a holding reply ("We are looking into it and will get back to you.") is not an answer."""
+def substance(text: str, writer: str = "") -> Substance:
+    """Whether an SE's words answer anything: a greeting, a closing and a name answer nothing
+    (also the ``writer``'s own name, or first name, signing off on a last line of its own); a
+    holding reply ("We are looking into it and will get back to you.") is not an answer."""
     body = without_signature(text)
     if not body:
         return Substance.NONE
+    names = {writer.casefold(), *writer.casefold().split()[:1]} - {""}
+    lines = body.rstrip().split("\n")
+    if len(lines) > 1 and lines[-1].strip(" -\u2013\u2014,.").casefold() in names:
+        body = "\n".join(lines[:-1])
     said: list[str] = []
     closed = False
     for line in body.split("\n"):

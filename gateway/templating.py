@@ -196,6 +196,8 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
         },
         Template.FOLLOW_UP_ACK: people
         | {
+            "concern": "We are very disappointed.",
+            "concern_told": "sc",
             "sc_name": "Casey Consultant",
             "received_words": _WHEN,
             "actionable_words": _LATER,

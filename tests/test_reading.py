@@ -81,3 +81,24 @@ def test_interleaved_words_between_quoted_lines_are_the_writers() -> None:
 def test_a_reply_of_only_quotes_has_no_words() -> None:
     assert reading.read("On Mon, Jane wrote:\n> Why does it stop?\n>\n") == ""
     assert reading.read("", "<blockquote>Why?</blockquote>") == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello", "greeting"),
+        ("Hi Jane,\n\nBest regards,\nSam Engineer", "greeting"),
+        ("We are looking into it and will get back to you.", "holding"),
+        ("Hi Jane,\n\nWe are looking into it right now.\n\nSam", "holding"),  # a bare sign-off
+        ("Wir prüfen das gerade.\n\n- Sam Engineer", "holding"),
+        ("Yes.", "answer"),
+        ("Yes.\n\nSam", "answer"),
+        ("Sam", "answer"),  # the name alone is all there is: not dropped
+        ("We are looking into it.\n\nUpgrade to 4.2.1 meanwhile.", "answer"),
+        ("", "none"),
+    ],
+)
+def test_what_an_ses_words_do(text: str, expected: str) -> None:
+    from gateway.relay import substance
+
+    assert substance(text, "Sam Engineer") == expected

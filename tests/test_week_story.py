@@ -1,18 +1,20 @@
 """A week of one ticket, end to end on real Dovecot and the SMTP sink (the issue's "done when"):
 two people on the customer's side, three rounds of questions, an SE's attachment, a hand-over,
-a resolve and a reopen. At the end every mailbox holds exactly the mails a careful team would
-have sent, each threaded, with no one dropped and no one added."""
+a resolve and a reopen; and a hard week of an urgent outage, read truly (a holding reply, news,
+a bottom-posted and an Outlook-style answer, a complaint). At the end every mailbox holds exactly
+the mails a careful team would have sent, each threaded, with no one dropped and no one added."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from gateway.app import Gateway
 from gateway.clock import FakeClock
 from gateway.config import Config
 from gateway.sink import Received, SmtpSink
@@ -51,18 +53,21 @@ def mailbox_of(sink: SmtpSink, person: str) -> list[Received]:
     return [m for m in sink.messages if person in m.rcpt]
 
 
-async def test_a_week_long_ticket_among_several_people(
-    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
-) -> None:
-    config = make_config(mailbox)
-    processed = 0
+class Story:
+    """A story told to the running daemon: mail delivered to Dovecot one at a time, each step
+    checked to send exactly the mails it should, on the story's clock."""
 
-    async def deliver(raw: bytes, new_mails: int) -> list[Received]:
-        nonlocal processed
+    def __init__(self, mailbox: Dovecot, sink: SmtpSink, clock: FakeClock) -> None:
+        self.mailbox, self.sink, self.clock = mailbox, sink, clock
+        self.processed = 0
+        self.gw: Gateway | None = None
+
+    async def deliver(self, raw: bytes, new_mails: int) -> list[Received]:
+        sink = self.sink
         before = len(sink.messages)
-        mailbox.append(raw)
-        processed += 1
-        await eventually(lambda: mailbox.count("Processed") == processed)
+        self.mailbox.append(raw)
+        self.processed += 1
+        await eventually(lambda: self.mailbox.count("Processed") == self.processed)
         await sink.wait_for(before + new_mails)
         await asyncio.sleep(0.2)  # nothing more follows
         assert len(sink.messages) == before + new_mails, [
@@ -70,16 +75,38 @@ async def test_a_week_long_ticket_among_several_people(
         ]
         return sink.messages[before:]
 
-    def at(days: int, hour: int) -> None:
-        local = clock.now().astimezone(NEW_YORK)
-        clock.set(local.replace(hour=hour, minute=0) + timedelta(days=days))
-        gw.poke()
+    def at(self, days: int, hour: int, minute: int = 0) -> None:
+        local = self.clock.now().astimezone(NEW_YORK)
+        self.clock.set(local.replace(hour=hour, minute=minute) + timedelta(days=days))
+        assert self.gw is not None
+        self.gw.poke()
 
-    def one(mails: list[Received], kind: str) -> Received:
-        [mail] = [m for m in mails if m["X-Support-Kind"] == kind]
-        return mail
+    async def tick(self, days: int, hour: int, minute: int, new_mails: int) -> list[Received]:
+        """The clock moved on: exactly ``new_mails`` from the scheduler, nothing more."""
+        before = len(self.sink.messages)
+        self.at(days, hour, minute)
+        await self.sink.wait_for(before + new_mails)
+        await asyncio.sleep(0.3)
+        assert len(self.sink.messages) == before + new_mails
+        return self.sink.messages[before:]
 
-    async with running(config, clock) as gw:
+    def now(self) -> datetime:
+        return self.clock.now().astimezone(NEW_YORK)
+
+
+def one(mails: list[Received], kind: str) -> Received:
+    [mail] = [m for m in mails if m["X-Support-Kind"] == kind]
+    return mail
+
+
+async def test_a_week_long_ticket_among_several_people(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    config = make_config(mailbox)
+    story = Story(mailbox, sink, clock)
+    deliver, at = story.deliver, story.at
+
+    async with running(config, clock) as story.gw:
         # Monday 10:00: Jane writes, her colleague Rosalie in CC.
         first = customer_mail(
             1,
@@ -305,3 +332,137 @@ async def test_a_forward_and_a_merge_stay_threaded_end_to_end(
     acks = [m for m in sink.messages if m["X-Support-Kind"] == "ack"]
     assert len(acks) == 3 and acks[-1]["X-Support-Ticket"] == "SUP-1001"
     assert "we have added it to ticket SUP-1001" in acks[-1].text()
+
+
+INTERNAL = ("Routed", "Promised", "Reply above this line", "At risk", "Urgent:", "Capacity")
+
+
+async def test_a_hard_week_read_truly(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    """An urgent outage, a holding reply, news from the customer, a bottom-posted answer, a
+    complaint and an Outlook-style answer: each read as a person would, nothing internal out."""
+    config = make_config(mailbox)
+    story = Story(mailbox, sink, clock)
+    deliver, at = story.deliver, story.at
+    async with running(config, clock) as story.gw:
+        # Monday 10:00: production is down.
+        first = customer_mail(
+            1,
+            subject="URGENT: production is down",
+            body="None of our users can log in since 9am. Why does the login fail?\n\nJane",
+            date=story.now(),
+        )
+        out = await deliver(first, 2)
+        ack, copy = one(out, "ack"), one(out, "se-copy")
+        assert copy["Subject"].startswith("[SUP-1001] Urgent new:")
+
+        # 10:30: Sam holds: no answer yet, so nothing is met and he is asked for a date.
+        at(0, 10, 30)
+        dates = (
+            "SELECT kind, due_at FROM commitments WHERE met_at IS NULL AND superseded_by IS NULL"
+        )
+        before = await read(config, dates)
+        out = await deliver(
+            relay_reply(copy, "Hi Jane,\n\nWe are looking into it right now.\n\nSam", "sam-1"), 2
+        )
+        holding, confirm = one(out, "reply"), one(out, "se-confirm")
+        assert "looking into it" in holding.text()
+        assert "holding reply" in confirm.text() and "#eta" in confirm.text()
+        assert await read(config, dates) == before, "every date stands"
+
+        # 11:00: Jane tells us what she tried (no question): acknowledged, the date stands.
+        at(0, 11)
+        news = customer_mail(
+            2,
+            subject="Re: " + holding["Subject"],
+            in_reply_to=holding["Message-ID"],
+            body="We restarted the login servers, but it still fails with error E17.\n\nJane",
+            date=story.now(),
+        )
+        out = await deliver(news, 2)
+        news_ack, news_copy = one(out, "ack"), one(out, "se-copy")
+        assert "we have added it to ticket SUP-1001" in news_ack.text()
+
+        # 12:00: an hour of silence on an urgent ticket: the customer hears where it stands.
+        update = one(await story.tick(0, 12, 0, 1), "status-update")
+        assert update["To"] == JANE
+
+        # 12:15: Sam answers bottom-posted, under the quoted copy.
+        at(0, 12, 15)
+        quoted = "\n".join("> " + line for line in news_copy.text().splitlines())
+        out = await deliver(
+            relay_reply(
+                news_copy,
+                f"On Mon, Support wrote:\n{quoted}\n\nE17 is an expired certificate: renew it"
+                " with sgw cert renew and log in again.\n\nSam\n",
+                "sam-2",
+            ),
+            2,
+        )
+        answer = one(out, "reply")
+        assert answer.text().startswith("E17 is an expired certificate")
+        assert "answered" in one(out, "se-confirm").text()
+
+        # Tuesday 08:30: still urgent and not resolved: the morning's update.
+        morning = one(await story.tick(1, 8, 30, 1), "status-update")
+        assert "it is in progress with Sam Engineer" in morning.text()
+        assert "Our target for a resolution remains" in morning.text()
+
+        # 09:00: Jane complains: at risk, the SC and the lead told, the worry heard.
+        at(0, 9)
+        complaint = customer_mail(
+            3,
+            subject="Re: " + answer["Subject"],
+            in_reply_to=answer["Message-ID"],
+            body="It works again, but we are very disappointed: production was down for hours,"
+            " and frankly worried about our future with your company. Will this happen again?"
+            "\n\nJane",
+            date=story.now(),
+        )
+        out = await deliver(complaint, 3)
+        complaint_ack, risky = one(out, "ack"), one(out, "se-copy")
+        alert = one(out, "note")
+        assert risky["Subject"].startswith("[SUP-1001] At risk:")
+        assert "very disappointed" in risky.text()
+        assert CASEY in alert["To"] and "At risk" in alert["Subject"]
+        assert "we take your concern seriously" in complaint_ack.text()
+
+        # 09:45: Sam answers Outlook-style: his words above the whole copy, unquoted.
+        at(0, 9, 45)
+        outlook = (
+            "Jane, it will not: 4.2.1 renews the certificate itself. I am sorry for the"
+            " outage.\n\nSam\n\nFrom: Example Support <support@example.com>\n"
+            "Sent: Tuesday, November 3, 2026 9:00 AM\nTo: Sam Engineer <sam@example.com>\n"
+            f"Subject: {risky['Subject']}\n\n{risky.text()}"
+        )
+        out = await deliver(relay_reply(risky, outlook, "sam-3"), 2)
+        last = one(out, "reply")
+
+    # -- what the customer read ------------------------------------------------------------------
+    to_customer = [m for m in sink.messages if m["X-Support-Kind"] in CUSTOMER_KINDS]
+    assert [m["X-Support-Kind"] for m in to_customer] == [
+        "ack", "reply", "ack", "status-update", "reply", "status-update", "ack", "reply"
+    ]  # fmt: skip
+    assert mailbox_of(sink, JANE) == to_customer
+    for m in to_customer:
+        for word in INTERNAL:
+            assert word not in m.text() and word not in m.html(), (m["X-Support-Kind"], word)
+    assert last.text().startswith("Jane, it will not: 4.2.1 renews the certificate itself.")
+    assert "From: Example Support" not in last.text() and "disappointed" not in last.text()
+    assert ack["Subject"] == last["Subject"] == "Re: URGENT: production is down [SUP-1001]"
+    # -- what the record says --------------------------------------------------------------------
+    [(priority, at_risk)] = await read(config, "SELECT priority, at_risk FROM tickets")
+    assert priority == "urgent" and at_risk
+    open_points = await read(
+        config,
+        "SELECT point FROM commitments WHERE kind = 'point' AND met_at IS NULL"
+        " AND superseded_by IS NULL",
+    )
+    assert open_points == [], "both questions answered, each by an answer"
+
+
+async def read(config: Config, sql: str) -> list[tuple[object, ...]]:
+    """Rows of ``sql`` from the story's database, read while (or after) the daemon runs."""
+    async with Store(config.database.target) as store, transaction(store) as db:
+        return [tuple(r) for r in db.execute(sql).fetchall()]

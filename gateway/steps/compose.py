@@ -85,7 +85,13 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
                 t,
                 # The writer is thanked, the ticket's other people (and the SC) in CC.
                 customer_envelope(t, people, to=msg.from_address),
-                {**common, "points": w.points, "actionable_words": new_words},
+                {
+                    **common,
+                    "points": w.points,
+                    "actionable_words": new_words,
+                    "concern": w.concern,
+                    "concern_told": _concern_told(s, w, t),
+                },
                 auto_submitted="auto-replied",
             )
         )

@@ -164,7 +164,11 @@ def _relay(a: Acting, reply: SeReply) -> None:
             )
         return
     files_only = bool(files or left_out) and not inline.general
-    kind = Substance.ANSWER if inline.inline or files_only else substance(inline.general)
+    kind = (
+        Substance.ANSWER
+        if inline.inline or files_only
+        else substance(inline.general, d.name_of(a.sender))
+    )
     answered = kind is Substance.ANSWER
     if answered or a.when is not None:
         # An answer settles the points it answered (all, for prose) and carries the others
