@@ -346,7 +346,8 @@ async def main_async(args: argparse.Namespace, base: Path) -> None:
             CLUSTER.stop()
 
 
-def main() -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line of scripts/bench (the README's examples are parsed by the suite)."""
     p = argparse.ArgumentParser(description="support-gateway benchmark")
     p.add_argument("--latency", type=int, default=100, help="mails for the latency figure")
     p.add_argument("--backlog", type=int, default=10_000, help="mails in the backlog")
@@ -357,6 +358,11 @@ def main() -> int:
         default=[1],
         help="gateways sharing the backlog, one run each: 1,2,4 (PostgreSQL for more than 1)",
     )
+    return p
+
+
+def main() -> int:
+    p = parser()
     args = p.parse_args()
     if max(args.gateways) > 1 and args.engine != "postgresql":
         p.error("several gateways share a PostgreSQL database: add --engine postgresql")

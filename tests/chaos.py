@@ -432,7 +432,8 @@ def _settled(target: str, messages: int) -> bool:
     return bool(stored >= messages and pending == 0 and queued == 0)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line of scripts/chaos (the README's examples are parsed by the suite)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--kills", type=int, default=200)
@@ -443,6 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--overdue", type=int, default=100, help="tickets with missed dates before the run"
     )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
     args = p.parse_args(argv)
     if args.gateways > 1 and args.engine != "postgresql":
         p.error("several gateways share a PostgreSQL database: add --engine postgresql")

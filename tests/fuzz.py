@@ -88,10 +88,16 @@ async def run(total: int, seed: int, batch: int = 1000) -> Counter[str]:
     return outcomes
 
 
-def main() -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line of scripts/fuzz (the README's examples are parsed by the suite)."""
     p = argparse.ArgumentParser(description="long fuzz run of parse -> classify -> plan")
     p.add_argument("--messages", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=1)
+    return p
+
+
+def main() -> int:
+    p = parser()
     args = p.parse_args()
     t0 = time.monotonic()
     outcomes = asyncio.run(run(args.messages, args.seed))
