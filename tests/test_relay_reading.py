@@ -53,6 +53,15 @@ def from_client(copy: Received, reply: Reply, n: int = 0) -> bytes:
     return msg.as_bytes()
 
 
+def headers_only(copy: Received) -> EmailMessage:
+    """An SE's reply to ``copy`` with its headers and no body yet (the test sets the parts)."""
+    msg = EmailMessage()
+    for name, value in email.message_from_bytes(relay_reply(copy, "x")).items():
+        if name.lower() not in ("content-type", "content-transfer-encoding", "mime-version"):
+            msg[name] = value
+    return msg
+
+
 @pytest.mark.parametrize("reply", [r for r in CASES if r.words], ids=lambda r: r.name)
 async def test_every_client_format_reaches_the_customer_as_the_ses_words(
     h: Harness, reply: Reply
@@ -171,10 +180,7 @@ async def test_an_attached_mail_in_a_reply_is_neither_words_nor_commands(h: Harn
 async def test_an_html_only_reply_is_relayed_as_words_not_source(h: Harness) -> None:
     await open_ticket(h)
     copy = kind(h, "se-copy")[0]
-    msg = EmailMessage()
-    for name, value in email.message_from_bytes(relay_reply(copy, "x")).items():
-        if name.lower() not in ("content-type", "content-transfer-encoding", "mime-version"):
-            msg[name] = value
+    msg = headers_only(copy)
     msg.set_content(
         '<div dir="ltr">Clear the <b>cache</b>.</div><div class="gmail_quote">On Mon, Support'
         " wrote:<blockquote>## Reply above this line ##<br>Routed: x</blockquote></div>",
@@ -240,10 +246,7 @@ async def test_a_real_answer_meets_the_point(h: Harness) -> None:
 async def test_the_ses_formatting_reaches_the_customers_html_part(h: Harness) -> None:
     await open_ticket(h)
     copy = kind(h, "se-copy")[0]
-    msg = EmailMessage()
-    for name, value in email.message_from_bytes(relay_reply(copy, "x")).items():
-        if name.lower() not in ("content-type", "content-transfer-encoding", "mime-version"):
-            msg[name] = value
+    msg = headers_only(copy)
     # As Gmail sends it: text and HTML alternatives, each with the quoted copy below.
     quoted = "\n".join("> " + line for line in copy.text().splitlines())
     msg.set_content(
@@ -269,10 +272,7 @@ async def test_the_ses_formatting_reaches_the_customers_html_part(h: Harness) ->
 async def test_an_html_part_saying_more_than_the_text_part_is_not_sent(h: Harness) -> None:
     await open_ticket(h)
     copy = kind(h, "se-copy")[0]
-    msg = EmailMessage()
-    for name, value in email.message_from_bytes(relay_reply(copy, "x")).items():
-        if name.lower() not in ("content-type", "content-transfer-encoding", "mime-version"):
-            msg[name] = value
+    msg = headers_only(copy)
     msg.set_content("Please upgrade to 4.2.\n")
     msg.add_alternative(
         '<p>Please upgrade to 4.2.</p><p style="display:none">Internal: Acme is 3 months behind'
