@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
+from typing import Self
 
 MARKER = "Reply above this line"  # the banner at the top of every SE copy
 
@@ -254,11 +255,15 @@ class _HtmlLines(HTMLParser):
 
     @classmethod
     def read(cls, html: str) -> list[Line]:
+        return _as_read(cls.parsed(html).lines)
+
+    @classmethod
+    def parsed(cls, html: str) -> Self:
         parser = cls()
         parser.feed(html)
         parser.close()
         parser._flush()
-        return _as_read(parser.lines)
+        return parser
 
     @property
     def quoting(self) -> bool:
@@ -349,10 +354,7 @@ def own_html(html: str) -> str:
     """The writer's own part of an HTML reply, as HTML: the elements and text of
     :func:`own_lines`, without the quote, the attribution or the copy below (not yet sanitised:
     see :mod:`gateway.richtext`)."""
-    parser = _HtmlFragment()
-    parser.feed(html)
-    parser.close()
-    parser._flush()
+    parser = _HtmlFragment.parsed(html)
     kept = own_lines(_as_read(parser.lines))
     own = {n for n, line in enumerate(kept) if not line.quoted}
     out = []

@@ -138,7 +138,6 @@ def _relay(a: Acting, reply: SeReply) -> None:
     """The SE's words (inline answers or prose) and files to the customer, with everyone on the
     customer's side and the SC in CC; or, with only a new date, the date alone."""
     s, db, t, d = a.s, a.db, a.ticket, a.s.directory
-    msg = a.w.message
     people = participants.of(db, t.id)
     points = [c.point for c in commitments.open_for(db, t.id) if c.kind == "point"]
     inline = split_inline(reply.lines, points)
@@ -197,7 +196,7 @@ def _relay(a: Acting, reply: SeReply) -> None:
                 # laid out under the customer's quoted points, from the text).
                 "text_html": None
                 if inline.answers
-                else richtext.own_html(msg.html, inline.general),
+                else richtext.own_html(a.w.message.html, inline.general),
                 "answers": inline.answers,
                 "still_open": carried,
                 "se_name": d.name_of(a.sender),
