@@ -6,16 +6,13 @@ from __future__ import annotations
 import pytest
 
 from gateway import reading, richtext
-from tests.replies import corpus
+from tests.replies import Reply, corpus
 
 HTML_CASES = [r for r in corpus() if r.html and r.words]
 
 
 @pytest.mark.parametrize("reply", HTML_CASES, ids=lambda r: r.name)
-def test_a_real_clients_html_gives_the_writers_words_or_nothing(reply: object) -> None:
-    from tests.replies import Reply
-
-    assert isinstance(reply, Reply)
+def test_a_real_clients_html_gives_the_writers_words_or_nothing(reply: Reply) -> None:
     got = richtext.own_html(reply.html, reply.words)
     if got is None:
         return  # the client's HTML and text parts disagree (talon's outlook.eml): text is used
