@@ -29,11 +29,11 @@ from pathlib import Path
 import aiosmtplib
 import mailparser
 
-from gateway.clock import FakeClock
-from gateway.config import parse_config
-from gateway.pipeline import Services
-from gateway.scheduler import Scheduler
-from gateway.sink import SmtpSink
+from gateway.cli.sink import SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import parse_config
+from gateway.daemon.scheduler import Scheduler
+from gateway.pipeline.work import Services
 from gateway.store import Store
 from tests.chaos import CONFIG, customer
 from tests.conftest import MONDAY_10, base_config

@@ -18,9 +18,9 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gateway.app import Gateway
-from gateway.clock import FakeClock
-from gateway.config import parse_config
+from gateway.core.clock import FakeClock
+from gateway.core.config import parse_config
+from gateway.daemon.app import Gateway
 from gateway.store import Store
 from tests.conftest import base_config, customer_mail, merge
 

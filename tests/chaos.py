@@ -29,11 +29,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.clock import FakeClock
-from gateway.config import load_config
-from gateway.pipeline import Services
-from gateway.processor import Processor
-from gateway.sink import SmtpSink
+from gateway.cli.sink import SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import load_config
+from gateway.daemon.processor import Processor
+from gateway.pipeline.work import Services
 from gateway.store import Db, Store, lease
 from gateway.store.db import database_errors, read_once, ts
 from tests.daemon import Daemon

@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.app import Gateway
-from gateway.clock import FakeClock
-from gateway.config import Config, merged, parse_config
-from gateway.pipeline import Services
-from gateway.processor import Processor
-from gateway.scheduler import Scheduler
-from gateway.sender import Sender
-from gateway.sink import Received, SmtpSink
+from gateway.cli.sink import Received, SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config, merged, parse_config
+from gateway.daemon.app import Gateway
+from gateway.daemon.processor import Processor
+from gateway.daemon.scheduler import Scheduler
+from gateway.daemon.sender import Sender
+from gateway.pipeline.work import Services
 from gateway.store import Store
 from tests.dovecot import PASSWORD, USER, Dovecot
 from tests.harness import Harness

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import imapclient
 
-from gateway.clock import Clock
+from gateway.core.clock import Clock
 
 USER = "support"
 PASSWORD = "test-password-not-secret"

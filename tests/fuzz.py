@@ -16,10 +16,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from gateway.clock import FakeClock
-from gateway.config import parse_config
-from gateway.pipeline import Services
-from gateway.processor import Processor
+from gateway.core.clock import FakeClock
+from gateway.core.config import parse_config
+from gateway.daemon.processor import Processor
+from gateway.pipeline.work import Services
 from gateway.store import Store
 from tests.conftest import MONDAY_10, base_config
 from tests.harness import storing

@@ -14,12 +14,11 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from gateway.models import Ticket
-from gateway.speech import ENGLISH, Ask, Kind, Owed, Status, When, languages
-from gateway.templating import (
+from gateway.core.models import Ticket
+from gateway.mail.templating import (
     CUSTOMER as CUSTOMER_TEMPLATES,
 )
-from gateway.templating import (
+from gateway.mail.templating import (
     PARTS,
     SAMPLE_TICKET,
     Template,
@@ -27,9 +26,10 @@ from gateway.templating import (
     environment,
     with_greeting,
 )
-from gateway.templating import (
+from gateway.mail.templating import (
     render as render_part,
 )
+from gateway.text.speech import ENGLISH, Ask, Kind, Owed, Status, When, languages
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from gateway.clock import FakeClock
-from gateway.processor import Processor
-from gateway.scheduler import Scheduler
-from gateway.sender import Sender
-from gateway.sink import Received, SmtpSink
+from gateway.cli.sink import Received, SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.daemon.processor import Processor
+from gateway.daemon.scheduler import Scheduler
+from gateway.daemon.sender import Sender
 from gateway.store import Db, Store, inbox, postgres
 from gateway.store.db import bind
 

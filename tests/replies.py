@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.parse import parse
+from gateway.mail.inbound import parse
 
 ROOT = Path(__file__).parent / "data" / "replies"
 
@@ -52,8 +52,8 @@ def same(a: str, b: str) -> bool:
 
 
 def _readers() -> dict[str, Callable[[Reply], str]]:
-    from gateway import reading
-    from gateway.points import html_to_text
+    from gateway.mail import reading
+    from gateway.mail.points import html_to_text
 
     def ours(r: Reply) -> str:
         return reading.read(r.text, r.html)

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from gateway.attachments import Attachment, extract, safe_name, size_words, within
+from gateway.mail.attachments import Attachment, extract, safe_name, size_words, within
 
 
 @pytest.mark.parametrize(

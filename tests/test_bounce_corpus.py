@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import Config, parse_config
-from gateway.explain import explain
+from gateway.cli.explain import explain
+from gateway.core.config import Config, parse_config
 from tests.conftest import MONDAY_10, base_config
 
 BOUNCES = Path(__file__).parent / "data" / "bounces"
@@ -52,7 +52,7 @@ async def test_a_customer_forwarding_a_bounce_is_a_person(config: Config) -> Non
     mail["Message-ID"] = "<fwd-bounce@acme.example>"
     mail.set_content("Our mail to your billing address bounces, see the attached report. Why?")
     mail.add_attachment(bounce, maintype="message", subtype="rfc822")
-    from gateway.parse import parse
+    from gateway.mail.inbound import parse
 
     assert parse(mail.as_bytes()).part_types[-1] == "message/rfc822", "the bounce is attached"
     report = await explain(config, mail.as_bytes(), MONDAY_10)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.calendar import BusinessCalendar
-from gateway.config import HoursSection
+from gateway.core.config import HoursSection
+from gateway.promise.calendar import BusinessCalendar
 
 NY = ZoneInfo("America/New_York")
 PARIS = ZoneInfo("Europe/Paris")

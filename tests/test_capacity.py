@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from gateway import capacity
-from gateway.calendar import BusinessCalendar
-from gateway.clock import FakeClock
-from gateway.config import Config, HoursSection
-from gateway.explain import explain
-from gateway.sink import Received, SmtpSink
+from gateway.cli.explain import explain
+from gateway.cli.sink import Received, SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config, HoursSection
+from gateway.promise import load as capacity
+from gateway.promise.calendar import BusinessCalendar
 from tests.conftest import MONDAY_10, NY, customer_mail, harness, relay_reply
 from tests.harness import Harness
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, load_config, parse_config, schema_keys
+from gateway.core.config import ConfigError, load_config, parse_config, schema_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "deploy" / "support-gateway.toml"
@@ -210,7 +210,7 @@ def test_rota_overrides_without_accounts_and_an_account_without_addresses() -> N
 
 
 def test_the_reference_shows_defaults_as_they_are_written_in_toml() -> None:
-    from gateway.config import reference_table
+    from gateway.core.config import reference_table
 
     table = reference_table()
     for python in ("True", "False", "None", "<Detail", "'"):

@@ -9,10 +9,10 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from gateway import ledger
-from gateway.clock import FakeClock
-from gateway.config import Config
-from gateway.sink import Received, SmtpSink
+from gateway.cli.sink import Received, SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config
+from gateway.promise import ledger
 from gateway.store import tickets
 from tests.conftest import customer_mail, harness, relay_reply
 from tests.harness import Harness, transaction

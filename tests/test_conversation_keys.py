@@ -1,11 +1,11 @@
-"""Conversation keys (gateway/conversation.py): read from the headers alone, before the parse;
+"""Conversation keys (gateway/mail/conversation.py): read from the headers alone, before the parse;
 two mails of one conversation share one, and nothing a sender writes makes many or breaks it."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from gateway import conversation
+from gateway.mail import conversation
 from gateway.store import inbox
 from gateway.store.db import MIGRATIONS, bind, statements
 from tests.conftest import MONDAY_10, customer_mail

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.points import extract, is_request
-from gateway.sink import Received
+from gateway.cli.sink import Received
+from gateway.mail.points import extract, is_request
 from tests.conftest import customer_mail, relay_reply
 from tests.harness import Harness
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway.clock import FakeClock
-from gateway.config import Config
-from gateway.sink import SmtpSink
+from gateway.cli.sink import SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config
 from gateway.store import Store
 from tests.conftest import acks, answered_inline, customer_mail, eventually, relay_reply, running
 from tests.dovecot import Dovecot
@@ -279,7 +279,7 @@ async def test_mail_arriving_just_before_idle_is_taken_at_once(
     see it. It must be taken at once, not by the recheck (set here to 10 minutes)."""
     import asyncio
 
-    from gateway.ingest.imap import ImapIngest
+    from gateway.daemon.ingest.imap import ImapIngest
 
     config = make_config(mailbox, imap={"idle_recheck_seconds": 600})
     fetch_new = ImapIngest._fetch_new

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.clock import FakeClock
-from gateway.config import Config
-from gateway.sink import SmtpSink
+from gateway.cli.sink import SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config
 from tests.conftest import acks, customer_mail, eventually, running
 from tests.daemon import Daemon
 from tests.dovecot import Dovecot

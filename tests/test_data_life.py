@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway import backup, report
-from gateway.clock import FakeClock
-from gateway.config import Config, ConfigError
-from gateway.sink import SmtpSink
+from gateway.cli import backup
+from gateway.cli.sink import SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config, ConfigError
+from gateway.promise import keeping as report
 from gateway.store import postgres, ts
 from gateway.store.db import is_postgres
 from tests.conftest import customer_mail, database_toml, harness, relay_reply
@@ -146,7 +147,7 @@ async def test_erasing_someone_only_in_cc_takes_them_off_and_leaves_the_customer
 ) -> None:
     """An outsider who got themselves copied on Jane's ticket cannot have it erased: erasing
     them takes them off it and empties what they wrote; Jane's mail and dates stay."""
-    from gateway import erase
+    from gateway.cli import erase
 
     await jane_and_bob(h)
     copy = next(m for m in h.sink.messages if m["X-Support-Kind"] == "se-copy")

@@ -1,4 +1,4 @@
-"""Deadlines in the customer's words (gateway/deadline.py): pure logic, no servers."""
+"""Deadlines in the customer's words (gateway/mail/deadline.py): pure logic, no servers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.deadline import stated
+from gateway.mail.deadline import stated
 
 NEW_YORK = ZoneInfo("America/New_York")
 MONDAY = datetime(2026, 11, 23, 10, 15, tzinfo=NEW_YORK)

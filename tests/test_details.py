@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.details import Detail, missing
+from gateway.text.details import Detail, missing
 from tests.conftest import customer_mail
 from tests.harness import Harness
 

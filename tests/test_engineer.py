@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gateway.sink import Received
+from gateway.cli.sink import Received
 from tests.conftest import customer_mail, relay_reply
 from tests.harness import Harness
 

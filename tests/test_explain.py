@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.config import Config
+from gateway.core.config import Config
 from gateway.store import postgres
 from gateway.store.db import is_postgres
 from tests.conftest import customer_mail, database_toml

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import psycopg
 
-from gateway import status
-from gateway.app import Gateway
-from gateway.clock import FakeClock
-from gateway.config import Config, parse_config
-from gateway.models import MailKind, Outbound
-from gateway.sink import SmtpSink
+from gateway.cli import status
+from gateway.cli.sink import SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config, parse_config
+from gateway.core.models import MailKind, Outbound
+from gateway.daemon.app import Gateway
 from gateway.store import Db, Store, outbox
 from gateway.store.lease import KEY
 from tests.conftest import (

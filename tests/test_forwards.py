@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import forwards
-from gateway.parse import parse
+from gateway.mail import forwards
+from gateway.mail.inbound import parse
 
 FIXTURES = Path(__file__).parent / "data" / "forwards"
 BODY = "Our nightly export fails with E42 since this morning. Can you help?"

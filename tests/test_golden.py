@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.templating import Template
+from gateway.mail.templating import Template
 from tests.golden import CASES, GOLDEN, render
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.greeting import greeting
-from gateway.points import stated_problem
+from gateway.mail.points import stated_problem
+from gateway.text.greeting import greeting
 
 
 @pytest.mark.parametrize(

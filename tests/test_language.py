@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway import language
-from gateway.clock import FakeClock
-from gateway.compose import Composer
-from gateway.config import Config, ConfigError
-from gateway.parse import parse
-from gateway.sink import Received, SmtpSink
-from gateway.speech import Kind, Owed, When, english, languages, speak
+from gateway.cli.sink import Received, SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config, ConfigError
+from gateway.mail import langid as language
+from gateway.mail.inbound import parse
+from gateway.mail.mime import Composer
+from gateway.text.speech import Kind, Owed, When, english, languages, speak
 from tests.conftest import ACCOUNTS, customer_mail, harness
 from tests.harness import Harness
 from tests.test_engineer import se_reply

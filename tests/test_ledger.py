@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from gateway import ledger
-from gateway.config import Config
+from gateway.core.config import Config
+from gateway.promise import ledger
 from gateway.store import tickets
 from tests.conftest import customer_mail
 from tests.harness import Harness, transaction
@@ -138,7 +138,7 @@ async def test_resolution_meets_every_date(h: Harness) -> None:
 async def test_status_shows_what_needs_attention(
     h: Harness, make_config: Callable[..., Config]
 ) -> None:
-    from gateway import status
+    from gateway.cli import status
 
     await h.receive(customer_mail(1))
     await h.receive(customer_mail(2, sender="li@globex.example"))
@@ -162,7 +162,7 @@ async def test_report_says_which_promises_were_kept(
     import csv
     import io
 
-    from gateway import report
+    from gateway.promise import keeping as report
 
     await h.receive(customer_mail(1))  # Acme (Sam): answered and resolved in time
     await h.receive(customer_mail(2, sender="li@globex.example"))  # nobody answers

@@ -12,9 +12,9 @@ from typing import Any
 import aiosmtplib
 import pytest
 
-from gateway import processor as processor_module
-from gateway.config import Config
-from gateway.ingest.smtp import SmtpIngress
+from gateway.core.config import Config
+from gateway.daemon import processor as processor_module
+from gateway.daemon.ingest.smtp import SmtpIngress
 from gateway.store import inbox
 from gateway.store.db import Db
 from tests.conftest import customer_mail

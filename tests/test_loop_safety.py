@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.clock import FakeClock
-from gateway.config import Config
-from gateway.explain import explain
-from gateway.parse import parse
-from gateway.pipeline import Services
-from gateway.processor import Processor
-from gateway.sink import Received, SmtpSink
+from gateway.cli.explain import explain
+from gateway.cli.sink import Received, SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config
+from gateway.daemon.processor import Processor
+from gateway.mail.inbound import parse
+from gateway.pipeline.work import Services
 from gateway.store import Store, inbox
 from tests.conftest import ENGINES, MONDAY_10, customer_mail, database_toml, relay_reply
 from tests.harness import Harness, storing, transaction
@@ -154,8 +154,8 @@ async def test_a_bounce_of_our_mail_blocks_only_its_own_recipients(h: Harness) -
 
 
 async def test_a_block_shows_in_status_and_metrics_and_a_lead_can_lift_it(h: Harness) -> None:
-    from gateway import status
-    from gateway.metrics import _gauges
+    from gateway.cli import status
+    from gateway.daemon.metrics import _gauges
     from gateway.store import outbox
     from gateway.store.db import read_once
 
@@ -418,7 +418,7 @@ async def _process_all(raws: list[bytes], config: Config, target: str = ":memory
 
 @pytest.fixture(scope="module")
 def fuzz_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
-    from gateway.config import parse_config
+    from gateway.core.config import parse_config
     from tests.conftest import base_config
 
     return parse_config(base_config(tmp_path_factory.mktemp("fuzz")))
@@ -522,8 +522,8 @@ async def test_our_plus_and_relay_addresses_are_ours(h: Harness, sender: str) ->
 
 
 async def test_spam_is_kept_unanswered_and_an_operator_can_release_it(h: Harness) -> None:
-    from gateway import quarantine, status
-    from gateway.config import parse_config
+    from gateway.cli import quarantine, status
+    from gateway.core.config import parse_config
     from tests.conftest import PEOPLE
 
     raw = (CORPUS / "spam-spamassassin-flag.eml").read_bytes()

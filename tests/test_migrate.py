@@ -9,9 +9,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from gateway.clock import FakeClock
-from gateway.config import parse_config
-from gateway.sink import SmtpSink
+from gateway.cli.sink import SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import parse_config
 from tests.conftest import base_config, customer_mail, harness, relay_reply
 from tests.postgres import Postgres
 

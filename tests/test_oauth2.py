@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from gateway.app import Gateway
-from gateway.clock import FakeClock
-from gateway.config import Config
-from gateway.sink import SmtpSink
+from gateway.cli.sink import SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config
+from gateway.daemon.app import Gateway
 from tests.conftest import (
     customer_mail,
     database_toml,

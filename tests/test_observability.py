@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.clock import FakeClock
-from gateway.config import Config
-from gateway.log import JournalFormatter, JsonFormatter, event, setup
-from gateway.parse import parse
-from gateway.sink import SmtpSink
+from gateway.cli.sink import SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config
+from gateway.core.log import JournalFormatter, JsonFormatter, event, setup
+from gateway.mail.inbound import parse
 from tests.conftest import customer_mail, eventually, running
 from tests.dovecot import Dovecot
 

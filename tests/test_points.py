@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from gateway import reading
-from gateway.points import extract
-from gateway.relay import split_inline
-from gateway.sink import Received
+from gateway.cli.sink import Received
+from gateway.mail import reading
+from gateway.mail.points import extract
+from gateway.mail.staff_reply import split_inline
 from tests.conftest import answered_inline, customer_mail, relay_reply
 from tests.harness import Harness
 

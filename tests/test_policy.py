@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.calendar import BusinessCalendar
-from gateway.config import HoursSection, SlaSection
-from gateway.sla import Policy, initial_promises
-from gateway.words import when
+from gateway.core.config import HoursSection, SlaSection
+from gateway.promise.calendar import BusinessCalendar
+from gateway.promise.sla import Policy, initial_promises
+from gateway.promise.words import when
 
 NY = ZoneInfo("America/New_York")
 POLICY = Policy(BusinessCalendar.from_config(HoursSection()), SlaSection())

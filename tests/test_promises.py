@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from gateway.clock import FakeClock
-from gateway.config import Config
-from gateway.sink import Received, SmtpSink
+from gateway.cli.sink import Received, SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config
+from gateway.promise.words import dates_owed
 from gateway.store.commitments import Commitment
-from gateway.words import dates_owed
 from tests.conftest import customer_mail
 from tests.harness import Harness
 from tests.test_engineer import se_reply

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import reading
+from gateway.mail import reading
 from tests.replies import Reply, corpus, same
 
 CASES = list(corpus())
@@ -99,6 +99,6 @@ def test_a_reply_of_only_quotes_has_no_words() -> None:
     ],
 )
 def test_what_an_ses_words_do(text: str, expected: str) -> None:
-    from gateway.relay import substance
+    from gateway.mail.staff_reply import substance
 
     assert substance(text, "Sam Engineer") == expected

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import _parser
-from gateway.sink import SmtpSink
+from gateway.cli.sink import SmtpSink
 from tests.dovecot import PASSWORD, Dovecot
 
 ROOT = Path(__file__).resolve().parent.parent

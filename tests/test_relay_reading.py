@@ -11,7 +11,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from gateway.sink import Received
+from gateway.cli.sink import Received
 from tests.conftest import MONDAY_10, customer_mail, relay_reply
 from tests.harness import Harness
 from tests.replies import Reply, corpus, same

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import reading, richtext
+from gateway.mail import reading, richtext
 from tests.replies import Reply, corpus
 
 HTML_CASES = [r for r in corpus() if r.html and r.words]

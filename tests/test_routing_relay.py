@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.calendar import BusinessCalendar
 from gateway.commands import TABLE
-from gateway.config import HoursSection, parse_config
-from gateway.relay import WhenError, find_relay, parse_reply, parse_when, relay_address
-from gateway.routing import Directory, Load, RouteRequest
+from gateway.core.config import HoursSection, parse_config
+from gateway.mail.staff_reply import WhenError, find_relay, parse_reply, parse_when, relay_address
+from gateway.promise.calendar import BusinessCalendar
+from gateway.promise.routing import Directory, Load, RouteRequest
 
 NY = ZoneInfo("America/New_York")
 MONDAY = date(2026, 11, 23)

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.clock import FakeClock
-from gateway.compose import Composer, Envelope, ticket_subject
-from gateway.config import parse_config
-from gateway.models import Ticket, TicketState
-from gateway.parse import ParseError, parse
+from gateway.core.clock import FakeClock
+from gateway.core.config import parse_config
+from gateway.core.models import Ticket, TicketState
+from gateway.mail.inbound import ParseError, parse
+from gateway.mail.mime import Composer, Envelope, ticket_subject
 from gateway.rules import Ours, classify
 from tests.conftest import customer_mail
 

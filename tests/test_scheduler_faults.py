@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gateway import status
+from gateway.cli import status
 from gateway.store import shunts, tickets
 from tests.conftest import customer_mail
 from tests.harness import Harness, transaction

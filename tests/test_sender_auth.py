@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from gateway.senderauth import verify
+from gateway.mail.senderauth import verify
 from tests.conftest import customer_mail
 from tests.harness import Harness
 from tests.test_engineer import kind, open_ticket, se_reply

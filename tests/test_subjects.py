@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.subjects import Token, bare, reply_subject, strip_prefixes, tokens
+from gateway.mail.subjects import Token, bare, reply_subject, strip_prefixes, tokens
 
 
 @pytest.mark.parametrize(

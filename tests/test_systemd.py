@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.sink import SmtpSink
+from gateway.cli.sink import SmtpSink
 from tests.conftest import eventually
 from tests.daemon import Daemon
 from tests.dovecot import PASSWORD, Dovecot

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from gateway.config import ConfigError, load_config, load_teams, parse_teams
-from gateway.sink import SmtpSink
+from gateway.cli.sink import SmtpSink
+from gateway.core.config import ConfigError, load_config, load_teams, parse_teams
 from tests.conftest import customer_mail, eventually
 from tests.daemon import Daemon
 from tests.dovecot import PASSWORD, USER, Dovecot

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import Gateway, StartRefused
-from gateway.clock import FakeClock
-from gateway.compose import Composer
-from gateway.config import Config, parse_config
-from gateway.templating import PackageTemplates, Template, file_names, sample_contexts
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config, parse_config
+from gateway.daemon.app import Gateway, StartRefused
+from gateway.mail.mime import Composer
+from gateway.mail.templating import PackageTemplates, Template, file_names, sample_contexts
 from tests.conftest import MONDAY_10
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +133,7 @@ async def test_reload_with_a_broken_template_keeps_the_old_set(tmp_path: Path) -
     path = tmp_path / "gateway.toml"
     path.write_text(_config_text(tmp_path, ours))
     (ours / "ack.txt.j2").write_text("Hello {{ customer_name }} ({{ ticket.key }})\n")
-    from gateway.config import load_config
+    from gateway.core.config import load_config
 
     gateway = Gateway(load_config(path), FakeClock(MONDAY_10))
     gateway.config_path = str(path)
@@ -150,8 +150,8 @@ async def test_reload_with_a_broken_template_keeps_the_old_set(tmp_path: Path) -
 async def test_the_demo_says_why_when_its_story_does_not_happen(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gateway import demo
-    from gateway.models import MailKind
+    from gateway.cli import demo
+    from gateway.core.models import MailKind
 
     build = Composer.build
 

@@ -1,12 +1,12 @@
-"""Urgency and a concern in the customer's words (gateway/tone.py): every labelled sentence of
+"""Urgency and a concern in the customer's words (gateway/mail/tone.py): every labelled sentence of
 tests/data/tone.toml, then through the pipeline (harness: real SQLite, real SMTP sink)."""
 
 from __future__ import annotations
 
 import pytest
 
-from gateway import tone
-from gateway.sink import Received
+from gateway.cli.sink import Received
+from gateway.mail import tone
 from tests.conftest import customer_mail
 from tests.harness import Harness
 from tests.tone import SET

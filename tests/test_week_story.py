@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.app import Gateway
-from gateway.clock import FakeClock
-from gateway.config import Config
-from gateway.sink import Received, SmtpSink
+from gateway.cli.sink import Received, SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config
+from gateway.daemon.app import Gateway
 from gateway.store import Store
 from tests.conftest import (
     MONDAY_10,

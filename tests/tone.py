@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from gateway import tone
+from gateway.mail import tone
 
 SET = tomllib.loads((Path(__file__).parent / "data" / "tone.toml").read_text(encoding="utf-8"))
 

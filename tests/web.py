@@ -24,10 +24,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
-from gateway.app import Gateway
-from gateway.clock import FakeClock
-from gateway.config import parse_config
-from gateway.sink import SmtpSink
+from gateway.cli.sink import SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import parse_config
+from gateway.daemon.app import Gateway
 from gateway.store import inbox
 from gateway.store import web as web_store
 from gateway.web.auth import hash_password

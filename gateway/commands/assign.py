@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway import handover
 from gateway.commands.base import Acting, Command
+from gateway.pipeline import handover
 from gateway.store import tickets
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 
-from gateway.models import Outbound, Ticket
+from gateway.core.models import Outbound, Ticket
+from gateway.pipeline.work import Services, Work
 from gateway.store import Db, commitments, tickets
-from gateway.work import Services, Work
 
 
 class Stage(IntEnum):

@@ -5,7 +5,7 @@ so this very answer already goes to the new set."""
 from __future__ import annotations
 
 from gateway.commands.base import Acting, Command, Stage
-from gateway.parse import addresses_in
+from gateway.mail.inbound import addresses_in
 from gateway.store import participants
 
 VERBS = ("add", "remove")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway import ledger
 from gateway.commands.base import Acting, Command, Stage
-from gateway.relay import WhenError, parse_when
+from gateway.mail.staff_reply import WhenError, parse_when
+from gateway.promise import ledger
 
 RESOLVE = "resolve"
 

@@ -5,8 +5,8 @@ Only a language we have templates for (``templates/<lang>/``)."""
 from __future__ import annotations
 
 from gateway.commands.base import Acting, Command, Stage
-from gateway.speech import known, language_name
 from gateway.store import tickets
+from gateway.text.speech import known, language_name
 
 
 def syntax(arg: str) -> tuple[str, str]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 
-from gateway import handover, ledger
 from gateway.commands.base import Acting, Command
-from gateway.compose import customer_envelope
-from gateway.models import MailKind
+from gateway.core.models import MailKind
+from gateway.mail.mime import customer_envelope
+from gateway.mail.templating import Template
+from gateway.pipeline import handover
+from gateway.promise import ledger
 from gateway.store import participants, tickets
-from gateway.templating import Template
 
 _KEY = re.compile(r"^\[?([A-Za-z][A-Za-z0-9]*-\d{1,9})\]?$")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gateway.commands.base import Acting, Command
-from gateway.compose import Envelope
-from gateway.models import MailKind
-from gateway.templating import Template
+from gateway.core.models import MailKind
+from gateway.mail.mime import Envelope
+from gateway.mail.templating import Template
 
 
 def run(a: Acting, text: str) -> None:

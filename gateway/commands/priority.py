@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import get_args
 
-from gateway import ledger
 from gateway.commands.base import Acting, Command
-from gateway.config import Priority
+from gateway.core.config import Priority
+from gateway.pipeline.work import tier_of
+from gateway.promise import ledger
 from gateway.store import tickets
-from gateway.work import tier_of
 
 LEVELS: tuple[str, ...] = get_args(Priority)
 

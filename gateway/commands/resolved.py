@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from gateway import ledger, points
 from gateway.commands.base import Acting, Command
-from gateway.compose import Envelope, staff_subject
-from gateway.models import MailKind, Outbound
+from gateway.core.models import MailKind, Outbound
+from gateway.mail import points
+from gateway.mail.mime import Envelope, staff_subject
+from gateway.mail.templating import Template
+from gateway.promise import ledger
 from gateway.store import commitments, tickets
-from gateway.templating import Template
 
 
 def run(a: Acting, arg: str) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway import ledger
 from gateway.commands.base import Acting, Command
+from gateway.promise import ledger
 
 
 def run(a: Acting, arg: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
-from gateway.models import InboundMessage
+from gateway.core.models import InboundMessage
 from gateway.rules import (
     auto_submitted,
     autoreply_subject,

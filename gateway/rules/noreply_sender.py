@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from gateway.models import InboundMessage
+from gateway.core.models import InboundMessage
 
 if TYPE_CHECKING:
     from gateway.rules import Ours

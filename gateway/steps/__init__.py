@@ -1,2 +1,2 @@
-"""Pipeline steps, one per module (the older steps still live in gateway/pipeline.py,
-gateway/automated.py and gateway/engineer.py; new ones go here)."""
+"""Pipeline steps, one per module (the older steps still live in gateway/pipeline/order.py,
+gateway/automated.py and gateway/pipeline/acting.py; new ones go here)."""

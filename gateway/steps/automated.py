@@ -19,13 +19,13 @@ from email import message_from_bytes
 
 from flufl.bounce import scan_message
 
-from gateway import ledger
-from gateway.compose import Envelope, staff_subject
-from gateway.models import Action, MailKind, Ticket
-from gateway.relay import find_relay
+from gateway.core.models import Action, MailKind, Ticket
+from gateway.mail.mime import Envelope, staff_subject
+from gateway.mail.staff_reply import find_relay
+from gateway.mail.templating import Template
+from gateway.pipeline.work import Done, Services, Work
+from gateway.promise import ledger
 from gateway.store import Db, outbox, participants, tickets
-from gateway.templating import Template
-from gateway.work import Done, Services, Work
 
 _ID_LINE = re.compile(r"^(?:original-)?message-id:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 _DIAGNOSTIC = re.compile(r"^(?:diagnostic-code|status):\s*(.+)$", re.IGNORECASE | re.MULTILINE)

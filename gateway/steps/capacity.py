@@ -1,16 +1,16 @@
-"""The pipeline's capacity step (see gateway/pipeline.py for the whole story): before a new
+"""The pipeline's capacity step (see gateway/pipeline/order.py for the whole story): before a new
 ticket's reply date is promised, whether the routed SE can keep it; if not, an SE who can, else
-an honest later date and an alert to the lead (the model: gateway/capacity.py)."""
+an honest later date and an alert to the lead (the model: gateway/promise/load.py)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from gateway import capacity
-from gateway.sla import initial_promises
+from gateway.pipeline.work import Services, Work, tier_of
+from gateway.promise import load as capacity
+from gateway.promise.sla import initial_promises
 from gateway.store import Db, commitments
-from gateway.work import Services, Work, tier_of
 
 
 def step_capacity(s: Services, w: Work, db: Db) -> None:

@@ -1,11 +1,11 @@
-"""The pipeline's classify step (see gateway/pipeline.py for the whole story)."""
+"""The pipeline's classify step (see gateway/pipeline/order.py for the whole story)."""
 
 from __future__ import annotations
 
 from gateway import rules
+from gateway.pipeline.work import Services, Work
 from gateway.rules import spam_verdict
 from gateway.store import Db
-from gateway.work import Services, Work
 
 
 def step_classify(s: Services, w: Work, db: Db) -> None:

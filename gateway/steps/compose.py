@@ -1,18 +1,20 @@
-"""The pipeline's compose step (see gateway/pipeline.py for the whole story)."""
+"""The pipeline's compose step (see gateway/pipeline/order.py for the whole story)."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-from gateway import attachments, details, ledger, points, selfhelp
-from gateway.compose import Envelope, customer_envelope, staff_subject
-from gateway.engineer import relay_for
-from gateway.models import Action, MailKind, Outbound, Ticket
-from gateway.speech import ENGLISH, Ask, language_name
+from gateway.core.models import Action, MailKind, Outbound, Ticket
+from gateway.mail import attachments, points, selfhelp
+from gateway.mail.mime import Envelope, customer_envelope, staff_subject
+from gateway.mail.templating import Template
+from gateway.pipeline.acting import relay_for
+from gateway.pipeline.work import Done, Services, Work
+from gateway.promise import ledger
 from gateway.store import Db, outbox, participants
-from gateway.templating import Template
-from gateway.work import Done, Services, Work
+from gateway.text import details
+from gateway.text.speech import ENGLISH, Ask, language_name
 
 
 def step_compose(s: Services, w: Work, db: Db) -> None:

@@ -1,10 +1,10 @@
-"""The pipeline's dedupe step (see gateway/pipeline.py for the whole story)."""
+"""The pipeline's dedupe step (see gateway/pipeline/order.py for the whole story)."""
 
 from __future__ import annotations
 
-from gateway.models import Action
+from gateway.core.models import Action
+from gateway.pipeline.work import Done, Services, Work
 from gateway.store import Db, inbox
-from gateway.work import Done, Services, Work
 
 
 def step_dedupe(s: Services, w: Work, db: Db) -> None:

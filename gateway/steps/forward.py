@@ -2,7 +2,7 @@
 team's policy asks, or an SE): the ticket is the customer's, not the forwarder's.
 
 The original sender, subject, text and recipients come from the forwarded headers (see
-:mod:`gateway.forwards`); the ticket is routed by the customer's account, the customer is
+:mod:`gateway.mail.forwards`); the ticket is routed by the customer's account, the customer is
 acknowledged (the SC in CC), and every date counts from when the forward reached us. A forward
 whose customer cannot be told from it goes back to the forwarder with a short question: nothing
 is sent to a guess. Forwards from addresses that only claim to be staff are refused when sender
@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gateway import forwards, points
-from gateway.compose import Envelope
-from gateway.engineer import sender_verdict
-from gateway.models import Action, InboundMessage, MailKind
+from gateway.core.models import Action, InboundMessage, MailKind
+from gateway.mail import forwards, points
+from gateway.mail.mime import Envelope
+from gateway.mail.subjects import strip_prefixes
+from gateway.mail.templating import Template
+from gateway.pipeline.acting import sender_verdict
+from gateway.pipeline.work import Done, Forward, Services, Work
 from gateway.store import Db, outbox, participants, tickets
-from gateway.subjects import strip_prefixes
-from gateway.templating import Template
-from gateway.work import Done, Forward, Services, Work
 
 
 def step_forward(s: Services, w: Work, db: Db) -> None:

@@ -1,12 +1,13 @@
-"""The pipeline's language step (see gateway/pipeline.py for the whole story): the language a new
-ticket's mail to the customer is written in (see gateway/language.py); a follow-up keeps its
-ticket's."""
+"""The pipeline's language step (see gateway/pipeline/order.py for the whole story): the
+language a new ticket's mail to the customer is written in (see gateway/mail/langid.py); a
+follow-up keeps its ticket's."""
 
 from __future__ import annotations
 
-from gateway import language, points
+from gateway.mail import langid as language
+from gateway.mail import points
+from gateway.pipeline.work import Services, Work
 from gateway.store import Db
-from gateway.work import Services, Work
 
 
 def step_language(s: Services, w: Work, db: Db) -> None:

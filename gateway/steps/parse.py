@@ -1,10 +1,10 @@
-"""The pipeline's parse step (see gateway/pipeline.py for the whole story)."""
+"""The pipeline's parse step (see gateway/pipeline/order.py for the whole story)."""
 
 from __future__ import annotations
 
-from gateway.parse import ParseError, parse
+from gateway.mail.inbound import ParseError, parse
+from gateway.pipeline.work import Services, Work
 from gateway.store import Db
-from gateway.work import Services, Work
 
 
 def step_parse(s: Services, w: Work, db: Db) -> None:

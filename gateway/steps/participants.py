@@ -1,11 +1,11 @@
-"""The pipeline's participants step (see gateway/pipeline.py for the whole story)."""
+"""The pipeline's participants step (see gateway/pipeline/order.py for the whole story)."""
 
 from __future__ import annotations
 
-from gateway import senderauth
-from gateway.models import InboundMessage
+from gateway.core.models import InboundMessage
+from gateway.mail import senderauth
+from gateway.pipeline.work import Services, Work
 from gateway.store import Db, participants
-from gateway.work import Services, Work
 
 
 def step_participants(s: Services, w: Work, db: Db) -> None:

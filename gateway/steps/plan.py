@@ -1,16 +1,16 @@
-"""The pipeline's plan step (see gateway/pipeline.py for the whole story)."""
+"""The pipeline's plan step (see gateway/pipeline/order.py for the whole story)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
 
-from gateway import points
-from gateway.models import TicketState
-from gateway.sla import Promise, initial_promises
+from gateway.core.models import TicketState
+from gateway.mail import points
+from gateway.pipeline.work import Services, Work, tier_of
+from gateway.promise.sla import Promise, initial_promises
 from gateway.steps.capacity import likely_date
 from gateway.store import Db, commitments
-from gateway.work import Services, Work, tier_of
 
 
 def step_plan(s: Services, w: Work, db: Db) -> None:

@@ -13,13 +13,12 @@ from __future__ import annotations
 import hmac
 import re
 
-from gateway import attachments, ledger, richtext
 from gateway.commands import TABLE, Acting, Stage
 from gateway.commands.base import points_now
-from gateway.compose import customer_envelope
-from gateway.engineer import security_alert, send, sender_verdict, to_actor
-from gateway.models import Action, MailKind, Ticket
-from gateway.relay import (
+from gateway.core.models import Action, MailKind, Ticket
+from gateway.mail import attachments, richtext
+from gateway.mail.mime import customer_envelope
+from gateway.mail.staff_reply import (
     Command,
     SeReply,
     Substance,
@@ -30,9 +29,11 @@ from gateway.relay import (
     substance,
     without_signature,
 )
+from gateway.mail.templating import Template
+from gateway.pipeline.acting import security_alert, send, sender_verdict, to_actor
+from gateway.pipeline.work import Done, Services, Work
+from gateway.promise import ledger
 from gateway.store import Db, commitments, participants, tickets
-from gateway.templating import Template
-from gateway.work import Done, Services, Work
 
 
 def step_relay(s: Services, w: Work, db: Db) -> None:

@@ -1,13 +1,13 @@
-"""The pipeline's route step (see gateway/pipeline.py for the whole story)."""
+"""The pipeline's route step (see gateway/pipeline/order.py for the whole story)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from gateway.models import Route
-from gateway.routing import Load, RouteRequest
+from gateway.core.models import Route
+from gateway.pipeline.work import Services, Work
+from gateway.promise.routing import Load, RouteRequest
 from gateway.store import Db, leave, tickets
-from gateway.work import Services, Work
 
 
 def step_route(s: Services, w: Work, db: Db) -> None:

@@ -1,12 +1,12 @@
-"""The pipeline's staff step (see gateway/pipeline.py for the whole story)."""
+"""The pipeline's staff step (see gateway/pipeline/order.py for the whole story)."""
 
 from __future__ import annotations
 
-from gateway import ledger
-from gateway.engineer import security_alert, sender_verdict
-from gateway.models import Action
+from gateway.core.models import Action
+from gateway.pipeline.acting import security_alert, sender_verdict
+from gateway.pipeline.work import Done, Services, Work
+from gateway.promise import ledger
 from gateway.store import Db, tickets
-from gateway.work import Done, Services, Work
 
 
 def step_staff(s: Services, w: Work, db: Db) -> None:

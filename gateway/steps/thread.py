@@ -1,13 +1,13 @@
-"""The pipeline's thread step (see gateway/pipeline.py for the whole story)."""
+"""The pipeline's thread step (see gateway/pipeline/order.py for the whole story)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from gateway import senderauth, subjects
-from gateway.models import InboundMessage, Ticket, TicketState
+from gateway.core.models import InboundMessage, Ticket, TicketState
+from gateway.mail import senderauth, subjects
+from gateway.pipeline.work import Services, Work
 from gateway.store import Db, participants, tickets
-from gateway.work import Services, Work
 
 
 def step_thread(s: Services, w: Work, db: Db) -> None:

@@ -1,11 +1,12 @@
-"""The pipeline's ticket step (see gateway/pipeline.py for the whole story)."""
+"""The pipeline's ticket step (see gateway/pipeline/order.py for the whole story)."""
 
 from __future__ import annotations
 
-from gateway import ledger, points
-from gateway.models import TicketState
+from gateway.core.models import TicketState
+from gateway.mail import points
+from gateway.pipeline.work import Services, Work
+from gateway.promise import ledger
 from gateway.store import Db, tickets
-from gateway.work import Services, Work
 
 
 def step_ticket(s: Services, w: Work, db: Db) -> None:

@@ -1,15 +1,15 @@
-"""The pipeline's tone step (see gateway/pipeline.py for the whole story): urgency in the
-customer's words, a concern about us (see gateway/tone.py) and a deadline they state (see
-gateway/deadline.py), read from what they wrote this time; the ticket step applies them."""
+"""The pipeline's tone step (see gateway/pipeline/order.py for the whole story): urgency in the
+customer's words, a concern about us (see gateway/mail/tone.py) and a deadline they state (see
+gateway/mail/deadline.py), read from what they wrote this time; the ticket step applies them."""
 
 from __future__ import annotations
 
 from datetime import time
 from zoneinfo import ZoneInfo
 
-from gateway import deadline, points, tone
+from gateway.mail import deadline, points, tone
+from gateway.pipeline.work import Services, Work
 from gateway.store import Db
-from gateway.work import Services, Work
 
 
 def step_tone(s: Services, w: Work, db: Db) -> None:

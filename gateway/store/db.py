@@ -386,7 +386,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX commitments_open_ticket ON commitments(ticket_id, due_at)
         WHERE met_at IS NULL AND missed_at IS NULL AND superseded_by IS NULL;
     """,
-    # 15: the conversation keys of mail not yet processed (gateway/conversation.py): with
+    # 15: the conversation keys of mail not yet processed (gateway/mail/conversation.py): with
     # several gateways, a message waits while an earlier one that shares a key is not done;
     # who claimed an outbox row (several gateways send); what each ticket owes soonest.
     """

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from gateway.models import TicketState
+from gateway.core.models import TicketState
 from gateway.store import inbox, outbox, shunts
 from gateway.store.commitments import OPEN
 from gateway.store.db import Db, from_ts, marks, ts

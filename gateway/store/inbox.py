@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway import conversation
+from gateway.mail import conversation
 from gateway.store.db import Db, Dialect, from_ts, ts
 
 
@@ -86,7 +86,7 @@ def _row(r: sqlite3.Row) -> InboxRow:
     )
 
 
-# No earlier message of its conversation is still waiting (gateway/conversation.py): a key is
+# No earlier message of its conversation is still waiting (gateway/mail/conversation.py): a key is
 # kept only while its message is new and not held, so any earlier row with one of its keys is.
 IN_TURN = (
     "NOT EXISTS (SELECT 1 FROM inbox_keys mine JOIN inbox_keys earlier"

@@ -21,9 +21,9 @@ from typing import Any
 
 import psycopg
 
-from gateway.log import event
+from gateway.core.log import event
+from gateway.core.waits import wait_any
 from gateway.store import postgres
-from gateway.waiting import wait_any
 
 log = logging.getLogger("gateway.lease")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.models import Outbound
+from gateway.core.models import Outbound
 from gateway.store.db import Db, Dialect, from_ts, marks, ts
 
 

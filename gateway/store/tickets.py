@@ -7,7 +7,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from gateway.models import InboundMessage, Route, Ticket, TicketState
+from gateway.core.models import InboundMessage, Route, Ticket, TicketState
 from gateway.store import participants
 from gateway.store.db import Db, Dialect, from_ts, marks, ts
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from gateway.models import TicketState
+from gateway.core.models import TicketState
 from gateway.store.commitments import standing
 from gateway.store.db import Db, Dialect, from_ts, marks, ts
 

@@ -24,9 +24,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.clock import Clock
-from gateway.config import Config
-from gateway.log import event
+from gateway.core.clock import Clock
+from gateway.core.config import Config
+from gateway.core.log import event
 from gateway.store import Store
 from gateway.store import web as web_store
 from gateway.store.db import Reader

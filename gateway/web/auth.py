@@ -18,7 +18,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from gateway.config import Config
+from gateway.core.config import Config
 from gateway.store.views import Scope
 
 _HASHER = PasswordHasher()

@@ -8,8 +8,8 @@ import asyncio
 import getpass
 import sys
 
-from gateway.clock import SystemClock
-from gateway.config import Config
+from gateway.core.clock import SystemClock
+from gateway.core.config import Config
 from gateway.store import web as web_store
 from gateway.store.db import write_once
 from gateway.web.auth import hash_password, viewer

@@ -31,12 +31,12 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from gateway import report
-from gateway.clock import Clock
-from gateway.config import Config, Priority
-from gateway.log import event
-from gateway.models import Action, MailKind, TicketState
-from gateway.status import local_time
+from gateway.cli.status import local_time
+from gateway.core.clock import Clock
+from gateway.core.config import Config, Priority
+from gateway.core.log import event
+from gateway.core.models import Action, MailKind, TicketState
+from gateway.promise import keeping as report
 from gateway.store import Store, inbox, outbox, outcomes, shunts
 from gateway.store import web as web_store
 from gateway.store.db import Db, Reader, from_ts

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.parse import ParseError, parse
-from gateway.points import new_text
+from gateway.mail.inbound import ParseError, parse
+from gateway.mail.points import new_text
 
 REMOVED = "removed after the retention time, or at an erasure request"
 TEXT_MAX = 20_000  # characters shown of one mail; the raw message has the rest (leads)

@@ -1,0 +1,253 @@
+"""Drains the outbox over SMTP: the only component that talks to the relay.
+
+A row is marked sent only after the relay's ``250`` to ``DATA``; a crash between the two resends
+the same bytes (same Message-ID) once. 4xx replies and connection trouble are retried with capped
+exponential backoff; 5xx replies, and mail still failing after ``smtp.give_up_hours``, are
+dead-lettered with the relay's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+import aiosmtplib
+
+from gateway.core.clock import Clock
+from gateway.core.config import SmtpSection, TlsMode, tls_context
+from gateway.core.log import event
+from gateway.core.waits import wait_any
+from gateway.daemon import oauth2
+from gateway.daemon.metrics import Metrics
+from gateway.daemon.oauth2 import TokenSource
+from gateway.store import Db, Store, outbox
+from gateway.store.outbox import OutboxRow
+
+log = logging.getLogger("gateway.sender")
+
+PAGE = 50  # rows read per query: bounds the memory a backlog of large mails can take
+
+
+@dataclass(frozen=True)
+class Failure:
+    permanent: bool
+    text: str
+
+
+def classify_error(exc: BaseException) -> Failure:
+    """One place that decides whether an SMTP failure is worth retrying."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        return Failure(
+            bool(codes) and all(c >= 500 for c in codes), f"all recipients refused: {text}"
+        )
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return Failure(exc.code >= 500, f"{exc.code} {exc.message}")
+    return Failure(False, f"{type(exc).__name__}: {exc}")
+
+
+def connect_kwargs(cfg: SmtpSection) -> dict[str, object]:
+    context = tls_context(cfg.tls_verify)
+    kwargs: dict[str, object] = {
+        "hostname": cfg.host,
+        "port": cfg.port,
+        "timeout": cfg.timeout_seconds,
+        "use_tls": cfg.tls is TlsMode.TLS,
+        "start_tls": cfg.tls is TlsMode.STARTTLS,
+        "tls_context": context,
+    }
+    if cfg.user and cfg.auth == "password":
+        kwargs["username"] = cfg.user
+        kwargs["password"] = cfg.password.read().get_secret_value()
+    return kwargs  # XOAUTH2 logs in after connecting: see :func:`login_xoauth2`
+
+
+async def login_xoauth2(smtp: aiosmtplib.SMTP, cfg: SmtpSection, tokens: TokenSource) -> None:
+    """AUTH XOAUTH2 on a connected relay; a refused token is fetched again and tried once more
+    (then :class:`~gateway.daemon.oauth2.TokenRefused`, naming no secret)."""
+    await oauth2.login_async(
+        tokens,
+        partial(smtp.auth_xoauth2, cfg.user),
+        (aiosmtplib.SMTPAuthenticationError,),
+        f"SMTP relay {cfg.host}",
+        cfg.user,
+    )
+
+
+class Sender:
+    def __init__(
+        self,
+        store: Store,
+        cfg: SmtpSection,
+        clock: Clock,
+        tick: float = 30.0,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self.last_result = "unknown"  # for /healthz: ok, or the last failure
+        self.store = store
+        self.cfg = cfg
+        self.clock = clock
+        self.tick = tick
+        self.wake = asyncio.Event()
+        self.sent = 0
+        self.tokens = TokenSource(cfg.oauth2_token)  # kept between connections (XOAUTH2)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            self.wake.clear()
+            try:
+                await self.drain(stopping)
+            except Exception as exc:  # the sender must outlive any one bad moment
+                event(log, "sender-error", logging.ERROR, error=f"{type(exc).__name__}: {exc}")
+            await wait_any(self.wake, stopping, timeout=self.tick)
+
+    def backoff(self, attempts: int) -> timedelta:
+        seconds = self.cfg.retry_initial_seconds * (2 ** min(attempts, 30))
+        return timedelta(seconds=min(seconds, self.cfg.retry_max_seconds))
+
+    async def drain(self, stopping: asyncio.Event | None = None) -> int:
+        """Send every due row, a page at a time over one connection; return how many were
+        sent. (Mail queued while a page is sent is picked up by the next page, not left for the
+        next tick.)"""
+        rows, blocked = await self.store.run(partial(self._page, after=0))
+        if not rows:
+            return 0
+        # Rows taken but not yet sent or failed (PostgreSQL claims them: given back at the end).
+        unsent = {row.id for row in rows}
+        smtp = aiosmtplib.SMTP(**connect_kwargs(self.cfg))  # type: ignore[arg-type]
+        try:
+            await smtp.connect()
+            if self.cfg.user and self.cfg.auth == "xoauth2":
+                await login_xoauth2(smtp, self.cfg, self.tokens)
+        except Exception as exc:
+            if smtp.is_connected:
+                smtp.close()
+            failure = classify_error(exc)
+            for row in rows:
+                await self._failed(row, Failure(False, f"relay unreachable: {failure.text}"))
+            return 0
+        try:
+            return await self._drain(smtp, rows, blocked, unsent, stopping)
+        finally:
+            if unsent and self.store.postgres:
+                now = self.clock.now()
+                await self.store.run(lambda db: outbox.unclaim(db, sorted(unsent), now))
+
+    async def _drain(
+        self,
+        smtp: aiosmtplib.SMTP,
+        rows: list[OutboxRow],
+        blocked: dict[str, str],
+        unsent: set[int],
+        stopping: asyncio.Event | None,
+    ) -> int:
+        sent = 0
+        try:
+            while rows:
+                for row in rows:
+                    if stopping is not None and stopping.is_set():
+                        return sent  # finish the send in hand, start no new one
+                    if await self._send(smtp, row, blocked):
+                        sent += 1
+                    unsent.discard(row.id)
+                    if not smtp.is_connected:
+                        return sent  # the rest wait for the next pass (and a new connection)
+                if len(rows) < PAGE:
+                    break
+                rows, blocked = await self.store.run(partial(self._page, after=rows[-1].id))
+                unsent.update(row.id for row in rows)
+        finally:
+            if smtp.is_connected:
+                try:
+                    await smtp.quit()
+                except aiosmtplib.SMTPException:
+                    smtp.close()
+        return sent
+
+    def _page(self, db: Db, after: int) -> tuple[list[OutboxRow], dict[str, str]]:
+        """The next page of due rows, and which of their recipients must get no mail now."""
+        now = self.clock.now()
+        rows = outbox.due(db, now, PAGE, after)
+        addresses = tuple(dict.fromkeys(a for row in rows for a in row.recipients))
+        return rows, outbox.undeliverable(db, addresses, now)
+
+    async def _send(
+        self, smtp: aiosmtplib.SMTP, row: OutboxRow, undeliverable: dict[str, str]
+    ) -> bool:
+        blocked = {a: why for a, why in undeliverable.items() if a in row.recipients}
+        recipients = [r for r in row.recipients if r not in blocked]
+        # The first recipient is the one the mail is for (To:); copies without it mislead.
+        if not recipients or row.recipients[0] in blocked:
+            reasons = "; ".join(f"{a}: {why}" for a, why in blocked.items())
+            await self._failed(row, Failure(True, f"undeliverable (recent bounce): {reasons}"))
+            return False
+        try:
+            refused, _ = await smtp.sendmail(row.mail_from, recipients, row.raw)
+        except Exception as exc:
+            await self._failed(row, classify_error(exc))
+            return False
+        now = self.clock.now()
+        deferred = tuple(r for r, resp in refused.items() if resp.code < 500)
+        skipped = [f"{a}: not sent, undeliverable ({why})" for a, why in blocked.items()]
+        refusals = [f"{r}: {resp.code} {resp.message}" for r, resp in refused.items()]
+        note = "; ".join(refusals + skipped) or None
+
+        def sent(db: Db) -> None:
+            outbox.mark_sent(db, row.id, now, note)
+            if deferred:
+                outbox.requeue_for(
+                    db, row, deferred, now + self.backoff(row.attempts), note or "", now
+                )
+
+        await self.store.run(sent)
+        self.sent += 1
+        self.last_result = "ok"
+        if self.metrics is not None:
+            self.metrics.sent.labels(row.kind).inc()
+        event(
+            log,
+            "sent",
+            outbox_id=row.id,
+            kind=row.kind,
+            message_id=row.message_id,
+            rcpt=",".join(row.recipients),
+            refused=note or "",
+        )
+        return True
+
+    async def _failed(self, row: OutboxRow, failure: Failure) -> None:
+        now = self.clock.now()
+        self.last_result = f"failing: {failure.text}"
+        if self.metrics is not None:
+            self.metrics.send_failures.labels(
+                "permanent" if failure.permanent else "temporary"
+            ).inc()
+        give_up = row.created_at + timedelta(hours=self.cfg.give_up_hours)
+        if failure.permanent or now >= give_up:
+            reason = failure.text if failure.permanent else f"gave up: {failure.text}"
+            await self.store.run(lambda db: outbox.mark_dead(db, row.id, reason))
+            event(
+                log,
+                "dead-letter",
+                logging.ERROR,
+                outbox_id=row.id,
+                message_id=row.message_id,
+                reason=reason,
+            )
+            return
+        next_at = now + self.backoff(row.attempts)
+        await self.store.run(lambda db: outbox.mark_retry(db, row.id, next_at, failure.text))
+        event(
+            log,
+            "send-deferred",
+            logging.WARNING,
+            outbox_id=row.id,
+            message_id=row.message_id,
+            reason=failure.text,
+            retry_at=next_at.isoformat(),
+        )
