@@ -15,6 +15,7 @@ from gateway.core.clock import FakeClock
 from gateway.daemon.processor import Processor
 from gateway.daemon.scheduler import Scheduler
 from gateway.daemon.sender import Sender
+from gateway.mail import conversation
 from gateway.store import Db, Store, inbox, postgres
 from gateway.store.db import bind
 
@@ -24,7 +25,7 @@ def storing(raws: list[bytes], now: datetime, source: str = "test") -> Callable[
 
     def job(db: Db) -> None:
         for raw in raws:
-            inbox.store_raw(db, raw, now, now, source=source)
+            inbox.store_raw(db, raw, now, now, source=source, keys=conversation.keys(raw))
 
     return job
 
@@ -73,7 +74,11 @@ class Harness:
 
     async def receive(self, raw: bytes) -> None:
         now = self.clock.now()
-        await self.store.run(lambda db: inbox.store_raw(db, raw, now, now, source="test"))
+        await self.store.run(
+            lambda db: inbox.store_raw(
+                db, raw, now, now, source="test", keys=conversation.keys(raw)
+            )
+        )
         await self.processor.process_pending()
         await self.sender.drain()
 

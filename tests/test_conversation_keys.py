@@ -65,9 +65,18 @@ def test_keys_are_kept_only_while_the_mail_waits() -> None:
         for statement in statements(script):
             con.execute(statement)
     db = bind(con)
-    first = inbox.store_raw(db, customer_mail(1), MONDAY_10, MONDAY_10, source="test")
+    first = inbox.store_raw(
+        db,
+        customer_mail(1),
+        MONDAY_10,
+        MONDAY_10,
+        source="test",
+        keys=conversation.keys(customer_mail(1)),
+    )
     again = customer_mail(2, subject="Re: x", in_reply_to="<customer-1@acme.example>")
-    second = inbox.store_raw(db, again, MONDAY_10, MONDAY_10, source="test")
+    second = inbox.store_raw(
+        db, again, MONDAY_10, MONDAY_10, source="test", keys=conversation.keys(again)
+    )
     assert first and second
     row = inbox.next_new(db, MONDAY_10)
     assert row is not None and row.id == first

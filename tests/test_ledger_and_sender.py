@@ -15,6 +15,7 @@ import pytest
 from gateway.core.config import Config
 from gateway.daemon import processor as processor_module
 from gateway.daemon.ingest.smtp import SmtpIngress
+from gateway.mail import conversation
 from gateway.store import inbox
 from gateway.store.db import Db
 from tests.conftest import customer_mail
@@ -78,7 +79,14 @@ async def test_mail_that_waited_is_acknowledged_with_a_date_still_ahead(h: Harne
     now = h.clock.now()
     received = now - timedelta(days=3)  # Friday 10:00; the gateway was down all weekend
     async with transaction(h.store) as db:
-        inbox.store_raw(db, customer_mail(1), received, now, source="test")
+        inbox.store_raw(
+            db,
+            customer_mail(1),
+            received,
+            now,
+            source="test",
+            keys=conversation.keys(customer_mail(1)),
+        )
     await h.processor.process_pending()
     await h.sender.drain()
     ack = h.to("jane@acme.example")[0]
@@ -118,7 +126,7 @@ async def test_a_failure_late_in_one_journey_undoes_only_that_message(h: Harness
         for n, sender, subject in ((1, "a@one.example", "first"), (2, "b@two.example", "boom"),
                                    (3, "c@three.example", "third")):  # fmt: skip
             raw = customer_mail(n, sender=sender, subject=subject)
-            inbox.store_raw(db, raw, now, now, source="test")
+            inbox.store_raw(db, raw, now, now, source="test", keys=conversation.keys(raw))
     assert await h.processor.process_pending() == 3
     await h.sender.drain()
     states = await h.joined("SELECT state FROM inbox ORDER BY id")
@@ -212,7 +220,7 @@ async def test_a_backlog_is_processed_even_when_each_batch_starts_late(
     async with transaction(h.store) as db:
         for n in range(3):
             raw = customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}")
-            inbox.store_raw(db, raw, now, now, source="test")
+            inbox.store_raw(db, raw, now, now, source="test", keys=conversation.keys(raw))
     assert await h.processor.process_pending() == 3
     h.store.waiting = 0
     await h.sender.drain()
@@ -238,7 +246,7 @@ async def test_a_batch_gives_way_when_the_sender_waits_for_the_database(
     async with transaction(h.store) as db:
         for n in range(5):
             raw = customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}")
-            inbox.store_raw(db, raw, now, now, source="test")
+            inbox.store_raw(db, raw, now, now, source="test", keys=conversation.keys(raw))
 
     def processed_so_far(db: Db) -> int:
         row = db.execute("SELECT count(*) FROM tickets").fetchone()

@@ -19,6 +19,7 @@ from gateway.cli.sink import Received, SmtpSink
 from gateway.core.clock import FakeClock
 from gateway.core.config import Config
 from gateway.daemon.processor import Processor
+from gateway.mail import conversation
 from gateway.mail.inbound import parse
 from gateway.pipeline.work import Services
 from gateway.store import Store, inbox
@@ -280,7 +281,9 @@ async def test_two_gateways_facing_each_other_exchange_at_most_one_automatic_mai
         store, processor, _ = to
         async with transaction(store) as db:
             before = db.execute("SELECT max(id) FROM outbox").fetchone()[0] or 0
-            inbox.store_raw(db, raw, clock.now(), clock.now(), source="test")
+            inbox.store_raw(
+                db, raw, clock.now(), clock.now(), source="test", keys=conversation.keys(raw)
+            )
         await processor.process_pending()
         async with transaction(store) as db:
             rows = db.execute(

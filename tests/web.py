@@ -28,6 +28,7 @@ from gateway.cli.sink import SmtpSink
 from gateway.core.clock import FakeClock
 from gateway.core.config import parse_config
 from gateway.daemon.app import Gateway
+from gateway.mail import conversation
 from gateway.store import inbox
 from gateway.store import web as web_store
 from gateway.web.auth import hash_password
@@ -132,7 +133,7 @@ class Site:
         async def job(gw: Gateway) -> None:
             now = self.clock.now()
             async with transaction(gw.store) as db:
-                inbox.store_raw(db, raw, now, now, source="test")
+                inbox.store_raw(db, raw, now, now, source="test", keys=conversation.keys(raw))
             gw.poke()
             await eventually(lambda: self._all_done(gw))
 

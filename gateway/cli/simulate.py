@@ -41,6 +41,7 @@ from gateway.core.clock import FakeClock
 from gateway.core.config import Config, parse_config
 from gateway.daemon.processor import Processor
 from gateway.daemon.scheduler import Scheduler
+from gateway.mail import conversation
 from gateway.pipeline.acting import relay_for
 from gateway.pipeline.work import Services
 from gateway.promise.calendar import BusinessCalendar
@@ -342,7 +343,10 @@ class World:
         msg.set_content(body)
         now = self.clock.now()
         raw = msg.as_bytes()
-        await self.store.run(lambda db: inbox.store_raw(db, raw, now, now, source="simulate"))
+        keys = conversation.keys(raw)
+        await self.store.run(
+            lambda db: inbox.store_raw(db, raw, now, now, source="simulate", keys=keys)
+        )
         await self.processor.process_pending()
         return mid
 

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from gateway.core.clock import local_time
 from gateway.store import figures, outbox, shunts
 from gateway.store.db import Db, is_postgres, read_once, ts
 
@@ -49,12 +50,6 @@ def _collect(db: Db, now: datetime) -> dict[str, Any]:
             for b in outbox.blocks(db, now)
         ],
     }
-
-
-def local_time(t: datetime, tz: tzinfo) -> str:
-    """An instant as an operator reads it: in ``tz``, its zone named (Mon 23 Nov 2026 10:00
-    EST)."""
-    return t.astimezone(tz).strftime("%a %d %b %Y %H:%M %Z")
 
 
 def render(s: dict[str, Any], tz: tzinfo = UTC) -> str:

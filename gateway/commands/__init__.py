@@ -1,6 +1,7 @@
 """The ``#commands`` an SE writes in a reply to a ticket's relay address: one module each, and
 this table. The table's order is the order they run in within their stage (see
-:mod:`gateway.commands.base`)."""
+:mod:`gateway.commands.base`). A command may import the pipeline's work, mail, promise, store
+and core."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ and in UTC; local time exists only at the edges (calendar arithmetic, words in m
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -64,3 +64,9 @@ class ScaledClock:
     def real_seconds(self, delta: timedelta) -> float:
         """How long ``delta`` of this clock's time takes in real time."""
         return max(0.0, delta.total_seconds() / self.factor)
+
+
+def local_time(t: datetime, tz: tzinfo) -> str:
+    """An instant as an operator reads it: in ``tz``, its zone named (Mon 23 Nov 2026 10:00
+    EST)."""
+    return t.astimezone(tz).strftime("%a %d %b %Y %H:%M %Z")

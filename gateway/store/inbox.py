@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.mail import conversation
 from gateway.store.db import Db, Dialect, from_ts, ts
 
 
@@ -33,8 +33,10 @@ def store_raw(
     mailbox: str = "",
     uidvalidity: int = 0,
     uid: int = 0,
+    keys: Sequence[int],
 ) -> int | None:
-    """Insert one raw message; None when this IMAP UID is already stored."""
+    """Insert one raw message with its conversation keys (read from its headers before the
+    transaction: gateway/mail/conversation.py); None when this IMAP UID is already stored."""
     row = db.execute(
         "INSERT INTO inbox (source, mailbox, uidvalidity, uid, sha256, size, received_at,"
         " stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -54,14 +56,13 @@ def store_raw(
         return None
     inbox_id = int(row[0])
     db.execute("INSERT INTO inbox_raw (inbox_id, raw) VALUES (?, ?)", (inbox_id, raw))
-    _keep_keys(db, inbox_id, raw)
+    _keep_keys(db, inbox_id, keys)
     return inbox_id
 
 
-def _keep_keys(db: Db, inbox_id: int, raw: bytes) -> None:
+def _keep_keys(db: Db, inbox_id: int, keys: Iterable[int]) -> None:
     db.executemany(
-        "INSERT INTO inbox_keys (inbox_id, key) VALUES (?, ?)",
-        [(inbox_id, key) for key in conversation.keys(raw)],
+        "INSERT INTO inbox_keys (inbox_id, key) VALUES (?, ?)", [(inbox_id, k) for k in keys]
     )
 
 
@@ -225,9 +226,12 @@ def get_row(db: Db, inbox_id: int) -> sqlite3.Row | None:
     return row
 
 
-def requeue(db: Db, inbox_id: int, *, not_spam: bool = False) -> bool:
+def requeue(
+    db: Db, inbox_id: int, keys_of: Callable[[bytes], Iterable[int]], *, not_spam: bool = False
+) -> bool:
     """Put a quarantined message back in line for processing; with ``not_spam``, a message kept
-    as spam, its spam verdict overruled."""
+    as spam, its spam verdict overruled. ``keys_of`` reads its conversation keys again
+    (gateway/mail/conversation.py: the store knows no mail)."""
     cur = db.execute(
         "UPDATE inbox SET state = 'new', action = NULL, reason = NULL, processed_at = NULL,"
         " attempts = 0, retry_at = NULL, last_error = NULL, spam_released = ?"
@@ -238,7 +242,7 @@ def requeue(db: Db, inbox_id: int, *, not_spam: bool = False) -> bool:
     if cur.rowcount != 1:
         return False
     raw = db.execute("SELECT raw FROM inbox_raw WHERE inbox_id = ?", (inbox_id,)).fetchone()
-    _keep_keys(db, inbox_id, bytes(raw[0]) if raw else b"")
+    _keep_keys(db, inbox_id, keys_of(bytes(raw[0])) if raw else ())
     return True
 
 

@@ -31,11 +31,11 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from gateway.cli.status import local_time
-from gateway.core.clock import Clock
+from gateway.core.clock import Clock, local_time
 from gateway.core.config import Config, Priority
 from gateway.core.log import event
 from gateway.core.models import Action, MailKind, TicketState
+from gateway.mail import conversation
 from gateway.promise import keeping as report
 from gateway.store import Store, inbox, outbox, outcomes, shunts
 from gateway.store import web as web_store
@@ -614,10 +614,10 @@ def _apply(db: Db, what: str, action: str, target: str, now: datetime) -> str:
         if row is None or row["state"] not in ("quarantined", "spam"):
             return f"message {n} is not in quarantine"
         if action == "retry":
-            inbox.requeue(db, n)
+            inbox.requeue(db, n, conversation.keys)
             return f"message {n} will be processed again"
         if action == "release" and row["state"] == "spam":
-            inbox.requeue(db, n, not_spam=True)
+            inbox.requeue(db, n, conversation.keys, not_spam=True)
             return f"message {n} is not spam: it will be processed as a person's mail"
         if action == "release":
             inbox.release(db, n, now)

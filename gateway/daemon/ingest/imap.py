@@ -22,6 +22,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
@@ -35,6 +36,7 @@ from gateway.core.log import event
 from gateway.core.waits import wait_any
 from gateway.daemon import oauth2
 from gateway.daemon.oauth2 import TokenSource
+from gateway.mail import conversation
 from gateway.store import Db, Store, inbox
 from gateway.store.db import database_errors, transient
 
@@ -243,8 +245,10 @@ class ImapIngest:
             data: dict[int, dict[bytes, Any]] = await asyncio.to_thread(
                 client.fetch, batch, ["BODY.PEEK[]", "INTERNALDATE"]
             )
+            # Read outside the write transaction: the transaction only records.
+            mails = [_fetched(uid, item) for uid in batch if (item := data.get(uid)) is not None]
             new = await self.store.run(
-                partial(self._store_batch, batch, data, self.clock.now(), advance_cursor)
+                partial(self._store_batch, batch, mails, self.clock.now(), advance_cursor)
             )
             stored += new
             self.stored += new
@@ -257,28 +261,25 @@ class ImapIngest:
     def _store_batch(
         self,
         batch: list[int],
-        data: dict[int, dict[bytes, Any]],
+        mails: list[_Fetched],
         now: datetime,
         advance_cursor: bool,
         db: Db,
     ) -> int:
-        """Store one fetched batch (and move the cursor past it) in one transaction."""
+        """Store one fetched batch (and move the cursor past it) in one transaction; a UID of
+        the batch that is not among ``mails`` was expunged between SEARCH and FETCH."""
         stored = 0
-        for uid in batch:
-            item = data.get(uid)
-            if item is None:
-                continue  # expunged between SEARCH and FETCH
-            raw = bytes(item.get(b"BODY[]") or b"")
-            received = _received(item.get(b"INTERNALDATE"), now)
+        for mail in mails:
             if inbox.store_raw(
                 db,
-                raw,
-                received,
+                mail.raw,
+                mail.received or now,
                 now,
                 source="imap",
                 mailbox=self.cfg.inbox,
                 uidvalidity=self._uidvalidity,
-                uid=uid,
+                uid=mail.uid,
+                keys=mail.keys,
             ):
                 stored += 1
         if advance_cursor:
@@ -385,9 +386,22 @@ def _read_ahead(client: imapclient.IMAPClient) -> bool:
         sock.settimeout(timeout)
 
 
-def _received(internaldate: object, fallback: datetime) -> datetime:
+@dataclass(frozen=True)
+class _Fetched:
+    uid: int
+    raw: bytes
+    received: datetime | None  # the server's INTERNALDATE, when it gave one
+    keys: list[int]  # its conversation keys
+
+
+def _fetched(uid: int, item: dict[bytes, Any]) -> _Fetched:
+    raw = bytes(item.get(b"BODY[]") or b"")
+    return _Fetched(uid, raw, _received(item.get(b"INTERNALDATE")), conversation.keys(raw))
+
+
+def _received(internaldate: object) -> datetime | None:
     if isinstance(internaldate, datetime):
         if internaldate.tzinfo is None:
             return internaldate.replace(tzinfo=UTC)
         return internaldate.astimezone(UTC)
-    return fallback
+    return None

@@ -24,6 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from gateway.core.clock import Clock
 from gateway.core.config import IngressSection
 from gateway.core.log import event
+from gateway.mail import conversation
 from gateway.store import Store, inbox
 
 log = logging.getLogger("gateway.ingress")
@@ -82,9 +83,10 @@ class StoreHandler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
         now = self.clock.now()
+        keys = conversation.keys(raw)  # read before the transaction, which only records
         try:
             inbox_id = await self.store.run(
-                lambda db: inbox.store_raw(db, raw, now, now, source="smtp")
+                lambda db: inbox.store_raw(db, raw, now, now, source="smtp", keys=keys)
             )
         except Exception as exc:
             event(log, "ingress-store-failed", logging.ERROR, error=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,41 @@
+"""The house's layout holds: each package in its layer (pyproject's [tool.importlinter]),
+the top level only entry points, and every package saying what lives there."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+from importlinter.cli import lint_imports
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "gateway"
+
+
+def _layers() -> list[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (contract,) = config["contracts"]
+    return list(contract["layers"])
+
+
+def test_no_module_imports_from_a_layer_above_its_own() -> None:
+    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == 0
+
+
+def test_every_package_is_in_a_layer_and_the_top_level_holds_only_entry_points() -> None:
+    layers = set(_layers())
+    packages = {f"gateway.{p.name}" for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    # gateway.pipeline is layered module by module (its order above the steps, its work below)
+    covered = {name.split(".")[0] + "." + name.split(".")[1] for name in layers}
+    assert packages - {"gateway.templates"} <= covered, packages - covered
+    modules = {p.name for p in PACKAGE.glob("*.py")}
+    assert modules == {"__init__.py", "__main__.py"}
+    pipeline = {f"gateway.pipeline.{p.stem}" for p in (PACKAGE / "pipeline").glob("[!_]*.py")}
+    assert pipeline <= layers, pipeline - layers
+
+
+def test_every_package_says_what_lives_there() -> None:
+    for init in PACKAGE.rglob("__init__.py"):
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        assert doc and len(doc) > 40, f"{init.relative_to(ROOT)} has no docstring worth the name"
