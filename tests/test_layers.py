@@ -15,7 +15,7 @@ PACKAGE = ROOT / "gateway"
 
 def _layers() -> list[str]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    (contract,) = config["contracts"]
+    contract = config["contracts"][0]
     return list(contract["layers"])
 
 

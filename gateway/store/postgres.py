@@ -26,10 +26,10 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from gateway.store.db import Dialect, within
+from gateway.store.engine import Dialect, within
 
 # The whole schema as SQLite's migrations leave it at version 13; each later version adds a
-# script to both lists.
+# script to both lists (tests/test_schema_parity.py checks that both end the same).
 _SCHEMA = r"""
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
