@@ -14,6 +14,7 @@ from gateway.store import postgres
 from gateway.store.db import is_postgres
 from tests.conftest import customer_mail, database_toml
 from tests.harness import Harness
+from tests.test_conversation import sc_forward
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "deploy" / "support-gateway.toml"
@@ -126,3 +127,15 @@ def test_explain_text_output_for_an_unparseable_mail(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "action:         quarantine" in run.stdout and "empty message" in run.stdout
+
+
+def test_explain_a_staff_forward_that_names_no_customer(tmp_path: Path) -> None:
+    """The forward's sender would be asked who the customer is: explain says so (it crashed
+    on this outcome when its words for outcomes missed one)."""
+    eml = tmp_path / "fwd.eml"
+    body = (ROOT / "tests" / "data" / "forwards" / "no_address.txt").read_text()
+    eml.write_bytes(sc_forward(body))
+    report = run_explain(EXAMPLE, eml, "--at", "2026-11-25T10:00-05:00")
+    assert report["action"] == "ask", report["reasons"]
+    assert [m["kind"] for m in report["outbound"]] == ["forward-query"]
+    assert report["outbound"][0]["to"] == "casey@example.com"

@@ -19,14 +19,15 @@ from typing import Any
 
 from gateway.core.clock import FakeClock
 from gateway.core.config import Config
-from gateway.core.models import Action
+from gateway.core.models import Action, DateKind, MailClass
 from gateway.pipeline.order import run_pipeline
 from gateway.pipeline.work import Done, Services, Work
 from gateway.store import Db, Store
 from gateway.store.inbox import InboxRow
 
-# The operator's vocabulary for what happened to a message.
-PUBLIC_ACTION = {
+# The operator's vocabulary for what happened to a message (every Action has its word:
+# tests/test_vocabularies.py).
+PUBLIC_ACTION: dict[Action, str] = {
     Action.ACKNOWLEDGE: "acknowledge",
     Action.FOLLOW_UP: "attach",
     Action.ENGINEER_REPLY: "attach",
@@ -37,6 +38,8 @@ PUBLIC_ACTION = {
     Action.SUPPRESS: "suppress",
     Action.QUARANTINE: "quarantine",
     Action.SPAM: "spam",
+    Action.ASK_FORWARDER: "ask",  # a staff forward naming no customer: its sender is asked
+    Action.RELEASED: "release",  # an operator's, never the dry run's
 }
 
 
@@ -70,7 +73,7 @@ async def explain(config: Config, raw: bytes, at: datetime) -> dict[str, Any]:
 
 def _report(s: Services, w: Work, done: Done) -> dict[str, Any]:
     promises = {p.kind: p for p in w.promises}
-    actionable = promises.get("actionable")
+    actionable = promises.get(DateKind.ACTIONABLE)
     outbound = []
     for out in w.outgoing:
         msg = BytesParser(policy=email.policy.default).parsebytes(out.raw, headersonly=True)
@@ -87,7 +90,9 @@ def _report(s: Services, w: Work, done: Done) -> dict[str, Any]:
         "action": PUBLIC_ACTION[done.action],
         "detail": done.action.value,
         "reason": done.reason,
-        "classification": w.mail_class or ("malformed" if done.action is Action.QUARANTINE else ""),
+        "classification": str(
+            w.mail_class or (MailClass.MALFORMED if done.action is Action.QUARANTINE else "")
+        ),
         "reasons": [
             f"{step}: {verdict}{': ' + why if why else ''}" for step, verdict, why in w.decisions
         ],

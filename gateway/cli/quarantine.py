@@ -17,6 +17,7 @@ from email.parser import BytesParser
 
 from gateway.core.clock import Clock
 from gateway.core.config import Config
+from gateway.core.models import InboxState
 from gateway.mail import conversation
 from gateway.store import Db, inbox
 from gateway.store.db import write_once
@@ -60,7 +61,7 @@ def _act(db: Db, now: datetime, action: str, inbox_id: int | None) -> tuple[int,
             if ok
             else (1, f"message {inbox_id} is not in quarantine")
         )
-    if action == "release" and row["state"] == "spam":
+    if action == "release" and row["state"] == InboxState.SPAM:
         inbox.requeue(db, inbox_id, conversation.keys, not_spam=True)
         return 0, f"message {inbox_id} is not spam: it will be processed as a person's mail"
     if action == "release":

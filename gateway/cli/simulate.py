@@ -39,6 +39,7 @@ from typing import Any
 
 from gateway.core.clock import FakeClock
 from gateway.core.config import Config, parse_config
+from gateway.core.models import DateKind
 from gateway.daemon.processor import Processor
 from gateway.daemon.scheduler import Scheduler
 from gateway.mail import conversation
@@ -318,7 +319,11 @@ class World:
             for sim in ready:
                 t = tickets.get(db, sim.id)
                 dates = open_for(db, sim.id)
-                kinds = ("actionable", "point") if sim.owes_reply else ("resolution",)
+                kinds = (
+                    (DateKind.ACTIONABLE, DateKind.POINT)
+                    if sim.owes_reply
+                    else (DateKind.RESOLUTION,)
+                )
                 due = min((c.due_at for c in dates if c.kind in kinds), default=far)
                 out.setdefault(t.se, []).append((due, sim, "reply" if sim.owes_reply else "fix"))
 

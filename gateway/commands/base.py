@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 
-from gateway.core.models import Outbound, Ticket
+from gateway.core.models import DateKind, Outbound, Ticket
 from gateway.pipeline.work import Services, Work
 from gateway.store import Db, commitments, tickets
 
@@ -78,7 +78,9 @@ def points_now(a: Acting) -> str:
     (dates in the team's time: this is the SE's mail)."""
     db, t = a.db, a.ticket
     still = {
-        c.point: a.staff_when(c.due_at) for c in commitments.open_for(db, t.id) if c.kind == "point"
+        c.point: a.staff_when(c.due_at)
+        for c in commitments.open_for(db, t.id)
+        if c.kind == DateKind.POINT
     }
     return (
         "the customer's points, as recorded: "

@@ -14,6 +14,47 @@ class TicketState(StrEnum):
     RESOLVED = "resolved"
 
 
+class MailClass(StrEnum):
+    """What an inbound mail is, as the classification chain reads it (gateway/rules): a person's
+    mail, or the kind of robot's that never gets an automatic reply (RFC 3834)."""
+
+    HUMAN = "human"
+    BOUNCE = "bounce"  # a delivery status notification
+    AUTO_REPLY = "auto-reply"  # an out-of-office, a vacation responder
+    AUTOMATED = "automated"  # a robot's mail: no-reply senders, abuse feedback reports
+    LIST = "list"  # a mailing list's or bulk mail
+    RECEIPT = "receipt"  # a read or delivery receipt
+    OWN = "own"  # the gateway's own mail come back
+    SPAM = "spam"  # an upstream spam verdict
+    MALFORMED = "malformed"  # could not be parsed: quarantined
+
+
+class DateKind(StrEnum):
+    """What a dated commitment (the ``commitments.kind`` column) is for."""
+
+    ACTIONABLE = "actionable"  # a reply that moves the case on
+    UPDATE = "update"  # a status update
+    RESOLUTION = "resolution"  # the case resolved (a target, or a date an SE promised)
+    POINT = "point"  # an answer to one point the customer raised
+
+
+class InboxState(StrEnum):
+    """Where a stored inbound mail is (the ``inbox.state`` column)."""
+
+    NEW = "new"  # waiting to be processed (or to be tried again)
+    PROCESSED = "processed"
+    QUARANTINED = "quarantined"  # its own fault: kept for an operator
+    SPAM = "spam"  # kept, never answered, releasable
+
+
+class OutboxState(StrEnum):
+    """Where a mail we send is (the ``outbox.state`` column)."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DEAD = "dead"  # the relay refused it for good (or it expired): an operator may retry it
+
+
 class Action(StrEnum):
     """What the gateway did with an inbound message (recorded, shown by ``explain``)."""
 
@@ -28,6 +69,7 @@ class Action(StrEnum):
     QUARANTINE = "quarantine"
     SPAM = "spam"  # an upstream spam verdict: kept (state spam), never answered, releasable
     ASK_FORWARDER = "ask-forwarder"  # a forward naming no customer: its sender is asked
+    RELEASED = "released"  # an operator's verdict on held mail: it needs nothing from us
 
 
 class MailKind(StrEnum):

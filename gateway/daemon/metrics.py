@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from gateway.core.models import Action, MailKind
+from gateway.core.models import Action, MailClass, MailKind
 from gateway.store import figures
 from gateway.store.db import Db, database_errors, read_once
 
@@ -29,8 +29,8 @@ Health = Callable[[], dict[str, Any]]
 
 # The (class, action) pairs mail takes: people's mail every way it goes, robots' the two.
 _ROBOT = (Action.SUPPRESS, Action.ATTACH)
-_FIRST_SERIES: dict[str, tuple[Action, ...]] = {
-    "human": (
+_FIRST_SERIES: dict[MailClass, tuple[Action, ...]] = {
+    MailClass.HUMAN: (
         Action.ACKNOWLEDGE,
         Action.FOLLOW_UP,
         Action.ENGINEER_REPLY,
@@ -39,9 +39,19 @@ _FIRST_SERIES: dict[str, tuple[Action, ...]] = {
         Action.DUPLICATE,
         Action.ASK_FORWARDER,
     ),
-    **{c: _ROBOT for c in ("bounce", "auto-reply", "automated", "list", "receipt", "own")},
-    "spam": (Action.SPAM,),
-    "malformed": (Action.QUARANTINE,),
+    **{
+        c: _ROBOT
+        for c in (
+            MailClass.BOUNCE,
+            MailClass.AUTO_REPLY,
+            MailClass.AUTOMATED,
+            MailClass.LIST,
+            MailClass.RECEIPT,
+            MailClass.OWN,
+        )
+    },
+    MailClass.SPAM: (Action.SPAM,),
+    MailClass.MALFORMED: (Action.QUARANTINE,),
 }
 
 
@@ -77,7 +87,7 @@ class Metrics:
         # over a counter that appears only when it first counts misses that first count.
         for mail_class, actions in _FIRST_SERIES.items():
             for action in actions:
-                self.messages.labels(mail_class, action.value)
+                self.messages.labels(mail_class.value, action.value)
         for kind in MailKind:
             self.sent.labels(kind.value)
         for failure in ("permanent", "temporary"):

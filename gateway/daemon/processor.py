@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from gateway.core.log import event
-from gateway.core.models import Action
+from gateway.core.models import Action, InboxState
 from gateway.core.waits import wait_any
 from gateway.daemon.metrics import Metrics
 from gateway.mail.inbound import ParseError
@@ -144,7 +144,7 @@ class Processor:
         inbox.mark_done(
             db,
             w.row.id,
-            state="spam" if done.action is Action.SPAM else "processed",
+            state=InboxState.SPAM if done.action is Action.SPAM else InboxState.PROCESSED,
             action=done.action.value,
             reason=done.reason,
             message_id=w.msg.message_id if w.msg else None,
@@ -190,7 +190,7 @@ class Processor:
         inbox.mark_done(
             db,
             w.row.id,
-            state="quarantined",
+            state=InboxState.QUARANTINED,
             action=action,
             reason=reason,
             message_id=w.msg.message_id if w.msg else None,
@@ -214,7 +214,7 @@ class Processor:
         )
         if self.metrics is not None:
             lag = (self.services.clock.now() - w.row.received_at).total_seconds()
-            self.metrics.observe_message(w.mail_class, action, lag)
+            self.metrics.observe_message(w.mail_class or "", action, lag)
         self.on_done()
 
 

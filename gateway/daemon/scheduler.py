@@ -28,7 +28,7 @@ from functools import partial
 from typing import Any
 
 from gateway.core.log import event
-from gateway.core.models import MailKind, Outbound, Ticket, TicketState
+from gateway.core.models import DateKind, MailKind, Outbound, Ticket, TicketState
 from gateway.core.waits import wait_any
 from gateway.daemon.metrics import Metrics
 from gateway.mail.mime import Envelope, customer_envelope, staff_subject
@@ -60,12 +60,14 @@ log = logging.getLogger("gateway.scheduler")
 OWED = (TicketState.NEW.value, TicketState.ANSWERED.value)
 RETENTION_EVERY = timedelta(hours=1)
 RETENTION_BATCHES = 20  # of 100 tickets (and 100 held mails) a pass
-DEAD_WORDS: dict[str, str] = {
+# What a customer's mail the relay refused was, in the SE's alert (one for each customer kind).
+DEAD_WORDS: dict[MailKind, str] = {
     MailKind.ACK: "the acknowledgement",
     MailKind.REPLY: "the engineer's reply",
     MailKind.ETA: "the date an engineer set",
     MailKind.REVISED_ETA: "a revised date",
     MailKind.STATUS_UPDATE: "a status update",
+    MailKind.MERGE_NOTICE: "the notice that two of their tickets are one",
 }
 
 
@@ -235,7 +237,7 @@ class Scheduler:
         s = self.s
 
         def said(c: Commitment) -> str:
-            what = f"the point \u201c{c.point}\u201d" if c.kind == "point" else "your reply"
+            what = f"the point \u201c{c.point}\u201d" if c.kind == DateKind.POINT else "your reply"
             left = s.calendar.business_time_between(now, c.due_at)
             hours = round(left.total_seconds() / 3600, 1)
             return f"{what}: by {s.staff_when(c.due_at)} ({hours:g} business hours from now)"
@@ -305,7 +307,11 @@ class Scheduler:
             }
             if not c.promised:  # a target the customer was never promised: alerts only
                 internal.append(line)
-            elif t.state is TicketState.NEW or c.kind in ("update", "point", "resolution"):
+            elif t.state is TicketState.NEW or c.kind in (
+                DateKind.UPDATE,
+                DateKind.POINT,
+                DateKind.RESOLUTION,
+            ):
                 # (a resolution here is an engineer's promise: revised like any date told)
                 due = max(new_due, c.due_at)
                 line["new_words"] = s.when(due, t)
@@ -327,8 +333,8 @@ class Scheduler:
         if not revisions and not internal:
             return False
         # Points missed together with the reply they belong to are covered by its line.
-        if any(r["kind"] == "actionable" for r in revisions):
-            revisions = [r for r in revisions if r["kind"] != "point"]
+        if any(r["kind"] == DateKind.ACTIONABLE for r in revisions):
+            revisions = [r for r in revisions if r["kind"] != DateKind.POINT]
         misses = commitments.missed_count(db, t.id)
         escalate = misses >= s.config.sla.escalate_after_misses and s.config.routing.escalation
         context = self._people(t) | {
@@ -510,7 +516,7 @@ class Scheduler:
 
     def _dead_letter(self, row: outbox.DeadLetter, now: datetime, db: Db) -> bool:
         t = tickets.get(db, row.ticket_id)
-        what = DEAD_WORDS.get(row.kind, "a mail")
+        what = DEAD_WORDS.get(MailKind(row.kind), "a mail")
         mail = self.s.composer.build(
             MailKind.DEAD_LETTER_ALERT,
             Template.DEAD_LETTER_ALERT,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.core.models import MailKind, Outbound, Ticket
+from gateway.core.models import Action, MailKind, Outbound, Ticket
 from gateway.mail import points
 from gateway.mail.inbound import ParseError, parse
 from gateway.mail.mime import Envelope, staff_subject
@@ -23,19 +23,20 @@ from gateway.store.story import STORY_KINDS, StoryMail
 MAILS = 20  # the newest mails of the story in a digest (it says how many there are in all)
 TEXT_MAX = 700  # characters of each mail in the digest
 
-_IN_WORDS = {
-    "acknowledge": "wrote (the first mail)",
-    "follow-up": "wrote",
-    "engineer-reply": "answered the customer directly",
-    "attach": "recorded on the ticket",
+# How the story names what came in and what we sent (one word for each kind it tells).
+IN_WORDS: dict[Action, str] = {
+    Action.ACKNOWLEDGE: "wrote (the first mail)",
+    Action.FOLLOW_UP: "wrote",
+    Action.ENGINEER_REPLY: "answered the customer directly",
+    Action.ATTACH: "recorded on the ticket",
 }
-_OUT_WORDS = {
-    "ack": "our acknowledgement",
-    "reply": "the answer",
-    "eta": "a date for the customer",
-    "revised-eta": "a revised date",
-    "status-update": "a status update",
-    "note": "an internal note",
+OUT_WORDS: dict[MailKind, str] = {
+    MailKind.ACK: "our acknowledgement",
+    MailKind.REPLY: "the answer",
+    MailKind.ETA: "a date for the customer",
+    MailKind.REVISED_ETA: "a revised date",
+    MailKind.STATUS_UPDATE: "a status update",
+    MailKind.NOTE: "an internal note",
 }
 
 
@@ -59,10 +60,10 @@ def _entry(mail: StoryMail, when: Callable[[datetime], str]) -> Entry:
         return Entry(when(mail.at), "(unreadable mail)", mail.kind, "")
     who = f"{msg.from_name} <{msg.from_address}>" if msg.from_name else msg.from_address
     if mail.direction == "in":
-        what = _IN_WORDS.get(mail.kind, mail.kind)
+        what = IN_WORDS[Action(mail.kind)]  # the story holds only the kinds it names
         text = points.new_text(msg.text, msg.html)
     else:
-        what = _OUT_WORDS.get(mail.kind, mail.kind)
+        what = OUT_WORDS[MailKind(mail.kind)]
         who = msg.from_name or who  # "Sam Engineer (Example Support)"
         text = msg.text.strip()
     if len(text) > TEXT_MAX:

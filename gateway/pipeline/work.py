@@ -9,7 +9,7 @@ from datetime import datetime
 from gateway import rules
 from gateway.core.clock import Clock
 from gateway.core.config import Config
-from gateway.core.models import Action, InboundMessage, Outbound, Route, Ticket
+from gateway.core.models import Action, InboundMessage, MailClass, Outbound, Route, Ticket
 from gateway.mail.deadline import Deadline
 from gateway.mail.mime import Composer
 from gateway.promise import words
@@ -93,7 +93,7 @@ class Work:
     row: InboxRow
     now: datetime
     msg: InboundMessage | None = None
-    mail_class: str = ""
+    mail_class: MailClass | None = None  # set by the parse or the classify step
     ticket: Ticket | None = None
     new_ticket: bool = False
     mentions: str = ""  # another ticket this mail named, but is not filed into

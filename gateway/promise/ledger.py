@@ -16,7 +16,7 @@ from email.parser import BytesParser
 from email.utils import formataddr, getaddresses
 
 from gateway.core.config import SafetySection
-from gateway.core.models import MailKind, Outbound, Ticket, TicketState
+from gateway.core.models import DateKind, MailKind, Outbound, Ticket, TicketState
 from gateway.promise.calendar import BusinessCalendar
 from gateway.store import Db, commitments, outbox, tickets
 
@@ -150,21 +150,25 @@ def resume(
 
 def set_eta(db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str) -> int:
     """An engineer's date for the next step: it supersedes the open next-step commitment."""
-    current = [c for c in commitments.open_for(db, ticket.id) if c.kind in ("actionable", "update")]
+    current = [
+        c
+        for c in commitments.open_for(db, ticket.id)
+        if c.kind in (DateKind.ACTIONABLE, DateKind.UPDATE)
+    ]
     revision_of = current[0].id if current else None
     return commitments.make(
-        db, ticket.id, "update", due, told, now, revision_of=revision_of, made_by=by
+        db, ticket.id, DateKind.UPDATE, due, told, now, revision_of=revision_of, made_by=by
     )
 
 
 def set_resolution(db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str) -> int:
     """An engineer's resolution date (``#eta resolve``): a promise to the customer, superseding
     the open resolution target."""
-    current = [c for c in commitments.open_for(db, ticket.id) if c.kind == "resolution"]
+    current = [c for c in commitments.open_for(db, ticket.id) if c.kind == DateKind.RESOLUTION]
     return commitments.make(
         db,
         ticket.id,
-        "resolution",
+        DateKind.RESOLUTION,
         due,
         told,
         now,
@@ -178,13 +182,13 @@ def retarget_resolution(
 ) -> bool:
     """A new priority's resolution *target* (internal, never told the customer) supersedes the
     open target; a resolution date an engineer promised stands. Returns whether it moved."""
-    current = [c for c in commitments.open_for(db, ticket.id) if c.kind == "resolution"]
+    current = [c for c in commitments.open_for(db, ticket.id) if c.kind == DateKind.RESOLUTION]
     if not current or current[0].promised or current[0].due_at == due:
         return False
     commitments.make(
         db,
         ticket.id,
-        "resolution",
+        DateKind.RESOLUTION,
         due,
         told,
         now,
@@ -200,7 +204,11 @@ def responded(db: Db, ticket: Ticket, now: datetime, points_too: bool = True) ->
     met, and the customer's points unless ``points_too`` is false (a relayed reply settles them
     one by one with :func:`answer_points`); the resolution date stands. Returns how many were
     met."""
-    kinds = ("actionable", "update", "point") if points_too else ("actionable", "update")
+    kinds = (
+        (DateKind.ACTIONABLE, DateKind.UPDATE, DateKind.POINT)
+        if points_too
+        else (DateKind.ACTIONABLE, DateKind.UPDATE)
+    )
     met = 0
     for c in commitments.open_for(db, ticket.id):
         if c.kind in kinds:
@@ -223,7 +231,7 @@ def answer_points(
     carried over: a new commitment to ``carry_due``. Returns (point, date in words) carried."""
     carried = []
     for c in commitments.open_for(db, ticket.id):
-        if c.kind != "point":
+        if c.kind != DateKind.POINT:
             continue
         if answered is None or c.point in answered:
             commitments.meet_one(db, c.id, now)
@@ -232,7 +240,7 @@ def answer_points(
         commitments.make(
             db,
             ticket.id,
-            "point",
+            DateKind.POINT,
             carry_due,
             told,
             now,
@@ -253,7 +261,7 @@ def merge(
     merge notice itself. Returns the dates moved."""
     moved = []
     for c in commitments.open_for(db, merged.id):
-        if c.kind == "update":
+        if c.kind == DateKind.UPDATE:
             commitments.meet_one(db, c.id, now)
             continue
         commitments.make(

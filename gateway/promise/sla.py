@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway.core.config import SlaSection
+from gateway.core.models import DateKind
 from gateway.promise.calendar import BusinessCalendar
 
 
@@ -76,7 +77,7 @@ class Promise:
     """A date to tell the customer; ``missed`` is the date our policy gave, when it had already
     passed by the time we could tell them (mail that waited while the gateway was down)."""
 
-    kind: str
+    kind: DateKind
     due: datetime
     missed: datetime | None = None
 
@@ -88,8 +89,8 @@ def initial_promises(
     plan = policy.plan(received_at, tier, priority)
     if plan.actionable_due > now:
         return [
-            Promise("actionable", plan.actionable_due),
-            Promise("resolution", plan.resolution_due),
+            Promise(DateKind.ACTIONABLE, plan.actionable_due),
+            Promise(DateKind.RESOLUTION, plan.resolution_due),
         ]
     cal = policy.calendar
     actionable = policy.revised(now)
@@ -97,6 +98,6 @@ def initial_promises(
     earliest = cal.end_of_day(cal.business_day_after(cal.local_date(actionable), gap))
     resolution_missed = plan.resolution_due if plan.resolution_due <= now else None
     return [
-        Promise("actionable", actionable, plan.actionable_due),
-        Promise("resolution", max(plan.resolution_due, earliest), resolution_missed),
+        Promise(DateKind.ACTIONABLE, actionable, plan.actionable_due),
+        Promise(DateKind.RESOLUTION, max(plan.resolution_due, earliest), resolution_missed),
     ]

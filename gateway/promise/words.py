@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from gateway.core.models import DateKind
 from gateway.text.speech import Kind, Owed, When, english
 
 if TYPE_CHECKING:
@@ -37,11 +38,11 @@ def dates_owed(
     targets: list[str] = []
     for c in owed:
         dates.setdefault(c.told, say(c.due_at) if say else c.told)
-        if c.kind == "resolution" and not c.promised:
+        if c.kind == DateKind.RESOLUTION and not c.promised:
             targets.append(c.told)
             continue
         kinds.setdefault(c.told, [])
-        if c.kind == "point":
+        if c.kind == DateKind.POINT:
             points.setdefault(c.told, []).append(c.point)
         elif c.kind not in kinds[c.told]:
             kinds[c.told].append(c.kind)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
-from gateway.core.models import InboundMessage
+from gateway.core.models import InboundMessage, MailClass
 from gateway.rules import (
     auto_submitted,
     autoreply_subject,
@@ -65,14 +65,14 @@ CHAIN: tuple[ModuleType, ...] = (
 @dataclass(frozen=True)
 class RuleResult:
     rule: str
-    verdict: str  # the class of mail, when the rule fired; 'pass' otherwise
+    verdict: str  # the class of mail (a MailClass), when the rule fired; 'pass' otherwise
     reason: str
 
 
 def classify(
     msg: InboundMessage, ours: Ours, skip: frozenset[str] = frozenset()
-) -> tuple[str, list[RuleResult]]:
-    """Run the chain; return the class ('human' when no rule fires) and every rule's verdict.
+) -> tuple[MailClass, list[RuleResult]]:
+    """Run the chain; return the class (human when no rule fires) and every rule's verdict.
     Rules named in ``skip`` are recorded as overruled (an operator released the message)."""
     results: list[RuleResult] = []
     for rule in CHAIN:
@@ -82,6 +82,6 @@ def classify(
         reason = rule.check(msg, ours)
         if reason is not None:
             results.append(RuleResult(rule.NAME, rule.VERDICT, reason))
-            return str(rule.VERDICT), results
+            return rule.VERDICT, results
         results.append(RuleResult(rule.NAME, "pass", ""))
-    return "human", results
+    return MailClass.HUMAN, results

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.core.models import InboundMessage
+from gateway.core.models import InboundMessage, MailClass
 
 if TYPE_CHECKING:
     from gateway.rules import Ours
 
 NAME = "auto-submitted"
-VERDICT = "auto-reply"
+VERDICT = MailClass.AUTO_REPLY
 
 
 def check(msg: InboundMessage, ours: Ours) -> str | None:

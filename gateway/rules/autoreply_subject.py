@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from gateway.core.models import InboundMessage
+from gateway.core.models import InboundMessage, MailClass
 
 if TYPE_CHECKING:
     from gateway.rules import Ours
 
 NAME = "autoreply-subject"
-VERDICT = "auto-reply"
+VERDICT = MailClass.AUTO_REPLY
 _PREFIXES = re.compile(
     r"^(automatic reply|auto-reply|autoreply|auto reply|out of office( reply| autoreply)?"
     r"|automatische antwort|abwesenheitsnotiz|réponse automatique|respuesta automática"

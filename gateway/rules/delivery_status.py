@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from gateway.core.models import InboundMessage
+from gateway.core.models import InboundMessage, MailClass
 
 if TYPE_CHECKING:
     from gateway.rules import Ours
 
 NAME = "delivery-status"
-VERDICT = "bounce"
+VERDICT = MailClass.BOUNCE
 # Subjects of the bounces that servers send without multipart/report (Exim, qmail, Exchange...).
 _SUBJECTS = re.compile(
     r"^(undelivered mail returned to sender|delivery status notification \((failure|delay)\)"

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.core.models import InboundMessage
+from gateway.core.models import InboundMessage, MailClass
 
 if TYPE_CHECKING:
     from gateway.rules import Ours
 
 NAME = "feedback-report"
-VERDICT = "automated"
+VERDICT = MailClass.AUTOMATED
 
 
 def check(msg: InboundMessage, ours: Ours) -> str | None:

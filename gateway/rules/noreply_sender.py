@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from gateway.core.models import InboundMessage
+from gateway.core.models import InboundMessage, MailClass
 
 if TYPE_CHECKING:
     from gateway.rules import Ours
 
 NAME = "noreply-sender"
-VERDICT = "automated"
+VERDICT = MailClass.AUTOMATED
 _LOCAL = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|bounces?|notifications?|mailer|daemon)"
     r"([-_.+].*)?$"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.core.models import InboundMessage
+from gateway.core.models import InboundMessage, MailClass
 
 if TYPE_CHECKING:
     from gateway.rules import Ours
 
 NAME = "null-sender"
-VERDICT = "bounce"
+VERDICT = MailClass.BOUNCE
 _SYSTEM = ("mailer-daemon", "postmaster")
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from gateway.core.models import InboundMessage
+from gateway.core.models import InboundMessage, MailClass
 
 if TYPE_CHECKING:
     from gateway.rules import Ours
 
 NAME = "own-mail"
-VERDICT = "own"
+VERDICT = MailClass.OWN
 # The shape of the Message-IDs compose.py makes: <SUP-1001.kind.20 hex digits@domain>. Staff
 # often share our domain, so the domain alone does not make a message ours.
 _OURS = re.compile(r"<[A-Z][A-Z0-9]*-\d+\.[a-z-]+\.[0-9a-f]{20}@([^>]+)>")

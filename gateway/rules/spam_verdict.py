@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from gateway.core.models import InboundMessage
+from gateway.core.models import InboundMessage, MailClass
 
 if TYPE_CHECKING:
     from gateway.rules import Ours
 
 NAME = "spam-verdict"
-VERDICT = "spam"
+VERDICT = MailClass.SPAM
 _SCL = re.compile(r"(?:^|;)\s*SCL:\s*(-?\d+)", re.IGNORECASE)
 
 

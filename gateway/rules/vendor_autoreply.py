@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.core.models import InboundMessage
+from gateway.core.models import InboundMessage, MailClass
 
 if TYPE_CHECKING:
     from gateway.rules import Ours
 
 NAME = "vendor-autoreply"
-VERDICT = "auto-reply"
+VERDICT = MailClass.AUTO_REPLY
 _PRESENT = (
     "x-autoreply",
     "x-autorespond",

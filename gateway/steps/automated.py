@@ -14,12 +14,13 @@ The robot that sent the mail never hears from us.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from email import message_from_bytes
 
 from flufl.bounce import scan_message
 
-from gateway.core.models import Action, MailKind, Ticket
+from gateway.core.models import Action, MailClass, MailKind, Ticket
 from gateway.mail.mime import Envelope, staff_subject
 from gateway.mail.staff_reply import find_relay
 from gateway.mail.templating import Template
@@ -72,39 +73,44 @@ def proven_failures(
 
 
 def step_automated(s: Services, w: Work, db: Db) -> None:
-    if w.mail_class == "human":
+    """Mail the classification chain caught ends here, as :data:`HANDLING` says for its class."""
+    if w.mail_class is None or w.mail_class is MailClass.HUMAN:
         return
-    msg = w.message
     fired = [d for d in w.decisions if d[0].startswith("rule:") and d[1] != "pass"]
     why = f"{w.mail_class}: {fired[-1][2]} (rule {fired[-1][0][5:]})" if fired else w.mail_class
-    if w.mail_class == "spam":  # no acknowledgement, no SE copy: kept for an operator
-        raise Done(Action.SPAM, why)
-    if w.mail_class == "bounce":
-        _bounce(s, w, db, why)
-    ticket = w.ticket
-    # An out-of-office of one of the ticket's people is news for the SE (a note, never a mail
-    # to anyone else: one participant's robot never writes to another).
-    if (
-        w.mail_class == "auto-reply"
-        and ticket is not None
-        and participants.includes(db, ticket.id, msg.from_address)
-    ):
-        note = s.composer.build(
-            MailKind.NOTE,
-            Template.NOTE,
-            ticket,
-            Envelope(to=(ticket.se,)),
-            {
-                "author": f"an automatic reply from {msg.from_address}",
-                "note": f"{msg.subject}\n\n{(msg.text or msg.html).strip()[:2000]}",
-            },
-            subject=staff_subject(ticket, f"Automatic reply from {msg.from_address}", msg.subject),
-        )
-        tickets.add_message_id(db, msg.message_id, ticket.id, "in")
-        ledger.queue_mail(db, ticket, [note], w.now)
-        w.outgoing.append(note)
-        raise Done(Action.ATTACH, f"{why}; attached to {ticket.key} as a note for the SE")
-    raise Done(Action.SUPPRESS, why)
+    HANDLING[w.mail_class](s, w, db, why)
+    raise Done(Action.SUPPRESS, why)  # what a handler did not end is recorded and suppressed
+
+
+def _spam(s: Services, w: Work, db: Db, why: str) -> None:
+    raise Done(Action.SPAM, why)  # no acknowledgement, no SE copy: kept for an operator
+
+
+def _suppressed(s: Services, w: Work, db: Db, why: str) -> None:
+    pass
+
+
+def _auto_reply(s: Services, w: Work, db: Db, why: str) -> None:
+    """An out-of-office of one of the ticket's people is news for the SE (a note, never a mail
+    to anyone else: one participant's robot never writes to another)."""
+    msg, ticket = w.message, w.ticket
+    if ticket is None or not participants.includes(db, ticket.id, msg.from_address):
+        return
+    note = s.composer.build(
+        MailKind.NOTE,
+        Template.NOTE,
+        ticket,
+        Envelope(to=(ticket.se,)),
+        {
+            "author": f"an automatic reply from {msg.from_address}",
+            "note": f"{msg.subject}\n\n{(msg.text or msg.html).strip()[:2000]}",
+        },
+        subject=staff_subject(ticket, f"Automatic reply from {msg.from_address}", msg.subject),
+    )
+    tickets.add_message_id(db, msg.message_id, ticket.id, "in")
+    ledger.queue_mail(db, ticket, [note], w.now)
+    w.outgoing.append(note)
+    raise Done(Action.ATTACH, f"{why}; attached to {ticket.key} as a note for the SE")
 
 
 def _bounce(s: Services, w: Work, db: Db, why: str) -> None:
@@ -141,3 +147,17 @@ def _bounce(s: Services, w: Work, db: Db, why: str) -> None:
         f"{why}; bounce of {ticket.key} mail to {', '.join(failed)}: no mail to it until "
         f"{until.date().isoformat()}" + ("; SC told" if mails else ""),
     )
+
+
+# What happens to each class of robots' mail (people's mail goes on; malformed mail never gets
+# here, the parse step quarantines it). A handler ends the journey or returns: suppressed.
+Handler = Callable[[Services, Work, Db, str], None]
+HANDLING: dict[MailClass, Handler] = {
+    MailClass.SPAM: _spam,
+    MailClass.BOUNCE: _bounce,
+    MailClass.AUTO_REPLY: _auto_reply,
+    MailClass.AUTOMATED: _suppressed,
+    MailClass.LIST: _suppressed,
+    MailClass.RECEIPT: _suppressed,
+    MailClass.OWN: _suppressed,
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from gateway.core.models import Action, MailKind, Outbound, Ticket
+from gateway.core.models import Action, DateKind, MailKind, Outbound, Ticket
 from gateway.mail import attachments, points, selfhelp
 from gateway.mail.mime import Envelope, customer_envelope, staff_subject
 from gateway.mail.templating import Template
@@ -29,8 +29,8 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
         "se_name": d.name_of(route.se),
         "sc_name": d.name_of(route.sc) if route.sc else "",
         "received_words": s.when(w.row.received_at, t),
-        "actionable_words": s.when(dates["actionable"].due, t) if dates else "",
-        "resolution_words": s.when(dates["resolution"].due, t) if dates else "",
+        "actionable_words": s.when(dates[DateKind.ACTIONABLE].due, t) if dates else "",
+        "resolution_words": s.when(dates[DateKind.RESOLUTION].due, t) if dates else "",
     }
     leads = _leads(s, w) if dates else ()  # nobody could keep the reply date: they hear at once
     fwd = w.forward
@@ -45,7 +45,7 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
         else None
     )
     if dates:
-        missed = dates["actionable"].missed
+        missed = dates[DateKind.ACTIONABLE].missed
         # Late when the acknowledgement itself comes after its own target (an hour by default).
         late = w.now - w.row.received_at > timedelta(minutes=s.config.sla.acknowledge_minutes)
         articles = selfhelp.suggest(s.config.articles, msg.subject, msg.text or msg.html)
@@ -278,21 +278,21 @@ def _at_risk_alert(s: Services, w: Work, t: Ticket) -> Outbound:
     )
 
 
-def _after_deadline(s: Services, w: Work, t: Ticket) -> list[tuple[str, str]]:
+def _after_deadline(s: Services, w: Work, t: Ticket) -> list[tuple[DateKind, str]]:
     """(kind, words) of each date we give in this mail that falls after the deadline the
     customer stated in it: never promised without the SE and SC knowing at once."""
     if w.deadline is None or t.deadline_at is None:
         return []
-    named = {"actionable": "the reply date", "resolution": "the resolution target"}
+    named = {DateKind.ACTIONABLE: "the reply date", DateKind.RESOLUTION: "the resolution target"}
     dates = [(p.kind, p.due) for p in w.promises if p.kind in named]
     if w.follow_up_due:
-        dates.append(("actionable", w.follow_up_due))
+        dates.append((DateKind.ACTIONABLE, w.follow_up_due))
     return [
         (kind, f"{named[kind]}, {s.staff_when(due)}") for kind, due in dates if due > t.deadline_at
     ]
 
 
-def _deadline_alert(s: Services, w: Work, t: Ticket, after: list[tuple[str, str]]) -> Outbound:
+def _deadline_alert(s: Services, w: Work, t: Ticket, after: list[tuple[DateKind, str]]) -> Outbound:
     """The SE and SC hear at once that a date we gave falls after the customer's deadline."""
     d = s.directory
     assert t.deadline_at is not None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gateway.core.models import Action, InboundMessage, MailKind
+from gateway.core.models import Action, InboundMessage, MailClass, MailKind
 from gateway.mail import forwards, points
 from gateway.mail.mime import Envelope
 from gateway.mail.subjects import strip_prefixes
@@ -26,7 +26,11 @@ from gateway.store import Db, outbox, participants, tickets
 def step_forward(s: Services, w: Work, db: Db) -> None:
     msg = w.message
     sender = msg.from_address
-    if w.ticket is not None or w.mail_class != "human" or not s.directory.is_staff(sender):
+    if (
+        w.ticket is not None
+        or w.mail_class is not MailClass.HUMAN
+        or not s.directory.is_staff(sender)
+    ):
         return
     found = forwards.find(msg)
     if found is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.core.models import MailClass
 from gateway.mail.inbound import ParseError, parse
 from gateway.pipeline.work import Services, Work
 from gateway.store import Db
@@ -10,7 +11,7 @@ from gateway.store import Db
 def step_parse(s: Services, w: Work, db: Db) -> None:
     limit = s.config.safety.max_message_bytes
     if len(w.row.raw) > limit:
-        w.mail_class = "malformed"
+        w.mail_class = MailClass.MALFORMED
         raise ParseError(f"message is {len(w.row.raw)} bytes, over the {limit}-byte limit")
     try:
         w.msg = parse(w.row.raw)

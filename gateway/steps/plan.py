@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from gateway.core.models import TicketState
+from gateway.core.models import DateKind, TicketState
 from gateway.mail import points
 from gateway.pipeline.work import Services, Work, tier_of
 from gateway.promise.sla import Promise, initial_promises
@@ -28,7 +28,7 @@ def step_plan(s: Services, w: Work, db: Db) -> None:
     for p in w.promises:
         revision_of = None
         # The policy's resolution date is a target until an engineer sets one (#eta resolve).
-        promised = p.kind != "resolution"
+        promised = p.kind != DateKind.RESOLUTION
         if p.missed is not None:
             revision_of = commitments.make(
                 db, t.id, p.kind, p.missed, s.when(p.missed, t), w.now, promised=promised
@@ -37,12 +37,14 @@ def step_plan(s: Services, w: Work, db: Db) -> None:
         commitments.make(
             db, t.id, p.kind, p.due, s.when(p.due, t), w.now, revision_of, promised=promised
         )
-        if p.kind == "actionable":  # each of the customer's points is answered by then
+        if p.kind == DateKind.ACTIONABLE:  # each of the customer's points is answered by then
             for point in w.points:
-                commitments.make(db, t.id, "point", p.due, s.when(p.due, t), w.now, point=point)
+                commitments.make(
+                    db, t.id, DateKind.POINT, p.due, s.when(p.due, t), w.now, point=point
+                )
         due = p.due.astimezone(s.calendar.tz).isoformat()
         why = "revised at intake" if p.missed else "policy"
-        if p.kind == "actionable" and w.later is not None:
+        if p.kind == DateKind.ACTIONABLE and w.later is not None:
             why = "nobody can keep the policy's date: the likely one (see capacity)"
         w.decide(f"plan:{p.kind}", due, why)
 
@@ -82,11 +84,11 @@ def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
     reply = next(
         p
         for p in initial_promises(s.policy, w.row.received_at, w.now, tier, t.priority)
-        if p.kind == "actionable"
+        if p.kind == DateKind.ACTIONABLE
     )
     due = w.follow_up_due = likely_date(s, db, t.se, reply.due, w.now)
     for point in new:
-        commitments.make(db, t.id, "point", due, s.when(due, t), w.now, point=point)
+        commitments.make(db, t.id, DateKind.POINT, due, s.when(due, t), w.now, point=point)
     later = (
         "" if due == reply.due else f" ({s.directory.name_of(t.se)} is likely later: see status)"
     )
@@ -104,8 +106,8 @@ def _tells_us(w: Work) -> bool:
 def _later(promises: list[Promise], reply: datetime) -> list[Promise]:
     """The promises with the reply moved to ``reply`` (a resolution never before the reply)."""
     return [
-        replace(p, due=reply if p.kind == "actionable" else max(p.due, reply))
-        if p.kind in ("actionable", "resolution")
+        replace(p, due=reply if p.kind == DateKind.ACTIONABLE else max(p.due, reply))
+        if p.kind in (DateKind.ACTIONABLE, DateKind.RESOLUTION)
         else p
         for p in promises
     ]

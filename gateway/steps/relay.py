@@ -15,7 +15,7 @@ import re
 
 from gateway.commands import TABLE, Acting, Stage
 from gateway.commands.base import points_now
-from gateway.core.models import Action, MailKind, Ticket
+from gateway.core.models import Action, DateKind, MailKind, Ticket
 from gateway.mail import attachments, richtext
 from gateway.mail.mime import customer_envelope
 from gateway.mail.staff_reply import (
@@ -140,7 +140,7 @@ def _relay(a: Acting, reply: SeReply) -> None:
     customer's side and the SC in CC; or, with only a new date, the date alone."""
     s, db, t, d = a.s, a.db, a.ticket, a.s.directory
     people = participants.of(db, t.id)
-    points = [c.point for c in commitments.open_for(db, t.id) if c.kind == "point"]
+    points = [c.point for c in commitments.open_for(db, t.id) if c.kind == DateKind.POINT]
     inline = split_inline(reply.lines, points)
     files, left_out = attachments.within(
         attachments.extract(a.w.row.raw) if a.w.message.attachments else [],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gateway.core.models import InboundMessage, Ticket, TicketState
+from gateway.core.models import InboundMessage, MailClass, Ticket, TicketState
 from gateway.mail import senderauth, subjects
 from gateway.pipeline.work import Services, Work
 from gateway.store import Db, participants, tickets
@@ -31,7 +31,9 @@ def step_thread(s: Services, w: Work, db: Db) -> None:
         w.decide("thread", "new", how)
     elif w.ticket is None:
         w.decide("thread", "new", "no known Message-ID or ticket token")
-    elif w.mail_class == "human" and not _one_of_its_people(s, db, w.ticket, msg.from_address):
+    elif w.mail_class is MailClass.HUMAN and not _one_of_its_people(
+        s, db, w.ticket, msg.from_address
+    ):
         # A ticket belongs to its people: a stranger naming its token or thread (a hijack, or
         # a colleague we do not know yet) gets a ticket of their own that mentions it.
         w.mentions = w.ticket.key
@@ -45,7 +47,7 @@ def step_thread(s: Services, w: Work, db: Db) -> None:
             f"names {w.ticket.key} ({how}) but {msg.from_address} is not one of its people",
         )
         w.ticket = None
-    elif w.mail_class == "human" and (why := _unproven_customer(s, msg)):
+    elif w.mail_class is MailClass.HUMAN and (why := _unproven_customer(s, msg)):
         # With trust configured, a customer-side From our border found unauthenticated may be
         # forged: it joins nobody's ticket (nor adds anyone to it); it is a ticket of its own.
         w.mentions = w.ticket.key

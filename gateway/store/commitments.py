@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gateway.core.models import DateKind
 from gateway.store.db import Db, from_ts, marks, ts
 
 
@@ -13,7 +14,7 @@ from gateway.store.db import Db, from_ts, marks, ts
 class Commitment:
     id: int
     ticket_id: int
-    kind: str
+    kind: DateKind
     due_at: datetime
     told: str
     point: str = ""
@@ -23,7 +24,7 @@ class Commitment:
 def make(
     db: Db,
     ticket_id: int,
-    kind: str,
+    kind: DateKind,
     due_at: datetime,
     told: str,
     now: datetime,
@@ -191,7 +192,7 @@ OPEN = standing()
 
 
 def _row(r: Any) -> Commitment:
-    return Commitment(r[0], r[1], r[2], from_ts(r[3]), r[4], r[5], bool(r[6]))
+    return Commitment(r[0], r[1], DateKind(r[2]), from_ts(r[3]), r[4], r[5], bool(r[6]))
 
 
 def meet_one(db: Db, commitment_id: int, now: datetime) -> None:

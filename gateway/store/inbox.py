@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from gateway.core.models import InboxState
 from gateway.store.db import Db, Dialect, from_ts, ts
 
 
@@ -141,7 +142,7 @@ def mark_done(
     db: Db,
     inbox_id: int,
     *,
-    state: str,
+    state: InboxState,
     action: str,
     reason: str,
     message_id: str | None,
@@ -236,7 +237,7 @@ def requeue(
         "UPDATE inbox SET state = 'new', action = NULL, reason = NULL, processed_at = NULL,"
         " attempts = 0, retry_at = NULL, last_error = NULL, spam_released = ?"
         " WHERE id = ? AND state = ?",
-        (int(not_spam), inbox_id, "spam" if not_spam else "quarantined"),
+        (int(not_spam), inbox_id, InboxState.SPAM if not_spam else InboxState.QUARANTINED),
     )
     db.execute("DELETE FROM decisions WHERE inbox_id = ?", (inbox_id,))
     if cur.rowcount != 1:

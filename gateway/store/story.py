@@ -7,13 +7,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from gateway.core.models import Action, MailKind
 from gateway.store.db import Db, from_ts, marks
 
 # What came in and counts as the conversation (not duplicates, robots, refused or relayed
 # commands: the relayed answer is in the mail we sent).
-_IN = ("acknowledge", "follow-up", "engineer-reply", "attach")
+_IN = (Action.ACKNOWLEDGE, Action.FOLLOW_UP, Action.ENGINEER_REPLY, Action.ATTACH)
 # What we sent that the story needs: every customer-facing mail, and the internal notes.
-_OUT = ("ack", "reply", "eta", "revised-eta", "status-update", "note")
+_OUT = (
+    MailKind.ACK,
+    MailKind.REPLY,
+    MailKind.ETA,
+    MailKind.REVISED_ETA,
+    MailKind.STATUS_UPDATE,
+    MailKind.NOTE,
+)
 STORY_KINDS = frozenset(_OUT)
 
 

@@ -34,7 +34,7 @@ from starlette.routing import Route
 from gateway.core.clock import Clock, local_time
 from gateway.core.config import Config, Priority
 from gateway.core.log import event
-from gateway.core.models import Action, MailKind, TicketState
+from gateway.core.models import Action, DateKind, InboxState, MailKind, TicketState
 from gateway.mail import conversation
 from gateway.promise import keeping as report
 from gateway.store import Store, inbox, outbox, outcomes, shunts
@@ -75,6 +75,14 @@ SC_KINDS = frozenset(
 )
 # Nor the SE's own mail to the relay address (it carries the address, notes and commands).
 SC_HIDDEN_IN = frozenset({Action.RELAY.value, Action.REFUSED.value})
+# A commitment's kind as a reader of the web view says it.
+DATE_KIND_WORDS: dict[DateKind, str] = {
+    DateKind.ACTIONABLE: "reply",
+    DateKind.RESOLUTION: "resolution",
+    DateKind.POINT: "point",
+    DateKind.UPDATE: "status update",
+}
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self';"
@@ -117,13 +125,7 @@ class Site:
         self.env.filters["iso"] = from_ts
         self.env.filters["words"] = in_words
         self.env.globals["kinds"] = {"overdue": Due.OVERDUE.value, "day": Due.DAY.value}
-        # A commitment's kind as a reader says it.
-        self.env.globals["date_kind"] = {
-            "actionable": "reply",
-            "resolution": "resolution",
-            "point": "point",
-            "update": "status update",
-        }
+        self.env.globals["date_kind"] = DATE_KIND_WORDS
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -489,7 +491,7 @@ class Site:
             if inbox_id is None
             else await self.reader.run(lambda db: inbox.get_row(db, inbox_id))
         )
-        if row is None or row["state"] not in ("quarantined", "spam"):
+        if row is None or row["state"] not in (InboxState.QUARANTINED, InboxState.SPAM):
             return self.page(request, "error.html.j2", status=404, message="Not in quarantine.")
         shown = await asyncio.to_thread(show, bytes(row["raw"]))
         return self.page(request, "held.html.j2", row=dict(row), shown=shown)
@@ -611,12 +613,12 @@ def _apply(db: Db, what: str, action: str, target: str, now: datetime) -> str:
     if what == "inbox" and n_or_none is not None:
         n = n_or_none
         row = inbox.get_row(db, n)
-        if row is None or row["state"] not in ("quarantined", "spam"):
+        if row is None or row["state"] not in (InboxState.QUARANTINED, InboxState.SPAM):
             return f"message {n} is not in quarantine"
         if action == "retry":
             inbox.requeue(db, n, conversation.keys)
             return f"message {n} will be processed again"
-        if action == "release" and row["state"] == "spam":
+        if action == "release" and row["state"] == InboxState.SPAM:
             inbox.requeue(db, n, conversation.keys, not_spam=True)
             return f"message {n} is not spam: it will be processed as a person's mail"
         if action == "release":

@@ -33,6 +33,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from gateway.core.clock import Clock
 from gateway.core.config import ImapSection, TlsMode, tls_context
 from gateway.core.log import event
+from gateway.core.models import InboxState
 from gateway.core.waits import wait_any
 from gateway.daemon import oauth2
 from gateway.daemon.oauth2 import TokenSource
@@ -318,10 +319,12 @@ class ImapIngest:
         if not rows:
             return
         stale = [r[0] for r in rows if r[1] != self._uidvalidity]
-        processed = [r for r in rows if r[1] == self._uidvalidity and r[3] == "processed"]
+        processed = [r for r in rows if r[1] == self._uidvalidity and r[3] == InboxState.PROCESSED]
         # Spam waits with the quarantine for an operator (release, or nothing).
         quarantined = [
-            r for r in rows if r[1] == self._uidvalidity and r[3] in ("quarantined", "spam")
+            r
+            for r in rows
+            if r[1] == self._uidvalidity and r[3] in (InboxState.QUARANTINED, InboxState.SPAM)
         ]
         await asyncio.to_thread(
             self._move, client, [r[2] for r in processed], self.cfg.processed_folder
