@@ -299,6 +299,31 @@ async def test_relay_down_is_retried_not_lost(h: Harness) -> None:
     assert len(h.sink.messages) == 2
 
 
+async def test_a_fault_of_ours_while_sending_holds_the_mail_and_says_so(
+    h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not the relay's failure: no dead letter, no "relay" words; the traceback is logged, the
+    sender shows degraded, and the mail goes once the fault is mended."""
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise TypeError("a bug of ours")
+
+    monkeypatch.setattr(aiosmtplib.SMTP, "sendmail", broken)
+    await h.receive(customer_mail(1))
+    assert await h.scalar("SELECT count(*) FROM outbox WHERE state = 'queued'") == 2
+    error = str(await h.scalar("SELECT last_error FROM outbox WHERE kind = 'ack'"))
+    assert error == "internal error sending: TypeError: a bug of ours"
+    assert len(h.sender.held) == 2 and h.sender.last_result != "ok"
+    logged = [r for r in caplog.records if "sender-internal-error" in r.getMessage()]
+    assert len(logged) == 2  # one for each mail
+    assert all(r.exc_info is not None and r.levelname == "ERROR" for r in logged)
+    monkeypatch.undo()  # mended
+    h.clock.advance(timedelta(hours=49))  # past give_up_hours: still not dead-lettered for it
+    await h.sender.drain()
+    assert len(h.sink.messages) == 2 and not h.sender.held
+    assert await h.scalar("SELECT count(*) FROM outbox WHERE state = 'sent'") == 2
+
+
 async def test_smtp_ingress_stores_before_answering(
     h: Harness, make_config: Callable[..., Config]
 ) -> None:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic import model_validator as _model_validator
 from pydantic.fields import FieldInfo
 
+from gateway.core.waits import backoff
 from gateway.text.details import Detail
 from gateway.text.speech import known
 
@@ -773,7 +774,7 @@ class RetrySection(_Section):
 
     def delay(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failure."""
-        return float(min(self.initial_seconds * 2 ** max(attempts - 1, 0), self.max_seconds))
+        return backoff(attempts, self.initial_seconds, self.max_seconds)
 
 
 class MetricsSection(_Section):

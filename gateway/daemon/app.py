@@ -291,6 +291,8 @@ class Gateway:
             imap = f"degraded: mail cannot be stored: {failing}"
         database = "ok" if self.store.started else "down"
         smtp = self.sender.last_result
+        if self.sender.held:  # mail of ours held back by a fault of ours, not the relay's
+            smtp = f"degraded: {len(self.sender.held)} mail(s) held after internal errors"
         # Our own errors hold mail back (processing) or a ticket's dates (scheduler): degraded.
         held = self.processor.held
         processing = f"degraded: {held} message(s) held after internal errors" if held else "ok"
@@ -300,7 +302,7 @@ class Gateway:
             imap != "down"
             and not failing
             and database == "ok"
-            and not smtp.startswith("failing")
+            and not smtp.startswith(("failing", "degraded"))
             and not held
             and not shunted
         )

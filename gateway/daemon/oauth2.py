@@ -9,6 +9,7 @@ message names the server and the user and never the token.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -78,12 +79,13 @@ async def login_async(
     where: str,
     user: str,
 ) -> T:
-    """The same for a coroutine (SMTP)."""
+    """The same for a coroutine (SMTP); the token is read off the event loop (its source may
+    be a command)."""
     try:
-        return await attempt(tokens.token())
+        return await attempt(await asyncio.to_thread(tokens.token))
     except refused:
         pass
     try:
-        return await attempt(tokens.refresh())
+        return await attempt(await asyncio.to_thread(tokens.refresh))
     except refused as exc:
         raise _refused(where, user, exc) from None

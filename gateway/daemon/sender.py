@@ -4,6 +4,12 @@ A row is marked sent only after the relay's ``250`` to ``DATA``; a crash between
 the same bytes (same Message-ID) once. 4xx replies and connection trouble are retried with capped
 exponential backoff; 5xx replies, and mail still failing after ``smtp.give_up_hours``, are
 dead-lettered with the relay's words.
+
+Only the relay's failures are the relay's (:data:`RELAY_ERRORS`). Any other exception while
+sending is a fault of ours: it is logged with its traceback and counted
+(``gateway_internal_errors_total{component="sender"}``), the row is held and tried again with the
+same backoff but never dead-lettered for it (a dead letter says the relay refused the mail), and
+``/healthz`` shows the sender degraded until the row goes.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import aiosmtplib
 from gateway.core.clock import Clock
 from gateway.core.config import SmtpSection, TlsMode, tls_context
 from gateway.core.log import event
-from gateway.core.waits import wait_any
+from gateway.core.waits import backoff, wait_any
 from gateway.daemon import oauth2
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.oauth2 import TokenSource
@@ -27,6 +33,14 @@ from gateway.store import Db, Store, outbox
 from gateway.store.outbox import OutboxRow
 
 log = logging.getLogger("gateway.sender")
+
+# What the relay (or the way to it) can do to a send: refuse it, drop the connection, time out,
+# fail TLS (ssl.SSLError is an OSError), refuse our login. Anything else is our fault.
+RELAY_ERRORS: tuple[type[BaseException], ...] = (
+    aiosmtplib.SMTPException,
+    OSError,
+    oauth2.TokenRefused,
+)
 
 PAGE = 50  # rows read per query: bounds the memory a backlog of large mails can take
 
@@ -96,6 +110,7 @@ class Sender:
         self.wake = asyncio.Event()
         self.sent = 0
         self.tokens = TokenSource(cfg.oauth2_token)  # kept between connections (XOAUTH2)
+        self.held: set[int] = set()  # rows held after an internal error (for /healthz)
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -107,8 +122,11 @@ class Sender:
             await wait_any(self.wake, stopping, timeout=self.tick)
 
     def backoff(self, attempts: int) -> timedelta:
-        seconds = self.cfg.retry_initial_seconds * (2 ** min(attempts, 30))
-        return timedelta(seconds=min(seconds, self.cfg.retry_max_seconds))
+        """The wait after a failure of a row already tried ``attempts`` times."""
+        cfg = self.cfg
+        return timedelta(
+            seconds=backoff(attempts + 1, cfg.retry_initial_seconds, cfg.retry_max_seconds)
+        )
 
     async def drain(self, stopping: asyncio.Event | None = None) -> int:
         """Send every due row, a page at a time over one connection; return how many were
@@ -119,17 +137,28 @@ class Sender:
             return 0
         # Rows taken but not yet sent or failed (PostgreSQL claims them: given back at the end).
         unsent = {row.id for row in rows}
-        smtp = aiosmtplib.SMTP(**connect_kwargs(self.cfg))  # type: ignore[arg-type]
+        try:
+            # A password may come from a command: read it off the event loop.
+            kwargs = await asyncio.to_thread(connect_kwargs, self.cfg)
+        except Exception as exc:  # the secret cannot be read: ours to mend, nothing is lost
+            await self._internal(rows, exc, "reading the relay's secret")
+            return 0
+        smtp = aiosmtplib.SMTP(**kwargs)  # type: ignore[arg-type]
         try:
             await smtp.connect()
             if self.cfg.user and self.cfg.auth == "xoauth2":
                 await login_xoauth2(smtp, self.cfg, self.tokens)
-        except Exception as exc:
+        except RELAY_ERRORS as exc:
             if smtp.is_connected:
                 smtp.close()
             failure = classify_error(exc)
             for row in rows:
                 await self._failed(row, Failure(False, f"relay unreachable: {failure.text}"))
+            return 0
+        except Exception as exc:
+            if smtp.is_connected:
+                smtp.close()
+            await self._internal(rows, exc, "connecting to the relay")
             return 0
         try:
             return await self._drain(smtp, rows, blocked, unsent, stopping)
@@ -188,8 +217,11 @@ class Sender:
             return False
         try:
             refused, _ = await smtp.sendmail(row.mail_from, recipients, row.raw)
-        except Exception as exc:
+        except RELAY_ERRORS as exc:
             await self._failed(row, classify_error(exc))
+            return False
+        except Exception as exc:
+            await self._internal([row], exc, "sending")
             return False
         now = self.clock.now()
         deferred = tuple(r for r, resp in refused.items() if resp.code < 500)
@@ -206,6 +238,7 @@ class Sender:
 
         await self.store.run(sent)
         self.sent += 1
+        self.held.discard(row.id)
         self.last_result = "ok"
         if self.metrics is not None:
             self.metrics.sent.labels(row.kind).inc()
@@ -220,7 +253,33 @@ class Sender:
         )
         return True
 
+    async def _internal(self, rows: list[OutboxRow], exc: Exception, doing: str) -> None:
+        """A fault of ours while ``doing``: each row held for a retry, never dead-lettered."""
+        error = f"internal error {doing}: {type(exc).__name__}: {exc}"
+        log.error("sender-internal-error doing=%s rows=%s", doing, len(rows), exc_info=exc)
+        if self.metrics is not None:
+            self.metrics.internal_errors.labels(component="sender").inc()
+        now = self.clock.now()
+        retry_at = {row.id: now + self.backoff(row.attempts) for row in rows}
+
+        def hold(db: Db) -> None:
+            for row_id, at in retry_at.items():
+                outbox.mark_retry(db, row_id, at, error)
+
+        await self.store.run(hold)
+        self.held.update(retry_at)
+        for row in rows:
+            event(
+                log,
+                "send-held",
+                logging.WARNING,
+                outbox_id=row.id,
+                message_id=row.message_id,
+                retry_at=retry_at[row.id].isoformat(),
+            )
+
     async def _failed(self, row: OutboxRow, failure: Failure) -> None:
+        self.held.discard(row.id)  # the relay's failure now, not ours
         now = self.clock.now()
         self.last_result = f"failing: {failure.text}"
         if self.metrics is not None:

@@ -34,8 +34,9 @@ from gateway.core.clock import Clock
 from gateway.core.config import ImapSection, TlsMode, tls_context
 from gateway.core.log import event
 from gateway.core.models import InboxState
-from gateway.core.waits import wait_any
+from gateway.core.waits import backoff, wait_any
 from gateway.daemon import oauth2
+from gateway.daemon.ingest.quirks import announced_new_mail, read_ahead
 from gateway.daemon.oauth2 import TokenSource
 from gateway.mail import conversation
 from gateway.store import Db, Store, inbox
@@ -123,18 +124,22 @@ class ImapIngest:
     # -- the loop ----------------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
-        delay = self.cfg.backoff_initial_seconds
+        failures = 0
         while not stopping.is_set():
             try:
                 await self._session(stopping)
                 await self._disconnect(clean=True)
-                delay = self.cfg.backoff_initial_seconds
+                failures = 0
             except (*CONNECTION_ERRORS, *database_errors()) as exc:
                 # Database trouble (locked, read-only, disk full) is retried like an outage:
                 # nothing was stored, so the cursor did not move and the mail is fetched again.
                 # A query of ours the database rejects is retried too (nothing is lost), but
                 # logged as the error it is, not as weather.
                 await self._disconnect(clean=False)
+                failures += 1
+                delay = backoff(
+                    failures, self.cfg.backoff_initial_seconds, self.cfg.backoff_max_seconds
+                )
                 database = isinstance(exc, database_errors())
                 if database and not transient(exc):
                     self.failing = f"{type(exc).__name__}: {exc}"
@@ -147,7 +152,6 @@ class ImapIngest:
                     retry_in=round(delay, 1),
                 )
                 await wait_any(stopping, timeout=delay)
-                delay = min(delay * 2, self.cfg.backoff_max_seconds)
             except BaseException:
                 await self._disconnect(clean=False)
                 raise
@@ -173,7 +177,7 @@ class ImapIngest:
         await self._init_cursor(client, uidnext)
         while not stopping.is_set():
             await self._dispose(client)
-            if await self._fetch_new(client) or _announced_new_mail(client):
+            if await self._fetch_new(client) or announced_new_mail(client):
                 continue
             if can_idle:
                 await self._idle(client, stopping)
@@ -292,7 +296,7 @@ class ImapIngest:
     async def _idle(self, client: imapclient.IMAPClient, stopping: asyncio.Event) -> None:
         """IDLE until new mail, handled mail to move, stop, or the renewal time."""
         await asyncio.to_thread(client.idle)
-        if await asyncio.to_thread(_read_ahead, client):
+        if await asyncio.to_thread(read_ahead, client):
             # Mail that came while we were not idling is announced with IDLE's continuation:
             # end IDLE now and search, instead of waiting for the recheck.
             await asyncio.to_thread(client.idle_done)
@@ -349,44 +353,6 @@ class ImapIngest:
                 client.uid_expunge(uids)
             else:
                 client.expunge()
-
-
-def _announced_new_mail(client: imapclient.IMAPClient) -> bool:
-    """Whether the server announced a new message count during our last commands.
-
-    A server reports new mail as an untagged EXISTS at the end of whatever command is running
-    (SEARCH, FETCH, MOVE...); imapclient keeps those in imaplib's store instead of returning
-    them, and the server will not announce the same mail again once IDLE starts. Mail appended
-    while our SEARCH ran would then wait for the next re-check, so look before idling.
-    """
-    pending = getattr(client, "_imap", None)
-    responses = getattr(pending, "untagged_responses", None)
-    if not isinstance(responses, dict):
-        return False
-    return responses.pop("EXISTS", None) is not None
-
-
-def _read_ahead(client: imapclient.IMAPClient) -> bool:
-    """Whether server lines already wait in imaplib's read buffer.
-
-    Dovecot answers IDLE with ``+ idling`` and, when mail arrived since our last command, the
-    ``* n EXISTS`` in the same packet. imaplib reads the continuation line and keeps the rest in
-    its buffered reader, and ``idle_check`` polls the socket, which is then empty: the mail
-    would wait for the recheck (this was the 1-in-4 failure of the IMAP tests). Peeking at the
-    buffer with the socket non-blocking never waits for the network.
-    """
-    reader = getattr(getattr(client, "_imap", None), "file", None)
-    if reader is None or not hasattr(reader, "peek"):
-        return False
-    sock = client.socket()
-    timeout = sock.gettimeout()
-    sock.settimeout(0.0)
-    try:
-        return bool(reader.peek(1))
-    except (OSError, ValueError):  # nothing buffered and nothing on the socket (or TLS wants more)
-        return False
-    finally:
-        sock.settimeout(timeout)
 
 
 @dataclass(frozen=True)
