@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import _parser
+from gateway.cli import parser as _parser
 from gateway.cli.sink import SmtpSink
 from tests.dovecot import PASSWORD, Dovecot
 

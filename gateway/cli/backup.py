@@ -13,11 +13,13 @@ acknowledged twice).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sqlite3
 from pathlib import Path
 
+from gateway.cli.options import config_arguments, outcome
 from gateway.core.config import Config
 from gateway.store import Store, figures
 from gateway.store import web as web_store
@@ -101,3 +103,12 @@ def restore(config: Config, source: str, force: bool) -> tuple[int, str]:
         f"restored {source} to {path}: {_figures(str(path))}; a new web session key"
         " (everyone signs in again)"
     )
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    config_arguments(parser)
+    parser.add_argument("dest", help="the new file to write")
+
+
+def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
+    return outcome(*backup(teams[0][1], args.dest))

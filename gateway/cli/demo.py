@@ -11,6 +11,7 @@ gateway's own clock, so the story, the dates and the mails agree; every port is 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import html
 import http.cookiejar
@@ -24,6 +25,7 @@ import urllib.request
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
@@ -36,6 +38,9 @@ from gateway.promise.words import when
 from gateway.store import commitments, inbox, outbox, tickets
 from gateway.store import web as web_store
 from gateway.web.auth import hash_password
+
+if TYPE_CHECKING:
+    from gateway.core.config import Config
 
 FIRST_MAIL_SECONDS = 20.0  # real time for the acknowledgement and the SE copy to arrive
 STEP = timedelta(minutes=1)  # the clock's steps as a date draws near
@@ -235,3 +240,11 @@ async def _story(gateway: Gateway, clock: FakeClock, sink: SmtpSink) -> int:
         "1 revised ETA, 1 alert."
     )
     return 0
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
+    return asyncio.run(run_demo())

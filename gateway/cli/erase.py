@@ -14,12 +14,15 @@ is left in free pages either. Staff addresses stay on the tickets they owned: th
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import email.policy
 from collections import Counter
 from email.parser import BytesParser
 from email.utils import getaddresses
 from functools import partial
 
+from gateway.cli.options import config_arguments
 from gateway.core.clock import Clock
 from gateway.core.config import Config
 from gateway.store import Store, forget
@@ -96,3 +99,22 @@ def render(address: str, gone: Counter[str], vacuum: bool) -> str:
         else "  not rewritten (--no-vacuum): removed content may linger in free pages until VACUUM"
     )
     return "\n".join(lines)
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    config_arguments(parser)
+    parser.add_argument("--address", required=True, help="the person's email address")
+    parser.add_argument(
+        "--no-vacuum",
+        action="store_true",
+        help="do not rewrite the database afterwards (faster; removed content may linger)",
+    )
+
+
+def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
+    from gateway.core.clock import SystemClock
+
+    vacuum = not args.no_vacuum
+    gone = asyncio.run(erase(teams[0][1], SystemClock(), args.address, vacuum=vacuum))
+    print(render(args.address.strip().lower(), gone, vacuum))
+    return 0

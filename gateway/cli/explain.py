@@ -9,6 +9,7 @@ promise and the mails we would send.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import email.policy
 import json
@@ -17,6 +18,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+from gateway.cli.options import config_arguments, instant
 from gateway.core.clock import FakeClock
 from gateway.core.config import Config
 from gateway.core.models import Action, DateKind, MailClass
@@ -148,3 +150,23 @@ def render_text(report: dict[str, Any]) -> str:
 
 def to_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False)
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    config_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--at",
+        type=instant,
+        help="take the mail as received at this instant (ISO 8601 with offset; default: now)",
+    )
+    parser.add_argument("message", help="the mail as an .eml file (RFC 5322)")
+
+
+def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
+    from gateway.core.clock import SystemClock
+
+    raw = Path(args.message).read_bytes()
+    report = asyncio.run(explain(teams[0][1], raw, args.at or SystemClock().now()))
+    print(to_json(report) if args.json else render_text(report))
+    return 0

@@ -11,9 +11,11 @@ every date and its revisions, who is on which ticket). The SQLite file is left a
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from pathlib import Path
 
+from gateway.cli.options import config_arguments, outcome
 from gateway.core.config import Config
 from gateway.store import Store, copy, postgres
 from gateway.store.db import is_postgres, open_snapshot
@@ -54,3 +56,12 @@ def migrate(config: Config, url: str) -> tuple[int, str]:
     lines += [f"  {t:<{width}}  {had}" for t, (had, _) in counts.items()]
     lines.append(f'now set database.url = "{postgres.safe_url(url)}" and start the service')
     return 0, "\n".join(lines)
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    config_arguments(parser, "TOML config file (its SQLite file)")
+    parser.add_argument("--to", required=True, help="postgresql://... (an empty database)")
+
+
+def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
+    return outcome(*migrate(teams[0][1], args.to))

@@ -11,10 +11,14 @@ ever deleted by the gateway.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import email.policy
+import sys
 from datetime import datetime
 from email.parser import BytesParser
 
+from gateway.cli.options import EXIT_CONFIG, config_arguments, outcome
 from gateway.core.clock import Clock
 from gateway.core.config import Config
 from gateway.core.models import InboxState
@@ -72,3 +76,18 @@ def _act(db: Db, now: datetime, action: str, inbox_id: int | None) -> tuple[int,
             else (1, f"message {inbox_id} is not in quarantine")
         )
     return 2, f"unknown action {action}"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    config_arguments(parser)
+    parser.add_argument("action", choices=["list", "show", "retry", "release"])
+    parser.add_argument("id", nargs="?", type=int, help="the message's id (from list)")
+
+
+def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
+    from gateway.core.clock import SystemClock
+
+    if args.action != "list" and args.id is None:
+        print(f"quarantine {args.action} needs the message's id", file=sys.stderr)
+        return EXIT_CONFIG
+    return outcome(*asyncio.run(run(teams[0][1], SystemClock(), args.action, args.id)))

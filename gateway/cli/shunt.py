@@ -4,8 +4,12 @@ fix. The other tickets' dates are never held up by them."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import sys
 from datetime import datetime
 
+from gateway.cli.options import EXIT_CONFIG, config_arguments, outcome
 from gateway.core.clock import Clock
 from gateway.core.config import Config
 from gateway.store import Db, shunts
@@ -32,3 +36,18 @@ def _act(db: Db, now: datetime, action: str, key: str | None) -> tuple[int, str]
     if shunts.retry_now(db, key, now):
         return 0, f"{key} will be tried again at the scheduler's next pass"
     return 1, f"{key} is not shunted"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    config_arguments(parser)
+    parser.add_argument("action", choices=["list", "retry"])
+    parser.add_argument("ticket", nargs="?", help="the ticket's key, e.g. SUP-1001 (for retry)")
+
+
+def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
+    from gateway.core.clock import SystemClock
+
+    if args.action == "retry" and not args.ticket:
+        print("shunt retry needs the ticket's key", file=sys.stderr)
+        return EXIT_CONFIG
+    return outcome(*asyncio.run(run(teams[0][1], SystemClock(), args.action, args.ticket)))

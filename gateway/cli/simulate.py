@@ -21,12 +21,14 @@ promising next month, and this column shows it does not.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import heapq
 import itertools
 import math
 import random
 import statistics
+import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +39,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from gateway.cli.options import EXIT_CONFIG, problems
 from gateway.core.clock import FakeClock
 from gateway.core.config import Config, parse_config
 from gateway.core.models import DateKind
@@ -545,3 +548,40 @@ def base_from(config: Config | None) -> dict[str, Any]:
     if config is None:
         return {}
     return config.model_dump(mode="json", include={"hours", "sla", "capacity"})
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="take hours, sla and capacity from this config file")
+    parser.add_argument("--days", type=int, default=365, help="simulated days (default 365)")
+    parser.add_argument("--ses", default="3,4,5", help="team sizes to compare (default 3,4,5)")
+    parser.add_argument(
+        "--tickets-per-day", type=float, default=19.0, help="new tickets a business day (19)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the random seed (same seed, same run)")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="runs in parallel processes (default 1)"
+    )
+    parser.add_argument(
+        "--start", type=date.fromisoformat, default=date(2026, 1, 5), help="the first day"
+    )
+
+
+def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
+    from dataclasses import replace
+
+    from gateway.core.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config) if args.config else None
+        sizes = [int(x) for x in args.ses.split(",") if x.strip()]
+    except ConfigError as exc:
+        return problems(args.config, "invalid configuration", exc.problems)
+    except ValueError:
+        print(f"--ses: team sizes like 3,4,5, not {args.ses!r}", file=sys.stderr)
+        return EXIT_CONFIG
+    traffic = replace(Traffic(), tickets_per_day=args.tickets_per_day)
+    rows = asyncio.run(
+        simulate(base_from(config), traffic, sizes, args.days, args.seed, args.start, args.jobs)
+    )
+    print(table(rows))
+    return 0

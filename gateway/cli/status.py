@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gateway.cli.options import config_arguments
 from gateway.core.clock import local_time
 from gateway.store import figures, outbox, shunts
 from gateway.store.db import Db, is_postgres, read_once, ts
+
+if TYPE_CHECKING:
+    from gateway.core.config import Config
 
 
 def collect(db_path: str, now: datetime) -> dict[str, Any]:
@@ -94,3 +100,24 @@ def render(s: dict[str, Any], tz: tzinfo = UTC) -> str:
 
 def to_json(s: dict[str, Any]) -> str:
     return json.dumps(s, indent=2)
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    config_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
+    from zoneinfo import ZoneInfo
+
+    from gateway.core.clock import SystemClock
+
+    config = teams[0][1]
+    try:
+        figures = collect(config.database.target, SystemClock().now())
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    zone = ZoneInfo(config.hours.timezone)
+    print(to_json(figures) if args.json else render(figures, zone))
+    return 0
