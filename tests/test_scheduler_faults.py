@@ -100,7 +100,7 @@ async def test_a_date_met_just_before_the_ticket_is_revised_is_never_marked_miss
     """The pass reads the due dates, then the engineer's reply is processed, then the pass
     reaches the ticket: the reply met the dates, so nothing is missed or revised."""
     await h.receive(customer_mail(1))
-    per_ticket = h.scheduler._per_ticket
+    per_ticket = h.scheduler.per_ticket
     reply = customer_mail(
         "se-1",
         sender="sam@example.com",
@@ -115,7 +115,7 @@ async def test_a_date_met_just_before_the_ticket_is_revised_is_never_marked_miss
         await h.receive(reply)
         return await per_ticket(*args)
 
-    h.scheduler._per_ticket = reply_first  # type: ignore[method-assign]
+    h.scheduler.per_ticket = reply_first  # type: ignore[method-assign]
     await h.later(timedelta(hours=24, minutes=6))
     assert await h.scalar("SELECT action FROM inbox WHERE id = 2") == "engineer-reply"
     assert await h.scalar("SELECT count(*) FROM commitments WHERE missed_at IS NOT NULL") == 0

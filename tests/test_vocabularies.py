@@ -19,7 +19,7 @@ from gateway.core.models import (
     TicketState,
 )
 from gateway.daemon.metrics import _FIRST_SERIES
-from gateway.daemon.scheduler import DEAD_WORDS
+from gateway.daemon.scheduler.dead_letters import DEAD_WORDS
 from gateway.pipeline.handover import IN_WORDS, OUT_WORDS
 from gateway.promise.ledger import CUSTOMER_KINDS
 from gateway.steps.automated import HANDLING

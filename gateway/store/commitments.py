@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gateway.core.models import DateKind
+from gateway.core.models import DateKind, TicketState
 from gateway.store.db import Db, from_ts, marks, ts
+
+# The ticket states whose dates we owe (waiting on the customer pauses them; resolved ends them).
+OWED = (TicketState.NEW.value, TicketState.ANSWERED.value)
 
 
 @dataclass(frozen=True)
