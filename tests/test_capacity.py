@@ -196,6 +196,27 @@ async def test_when_nobody_can_keep_it_the_customer_gets_a_later_date_and_the_le
         assert why["eta"] == "2026-11-24T15:00:00-05:00"
 
 
+async def test_an_urgent_mail_is_checked_against_its_own_reply_date(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    """Urgency in the customer's words makes a new ticket urgent, with a reply in two business
+    hours: that is the date the capacity check weighs, the lead is told and the customer gets,
+    not the next day's date a normal mail would have."""
+    urgent = {"name": "urgent", "actionable_business_hours": 2, "resolution_business_days": 1}
+    config = make_config(
+        capacity={"replies_per_day": 2, "headroom": 1},
+        sla={"priorities": [urgent], "urgency": "apply"},
+    )
+    async with harness(config, clock, sink) as h:
+        await fill(h, 2)  # Sam's day
+        await fill(h, 2, domain="globex.example")  # Dana's
+        sink.messages.clear()
+        await h.receive(customer_mail("down", subject="URGENT: production is down"))
+        [alert] = kind(h, "capacity-alert")
+        assert "Policy:    a reply by Monday 23 November, 12:00 EST" in alert.text()
+        assert "Tuesday 24 November, 10:00" not in alert.text()
+
+
 async def test_leave_keeps_a_ticket_from_an_se_who_will_be_away(
     make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
 ) -> None:

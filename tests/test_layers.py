@@ -4,6 +4,7 @@ the top level only entry points, and every package saying what lives there."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import tomllib
@@ -48,3 +49,12 @@ def test_every_package_says_what_lives_there() -> None:
     for init in PACKAGE.rglob("__init__.py"):
         doc = ast.get_docstring(ast.parse(init.read_text()))
         assert doc and len(doc) > 40, f"{init.relative_to(ROOT)} has no docstring worth the name"
+
+
+def test_the_readme_names_every_pipeline_step_in_order() -> None:
+    from gateway.pipeline.order import PIPELINE
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("       parse -> ") : readme.index("-> outbox rows")]
+    block = re.sub(r"\([^()]*\)", "", block)  # the asides
+    assert re.findall(r"(?:^|->)\s*(\w+)", block.strip()) == [name for name, _ in PIPELINE]

@@ -15,6 +15,7 @@ from gateway.steps.automated import step_automated
 from gateway.steps.capacity import step_capacity
 from gateway.steps.classify import step_classify
 from gateway.steps.compose import step_compose
+from gateway.steps.dates import step_dates
 from gateway.steps.dedupe import step_dedupe
 from gateway.steps.forward import step_forward
 from gateway.steps.language import step_language
@@ -46,9 +47,10 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("staff", step_staff),
     ("forward", step_forward),  # our own people passing on a customer's mail
     ("route", step_route),
-    ("capacity", step_capacity),  # can the SE keep the reply date? else who can, or when
     ("language", step_language),  # a new ticket's: the customer's (account, or their mail's)
     ("tone", step_tone),  # urgency in their words, a concern about us
+    ("dates", step_dates),  # the policy's dates for this mail, once
+    ("capacity", step_capacity),  # can the SE keep the reply date? else who can, or when
     ("ticket", step_ticket),
     ("participants", step_participants),
     ("plan", step_plan),

@@ -110,7 +110,8 @@ class Work:
     route: Route | None = None
     capacity: Check | None = None  # whether the reply date can be kept, and by whom
     language: str = "en"  # a new ticket's mail to the customer is written in it
-    promises: list[Promise] = field(default_factory=list)
+    policy: list[Promise] = field(default_factory=list)  # the policy's dates (the dates step)
+    promises: list[Promise] = field(default_factory=list)  # a new ticket's, as told
     points: list[str] = field(default_factory=list)  # the customer's questions and items
     outgoing: list[Outbound] = field(default_factory=list)
     decisions: list[tuple[str, str, str]] = field(default_factory=list)

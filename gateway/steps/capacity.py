@@ -8,9 +8,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from gateway.core.models import DateKind
-from gateway.pipeline.work import Services, Work, tier_of
+from gateway.pipeline.work import Services, Work
 from gateway.promise import load as capacity
-from gateway.promise.sla import initial_promises
 from gateway.store import Db, commitments
 
 
@@ -19,8 +18,7 @@ def step_capacity(s: Services, w: Work, db: Db) -> None:
     assert route is not None
     if w.ticket is not None or not s.config.capacity.enabled:
         return  # a follow-up's reply stays with its SE, on the policy's date
-    promises = initial_promises(s.policy, w.row.received_at, w.now, tier_of(s, route.account))
-    due = next(p.due for p in promises if p.kind == DateKind.ACTIONABLE)
+    due = next(p.due for p in w.policy if p.kind == DateKind.ACTIONABLE)
     cal, d, today = s.calendar, s.directory, s.calendar.local_date(w.now)
     first = _candidate(s, db, route.se, w.now)
     chosen, looked_at = capacity.choose(cal, w.now, due, [first])

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from gateway.core.models import DateKind, TicketState
 from gateway.mail import points
-from gateway.pipeline.work import Services, Work, tier_of
-from gateway.promise.sla import Promise, initial_promises
+from gateway.pipeline.work import Services, Work
+from gateway.promise.sla import Promise
 from gateway.steps.capacity import likely_date
 from gateway.store import Db, commitments
 
@@ -20,9 +20,7 @@ def step_plan(s: Services, w: Work, db: Db) -> None:
     if not (w.new_ticket or w.reopened):
         _plan_follow_up(s, w, db)
         return
-    w.promises = initial_promises(
-        s.policy, w.row.received_at, w.now, tier_of(s, t.account), t.priority
-    )
+    w.promises = list(w.policy)
     if w.later is not None:
         w.promises = _later(w.promises, w.later.reply_due)
     for p in w.promises:
@@ -80,12 +78,7 @@ def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
             return
         w.decide("plan:follow-up", "-", "nothing new asked: the SE gets a copy, no acknowledgement")
         return
-    tier = tier_of(s, t.account)
-    reply = next(
-        p
-        for p in initial_promises(s.policy, w.row.received_at, w.now, tier, t.priority)
-        if p.kind == DateKind.ACTIONABLE
-    )
+    reply = next(p for p in w.policy if p.kind == DateKind.ACTIONABLE)
     due = w.follow_up_due = likely_date(s, db, t.se, reply.due, w.now)
     for point in new:
         commitments.make(db, t.id, DateKind.POINT, due, s.when(due, t), w.now, point=point)
