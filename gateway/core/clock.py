@@ -6,7 +6,6 @@ and in UTC; local time exists only at the edges (calendar arithmetic, words in m
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
@@ -45,25 +44,6 @@ class FakeClock:
 
     def set(self, instant: datetime) -> datetime:
         return self.advance(instant.astimezone(UTC) - self._now)
-
-
-class ScaledClock:
-    """Time that runs ``factor`` times faster than real time from ``start`` (the demo's clock)."""
-
-    def __init__(self, start: datetime, factor: float) -> None:
-        if start.tzinfo is None:
-            raise ValueError("ScaledClock needs a timezone-aware start")
-        self._start = start.astimezone(UTC)
-        self._origin = time.monotonic()
-        self.factor = factor
-
-    def now(self) -> datetime:
-        elapsed = time.monotonic() - self._origin
-        return self._start + timedelta(seconds=elapsed * self.factor)
-
-    def real_seconds(self, delta: timedelta) -> float:
-        """How long ``delta`` of this clock's time takes in real time."""
-        return max(0.0, delta.total_seconds() / self.factor)
 
 
 def local_time(t: datetime, tz: tzinfo) -> str:

@@ -218,10 +218,5 @@ def is_courtesy(text: str, html: str = "") -> bool:
     )
 
 
-def same_point(a: str, b: str) -> bool:
-    """Whether two points are the same question, however they were spaced or cased."""
-    return key(a) == key(b)
-
-
 def key(point: str) -> str:
     return " ".join(re.sub(r"[^\w?？]+", " ", point.lower()).split())

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from gateway.core.models import DateKind
-from gateway.text.speech import Kind, Owed, When, english
+from gateway.text.speech import Kind, Owed, When
 
 if TYPE_CHECKING:
     from gateway.store.commitments import Commitment
@@ -21,7 +21,6 @@ def when(t: datetime, tz: ZoneInfo, customer_offset_minutes: int | None = None) 
 
 
 # What each kind of commitment promises, in the customer's words (English).
-KIND_WORDS = dict(english().words["kinds"])
 
 
 def dates_owed(

@@ -86,12 +86,6 @@ def unclaim(db: Db, ids: list[int], now: datetime) -> None:
     )
 
 
-def next_due_at(db: Db) -> datetime | None:
-    cur = db.execute("SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'")
-    r = cur.fetchone()
-    return from_ts(r[0]) if r and r[0] else None
-
-
 def mark_sent(db: Db, row_id: int, now: datetime, note: str | None = None) -> None:
     db.execute(
         "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = ?"

@@ -95,11 +95,6 @@ def by_key(db: Db, key: str) -> Ticket | None:
     return _ticket(r) if r else None
 
 
-def seen_message_id(db: Db, message_id: str) -> bool:
-    cur = db.execute("SELECT 1 FROM message_ids WHERE message_id = ?", (message_id,))
-    return cur.fetchone() is not None
-
-
 def add_message_id(db: Db, message_id: str, ticket_id: int, direction: str) -> None:
     db.execute(
         "INSERT INTO message_ids (message_id, ticket_id, direction) VALUES (?, ?, ?)"
