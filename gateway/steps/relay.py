@@ -15,11 +15,12 @@ import re
 
 from gateway.commands import TABLE, Acting, Stage
 from gateway.commands.base import points_now
-from gateway.core.models import Action, DateKind, MailKind, Ticket
+from gateway.core.models import Action, DateKind, MailKind, Outbound, Ticket
 from gateway.mail import attachments, richtext
 from gateway.mail.mime import customer_envelope
 from gateway.mail.staff_reply import (
     Command,
+    InlineReply,
     SeReply,
     Substance,
     find_relay,
@@ -138,7 +139,7 @@ def _act(a: Acting, reply: SeReply) -> None:
 def _relay(a: Acting, reply: SeReply) -> None:
     """The SE's words (inline answers or prose) and files to the customer, with everyone on the
     customer's side and the SC in CC; or, with only a new date, the date alone."""
-    s, db, t, d = a.s, a.db, a.ticket, a.s.directory
+    s, db, t = a.s, a.db, a.ticket
     people = participants.of(db, t.id)
     points = [c.point for c in commitments.open_for(db, t.id) if c.kind == DateKind.POINT]
     inline = split_inline(reply.lines, points)
@@ -148,26 +149,13 @@ def _relay(a: Acting, reply: SeReply) -> None:
     )
     if not (inline.general or inline.inline or files or left_out):
         if a.eta_words or a.resolve_words:
-            a.mails.append(
-                s.composer.build(
-                    MailKind.ETA,
-                    Template.ETA_UPDATE,
-                    t,
-                    customer_envelope(t, people),
-                    {
-                        "customer_name": t.customer_name or t.customer_address,
-                        "se_name": d.name_of(a.sender),
-                        "eta_words": a.eta_words,
-                        "resolve_words": a.resolve_words,
-                    },
-                )
-            )
+            a.mails.append(_date_alone(a, people))
         return
     files_only = bool(files or left_out) and not inline.general
     kind = (
         Substance.ANSWER
         if inline.inline or files_only
-        else substance(inline.general, d.name_of(a.sender))
+        else substance(inline.general, s.directory.name_of(a.sender))
     )
     answered = kind is Substance.ANSWER
     if answered or a.when is not None:
@@ -184,46 +172,8 @@ def _relay(a: Acting, reply: SeReply) -> None:
         )
     else:
         carried = []
-    size = attachments.size_words
-    a.mails.append(
-        s.composer.build(
-            MailKind.REPLY,
-            Template.RELAY_REPLY,
-            t,
-            customer_envelope(t, people),
-            {
-                "text": inline.general,
-                # The SE's own HTML, when it says exactly the words above (inline answers are
-                # laid out under the customer's quoted points, from the text).
-                "text_html": None
-                if inline.answers
-                else richtext.own_html(a.w.message.html, inline.general),
-                "answers": inline.answers,
-                "still_open": carried,
-                "se_name": d.name_of(a.sender),
-                "eta_words": a.eta_words,
-                "resolve_words": a.resolve_words,
-                "inline_images": [f.content_id for f in files if f.inline],
-                "left_out": [(f.filename, size(len(f.data))) for f in left_out],
-            },
-            auto_submitted=None,
-            from_name=f"{d.name_of(a.sender)} ({s.config.support.display_name})",
-            files=files,
-        )
-    )
-    if files:
-        a.done.append("with your files: " + ", ".join(f.filename for f in files))
-    if left_out:
-        a.done.append(
-            f"not sent, over the limit of {size(s.config.safety.max_attachment_bytes)} a mail: "
-            + ", ".join(f"{f.filename} ({size(len(f.data))})" for f in left_out)
-            + "; the customer was told you will send it another way"
-        )
-    if carried:
-        a.done.append(
-            "carried over, with a date the customer is told: "
-            + "; ".join(f"\u201c{p}\u201d by {when_}" for p, when_ in carried)
-        )
+    a.mails.append(_reply(a, people, inline, carried, files, left_out))
+    _say_files(a, files, left_out, carried)
     met = ledger.responded(db, t, a.now, points_too=False) if answered or a.when else 0
     if not answered:
         a.done.append(_not_an_answer(kind, a.when is not None, points))
@@ -236,6 +186,84 @@ def _relay(a: Acting, reply: SeReply) -> None:
         + (f" ({met} date(s) met)" if met else "")
         + f": {_as_sent(inline.general, inline.answers)}"
     )
+
+
+def _date_alone(a: Acting, people: list[str]) -> Outbound:
+    """A reply with only a new date (#eta) and no words: the customer gets the date."""
+    t, d = a.ticket, a.s.directory
+    return a.s.composer.build(
+        MailKind.ETA,
+        Template.ETA_UPDATE,
+        t,
+        customer_envelope(t, people),
+        {
+            "customer_name": t.customer_name or t.customer_address,
+            "se_name": d.name_of(a.sender),
+            "eta_words": a.eta_words,
+            "resolve_words": a.resolve_words,
+        },
+    )
+
+
+def _reply(
+    a: Acting,
+    people: list[str],
+    inline: InlineReply,
+    carried: list[tuple[str, str]],
+    files: list[attachments.Attachment],
+    left_out: list[attachments.Attachment],
+) -> Outbound:
+    """The SE's answer as the customer reads it."""
+    s, t, d = a.s, a.ticket, a.s.directory
+    size = attachments.size_words
+    return s.composer.build(
+        MailKind.REPLY,
+        Template.RELAY_REPLY,
+        t,
+        customer_envelope(t, people),
+        {
+            "text": inline.general,
+            # The SE's own HTML, when it says exactly the words above (inline answers are
+            # laid out under the customer's quoted points, from the text).
+            "text_html": None
+            if inline.answers
+            else richtext.own_html(a.w.message.html, inline.general),
+            "answers": inline.answers,
+            "still_open": carried,
+            "se_name": d.name_of(a.sender),
+            "eta_words": a.eta_words,
+            "resolve_words": a.resolve_words,
+            "inline_images": [f.content_id for f in files if f.inline],
+            "left_out": [(f.filename, size(len(f.data))) for f in left_out],
+        },
+        auto_submitted=None,
+        from_name=f"{d.name_of(a.sender)} ({s.config.support.display_name})",
+        files=files,
+    )
+
+
+def _say_files(
+    a: Acting,
+    files: list[attachments.Attachment],
+    left_out: list[attachments.Attachment],
+    carried: list[tuple[str, str]],
+) -> None:
+    """What the SE's confirmation says of their files and the points carried over."""
+    size = attachments.size_words
+    if files:
+        a.done.append("with your files: " + ", ".join(f.filename for f in files))
+    if left_out:
+        a.done.append(
+            f"not sent, over the limit of {size(a.s.config.safety.max_attachment_bytes)} a"
+            " mail: "
+            + ", ".join(f"{f.filename} ({size(len(f.data))})" for f in left_out)
+            + "; the customer was told you will send it another way"
+        )
+    if carried:
+        a.done.append(
+            "carried over, with a date the customer is told: "
+            + "; ".join(f"\u201c{p}\u201d by {when_}" for p, when_ in carried)
+        )
 
 
 def _not_an_answer(kind: Substance, dated: bool, points: list[str]) -> str:
