@@ -72,7 +72,8 @@ def _sql_literals(column: str) -> set[str]:
     pattern = re.compile(
         rf"\b{column}\s*(?:=|!=|<>|(?:NOT\s+)?IN)\s*\(?((?:'[\w-]+'(?:,\s*)?)+)\)?", re.IGNORECASE
     )
-    for path in (ROOT / "gateway" / "store").glob("*.py"):
+    store = ROOT / "gateway" / "store"
+    for path in [*store.glob("*.py"), *store.glob("schema/*/*.sql")]:
         for values in pattern.findall(path.read_text()):
             found |= set(re.findall(r"'([\w-]+)'", values))
     return found

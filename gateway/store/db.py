@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.store.engine import Cursor, Db, Dialect, T, from_ts, marks, ts, within
-from gateway.store.sqlite_schema import MIGRATIONS
+from gateway.store.schema import SQLITE as MIGRATIONS
 
 __all__ = [
     "MIGRATIONS",

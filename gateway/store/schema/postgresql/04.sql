@@ -1,0 +1,2 @@
+-- SQLite's 16.
+ALTER TABLE tickets ADD COLUMN at_risk TEXT COLLATE "C" NOT NULL DEFAULT '';

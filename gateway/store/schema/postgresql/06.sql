@@ -1,0 +1,4 @@
+-- SQLite's 18.
+ALTER TABLE tickets ADD COLUMN deadline_at TEXT COLLATE "C";
+ALTER TABLE tickets ADD COLUMN deadline_said TEXT COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE commitments ADD COLUMN warned_at TEXT COLLATE "C";

@@ -1,0 +1,2 @@
+-- SQLite's 19.
+ALTER TABLE participants ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
