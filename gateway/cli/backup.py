@@ -23,14 +23,8 @@ from gateway.cli.options import config_arguments, outcome
 from gateway.core.config import Config
 from gateway.store import Store, figures
 from gateway.store import web as web_store
-from gateway.store.db import (
-    MIGRATIONS,
-    copy_file,
-    inspect_file,
-    read_once,
-    schema_differences,
-    write_once,
-)
+from gateway.store.db import MIGRATIONS, read_once, write_once
+from gateway.store.files import copy_file, inspect_file, schema_differences
 
 
 def _figures(path: str) -> str:
