@@ -58,3 +58,23 @@ def test_the_readme_names_every_pipeline_step_in_order() -> None:
     block = readme[readme.index("       parse -> ") : readme.index("-> outbox rows")]
     block = re.sub(r"\([^()]*\)", "", block)  # the asides
     assert re.findall(r"(?:^|->)\s*(\w+)", block.strip()) == [name for name, _ in PIPELINE]
+
+
+def test_modules_stay_small_enough_to_read_in_one_sitting() -> None:
+    """No module over 400 lines; no function over 80 in the steps, commands and operator
+    commands (the places a newcomer reads first)."""
+    long_modules = {
+        str(p.relative_to(ROOT)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert not long_modules
+    long_functions = []
+    for folder in ("steps", "commands", "cli"):
+        for path in (PACKAGE / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    length = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if length > 80:
+                        long_functions.append(f"{path.relative_to(ROOT)}: {node.name} {length}")
+    assert not long_functions

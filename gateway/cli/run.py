@@ -37,7 +37,8 @@ def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
 
     config = teams[0][1]
     setup(config.log.level, args.log_format or config.log.format)
-    from gateway.daemon.app import Gateway, StartRefused, run_all
+    from gateway.daemon.app import Gateway, StartRefused
+    from gateway.daemon.service import run_all
 
     clock = SystemClock()
     gateways = [Gateway(c, clock, backfill_since=args.backfill, team=n) for n, c in teams]

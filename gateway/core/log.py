@@ -31,7 +31,7 @@ def _value(v: object) -> str:
 
 
 # The team (of a config file that serves several) whose work is logged: set for each team's
-# tasks (gateway.daemon.app.run_all), and so for the threads they start.
+# tasks (gateway.daemon.service.run_all), and so for the threads they start.
 TEAM: ContextVar[str] = ContextVar("team", default="")
 
 
