@@ -69,6 +69,21 @@ ACK = CUSTOMER | {
     "reopened": False,
     "forwarded": None,
 }
+# What a follow-up's acknowledgement is given (compose's follow_up_ack: tests/test_contexts.py).
+FOLLOW_UP = {
+    k: ACK[k]
+    for k in (
+        "customer_name",
+        "se_name",
+        "sc_name",
+        "received_words",
+        "actionable_words",
+        "resolution_words",
+        "points",
+        "concern",
+        "concern_told",
+    )
+}
 COPY = CUSTOMER | {
     "at_risk": "",
     "at_risk_told": "",
@@ -138,14 +153,14 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
         {"title": "Export errors explained", "url": "https://example.com/kb/exports"}]}, TICKET),
     ("ack.concern", Template.ACK, ACK | {"concern": "We are very disappointed with the"
      " support so far.", "concern_told": "sc"}, TICKET),
-    ("follow_up_ack.one", Template.FOLLOW_UP_ACK, ACK | {"points": [IMPORT],
+    ("follow_up_ack.one", Template.FOLLOW_UP_ACK, FOLLOW_UP | {"points": [IMPORT],
      "actionable_words": LATER}, TICKET),
-    ("follow_up_ack.several", Template.FOLLOW_UP_ACK, ACK | {"points": [IMPORT, AFFECTED],
+    ("follow_up_ack.several", Template.FOLLOW_UP_ACK, FOLLOW_UP | {"points": [IMPORT, AFFECTED],
      "actionable_words": LATER}, TICKET),
-    ("follow_up_ack.concern", Template.FOLLOW_UP_ACK, ACK | {"points": [AFFECTED],
+    ("follow_up_ack.concern", Template.FOLLOW_UP_ACK, FOLLOW_UP | {"points": [AFFECTED],
      "actionable_words": LATER, "concern": "We are very disappointed.", "concern_told": "sc"},
      TICKET),
-    ("follow_up_ack.statement", Template.FOLLOW_UP_ACK, ACK | {"points": [],
+    ("follow_up_ack.statement", Template.FOLLOW_UP_ACK, FOLLOW_UP | {"points": [],
      "actionable_words": LATER}, TICKET),
     ("eta_update.next-step", Template.ETA_UPDATE, CUSTOMER | {"eta_words": LATER,
      "resolve_words": ""}, TICKET),

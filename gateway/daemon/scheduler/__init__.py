@@ -131,13 +131,17 @@ class Scheduler:
             )
             return False
 
+    def told(self, t: Ticket) -> dict[str, object]:
+        """The names a mail to the customer says: theirs and their SE's."""
+        return {"customer_name": t.customer_name or t.customer_address, "se_name": self.se(t)}
+
     def people(self, t: Ticket) -> dict[str, object]:
+        """The names a mail to our people says: the customer's, the SE's and the SC's."""
         d = self.s.directory
-        return {
-            "customer_name": t.customer_name or t.customer_address,
-            "se_name": d.name_of(t.se),
-            "sc_name": d.name_of(t.sc) if t.sc else "",
-        }
+        return self.told(t) | {"sc_name": d.name_of(t.sc) if t.sc else ""}
+
+    def se(self, t: Ticket) -> str:
+        return self.s.directory.name_of(t.se)
 
     def queue(self, db: Db, t: Ticket, mails: list[Outbound], now: datetime) -> None:
         for reason in queue_mail(db, t, mails, now, self.s.config.safety):

@@ -108,6 +108,8 @@ def _revise(
         revisions = [r for r in revisions if r["kind"] != DateKind.POINT]
     misses = commitments.missed_count(db, t.id)
     escalate = misses >= s.config.sla.escalate_after_misses and s.config.routing.escalation
+    # The customer's mail is given only what it says: the alert's internal lines never.
+    customer = sch.told(t) | {"revisions": revisions}
     context = sch.people(t) | {
         "revisions": revisions,
         "internal": internal,
@@ -123,7 +125,7 @@ def _revise(
                 Template.REVISED_ETA,
                 t,
                 customer_envelope(t, participants.of(db, t.id)),
-                context,
+                customer,
             )
         )
     cc = tuple(dict.fromkeys([*sc, *([s.config.routing.escalation] if escalate else [])]))

@@ -82,9 +82,8 @@ def _status_update(sch: Scheduler, db: Db, t: Ticket, now: datetime) -> None:
     s = sch.s
     following = _next_update(sch, now, t.priority)
     dates = dates_owed(commitments.open_for(db, t.id), lambda due: s.when(due, t))
-    people = sch.people(t)
-    context = people | {
-        "status_words": Status(t.state.value, str(people["se_name"])),
+    context = sch.told(t) | {
+        "status_words": Status(t.state.value, sch.se(t)),
         "dates": dates,
         # with no date standing, the next update is the date we give
         "next_words": s.when(following, t) if following else "",
