@@ -7,6 +7,14 @@ from datetime import datetime
 from enum import StrEnum
 
 
+class Role(StrEnum):
+    """What one of our people is (config ``people[].role``)."""
+
+    SE = "se"  # a support engineer: owns tickets, answers through the relay
+    SC = "sc"  # a sales consultant: in CC on every customer-facing mail of their accounts
+    LEAD = "lead"  # the team's lead: alerts, the promise record, operations
+
+
 class TicketState(StrEnum):
     NEW = "new"  # acknowledged; the actionable response is still owed
     ANSWERED = "answered"  # an engineer has replied

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from gateway.core.models import DateKind, MailKind, Outbound, Route, Ticket
+from gateway.core.models import DateKind, MailKind, Outbound, Role, Route, Ticket
 from gateway.mail.mime import Envelope, staff_subject
 from gateway.mail.templating import Template
 from gateway.pipeline.acting import relay_for
@@ -160,7 +160,7 @@ def cap_staff_mail(s: Services, w: Work, db: Db, t: Ticket) -> None:
 def leads_in(s: Services, w: Work) -> list[str]:
     d, today = s.directory, s.calendar.local_date(w.now)
     return [
-        p.address for p in s.config.people if p.role == "lead" and d.available(p.address, today)
+        p.address for p in s.config.people if p.role is Role.LEAD and d.available(p.address, today)
     ]
 
 

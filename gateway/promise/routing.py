@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from gateway.core.config import Account, Config, Person, Product
-from gateway.core.models import Route
+from gateway.core.models import Role, Route
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,10 @@ class Directory:
 
     def is_se(self, address: str) -> bool:
         person = self.people.get(address.lower())
-        return person is not None and person.role in ("se", "lead")
+        return person is not None and person.role in (Role.SE, Role.LEAD)
 
     def ses(self) -> list[str]:
-        return [p.address for p in self.config.people if p.role == "se"]
+        return [p.address for p in self.config.people if p.role is Role.SE]
 
     def find_person(self, text: str) -> Person | None:
         """A person by address or (case-insensitive) name."""

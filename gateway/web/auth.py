@@ -13,12 +13,12 @@ import functools
 import hmac
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from gateway.core.config import Config
+from gateway.core.models import Role
 from gateway.store.views import Scope
 
 _HASHER = PasswordHasher()
@@ -29,12 +29,6 @@ def _dummy() -> str:
     """Verified when the address is unknown, so a wrong address costs as long as a wrong
     password (made when first needed: hashing costs time every command would pay at import)."""
     return _HASHER.hash(secrets.token_urlsafe(16))
-
-
-class Role(StrEnum):
-    SE = "se"
-    SC = "sc"
-    LEAD = "lead"
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from gateway.core.config.team import (
     RoutingSection,
     SupportSection,
 )
+from gateway.core.models import Role
 
 
 class Config(Section):
@@ -109,7 +110,7 @@ class Config(Section):
                 yield f"people[{i}].address", f"{p.address} is listed twice"
             seen.add(p.address)
 
-        def ref(key: str, addr: str, role: str, required: bool) -> Iterator[tuple[str, str]]:
+        def ref(key: str, addr: str, role: Role, required: bool) -> Iterator[tuple[str, str]]:
             if not addr:
                 if required:
                     yield key, f"required: the address of a configured {role}"
@@ -117,11 +118,11 @@ class Config(Section):
             got = roles.get(addr.lower())
             if got is None:
                 yield key, f"{addr} is not in [[people]]"
-            elif got != role and not (role == "se" and got == "lead"):
+            elif got is not role and not (role is Role.SE and got is Role.LEAD):
                 yield key, f"{addr} is a {got}, not an {role}"
 
-        yield from ref("routing.default_se", self.routing.default_se, "se", True)
-        yield from ref("routing.default_sc", self.routing.default_sc, "sc", False)
+        yield from ref("routing.default_se", self.routing.default_se, Role.SE, True)
+        yield from ref("routing.default_sc", self.routing.default_sc, Role.SC, False)
         esc = self.routing.escalation
         if esc and esc.lower() not in roles:
             yield "routing.escalation", f"{esc} is not in [[people]]"
@@ -132,19 +133,19 @@ class Config(Section):
             yield "retention.resolved_mail_days", why
         products = {p.name for p in self.products}
         for i, pr in enumerate(self.products):
-            yield from ref(f"products[{i}].owner", pr.owner, "se", True)
-            yield from ref(f"products[{i}].backup", pr.backup, "se", False)
+            yield from ref(f"products[{i}].owner", pr.owner, Role.SE, True)
+            yield from ref(f"products[{i}].backup", pr.backup, Role.SE, False)
         for i, a in enumerate(self.accounts):
-            yield from ref(f"accounts[{i}].se", a.se, "se", False)
-            yield from ref(f"accounts[{i}].sc", a.sc, "sc", False)
+            yield from ref(f"accounts[{i}].se", a.se, Role.SE, False)
+            yield from ref(f"accounts[{i}].sc", a.sc, Role.SC, False)
             if a.product and a.product not in products:
                 yield f"accounts[{i}].product", f"{a.product} is not in [[products]]"
             if not a.domains and not a.addresses:
                 yield f"accounts[{i}]", "give domains or addresses"
         for day in WEEKDAYS:
-            yield from ref(f"rota.{day}", getattr(self.rota, day), "se", False)
+            yield from ref(f"rota.{day}", getattr(self.rota, day), Role.SE, False)
         for day, addr in self.rota.overrides.items():
-            yield from ref(f"rota.overrides.{day}", addr, "se", False)
+            yield from ref(f"rota.overrides.{day}", addr, Role.SE, False)
         if self.imap.enabled:
             if not self.imap.user:
                 yield "imap.user", "required when imap.enabled"

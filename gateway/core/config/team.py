@@ -19,6 +19,7 @@ from gateway.core.config.base import (
 from gateway.core.config.policy import (
     parse_days,
 )
+from gateway.core.models import Role
 from gateway.text.details import Detail
 
 
@@ -96,9 +97,7 @@ class SupportSection(Section):
 class Person(Section):
     name: str = Field(description="Full name, as shown to customers.")
     address: str = Field(description="Email address.")
-    role: Literal["se", "sc", "lead"] = Field(
-        description="se (support engineer), sc (sales consultant) or lead."
-    )
+    role: Role = Field(description="se (support engineer), sc (sales consultant) or lead.")
     timezone: str = Field("", description="The person's time zone (informational); '' = team's.")
     away: list[str] = Field(
         default_factory=list,
