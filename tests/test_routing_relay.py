@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -216,3 +217,16 @@ def test_parse_when(text: str, expected: str) -> None:
 def test_parse_when_refuses(text: str) -> None:
     with pytest.raises(WhenError):
         parse_when(text, datetime(2026, 11, 23, 10, 0, tzinfo=NY), CAL)
+
+
+def test_leave_a_job_read_is_that_jobs_alone() -> None:
+    """Leave set by mail is read in each transaction: one job's (a #away not yet committed, or
+    a pass reading a moment later) never changes what another job, in another thread, sees."""
+    d = directory()
+    monday = date(2026, 11, 23)
+    job = contextvars.copy_context()  # what asyncio.to_thread gives each store job
+    job.run(d.set_mail_leave, {"dana@example.com": ((monday, monday),)})
+    assert job.run(d.available, "dana@example.com", monday) is False
+    assert d.available("dana@example.com", monday) is True  # every other job: still in
+    other = contextvars.copy_context()
+    assert other.run(d.available, "dana@example.com", monday) is True

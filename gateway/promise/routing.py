@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 
 from gateway.core.config import Account, Config, Person, Product
 from gateway.core.models import Role, Route
@@ -51,7 +53,12 @@ class Directory:
         self._by_address = {a: acc for acc in config.accounts for a in acc.addresses}
         self._by_domain = {d: acc for acc in config.accounts for d in acc.domains}
         local, _, domain = config.support.address.partition("@")
-        self._mail_leave: dict[str, tuple[tuple[date, date], ...]] = {}
+        # Leave set by mail is read in each transaction that routes or covers; it is kept in a
+        # context variable, so each job (each message's journey, each scheduler pass) sees the
+        # leave its own transaction read, never another thread's, nor one not yet committed.
+        self._mail_leave: ContextVar[Mapping[str, tuple[tuple[date, date], ...]]] = ContextVar(
+            f"mail_leave_{id(self)}", default=MappingProxyType({})
+        )
         self._plus = re.compile(rf"^{re.escape(local)}\+([a-z0-9_-]+)@{re.escape(domain)}$")
 
     # The config's addresses are lower-case; mail may spell a local part otherwise (one mailbox
@@ -87,9 +94,9 @@ class Directory:
         return (own or c.replies_per_day) * c.headroom
 
     def set_mail_leave(self, leave: Mapping[str, tuple[tuple[date, date], ...]]) -> None:
-        """Leave set by mail (#away), as the store has it now (read at the start of each
-        message's routing and each scheduler pass)."""
-        self._mail_leave = dict(leave)
+        """Leave set by mail (#away), as this job's transaction reads it (at the start of each
+        message's routing and each scheduler pass): for this job (its context) only."""
+        self._mail_leave.set(MappingProxyType(dict(leave)))
 
     def is_away(self, address: str) -> Callable[[date], bool]:
         """Whether ``address`` is away on a day (a stranger to the config is never in)."""
@@ -99,7 +106,7 @@ class Directory:
         person = self.people.get(address.lower())
         if person is None or person.away_on(today):
             return False
-        spans = self._mail_leave.get(address.lower(), ())
+        spans = self._mail_leave.get().get(address.lower(), ())
         return not any(first <= today <= last for first, last in spans)
 
     # -- the decision --------------------------------------------------------------------
