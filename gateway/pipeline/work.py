@@ -86,6 +86,14 @@ class Forward:
     message_id: str  # the forward's own Message-ID
 
 
+@dataclass(frozen=True)
+class Mention:
+    """Another ticket the mail named, and why it was not filed into it (the SE reads both)."""
+
+    key: str
+    why: str
+
+
 @dataclass
 class Work:
     """One message on its way through the pipeline."""
@@ -96,8 +104,7 @@ class Work:
     mail_class: MailClass | None = None  # set by the parse or the classify step
     ticket: Ticket | None = None
     new_ticket: bool = False
-    mentions: str = ""  # another ticket this mail named, but is not filed into
-    mentions_why: str = ""
+    mention: Mention | None = None  # another ticket this mail named, but is not filed into
     forward: Forward | None = None  # the customer's mail reached us forwarded by our staff
     reopened: bool = False  # a resolved ticket the customer came back to
     follow_up_due: datetime | None = None  # when a follow-up's new points will be answered

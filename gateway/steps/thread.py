@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from gateway.core.models import InboundMessage, MailClass, Ticket, TicketState
 from gateway.mail import senderauth, subjects
-from gateway.pipeline.work import Services, Work
+from gateway.pipeline.work import Mention, Services, Work
 from gateway.store import Db, participants, tickets
 
 
@@ -23,10 +23,12 @@ def step_thread(s: Services, w: Work, db: Db) -> None:
     if w.ticket is not None:  # as it is once nobody else is at it (the scheduler, a gateway)
         w.ticket = tickets.lock(db, w.ticket.id) or w.ticket
     if w.ticket is None and named:
-        w.mentions = named
-        w.mentions_why = (
-            "its subject names it without brackets, and the writer is not one of its people,"
-            " so opened as a new ticket. Check whether it belongs there."
+        w.mention = Mention(
+            named,
+            (
+                "its subject names it without brackets, and the writer is not one of its people,"
+                " so opened as a new ticket. Check whether it belongs there."
+            ),
         )
         w.decide("thread", "new", how)
     elif w.ticket is None:
@@ -36,10 +38,12 @@ def step_thread(s: Services, w: Work, db: Db) -> None:
     ):
         # A ticket belongs to its people: a stranger naming its token or thread (a hijack, or
         # a colleague we do not know yet) gets a ticket of their own that mentions it.
-        w.mentions = w.ticket.key
-        w.mentions_why = (
-            "written in its thread or with its token by someone who is not one of its people,"
-            " so opened as a new ticket. Check whether it belongs there."
+        w.mention = Mention(
+            w.ticket.key,
+            (
+                "written in its thread or with its token by someone who is not one of its people,"
+                " so opened as a new ticket. Check whether it belongs there."
+            ),
         )
         w.decide(
             "thread",
@@ -50,10 +54,12 @@ def step_thread(s: Services, w: Work, db: Db) -> None:
     elif w.mail_class is MailClass.HUMAN and (why := _unproven_customer(s, msg)):
         # With trust configured, a customer-side From our border found unauthenticated may be
         # forged: it joins nobody's ticket (nor adds anyone to it); it is a ticket of its own.
-        w.mentions = w.ticket.key
-        w.mentions_why = (
-            f"written in its thread, but the From is not authenticated ({why}): it may be"
-            " forged, so opened as a new ticket. Check with the customer before acting on it."
+        w.mention = Mention(
+            w.ticket.key,
+            (
+                f"written in its thread, but the From is not authenticated ({why}): it may be"
+                " forged, so opened as a new ticket. Check with the customer before acting on it."
+            ),
         )
         w.decide("thread", "new", f"names {w.ticket.key} ({how}) but {why}")
         w.ticket = None
@@ -63,10 +69,12 @@ def step_thread(s: Services, w: Work, db: Db) -> None:
         and (w.now - w.ticket.resolved_at > timedelta(days=s.config.sla.reopen_days))
     ):
         resolved = s.calendar.local_date(w.ticket.resolved_at).isoformat()
-        w.mentions = w.ticket.key
-        w.mentions_why = (
-            f"the customer wrote in its thread; it was resolved on {resolved}, more than"
-            f" {s.config.sla.reopen_days:g} days ago, so this is a new ticket that links it."
+        w.mention = Mention(
+            w.ticket.key,
+            (
+                f"the customer wrote in its thread; it was resolved on {resolved}, more than"
+                f" {s.config.sla.reopen_days:g} days ago, so this is a new ticket that links it."
+            ),
         )
         w.decide("thread", "new", f"{w.ticket.key} was resolved on {resolved}: a new ticket")
         w.ticket = None
