@@ -48,14 +48,12 @@ def _act(db: Db, now: datetime, action: str, inbox_id: int | None) -> tuple[int,
     if row is None:
         return 1, f"no stored message {inbox_id}"
     if action == "show":
-        head = BytesParser(policy=email.policy.compat32).parsebytes(
-            bytes(row["raw"]), headersonly=True
-        )
+        head = BytesParser(policy=email.policy.compat32).parsebytes(row.raw, headersonly=True)
         headers = "\n".join(f"  {k}: {str(v)[:200]!r}" for k, v in list(head.items())[:40])
         return 0, (
-            f"message {inbox_id}: {row['state']}, {row['size']} bytes, received "
-            f"{row['received_at']}\nreason:\n  "
-            + (row["reason"] or "").replace("\n", "\n  ")
+            f"message {inbox_id}: {row.state}, {row.size} bytes, received "
+            f"{row.received_at}\nreason:\n  "
+            + row.reason.replace("\n", "\n  ")
             + f"\nheaders:\n{headers}"
         )
     if action == "retry":
@@ -65,7 +63,7 @@ def _act(db: Db, now: datetime, action: str, inbox_id: int | None) -> tuple[int,
             if ok
             else (1, f"message {inbox_id} is not in quarantine")
         )
-    if action == "release" and row["state"] == InboxState.SPAM:
+    if action == "release" and row.state == InboxState.SPAM:
         inbox.requeue(db, inbox_id, conversation.keys, not_spam=True)
         return 0, f"message {inbox_id} is not spam: it will be processed as a person's mail"
     if action == "release":

@@ -222,9 +222,27 @@ def quarantined(db: Db) -> list[tuple[int, str, str, str, int, str]]:
     ]
 
 
-def get_row(db: Db, inbox_id: int) -> sqlite3.Row | None:
-    row: sqlite3.Row | None = db.execute(f"{_WITH_RAW} WHERE id = ?", (inbox_id,)).fetchone()
-    return row
+@dataclass(frozen=True)
+class StoredMail:
+    """One stored inbound mail as an operator looks at it."""
+
+    id: int
+    state: InboxState
+    size: int
+    received_at: str  # as stored (ISO 8601, UTC)
+    reason: str
+    raw: bytes
+
+
+def get_row(db: Db, inbox_id: int) -> StoredMail | None:
+    r = db.execute(
+        "SELECT id, state, size, received_at, reason, raw FROM inbox"
+        " JOIN inbox_raw ON inbox_id = id WHERE id = ?",
+        (inbox_id,),
+    ).fetchone()
+    if r is None:
+        return None
+    return StoredMail(r[0], InboxState(r[1]), r[2], r[3], r[4] or "", bytes(r[5]))
 
 
 def requeue(

@@ -76,10 +76,10 @@ class OperationsPages(SiteBase):
             if inbox_id is None
             else await self.reader.run(lambda db: inbox.get_row(db, inbox_id))
         )
-        if row is None or row["state"] not in (InboxState.QUARANTINED, InboxState.SPAM):
+        if row is None or row.state not in (InboxState.QUARANTINED, InboxState.SPAM):
             return self.page(request, "error.html.j2", status=404, message="Not in quarantine.")
-        shown = await asyncio.to_thread(show, bytes(row["raw"]))
-        return self.page(request, "held.html.j2", row=dict(row), shown=shown)
+        shown = await asyncio.to_thread(show, row.raw)
+        return self.page(request, "held.html.j2", row=row, shown=shown)
 
     async def act(self, request: Request, who: auth.Viewer) -> Response:
         """A lead's action on operations: retry or release held mail, send a dead letter again,
@@ -122,12 +122,12 @@ def _apply(db: Db, what: str, action: str, target: str, now: datetime) -> str:
     if what == "inbox" and n_or_none is not None:
         n = n_or_none
         row = inbox.get_row(db, n)
-        if row is None or row["state"] not in (InboxState.QUARANTINED, InboxState.SPAM):
+        if row is None or row.state not in (InboxState.QUARANTINED, InboxState.SPAM):
             return f"message {n} is not in quarantine"
         if action == "retry":
             inbox.requeue(db, n, conversation.keys)
             return f"message {n} will be processed again"
-        if action == "release" and row["state"] == InboxState.SPAM:
+        if action == "release" and row.state == InboxState.SPAM:
             inbox.requeue(db, n, conversation.keys, not_spam=True)
             return f"message {n} is not spam: it will be processed as a person's mail"
         if action == "release":
