@@ -251,7 +251,7 @@ class ImapIngest:
                 client.fetch, batch, ["BODY.PEEK[]", "INTERNALDATE"]
             )
             # Read outside the write transaction: the transaction only records.
-            mails = [_fetched(uid, item) for uid in batch if (item := data.get(uid)) is not None]
+            mails = await asyncio.to_thread(_all_fetched, batch, data)
             new = await self.store.run(
                 partial(self._store_batch, batch, mails, self.clock.now(), advance_cursor)
             )
@@ -361,6 +361,11 @@ class _Fetched:
     raw: bytes
     received: datetime | None  # the server's INTERNALDATE, when it gave one
     keys: list[int]  # its conversation keys
+
+
+def _all_fetched(batch: list[int], data: dict[int, dict[bytes, Any]]) -> list[_Fetched]:
+    """The batch's mails with their keys (header parsing: in a worker thread, off the loop)."""
+    return [_fetched(uid, item) for uid in batch if (item := data.get(uid)) is not None]
 
 
 def _fetched(uid: int, item: dict[bytes, Any]) -> _Fetched:

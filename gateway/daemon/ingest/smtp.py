@@ -83,7 +83,8 @@ class StoreHandler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
         now = self.clock.now()
-        keys = conversation.keys(raw)  # read before the transaction, which only records
+        # Read before the transaction, which only records, and off the event loop.
+        keys = await asyncio.to_thread(conversation.keys, raw)
         try:
             inbox_id = await self.store.run(
                 lambda db: inbox.store_raw(db, raw, now, now, source="smtp", keys=keys)
