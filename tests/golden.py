@@ -68,7 +68,14 @@ ACK = CUSTOMER | {
     "articles": [],
     "reopened": False,
     "forwarded": None,
+    "sc_points": [],
+    "sc_owner_name": "",
+    "sc_words": "",
 }
+QUOTE = "Could you also send us a quote for 20 more licences?"
+SC_REPLY = When(datetime(2026, 11, 23, 16, 15, tzinfo=UTC), NY)  # Monday 23 November, 11:15 EST
+# A technical question and a request the SC owns: both owners, each with their date.
+SC_SHARE = {"sc_points": [QUOTE], "sc_owner_name": "Casey Consultant", "sc_words": SC_REPLY}
 # What a follow-up's acknowledgement is given (compose's follow_up_ack: tests/test_contexts.py).
 FOLLOW_UP = {
     k: ACK[k]
@@ -82,6 +89,9 @@ FOLLOW_UP = {
         "points",
         "concern",
         "concern_told",
+        "sc_points",
+        "sc_owner_name",
+        "sc_words",
     )
 }
 COPY = CUSTOMER | {
@@ -118,6 +128,9 @@ COPY = CUSTOMER | {
     "original_left_out": "",
     "inbox_id": 42,
     "forwarded": None,
+    "sc_points": [],
+    "sc_owner_name": "",
+    "sc_words": "",
 }
 REVISION = {
     "kind": "actionable",
@@ -153,6 +166,12 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
         {"title": "Export errors explained", "url": "https://example.com/kb/exports"}]}, TICKET),
     ("ack.concern", Template.ACK, ACK | {"concern": "We are very disappointed with the"
      " support so far.", "concern_told": "sc"}, TICKET),
+    ("ack.sc-request", Template.ACK, ACK | SC_SHARE | {"points": [WHY, QUOTE]}, TICKET),
+    ("ack.sc-owned", Template.ACK, ACK | {"se_name": "Casey Consultant", "points":
+     ["Could you send us a quote for 20 more licences?"], "problem": "",
+     "actionable_words": SC_REPLY}, TICKET),
+    ("follow_up_ack.sc-request", Template.FOLLOW_UP_ACK, FOLLOW_UP | SC_SHARE | {"points":
+     [IMPORT, QUOTE], "actionable_words": LATER}, TICKET),
     ("follow_up_ack.one", Template.FOLLOW_UP_ACK, FOLLOW_UP | {"points": [IMPORT],
      "actionable_words": LATER}, TICKET),
     ("follow_up_ack.several", Template.FOLLOW_UP_ACK, FOLLOW_UP | {"points": [IMPORT, AFFECTED],
@@ -227,6 +246,48 @@ CASES: list[tuple[str, Template, dict[str, Any], Ticket | None]] = [
     ("se_copy.urgent-at-risk", Template.SE_COPY, COPY | {"urgent": "URGENT: production is down",
      "at_risk": "We are very disappointed with the support so far.",
      "at_risk_told": "Casey Consultant, Lee Lead", "priority": "urgent"}, TICKET),
+    ("se_copy.sc-request", Template.SE_COPY, COPY | SC_SHARE | {"points": [WHY, QUOTE]},
+     TICKET),
+    ("sc_copy", Template.SC_COPY, {"writer_name": "Sam Engineer",
+     "customer": "richard.payne@acme.example",
+     "sent_to": ["richard.payne@acme.example", "support@example.com"],
+     "sent_words": "Monday 23 November, 14:02 EST", "mail_subject":
+     "Re: Nightly export fails with E42 [SUP-1001]", "text": "Hello Richard,\n\nA bad index: "
+     "fixed in 4.2.1, out today.\n\nSam", "met": 3}, TICKET),
+    ("customer_report", Template.CUSTOMER_REPORT, {"customer_name": "", "account": "Acme",
+     "as_of": When(datetime(2026, 11, 27, 13, 0, tzinfo=UTC), NY), "sc_name": "Casey Consultant",
+     "open": [{"key": "SUP-1001", "subject": "Nightly export fails with E42",
+               "status": Status("answered", "Sam Engineer"), "what": Kind("resolution"),
+               "next": TARGET},
+              {"key": "SUP-1004", "subject": "Quote for 20 more licences",
+               "status": Status("new", "Casey Consultant"), "what": Kind("actionable"),
+               "next": When(datetime(2026, 11, 27, 16, 0, tzinfo=UTC), NY)},
+              {"key": "SUP-1003", "subject": "SSO login loops", "status": Status("waiting",
+               "Dana Default"), "what": "", "next": ""}],
+     "resolved": [{"key": "SUP-0998", "subject": "Imports slow since 4.1",
+                   "resolved": When(datetime(2026, 11, 18, 20, 30, tzinfo=UTC), NY)}]},
+     TICKET),  # the ticket gives only the language: a report is about an account
+    ("customer_report.empty-resolved", Template.CUSTOMER_REPORT, {"customer_name": "",
+     "account": "Acme", "as_of": When(datetime(2026, 11, 27, 13, 0, tzinfo=UTC), NY),
+     "sc_name": "", "open": [{"key": "SUP-1001", "subject": "Nightly export fails with E42",
+     "status": Status("new", "Sam Engineer"), "what": Kind("actionable"), "next": REPLY}],
+     "resolved": []}, TICKET),
+    ("sc_digest", Template.SC_DIGEST, {"accounts": ["Acme", "Globex"],
+     "day_words": "Tuesday 24 November, 09:00 EST",
+     "since_words": "Since your last digest, Monday 23 November, 09:00 EST", "sections": [
+        {"title": "New tickets", "rows": [{"key": "SUP-1004", "account": "Acme",
+         "customer": "richard.payne@acme.example", "subject": "Quote for 20 more licences",
+         "detail": "with Casey Consultant"}]},
+        {"title": "Due today", "rows": [{"key": "SUP-1001", "account": "Acme",
+         "customer": "richard.payne@acme.example", "subject": "Nightly export fails with E42",
+         "detail": f"an answer to \u201c{WHY}\u201d by Tuesday 24 November, 10:15 EST"
+                   " (Sam Engineer)"}]},
+        {"title": "Missed (the customer was sent a revised date)", "rows": [{"key": "SUP-1002",
+         "account": "Globex", "customer": "ops@globex.example", "subject": "API returns 502",
+         "detail": "a reply due Monday 23 November, 16:00 EST, missed (Dana Default)"}]},
+        {"title": "Customers who sound unhappy with us", "rows": [{"key": "SUP-1002",
+         "account": "Globex", "customer": "ops@globex.example", "subject": "API returns 502",
+         "detail": "\u201cThis is the third time we have to chase you.\u201d"}]}]}, None),
     ("se_copy.after-hours-triage", Template.SE_COPY, COPY | {"triage": True}, TICKET),
     ("se_copy.deadline", Template.SE_COPY, COPY | {"deadline_words": "Thursday 26 November,"
      " 17:00 EST", "deadline_said": "We need this before our launch on Thursday.",

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from gateway.mail.mime import Composer
-from gateway.mail.templating import Template, sample_contexts
+from gateway.mail.samples import sample_contexts
+from gateway.mail.templating import Template
 from tests.conftest import customer_mail, relay_reply
 from tests.golden import CASES
 from tests.harness import Harness

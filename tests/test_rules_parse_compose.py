@@ -145,6 +145,9 @@ def test_composed_mail_is_threaded_marked_and_escaped() -> None:
             "articles": [],
             "reopened": False,
             "forwarded": None,
+            "sc_points": [],
+            "sc_owner_name": "",
+            "sc_words": "",
         },
         auto_submitted="auto-replied",
     )
@@ -218,6 +221,9 @@ def _se_copy(
         "deadline_said": "",
         "deadline_after": [],
         "pending": [],
+        "sc_points": [],
+        "sc_owner_name": "",
+        "sc_words": "",
         **context_changes,
     }
     envelope = Envelope(to=("sam@example.com",), reply_to="support+sup-1001.x@example.com")

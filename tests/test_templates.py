@@ -13,7 +13,8 @@ from gateway.core.clock import FakeClock
 from gateway.core.config import Config, parse_config
 from gateway.daemon.app import Gateway, StartRefused
 from gateway.mail.mime import Composer
-from gateway.mail.templating import PackageTemplates, Template, file_names, sample_contexts
+from gateway.mail.samples import sample_contexts
+from gateway.mail.templating import PackageTemplates, Template, file_names
 from tests.conftest import MONDAY_10
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -126,6 +126,25 @@ def test_an_sc_is_refused_another_accounts_ticket_and_every_operations_action(
         assert story.scalar(f"SELECT state FROM inbox WHERE id = {held}") == "quarantined"
 
 
+def test_an_scs_home_is_their_accounts_board(story: Site, tmp_path: Path) -> None:
+    with browser(tmp_path) as b:
+        sign_in(b, story.url, "robin@example.com")
+        assert b.current_url.rstrip("/") == story.url, "signed in, at home"
+        assert "Globex: 1 open ticket(s)" in text(b, "#summary")
+        board = text(b, "main")
+        assert "New tickets (1)" in board and "SUP-1002 (Globex, bob@globex.example)" in board
+        assert "SUP-1001" not in board, "another SC's account"
+        b.find_element(By.LINK_TEXT, "SUP-1002").click()
+        assert text(b, "#state") == "new"
+        b.delete_all_cookies()
+        sign_in(b, story.url, "casey@example.com")
+        board = text(b, "main")
+        assert "Resolved (1)" in board and "SUP-1001 (Acme, jane@acme.example)" in board
+        b.delete_all_cookies()
+        sign_in(b, story.url, "sam@example.com")
+        assert b.current_url.endswith("/tickets"), "an SE's home is the ticket list"
+
+
 def test_what_no_row_and_no_account_has_is_an_answer_not_an_error(
     story: Site, tmp_path: Path
 ) -> None:
@@ -133,6 +152,8 @@ def test_what_no_row_and_no_account_has_is_an_answer_not_an_error(
     with browser(tmp_path) as b:
         story.passwords("nora@example.com")
         sign_in(b, story.url, "nora@example.com")
+        assert "No account names you as its SC" in text(b, "#summary"), "an SC's home: a board"
+        b.get(story.url + "/tickets")
         assert keys_listed(b) == [] and "0 tickets" in text(b, "#count"), "an SC with no account"
         b.get(story.url + "/tickets?due=overdue&page=2")
         assert keys_listed(b) == []

@@ -50,6 +50,11 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("status", "status", "tickets, dates due and overdue, outbox, quarantine"),
     Command("report", "report", "promises kept: acknowledged, answered, resolved"),
+    Command(
+        "customer-report",
+        "customer_report",
+        "an account's report of its tickets, as it would go now (--preview)",
+    ),
     Command("quarantine", "quarantine", "list, show, retry or release quarantined mail"),
     Command("shunt", "shunt", "list tickets the scheduler failed on, or retry one"),
     Command(

@@ -27,4 +27,5 @@ COMMAND = Command(
     needs_arg=True,
     syntax=numbers,
     check=check_numbers,
+    sc_may=True,
 )

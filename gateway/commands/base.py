@@ -41,6 +41,20 @@ class Acting:
     def now(self) -> datetime:
         return self.w.now
 
+    @property
+    def sharing(self) -> bool:
+        """An SC on a ticket someone else owns: they answer their own points (a quote beside
+        the SE's answer), not the ticket's next step."""
+        return not self.s.directory.is_se(self.sender) and (
+            self.sender.lower() != self.ticket.se.lower()
+        )
+
+    def owes(self, c: commitments.Commitment) -> bool:
+        """Whether the sender owes ``c``: an SC their own points; anyone else the ticket's."""
+        return (
+            c.owner == self.sender.lower() if self.sharing else c.owner in ("", self.sender.lower())
+        )
+
     def staff_when(self, t: datetime) -> str:
         """A date in what the SE is told (see :meth:`Services.staff_when`)."""
         return self.s.staff_when(t)
@@ -70,7 +84,9 @@ class Command:
     syntax: Callable[[str], tuple[str, str]] = no_syntax
     # Whether it can run on this ticket, before anything runs: a problem or ''.
     check: Callable[[Acting, str], str] = no_check
-    sc_may: bool = False  # an SC may use it (only #note)
+    # An SC may use it on a ticket they do not own (#note, #away, #answered, #cc); on an SC's
+    # own ticket (a quote, an invoice: the requests step) the SC may use every command.
+    sc_may: bool = False
 
 
 def points_now(a: Acting) -> str:

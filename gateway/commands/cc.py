@@ -60,4 +60,5 @@ COMMAND = Command(
     needs_arg=True,
     syntax=syntax,
     check=check,
+    sc_may=True,
 )

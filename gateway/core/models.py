@@ -37,6 +37,14 @@ class MailClass(StrEnum):
     MALFORMED = "malformed"  # could not be parsed: quarantined
 
 
+class Periodic(StrEnum):
+    """Mail that goes on a calendar, or once per person (the store's ``last_sent``)."""
+
+    SC_DIGEST = "sc-digest"  # to an SC at the start of their shift: their accounts' board
+    CUSTOMER_REPORT = "customer-report"  # to an account's contacts: their tickets, fortnightly
+    KEEP_SC_HINT = "keep-sc-hint"  # to a writer who left the SC out: how to keep them in
+
+
 class DateKind(StrEnum):
     """What a dated commitment (the ``commitments.kind`` column) is for."""
 
@@ -101,6 +109,9 @@ class MailKind(StrEnum):
     SE_ERROR = "se-error"  # to the SE: why nothing was done
     FORWARD_QUERY = "forward-query"  # to our person who forwarded a mail naming no customer
     MERGE_NOTICE = "merge-notice"  # to the customer: two tickets are one now, use this key
+    SC_COPY = "sc-copy"  # to the SC: our person's mail to the customer that left them out
+    SC_DIGEST = "sc-digest"  # to an SC: their accounts' tickets at the start of their shift
+    CUSTOMER_REPORT = "customer-report"  # to an account: its open and resolved tickets
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from gateway.core.config import Config
 from gateway.core.models import MailKind, Outbound, Ticket
 from gateway.mail.attachments import Attachment
 from gateway.mail.inbound import clean
+from gateway.mail.samples import problems
 from gateway.mail.subjects import bare, reply_subject
 from gateway.mail.templating import (
     CUSTOMER,
@@ -38,7 +39,6 @@ from gateway.mail.templating import (
     Template,
     common_context,
     environment,
-    problems,
     render,
     with_greeting,
 )
@@ -169,6 +169,7 @@ class Composer:
         from_name: str | None = None,
         answers: str = "",
         files: Sequence[Attachment] = (),
+        language: str = "",
     ) -> Outbound:
         """Render ``template``.txt.j2 and .html.j2 into a threaded mail for ``ticket``.
 
@@ -177,7 +178,8 @@ class Composer:
         on no ticket (``None``: a question about a mail we could not file) answers the
         Message-ID ``answers`` and must be given its ``subject``. ``files`` go with it: inline
         images beside the HTML (``multipart/related``, their Content-IDs kept), the rest as
-        attachments.
+        attachments. ``language`` writes a customer's mail on no ticket (an account's report)
+        in theirs.
         """
         support = self.config.support
         if ticket is not None and ticket.sc:
@@ -189,7 +191,11 @@ class Composer:
                 **context,
             }
         )
-        speech = self.speech(ticket.language if ticket and template in CUSTOMER else ENGLISH)
+        speech = self.speech(
+            (language or (ticket.language if ticket else ENGLISH))
+            if template in CUSTOMER
+            else ENGLISH
+        )
         txt, html = (render(self.env, template, part, ctx, speech) for part in PARTS)
         body: Message = MIMEMultipart("alternative", _boundary(), policy=_POLICY)
         body.attach(_text(txt, "plain"))

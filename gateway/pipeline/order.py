@@ -23,6 +23,7 @@ from gateway.steps.parse import step_parse
 from gateway.steps.participants import step_participants
 from gateway.steps.plan import step_plan
 from gateway.steps.relay import step_relay
+from gateway.steps.requests import step_requests
 from gateway.steps.route import step_route
 from gateway.steps.staff import step_staff
 from gateway.steps.thread import step_thread
@@ -48,6 +49,7 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("forward", step_forward),  # our own people passing on a customer's mail
     ("route", step_route),
     ("language", step_language),  # a new ticket's: the customer's (account, or their mail's)
+    ("requests", step_requests),  # points the SC owns: a quote, an invoice (the SC's dates)
     ("tone", step_tone),  # urgency in their words, a concern about us
     ("dates", step_dates),  # the policy's dates for this mail, once
     ("capacity", step_capacity),  # can the SE keep the reply date? else who can, or when

@@ -45,7 +45,7 @@ class Services:
     def build(cls, config: Config, clock: Clock) -> Services:
         calendar = BusinessCalendar.from_config(config.hours)
         own = {config.support.address, *config.support.own_addresses}
-        directory = Directory(config)
+        directory = Directory(config, calendar)
         return cls(
             config=config,
             clock=clock,
@@ -94,6 +94,17 @@ class Mention:
     why: str
 
 
+@dataclass(frozen=True)
+class ScShare:
+    """The customer's points that are requests the SC owns (see steps/requests.py), when
+    someone other than the ticket's owner answers them: that SC, by their own date."""
+
+    points: tuple[tuple[str, str], ...]  # (point, request kind)
+    owner: str  # the SC who answers them
+    due: datetime  # by when (the SC's targets, in their hours)
+    why: str
+
+
 @dataclass
 class Work:
     """One message on its way through the pipeline."""
@@ -115,6 +126,7 @@ class Work:
     resumed: bool = False  # their reply ended a wait on them: our dates moved later
     pending: list[str] = field(default_factory=list)  # copied by an unauthenticated mail
     route: Route | None = None
+    sc_share: ScShare | None = None  # points the SC answers on a ticket someone else owns
     capacity: Check | None = None  # whether the reply date can be kept, and by whom
     language: str = "en"  # a new ticket's mail to the customer is written in it
     policy: list[Promise] = field(default_factory=list)  # the policy's dates (the dates step)

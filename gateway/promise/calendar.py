@@ -47,6 +47,11 @@ class BusinessCalendar:
         closed = frozenset(hours.closed_dates)
         return cls(ZoneInfo(hours.timezone), hours.weekly(), lambda d: d in closed or d in public)
 
+    def shift(self, tz: ZoneInfo, weekly: list[list[tuple[time, time]]]) -> BusinessCalendar:
+        """One person's working hours: ``weekly`` in their time zone, on this calendar's
+        business days only (the team's holidays and closed dates are theirs too)."""
+        return BusinessCalendar(tz, weekly, self._is_holiday)
+
     # -- days -------------------------------------------------------------------------------
 
     def is_business_day(self, d: date) -> bool:
@@ -115,6 +120,21 @@ class BusinessCalendar:
         t = _aware(t)
         start, _ = next(self._windows_from(t))
         return max(start, t)
+
+    def within(self, due: datetime, after: datetime) -> datetime:
+        """``due`` when it falls in open time (or is a window's close), else the latest close
+        of a window before it that is after ``after``; when there is none, the close of the
+        first window after ``due`` (a date is never one at a closed hour)."""
+        due = _aware(due)
+        if self.is_open(due) or any(b == due for _, b in self.windows(self.local_date(due))):
+            return due
+        d = self.local_date(due)
+        for _ in range(14):
+            ends = [b for _, b in self.windows(d) if after < b <= due]
+            if ends:
+                return max(ends)
+            d -= timedelta(days=1)
+        return next(self._windows_from(due))[1]
 
     def add_business_days(self, t: datetime, n: int) -> datetime:
         """The same local wall time ``n`` business days after ``t``'s local day.

@@ -35,7 +35,9 @@ CUSTOMER_KINDS = frozenset(
 
 # Robot-written mail to customers: capped per address, so no misbehaving peer can make us a
 # mail cannon (a responder that strips every auto-reply marker and starts new threads).
-AUTOMATIC_KINDS = frozenset({MailKind.ACK, MailKind.REVISED_ETA, MailKind.STATUS_UPDATE})
+AUTOMATIC_KINDS = frozenset(
+    {MailKind.ACK, MailKind.REVISED_ETA, MailKind.STATUS_UPDATE, MailKind.CUSTOMER_REPORT}
+)
 
 
 def queue_mail(
@@ -69,6 +71,15 @@ def queue_mail(
         if out.kind in CUSTOMER_KINDS:
             tickets.contacted(db, ticket.id, now)
     return withheld
+
+
+def queue_unfiled(db: Db, mails: list[Outbound], now: datetime) -> None:
+    """Queue mail about no one ticket (an account's report, an SC's digest); automatic mail
+    counts toward its addressees' caps like any other."""
+    for out in mails:
+        outbox.enqueue(db, out, None, now)
+        if out.kind in AUTOMATIC_KINDS:
+            outbox.record_automatic(db, out.recipients, now)
 
 
 def _over_cap(
@@ -218,6 +229,19 @@ def responded(db: Db, ticket: Ticket, now: datetime, points_too: bool = True) ->
     return met
 
 
+def meet_owned(db: Db, ticket: Ticket, owner: str, now: datetime) -> int:
+    """``owner`` (an SC) answered the customer: the points they own on the ticket are met.
+    Returns how many."""
+    mine = [
+        c
+        for c in commitments.open_for(db, ticket.id)
+        if c.kind == DateKind.POINT and c.owner == owner.lower()
+    ]
+    for c in mine:
+        commitments.meet_one(db, c.id, now)
+    return len(mine)
+
+
 def answer_points(
     db: Db,
     ticket: Ticket,
@@ -226,15 +250,20 @@ def answer_points(
     words: Callable[[datetime], str],
     by: str,
     now: datetime,
+    owes: Callable[[commitments.Commitment], bool] = lambda c: True,
 ) -> list[tuple[str, str]]:
-    """The SE's reply answered these points (``None``: all of them). Each other open point is
-    carried over: a new commitment to ``carry_due``. Returns (point, date in words) carried."""
+    """The SE's reply answered these points (``None``: all of those it ``owes``). Each other
+    open point it owes is carried over: a new commitment to ``carry_due``; a point someone else
+    owes (the SC's quote on the SE's ticket) keeps its date unless answered by name. Returns
+    (point, date in words) carried."""
     carried = []
     for c in commitments.open_for(db, ticket.id):
         if c.kind != DateKind.POINT:
             continue
-        if answered is None or c.point in answered:
+        if (answered is None and owes(c)) or (answered is not None and c.point in answered):
             commitments.meet_one(db, c.id, now)
+            continue
+        if not owes(c):
             continue
         told = words(carry_due)
         commitments.make(
@@ -247,6 +276,7 @@ def answer_points(
             revision_of=c.id,
             made_by=by,
             point=c.point,
+            owner=c.owner,
         )
         carried.append((c.point, told))
     return carried
@@ -275,6 +305,7 @@ def merge(
             made_by=by,
             point=c.point,
             promised=c.promised,
+            owner=c.owner,
         )
         moved.append(c)
     tickets.merge(db, survivor, merged, now)

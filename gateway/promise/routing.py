@@ -4,11 +4,14 @@ The order, as data in :meth:`Directory.route`:
 1. the account, from the sender's address, else their domain;
 2. the product, from a plus-address (``support+<product>@``), else the account's product, else
    keywords in the subject and body (the product with most keyword hits);
-3. the SE: the product's owner, or its backup while the owner is away; else the account's SE;
-   else the least-loaded SE (fewest open tickets), the one assigned longest ago on ties
-   (round-robin);
+3. the SE: the product's owner, or its backup while the owner is away; else the account's SE,
+   or its backup SE; else the least-loaded SE (fewest open tickets), the one assigned longest
+   ago on ties (round-robin). In open hours, an SE whose shift (``people[].hours``) is over
+   counts as away: who covers takes the mail;
 4. outside open hours, the on-duty SE (rota) gets a triage copy; the owner keeps the ticket.
-Follow-ups stick to the ticket's SE (the pipeline does not route them again).
+A mail whose points are all requests the SC owns (``[[requests]]``) is the SC's ticket:
+:meth:`Directory.sc_owner` says which SC (the account's, else who covers for them on shift).
+Follow-ups stick to the ticket's owner (the pipeline does not route them again).
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
+from zoneinfo import ZoneInfo
 
 from gateway.core.config import Account, Config, Person, Product
 from gateway.core.models import Role, Route
+from gateway.promise.calendar import BusinessCalendar
 
 
 @dataclass(frozen=True)
@@ -41,14 +46,21 @@ class RouteRequest:
     today: date  # the support team's local date
     in_hours: bool
     loads: Mapping[str, Load] = field(default_factory=dict)
+    at: datetime | None = None  # when the mail came (shifts are checked at it, in open hours)
 
 
 class Directory:
     """People, products, accounts and the rota from the config, indexed for lookups."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, calendar: BusinessCalendar | None = None) -> None:
         self.config = config
+        self.calendar = calendar or BusinessCalendar.from_config(config.hours)
         self.people: dict[str, Person] = {p.address: p for p in config.people}
+        self._shifts = {
+            p.address: self.calendar.shift(ZoneInfo(p.timezone or config.hours.timezone), week)
+            for p in config.people
+            if (week := p.weekly()) is not None
+        }
         self.products: dict[str, Product] = {p.name: p for p in config.products}
         self._by_address = {a: acc for acc in config.accounts for a in acc.addresses}
         self._by_domain = {d: acc for acc in config.accounts for d in acc.domains}
@@ -74,6 +86,19 @@ class Directory:
         person = self.people.get(address.lower())
         return person is not None and person.role in (Role.SE, Role.LEAD)
 
+    def is_sc(self, address: str) -> bool:
+        """Whether ``address`` is one of our SCs (an SC's ticket has the SC's targets)."""
+        person = self.people.get(address.lower())
+        return person is not None and person.role is Role.SC
+
+    def sc_accounts(self) -> dict[str, list[str]]:
+        """Each SC's accounts (those naming them as their SC), by the SC's address."""
+        out: dict[str, list[str]] = {}
+        for a in self.config.accounts:
+            if a.sc:
+                out.setdefault(a.sc.lower(), []).append(a.name)
+        return out
+
     def ses(self) -> list[str]:
         return [p.address for p in self.config.people if p.role is Role.SE]
 
@@ -97,6 +122,42 @@ class Directory:
         """Leave set by mail (#away), as this job's transaction reads it (at the start of each
         message's routing and each scheduler pass): for this job (its context) only."""
         self._mail_leave.set(MappingProxyType(dict(leave)))
+
+    def hours_of(self, address: str) -> BusinessCalendar:
+        """When ``address`` works: their shift (people[].hours), else the team's open hours."""
+        return self._shifts.get(address.lower(), self.calendar)
+
+    def on_shift(self, address: str, at: datetime) -> bool:
+        """Whether ``address`` is working at ``at``: in (not on leave) and within their hours."""
+        day = self.hours_of(address).local_date(at)
+        return self.available(address, day) and self.hours_of(address).is_open(at)
+
+    def in_at(self, address: str, req: RouteRequest) -> bool:
+        """Whether ``address`` can take this mail: in today, and in open hours on shift."""
+        if not self.available(address, req.today):
+            return False
+        return not (req.in_hours and req.at is not None and not self.on_shift(address, req.at))
+
+    def sc_owner(self, account_name: str, at: datetime) -> tuple[str, str]:
+        """(the SC who owns a request of this account's that came at ``at``, why): the
+        account's SC when working; else its backup SC, the team's default SC, any SC, whoever
+        is working; nobody working: the account's SC (or who covers) keeps it for their next
+        shift. ('', why) when the account has no SC and the team none by default."""
+        account = next((a for a in self.config.accounts if a.name == account_name), None)
+        own = (account.sc if account else "") or self.config.routing.default_sc
+        if not own:
+            return "", "no SC for the account: the SE answers it"
+        others = [p.address for p in self.config.people if p.role is Role.SC]
+        order = [own, (account.backup_sc if account else ""), self.config.routing.default_sc]
+        for who in dict.fromkeys(a for a in (*order, *others) if a):
+            if self.on_shift(who, at):
+                why = "the account's SC" if who == own else f"covers for {self.name_of(own)}"
+                return who, f"SC {who}: {why}"
+        today = self.calendar.local_date(at)
+        if self.available(own, today):
+            return own, f"SC {own}: nobody on shift, theirs at their next shift"
+        cover = self.sc_cover(own, account_name, today)
+        return cover, f"SC {cover}: nobody on shift, {self.name_of(own)} away"
 
     def is_away(self, address: str) -> Callable[[date], bool]:
         """Whether ``address`` is away on a day (a stranger to the config is never in)."""
@@ -146,16 +207,26 @@ class Directory:
         product, product_why = self.product_for(req, account)
         reasons = [account_why, product_why]
         se = ""
+
+        def off(who: str) -> str:
+            return "off shift" if self.available(who, req.today) else "away"
+
         if product is not None:
-            if self.available(product.owner, req.today):
+            if self.in_at(product.owner, req):
                 se = product.owner
                 reasons.append(f"owner {product.owner}")
-            elif product.backup and self.available(product.backup, req.today):
+            elif product.backup and self.in_at(product.backup, req):
                 se = product.backup
-                reasons.append(f"owner {product.owner} away: backup {product.backup}")
-        if not se and account is not None and account.se and self.available(account.se, req.today):
-            se = account.se
-            reasons.append(f"account SE {account.se}")
+                reasons.append(
+                    f"owner {product.owner} {off(product.owner)}: backup {product.backup}"
+                )
+        if not se and account is not None:
+            if account.se and self.in_at(account.se, req):
+                se = account.se
+                reasons.append(f"account SE {account.se}")
+            elif account.se and account.backup_se and self.in_at(account.backup_se, req):
+                se = account.backup_se
+                reasons.append(f"account SE {account.se} {off(account.se)}: backup {se}")
         return account, product, se, reasons
 
     def route(self, req: RouteRequest) -> Route:
@@ -210,7 +281,9 @@ class Directory:
         return self.least_loaded(req), "least loaded SE who is in"
 
     def least_loaded(self, req: RouteRequest) -> str:
-        candidates = [a for a in self.ses() if self.available(a, req.today)]
+        candidates = [a for a in self.ses() if self.in_at(a, req)] or [
+            a for a in self.ses() if self.available(a, req.today)
+        ]
         if not candidates:
             return self.config.routing.default_se
         never = datetime.min

@@ -16,8 +16,8 @@ from gateway.store import Db, commitments
 def step_capacity(s: Services, w: Work, db: Db) -> None:
     route = w.route
     assert route is not None
-    if w.ticket is not None or not s.config.capacity.enabled:
-        return  # a follow-up's reply stays with its SE, on the policy's date
+    if w.ticket is not None or not s.config.capacity.enabled or s.directory.is_sc(route.se):
+        return  # a follow-up's reply stays with its SE, on the policy's date; an SC's ticket too
     due = next(p.due for p in w.policy if p.kind == DateKind.ACTIONABLE)
     cal, d, today = s.calendar, s.directory, s.calendar.local_date(w.now)
     first = _candidate(s, db, route.se, w.now)
@@ -41,7 +41,7 @@ def likely_date(s: Services, db: Db, se: str, due: datetime, now: datetime) -> d
     """The date for a reply ``se`` owes on a ticket they keep (a follow-up's new points, a
     revised date): the policy's ``due`` when they can likely keep it, else when they likely can,
     rounded up to the hour."""
-    if not s.config.capacity.enabled:
+    if not s.config.capacity.enabled or s.directory.is_sc(se):
         return due
     e = capacity.estimate(s.calendar, now, due, _candidate(s, db, se, now))
     return due if e.keeps else capacity.honest(s.calendar, e.likely)

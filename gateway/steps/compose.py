@@ -107,6 +107,7 @@ def ack(s: Services, w: Work, c: Composing) -> list[Outbound]:
         "forwarded": c.forwarded,
         "concern": w.concern,
         "concern_told": concern_told(s, w, t),
+        **_sc_share(s, w, c, said),
     }
     envelope = customer_envelope(t, [] if stranger else c.people)
     return [
@@ -126,6 +127,7 @@ def follow_up_ack(s: Services, w: Work, c: Composing) -> list[Outbound]:
         "actionable_words": c.new_words,
         "concern": w.concern,
         "concern_told": concern_told(s, w, c.t),
+        **_sc_share(s, w, c, _as_is),
     }
     return [
         s.composer.build(
@@ -150,7 +152,10 @@ def se_copies(s: Services, w: Work, c: Composing) -> list[Outbound]:
     # The SC, and whoever of ours forwarded the mail: they know it was taken.
     fwd = w.forward
     by = fwd.by_address if fwd and fwd.by_address not in (route.se, route.sc) else ""
-    staff_cc = (*((route.sc,) if route.sc else ()), *((by,) if by else ()))
+    share = w.sc_share.owner if w.sc_share else ""
+    staff_cc = tuple(
+        dict.fromkeys(a for a in (route.sc, share, by) if a and a.lower() != route.se.lower())
+    )
     return [
         s.composer.build(
             MailKind.SE_COPY,
@@ -203,6 +208,19 @@ def _copy_context(s: Services, w: Work, c: Composing, too_big: bool) -> dict[str
         "deadline_after": [words for _, words in c.after_deadline],
         "urgent": w.urgent if urgent else "",
         "urgent_applied": s.config.sla.urgency == "apply",
+        **_sc_share(s, w, c, _as_is),
+    }
+
+
+def _sc_share(s: Services, w: Work, c: Composing, said: Callable[[str], str]) -> dict[str, Any]:
+    """The points the SC answers on a ticket someone else owns, by whom and by when."""
+    share = w.sc_share
+    if share is None or (not c.dates and not c.new_words):
+        return {"sc_points": [], "sc_owner_name": "", "sc_words": ""}
+    return {
+        "sc_points": [said(p) for p, _ in share.points if p in w.points],
+        "sc_owner_name": s.directory.name_of(share.owner),
+        "sc_words": s.when(share.due, c.t),
     }
 
 

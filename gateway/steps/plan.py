@@ -37,9 +37,7 @@ def step_plan(s: Services, w: Work, db: Db) -> None:
         )
         if p.kind == DateKind.ACTIONABLE:  # each of the customer's points is answered by then
             for point in w.points:
-                commitments.make(
-                    db, t.id, DateKind.POINT, p.due, s.when(p.due, t), w.now, point=point
-                )
+                _date_point(s, w, db, point, p.due)
         due = p.due.astimezone(s.calendar.tz).isoformat()
         why = "revised at intake" if p.missed else "policy"
         if p.kind == DateKind.ACTIONABLE and w.later is not None:
@@ -81,12 +79,25 @@ def _plan_follow_up(s: Services, w: Work, db: Db) -> None:
     reply = next(p for p in w.policy if p.kind == DateKind.ACTIONABLE)
     due = w.follow_up_due = likely_date(s, db, t.se, reply.due, w.now)
     for point in new:
-        commitments.make(db, t.id, DateKind.POINT, due, s.when(due, t), w.now, point=point)
+        _date_point(s, w, db, point, due)
     later = (
         "" if due == reply.due else f" ({s.directory.name_of(t.se)} is likely later: see status)"
     )
     why = f"{len(new)} new point(s), each dated{later}"
     w.decide("plan:follow-up", due.astimezone(s.calendar.tz).isoformat(), why)
+
+
+def _date_point(s: Services, w: Work, db: Db, point: str, due: datetime) -> None:
+    """One of the customer's points, dated: by ``due``, or, when it is a request the SC
+    answers on this ticket (a quote beside a technical question), by the SC's own date."""
+    t, share = w.the_ticket, w.sc_share
+    owner = ""
+    if share is not None and any(point == p for p, _ in share.points):
+        owner, due = share.owner, share.due
+    commitments.make(db, t.id, DateKind.POINT, due, s.when(due, t), w.now, point=point, owner=owner)
+    if owner:
+        why = f"the SC's request: {s.directory.name_of(owner)} answers it"
+        w.decide("plan:point", due.astimezone(s.calendar.tz).isoformat(), why)
 
 
 def _tells_us(w: Work) -> bool:

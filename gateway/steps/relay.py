@@ -88,12 +88,12 @@ def _problems(a: Acting, reply: SeReply) -> list[str]:
             " into it) and send again. This is what would have gone out:\n\n" + reply.text
         ]
     problems = []
-    if not s.directory.is_se(a.sender):
+    if a.sharing:
         problems += [
-            f"{c.line}: only an SE can do that" for c in reply.commands if not TABLE[c.name].sc_may
+            f"{c.line}: only {s.directory.name_of(t.se)}, who owns {t.key}, can do that"
+            for c in reply.commands
+            if not TABLE[c.name].sc_may
         ]
-        if reply.text:
-            problems.append("only an SE can answer the customer; an SC can add a #note")
     for c in reply.commands:
         if problem := TABLE[c.name].check(a, c.arg):
             problems.append(f"{c.line}: {problem}")
@@ -169,12 +169,18 @@ def _relay(a: Acting, reply: SeReply) -> None:
             lambda due: s.when(due, t),
             a.sender,
             a.now,
+            a.owes,
         )
     else:
         carried = []
     a.mails.append(_reply(a, people, inline, carried, files, left_out))
     _say_files(a, files, left_out, carried)
-    met = ledger.responded(db, t, a.now, points_too=False) if answered or a.when else 0
+    # An SC answering their request on the SE's ticket leaves the SE's next step owed.
+    met = (
+        ledger.responded(db, t, a.now, points_too=False)
+        if (answered or a.when) and not a.sharing
+        else 0
+    )
     if not answered:
         a.done.append(_not_an_answer(kind, a.when is not None, points))
     if points:

@@ -24,6 +24,7 @@ def step_route(s: Services, w: Work, db: Db) -> None:
             text=msg.text or msg.html,
             today=cal.local_date(w.now),
             in_hours=cal.is_open(w.row.received_at),
+            at=w.row.received_at,
         )
         if not s.directory.preferred(req)[2]:  # only the load rule is left: count open tickets
             stored = tickets.loads(db)

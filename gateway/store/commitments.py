@@ -22,6 +22,8 @@ class Commitment:
     told: str
     point: str = ""
     promised: bool = True  # told to the customer as a date (a policy resolution is a target)
+    owner: str = ""  # who owes it: '' the ticket's owner, else an SC answering their request
+    made_at: datetime | None = None
 
 
 def make(
@@ -35,11 +37,23 @@ def make(
     made_by: str = "policy",
     point: str = "",
     promised: bool = True,
+    owner: str = "",
 ) -> int:
     cur = db.execute(
         "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, revision_of, made_by,"
-        " point, promised) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (ticket_id, kind, ts(due_at), told, ts(now), revision_of, made_by, point, int(promised)),
+        " point, promised, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            ticket_id,
+            kind,
+            ts(due_at),
+            told,
+            ts(now),
+            revision_of,
+            made_by,
+            point,
+            int(promised),
+            owner.lower(),
+        ),
     )
     commitment_id = int(cur.fetchone()[0])
     if revision_of is not None:
@@ -181,7 +195,7 @@ def replies_of(db: Db, se: str, since: datetime) -> list[tuple[datetime, datetim
     return [(from_ts(r[1]), from_ts(r[2])) for r in cur.fetchall()]
 
 
-_COLUMNS = "commitments.id, ticket_id, kind, due_at, told, point, promised"
+_COLUMNS = "commitments.id, ticket_id, kind, due_at, told, point, promised, owner, made_at"
 
 
 def standing(alias: str = "") -> str:
@@ -195,7 +209,9 @@ OPEN = standing()
 
 
 def _row(r: Any) -> Commitment:
-    return Commitment(r[0], r[1], DateKind(r[2]), from_ts(r[3]), r[4], r[5], bool(r[6]))
+    return Commitment(
+        r[0], r[1], DateKind(r[2]), from_ts(r[3]), r[4], r[5], bool(r[6]), r[7], from_ts(r[8])
+    )
 
 
 def meet_one(db: Db, commitment_id: int, now: datetime) -> None:

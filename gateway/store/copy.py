@@ -37,6 +37,7 @@ TABLES = (
     "web_users",
     "web_keys",
     "web_actions",
+    "last_sent",
 )
 # Columns that may point at a later row of the same table: copied as NULL, then set.
 _LATER = {"tickets": ("merged_into",), "commitments": ("revision_of", "superseded_by")}

@@ -147,6 +147,10 @@ class Speech:
     def status(self, state: str, se: str) -> str:
         return self._get("status", state).format(se=se)
 
+    def report_subject(self, open_count: int, day: datetime) -> str:
+        """The customer report's subject: how many tickets are open, as of which day."""
+        return self._get("report", "subject").format(open=open_count, day=self._day(day))
+
     def ask(self, detail: str, product: str = "") -> str:
         """A detail we ask a fault report for ('which version of exports you are running')."""
         if not product and f"{detail}_unnamed" in self.words.get("asks", {}):

@@ -80,7 +80,8 @@ class SignInPages(SiteBase):
             who=person.address, at=now.timestamp(), gen=gen, csrf=auth.new_csrf()
         )
         event(log, "web-login", address=person.address, client=client)
-        return RedirectResponse(local_target(fields.get("next", "")), status_code=303)
+        # No page asked for: home (an SC's board, everyone else's ticket list).
+        return RedirectResponse(local_target(fields.get("next", "") or "/"), status_code=303)
 
     def _login_again(
         self, request: Request, fields: dict[str, str], status: int, error: str

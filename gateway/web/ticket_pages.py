@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta
 from typing import get_args
 from urllib.parse import urlencode
 
@@ -16,7 +17,11 @@ from starlette.responses import (
 )
 
 from gateway.core.config import Priority
-from gateway.core.models import TicketState
+from gateway.core.models import Periodic, Role, TicketState
+from gateway.promise.calendar import BusinessCalendar
+from gateway.promise.followup import sections
+from gateway.store import Db, board, sends
+from gateway.store.board import Board
 from gateway.store.views import (
     Due,
     TicketFilter,
@@ -43,7 +48,31 @@ class TicketPages(SiteBase):
     # -- tickets ---------------------------------------------------------------------------
 
     async def home(self, request: Request, who: auth.Viewer) -> Response:
-        return RedirectResponse("/tickets", status_code=303)
+        """An SC's home is their accounts' board (what their digest says); everyone else's the
+        ticket list."""
+        if who.role is not Role.SC:
+            return RedirectResponse("/tickets", status_code=303)
+        config, now = self.config(), self.clock.now()
+        accounts = [a.name for a in config.accounts if a.sc.lower() == who.address.lower()]
+        cal = BusinessCalendar.from_config(config.hours)
+        today = cal.local_date(now)
+        day_ends = cal.end_of_day(today) if cal.is_business_day(today) else now
+
+        def read(db: Db) -> tuple[datetime, Board]:
+            last = sends.last(db, Periodic.SC_DIGEST, who.address)
+            since = last or now - timedelta(days=1)
+            return since, board.of(db, accounts, since, day_ends)
+
+        since, found = await self.reader.run(read)
+        names = {p.address: p.name for p in config.people}
+        return self.page(
+            request,
+            "board.html.j2",
+            accounts=accounts,
+            since=self._local(since),
+            open=len(found.open),
+            sections=sections(lambda a: names.get(a.lower(), a), self._local, found),
+        )
 
     async def ticket_list(self, request: Request, who: auth.Viewer) -> Response:
         q = request.query_params

@@ -35,6 +35,23 @@ def parse_window(text: str) -> tuple[time, time]:
     return start, end
 
 
+def check_timezone(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {v!r}") from exc
+    return v
+
+
+def check_windows(v: list[str]) -> list[str]:
+    """Open windows of one day, HH:MM-HH:MM each, not overlapping."""
+    parsed = sorted(parse_window(w) for w in v)
+    for (_, end), (start, _) in itertools.pairwise(parsed):
+        if start < end:
+            raise ValueError("windows overlap")
+    return v
+
+
 class HoursSection(Section):
     timezone: str = Field("America/New_York", description="The support team's time zone.")
     holidays_country: str = Field("US", description="Public holidays of this country are closed.")
@@ -53,20 +70,12 @@ class HoursSection(Section):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}") from exc
-        return v
+        return check_timezone(v)
 
     @field_validator("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     @classmethod
     def _windows(cls, v: list[str]) -> list[str]:
-        parsed = sorted(parse_window(w) for w in v)
-        for (_, end), (start, _) in itertools.pairwise(parsed):
-            if start < end:
-                raise ValueError("windows overlap")
-        return v
+        return check_windows(v)
 
     @_model_validator(mode="after")
     def _calendar(self) -> HoursSection:
@@ -109,6 +118,21 @@ class PriorityTargets(Section):
     )
 
 
+class ScTargets(Section):
+    """What an SC owes on the requests they own (quotes, pricing, licences, invoices,
+    contracts: [[requests]])."""
+
+    acknowledge_minutes: int = Field(
+        15, ge=1, description="Acknowledgement target (the gateway acknowledges at once)."
+    )
+    reply_business_hours: float = Field(
+        1,
+        gt=0,
+        description="The SC's actionable reply, this many of their working hours after the"
+        " mail (in the SC's hours; outside them, from when who covers is working).",
+    )
+
+
 class SlaSection(Section):
     acknowledge_minutes: int = Field(
         60, ge=1, description="Acknowledgement target (the gateway acknowledges at once)."
@@ -124,6 +148,9 @@ class SlaSection(Section):
     )
     after_hours_resolution_business_days: int = Field(
         2, ge=0, description="After hours: resolution this many business days after that."
+    )
+    sc: ScTargets = Field(
+        default_factory=ScTargets, description="The SC's targets on the requests they own."
     )
     tiers: list[TierTargets] = Field(
         default_factory=list,
@@ -324,3 +351,30 @@ class SchedulerSection(Section):
     tick_seconds: float = Field(
         30, gt=0, description="How often due commitments are checked (real seconds)."
     )
+
+
+class ReportsSection(Section):
+    """What goes out on a calendar: the SC's digest and the customer's report."""
+
+    sc_digest: bool = Field(
+        True,
+        description="Each SC gets a digest at the start of their working day: their accounts'"
+        " new tickets, dates due that day, at risk, missed, resolved since the last digest,"
+        " unhappy customers (skipped when there is nothing).",
+    )
+    customer_every_weeks: int = Field(
+        2,
+        ge=0,
+        description="Each account gets a report of its tickets every this many weeks (0: never;"
+        " accounts[].report = false: not that account).",
+    )
+    customer_weekday: str = Field(
+        "fri", description="The day the customer report goes, at the team's opening."
+    )
+
+    @field_validator("customer_weekday")
+    @classmethod
+    def _weekday(cls, v: str) -> str:
+        if v not in WEEKDAYS:
+            raise ValueError(f"one of {', '.join(WEEKDAYS)}")
+        return v

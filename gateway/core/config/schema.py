@@ -19,6 +19,7 @@ from gateway.core.config.base import (
 from gateway.core.config.policy import (
     CapacitySection,
     HoursSection,
+    ReportsSection,
     RetentionSection,
     RetrySection,
     SafetySection,
@@ -40,9 +41,11 @@ from gateway.core.config.team import (
     Person,
     Product,
     RelaySection,
+    RequestKind,
     RotaSection,
     RoutingSection,
     SupportSection,
+    default_requests,
 )
 from gateway.core.models import Role
 
@@ -73,6 +76,12 @@ class Config(Section):
     articles: list[Article] = Field(
         default_factory=list, description="Self-help articles suggested in acknowledgements."
     )
+    requests: list[RequestKind] = Field(
+        default_factory=default_requests,
+        description="Requests the account's SC owns (quote, pricing, licence, billing, contract"
+        " out of the box), recognised by their words in the customer's points; [] = none.",
+    )
+    reports: ReportsSection = Field(default_factory=ReportsSection)
 
     def secret_problems(self) -> list[tuple[str, str]]:
         """(key, why) for each secret this config uses that cannot be read now."""
@@ -138,6 +147,8 @@ class Config(Section):
         for i, a in enumerate(self.accounts):
             yield from ref(f"accounts[{i}].se", a.se, Role.SE, False)
             yield from ref(f"accounts[{i}].sc", a.sc, Role.SC, False)
+            yield from ref(f"accounts[{i}].backup_se", a.backup_se, Role.SE, False)
+            yield from ref(f"accounts[{i}].backup_sc", a.backup_sc, Role.SC, False)
             if a.product and a.product not in products:
                 yield f"accounts[{i}].product", f"{a.product} is not in [[products]]"
             if not a.domains and not a.addresses:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import colorsys
 import re
-from datetime import date
+from datetime import date, time
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -17,7 +17,10 @@ from gateway.core.config.base import (
     check_language,
 )
 from gateway.core.config.policy import (
+    check_timezone,
+    check_windows,
     parse_days,
+    parse_window,
 )
 from gateway.core.models import Role
 from gateway.text.details import Detail
@@ -98,7 +101,38 @@ class Person(Section):
     name: str = Field(description="Full name, as shown to customers.")
     address: str = Field(description="Email address.")
     role: Role = Field(description="se (support engineer), sc (sales consultant) or lead.")
-    timezone: str = Field("", description="The person's time zone (informational); '' = team's.")
+    timezone: str = Field(
+        "", description="The person's time zone, in which their hours are given; '' = the team's."
+    )
+    hours: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Their working hours (shift) per weekday in their time zone, e.g. {mon ="
+        ' ["09:00-17:00"], tue = ["09:00-13:00"]}; a weekday not named is off; {} = the team\'s'
+        " open hours. New mail and dates outside them go to who covers.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return check_timezone(v) if v else v
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, windows in v.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"{day!r} is not a weekday ({', '.join(WEEKDAYS)})")
+            check_windows(windows)
+        if v and not any(v.values()):
+            raise ValueError("no working hours on any weekday")
+        return v
+
+    def weekly(self) -> list[list[tuple[time, time]]] | None:
+        """Their shift's windows, Monday first (None: the team's open hours)."""
+        if not self.hours:
+            return None
+        return [sorted(parse_window(w) for w in self.hours.get(d, [])) for d in WEEKDAYS]
+
     away: list[str] = Field(
         default_factory=list,
         description='Days away: dates and ranges, e.g. ["2026-12-24", "2026-12-28..2027-01-01"].',
@@ -134,6 +168,9 @@ class Account(Section):
         "", description="The SC in CC instead of the account's SC while they are away."
     )
     se: str = Field("", description="Address of the account's support engineer.")
+    backup_se: str = Field(
+        "", description="The SE who covers for the account's SE outside their hours or on leave."
+    )
     product: str = Field("", description="The account's product (a [[products]] name), if one.")
     tier: str = Field(
         "", description="Support tier: its targets are in sla.tiers (else informational)."
@@ -141,6 +178,18 @@ class Account(Section):
     language: str = Field(
         "", description="Language of the account's customer mail (e.g. de); '' detects it."
     )
+    report: bool = Field(
+        True, description="The account gets the customer report (reports.customer_every_weeks)."
+    )
+    report_contacts: list[str] = Field(
+        default_factory=list,
+        description="Who gets the account's customer report; [] = the people on its open tickets.",
+    )
+
+    @field_validator("report_contacts")
+    @classmethod
+    def _contacts(cls, v: list[str]) -> list[str]:
+        return [check_address(a) for a in v]
 
     @field_validator("language")
     @classmethod
@@ -236,3 +285,102 @@ class RoutingSection(Section):
     escalation: str = Field(
         "", description="Escalation contact (a configured person), told of repeated misses."
     )
+
+
+def default_requests() -> list[RequestKind]:
+    """The requests an SC owns out of the box (the example config lists the same)."""
+    return [
+        RequestKind(
+            name="quote",
+            words={
+                "en": [
+                    "a quote",
+                    "the quote",
+                    "our quote",
+                    "quote for",
+                    "quotation",
+                    "price offer",
+                ],
+                "de": ["angebot", "kostenvoranschlag"],
+                "es": ["presupuesto", "cotización", "cotizacion"],
+            },
+        ),
+        RequestKind(
+            name="pricing",
+            words={
+                "en": ["pricing", "price list", "how much does", "how much do"],
+                "de": ["preis", "preise", "preisliste", "kosten"],
+                "es": ["precio", "precios", "cuánto cuesta", "cuanto cuesta"],
+            },
+        ),
+        RequestKind(
+            name="licence",
+            words={
+                "en": [
+                    "more licences",
+                    "more licenses",
+                    "additional licences",
+                    "additional licenses",
+                    "extra licences",
+                    "extra licenses",
+                    "licence renewal",
+                    "license renewal",
+                    "renewal",
+                    "renew",
+                ],
+                "de": ["weitere lizenzen", "zusätzliche lizenzen", "verlängerung", "verlängern"],
+                "es": [
+                    "más licencias",
+                    "licencias adicionales",
+                    "renovación",
+                    "renovacion",
+                    "renovar",
+                ],
+            },
+        ),
+        RequestKind(
+            name="billing",
+            words={
+                "en": [
+                    "an invoice",
+                    "our invoice",
+                    "our invoices",
+                    "the invoice for",
+                    "invoice number",
+                    "copy of the invoice",
+                    "billing question",
+                    "billed",
+                    "refund",
+                    "credit note",
+                ],
+                "de": ["rechnung", "rechnungen", "zahlung", "abrechnung", "gutschrift"],
+                "es": ["factura", "facturas", "facturación", "facturacion", "pago", "reembolso"],
+            },
+        ),
+        RequestKind(
+            name="contract",
+            words={
+                "en": ["contract", "agreement", "purchase order", "terms of service"],
+                "de": ["vertrag", "vertrags", "bestellung"],
+                "es": ["contrato", "orden de compra"],
+            },
+        ),
+    ]
+
+
+class RequestKind(Section):
+    """A kind of request the account's SC owns (a quote, an invoice): recognised by its words
+    in the customer's points, routed to the SC with the SC's targets (sla.sc)."""
+
+    name: str = Field(description="The kind's name, as explain and the SC's copy show it.")
+    words: dict[str, list[str]] = Field(
+        description="Words and phrases that show it, per language code (en, de, es, ...);"
+        " matched as whole words, case-insensitive."
+    )
+
+    @field_validator("words")
+    @classmethod
+    def _words(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for language in v:
+            check_language(language)
+        return {lang: [w.strip().lower() for w in ws if w.strip()] for lang, ws in v.items()}

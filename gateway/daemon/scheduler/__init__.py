@@ -31,9 +31,11 @@ from gateway.core.waits import wait_any
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.scheduler import (
     cover,
+    customer_reports,
     dead_letters,
     retention,
     revise,
+    sc_digests,
     status_updates,
     warn_due,
 )
@@ -46,7 +48,15 @@ log = logging.getLogger("gateway.scheduler")
 
 # A pass, in order: each job returns how many tickets got mail queued; retention comes last.
 Job = Callable[["Scheduler", datetime], Awaitable[int]]
-JOBS: tuple[Job, ...] = (cover.run, warn_due.run, revise.run, status_updates.run, dead_letters.run)
+JOBS: tuple[Job, ...] = (
+    cover.run,
+    warn_due.run,
+    revise.run,
+    status_updates.run,
+    dead_letters.run,
+    sc_digests.run,  # after the dates' jobs: the digest tells what they did
+    customer_reports.run,
+)
 
 
 class Scheduler:
@@ -130,6 +140,16 @@ class Scheduler:
                 reason,
             )
             return False
+
+    def fault(self, component: str, exc: Exception) -> None:
+        """Our fault in a job about no one ticket (a digest, a report): logged with its
+        traceback and counted; nothing was recorded, so the next pass tries again."""
+        if transient(exc):
+            raise exc
+        if self.metrics is not None:
+            self.metrics.internal_errors.labels(component="scheduler").inc()
+        self.last_error = f"{component}: {type(exc).__name__}: {exc}"
+        log.error("%s-failed error=%s", component, "".join(traceback.format_exception(exc)))
 
     def told(self, t: Ticket) -> dict[str, object]:
         """The names a mail to the customer says: theirs and their SE's."""

@@ -84,7 +84,9 @@ def _revise(
             DateKind.RESOLUTION,
         ):
             # (a resolution here is an engineer's promise: revised like any date told)
-            due = max(new_due, c.due_at)
+            # An SC's point is theirs to keep: the policy's revised date, in their hours.
+            owner_due = s.directory.hours_of(c.owner).within(s.policy.revised(now), now)
+            due = max(owner_due if c.owner else new_due, c.due_at)
             line["new_words"] = s.when(due, t)
             commitments.make(
                 db,
@@ -97,6 +99,7 @@ def _revise(
                 made_by="revision",
                 point=c.point,
                 promised=c.promised,
+                owner=c.owner,
             )
             revisions.append(line)
         else:
@@ -117,7 +120,9 @@ def _revise(
         "escalated": bool(escalate),
     }
     mails = []
-    sc = (t.sc,) if t.sc else ()
+    # The alert goes to who owed the dates (the SC for their own points), the SC in CC.
+    owners = tuple(dict.fromkeys((c.owner or t.se).lower() for c in marked)) or (t.se,)
+    sc = (t.sc,) if t.sc and t.sc.lower() not in owners else ()
     if revisions:
         mails.append(
             s.composer.build(
@@ -128,13 +133,14 @@ def _revise(
                 customer,
             )
         )
-    cc = tuple(dict.fromkeys([*sc, *([s.config.routing.escalation] if escalate else [])]))
+    extra = [s.config.routing.escalation] if escalate else []
+    cc = tuple(a for a in dict.fromkeys([*sc, *extra]) if a.lower() not in owners)
     mails.append(
         s.composer.build(
             MailKind.MISSED_ALERT,
             Template.MISSED_ALERT,
             t,
-            Envelope(to=(t.se,), cc=cc),
+            Envelope(to=owners, cc=cc),
             context,
             subject=f"[{t.key}] "
             + (

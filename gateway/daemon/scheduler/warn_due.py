@@ -46,20 +46,36 @@ async def run(sch: Scheduler, now: datetime) -> int:
             continue
 
         def job(db: Db, ticket_id: int = ticket_id) -> bool:
-            soon = commitments.unwarned_before(db, horizon, after, OWED, ticket_id)
+            soon = [
+                c
+                for c in commitments.unwarned_before(db, horizon, after, OWED, ticket_id)
+                if _halfway(c, now)
+            ]
             if not soon:
                 return False
             t = tickets.get(db, ticket_id)
             commitments.mark_warned(db, [c.id for c in soon], now)
-            sch.queue(db, t, [_warning(sch, t, soon, now)], now)
-            event(log, "due-soon", ticket=t.key, se=t.se, dates=len(soon))
+            # Each owner hears of their own dates: the SE, and an SC of the requests they own.
+            owners: dict[str, list[Commitment]] = {}
+            for c in soon:
+                owners.setdefault(c.owner or t.se, []).append(c)
+            sch.queue(db, t, [_warning(sch, t, who, cs, now) for who, cs in owners.items()], now)
+            event(log, "due-soon", ticket=t.key, se=t.se, dates=len(soon), owners=len(owners))
             return True
 
         warned += await sch.per_ticket(ticket_id, now, job)
     return warned
 
 
-def _warning(sch: Scheduler, t: Ticket, soon: list[Commitment], now: datetime) -> Outbound:
+def _halfway(c: Commitment, now: datetime) -> bool:
+    """A short date (an SC's hour) is warned of once half its time has gone, not the moment
+    it is made: the copy that gave it is warning enough."""
+    return c.made_at is None or now - c.made_at >= (c.due_at - c.made_at) / 2
+
+
+def _warning(
+    sch: Scheduler, t: Ticket, owner: str, soon: list[Commitment], now: datetime
+) -> Outbound:
     s = sch.s
 
     def said(c: Commitment) -> str:
@@ -73,7 +89,7 @@ def _warning(sch: Scheduler, t: Ticket, soon: list[Commitment], now: datetime) -
         MailKind.DUE_SOON,
         Template.NOTE,
         t,
-        Envelope(to=(t.se,), reply_to=relay_for(s, t)),
+        Envelope(to=(owner,), reply_to=relay_for(s, t)),
         {
             "author": "the gateway",
             "note": f"{t.key} ({t.customer_name or t.customer_address}) is due soon: {lines}."

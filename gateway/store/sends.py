@@ -1,0 +1,24 @@
+"""When a mail that goes on a calendar, or once per person, last went (``last_sent``): an SC's
+digest, an account's report, the hint to a writer to keep the SC in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateway.core.models import Periodic
+from gateway.store.db import Db, from_ts, ts
+
+
+def last(db: Db, kind: Periodic, whom: str) -> datetime | None:
+    row = db.execute(
+        "SELECT sent_at FROM last_sent WHERE kind = ? AND whom = ?", (kind, whom.lower())
+    ).fetchone()
+    return from_ts(row[0]) if row else None
+
+
+def mark(db: Db, kind: Periodic, whom: str, now: datetime) -> None:
+    db.execute(
+        "INSERT INTO last_sent (kind, whom, sent_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (kind, whom) DO UPDATE SET sent_at = excluded.sent_at",
+        (kind, whom.lower(), ts(now)),
+    )
