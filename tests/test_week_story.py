@@ -38,6 +38,9 @@ JANE, ROSALIE = "jane@acme.example", "r.payne@acme.example"
 SAM, DANA, CASEY = "sam@example.com", "dana@example.com", "casey@example.com"
 NEW_YORK = ZoneInfo("America/New_York")
 CUSTOMER_KINDS = {"ack", "reply", "eta", "revised-eta", "status-update"}
+# These stories count every mail a ticket's people get, step by step: the mail that goes on a
+# calendar (the SC's daily digest, the account's Friday report) is told by test_account_side.
+CALENDAR_OFF = {"sc_digest": False, "customer_every_weeks": 0}
 
 
 @pytest.fixture
@@ -102,7 +105,7 @@ def one(mails: list[Received], kind: str) -> Received:
 async def test_a_week_long_ticket_among_several_people(
     mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
 ) -> None:
-    config = make_config(mailbox)
+    config = make_config(mailbox, reports=CALENDAR_OFF)
     story = Story(mailbox, sink, clock)
     deliver, at = story.deliver, story.at
 
@@ -292,7 +295,7 @@ async def test_a_week_long_ticket_among_several_people(
 async def test_a_forward_and_a_merge_stay_threaded_end_to_end(
     mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
 ) -> None:
-    config = make_config(mailbox)
+    config = make_config(mailbox, reports=CALENDAR_OFF)
     async with running(config, clock):
         # Casey forwards Jane's mail as an attachment: the ticket is Jane's, threaded to her mail.
         mailbox.append(sc_forward("Please help Jane, key account.", attach=original_mail()))
@@ -342,7 +345,7 @@ async def test_a_hard_week_read_truly(
 ) -> None:
     """An urgent outage, a holding reply, news from the customer, a bottom-posted answer, a
     complaint and an Outlook-style answer: each read as a person would, nothing internal out."""
-    config = make_config(mailbox)
+    config = make_config(mailbox, reports=CALENDAR_OFF)
     story = Story(mailbox, sink, clock)
     deliver, at = story.deliver, story.at
     async with running(config, clock) as story.gw:

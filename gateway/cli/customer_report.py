@@ -23,7 +23,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preview",
         action="store_true",
-        help="print the report as it would go now (the only form: the daemon sends them)",
+        help="print the report as it would go now (the only form: the daemon sends them);"
+        " with no report_contacts, one for each person on its open tickets, of theirs",
     )
     parser.add_argument("--at", type=instant, default=None, help="as of this time (ISO 8601)")
 
@@ -31,7 +32,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
     from gateway.core.clock import FakeClock, SystemClock
     from gateway.core.models import Periodic
-    from gateway.daemon.scheduler.customer_reports import report
+    from gateway.daemon.scheduler.customer_reports import reports
     from gateway.pipeline.work import Services
     from gateway.store import sends
     from gateway.store.db import read_once
@@ -50,23 +51,25 @@ def main(args: argparse.Namespace, teams: list[tuple[str, Config]]) -> int:
     services = Services.build(config, clock)
     now = clock.now()
     try:
-        mail = read_once(
+        mails = read_once(
             config.database.target,
-            lambda db: report(
+            lambda db: reports(
                 services, db, account, sends.last(db, Periodic.CUSTOMER_REPORT, account.name), now
             ),
         )
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return 1
-    if mail is None:
-        print(f"{account.name}: no report now: no open ticket, nothing resolved since the last"
-              " report, or nobody to send it to")  # fmt: skip
+    if not mails:
+        print(f"{account.name}: no report now: no open ticket and nothing resolved since the"
+              " last report")  # fmt: skip
         return 0
-    msg = email.message_from_bytes(mail.raw, policy=email.policy.default)
-    for header in ("To", "Cc", "Subject"):
-        print(f"{header}: {msg[header] or ''}")
-    body = msg.get_body(("plain",))
-    print()
-    print(body.get_content() if body is not None else "")
+    for n, mail in enumerate(mails):
+        msg = email.message_from_bytes(mail.raw, policy=email.policy.default)
+        print("\n" + "-" * 72 + "\n" if n else "", end="")
+        for header in ("To", "Cc", "Subject"):
+            print(f"{header}: {msg[header] or ''}")
+        body = msg.get_body(("plain",))
+        print()
+        print(body.get_content() if body is not None else "")
     return 0

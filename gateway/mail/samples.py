@@ -33,15 +33,21 @@ _REVISION = {
 }
 
 
+# A request the SC answers beside the SE's points (see steps/requests.py).
+_SC_SHARE = {
+    "sc_points": ["Could you send us a <b>quote</b> for 20 more licences?"],
+    "sc_owner_name": "Casey Consultant",
+    "sc_words": _WHEN,
+}
+
+
 def sample_contexts() -> dict[Template, dict[str, Any]]:
     """Data shaped like what the gateway passes each template (HTML-hostile on purpose)."""
     people = {"customer_name": "Jane <Customer>", "se_name": "Sam Engineer"}
     return {
         Template.ACK: people
+        | _SC_SHARE
         | {
-            "sc_points": ["Could you send us a <b>quote</b> for 20 more licences?"],
-            "sc_owner_name": "Casey Consultant",
-            "sc_words": _WHEN,
             "sc_name": "Casey Consultant",
             "received_words": _WHEN,
             "actionable_words": _WHEN,
@@ -68,10 +74,8 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
             ],
         },
         Template.FOLLOW_UP_ACK: people
+        | _SC_SHARE
         | {
-            "sc_points": ["Could you send us a <b>quote</b> for 20 more licences?"],
-            "sc_owner_name": "Casey Consultant",
-            "sc_words": _WHEN,
             "concern": "We are very disappointed.",
             "concern_told": "sc",
             "sc_name": "Casey Consultant",
@@ -153,10 +157,8 @@ def sample_contexts() -> dict[Template, dict[str, Any]]:
         },
         Template.SE_CONFIRM: {"actor": "Sam Engineer", "done": ["resolved SUP-1001"]},
         Template.SE_COPY: people
+        | _SC_SHARE
         | {
-            "sc_points": ["Could you send us a <b>quote</b> for 20 more licences?"],
-            "sc_owner_name": "Casey Consultant",
-            "sc_words": _WHEN,
             "sc_name": "Casey Consultant",
             "received_words": _WHEN,
             "actionable_words": _WHEN,

@@ -14,9 +14,7 @@ from gateway.store import Db, commitments
 
 
 def step_plan(s: Services, w: Work, db: Db) -> None:
-    t = w.the_ticket
-    msg = w.message
-    w.points = points.extract(msg.text, msg.html, s.config.sla.max_points)
+    t = w.the_ticket  # w.points: the customer's, as the requests step read them
     if not (w.new_ticket or w.reopened):
         _plan_follow_up(s, w, db)
         return
@@ -40,6 +38,8 @@ def step_plan(s: Services, w: Work, db: Db) -> None:
                 _date_point(s, w, db, point, p.due)
         due = p.due.astimezone(s.calendar.tz).isoformat()
         why = "revised at intake" if p.missed else "policy"
+        if p.kind == DateKind.ACTIONABLE and s.directory.is_sc(t.se):
+            why = "the SC's target (sla.sc.reply_business_hours, in their working hours)"
         if p.kind == DateKind.ACTIONABLE and w.later is not None:
             why = "nobody can keep the policy's date: the likely one (see capacity)"
         w.decide(f"plan:{p.kind}", due, why)

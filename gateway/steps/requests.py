@@ -17,9 +17,10 @@ from gateway.store import Db
 def step_requests(s: Services, w: Work, db: Db) -> None:
     route, msg = w.route, w.message
     assert route is not None
+    # The customer's points, read once here for this step and the plan step after it.
+    asked = w.points = points.extract(msg.text, msg.html, s.config.sla.max_points)
     if not s.config.requests:
         return
-    asked = points.extract(msg.text, msg.html, s.config.sla.max_points)
     found = requests.owned(asked, s.config.requests)
     if not found:
         return

@@ -183,7 +183,8 @@ class Account(Section):
     )
     report_contacts: list[str] = Field(
         default_factory=list,
-        description="Who gets the account's customer report; [] = the people on its open tickets.",
+        description="Who gets the account's customer report, of all its tickets; [] = each person"
+        " on its open tickets, of the tickets they are on.",
     )
 
     @field_validator("report_contacts")

@@ -23,10 +23,10 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from gateway.core.log import event
-from gateway.core.models import Outbound, Ticket
+from gateway.core.models import Outbound, Periodic, Ticket
 from gateway.core.waits import wait_any
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.scheduler import (
@@ -76,6 +76,9 @@ class Scheduler:
         self.shunted = 0  # tickets waiting for a retry after an error (for /healthz)
         self.update_times_known = False  # computed again once at start and after a reload
         self.retained_at: datetime | None = None  # the last retention pass
+        # (kind, whom) -> the day a digest or report was last looked at and settled: the
+        # database is asked once a day, not every pass (another gateway may have sent it).
+        self.sent_on: dict[tuple[Periodic, str], date] = {}
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():

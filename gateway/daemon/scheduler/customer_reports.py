@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from gateway.core.config import Account
 from gateway.core.config.base import WEEKDAYS
 from gateway.core.log import event
-from gateway.core.models import MailKind, Outbound, Periodic
+from gateway.core.models import MailKind, Outbound, Periodic, Ticket
 from gateway.mail.mime import Envelope
 from gateway.mail.templating import Template
 from gateway.pipeline.work import Services
@@ -45,49 +45,68 @@ def due_today(s: Services, last: datetime | None, now: datetime) -> bool:
 
 async def run(sch: Scheduler, now: datetime) -> int:
     s = sch.s
-    if not s.config.reports.customer_every_weeks:
-        return 0
+    if not s.config.reports.customer_every_weeks or not due_today(s, None, now):
+        return 0  # not the report's day (or before the team opens): nothing to read
+    today = s.calendar.local_date(now)
     sent = 0
     for account in (a for a in s.config.accounts if a.report):
+        if sch.sent_on.get((Periodic.CUSTOMER_REPORT, account.name)) == today:
+            continue
 
         def job(db: Db, account: Account = account) -> bool:
             last = sends.last(db, Periodic.CUSTOMER_REPORT, account.name)
             if not due_today(s, last, now):
                 return False
             sends.mark(db, Periodic.CUSTOMER_REPORT, account.name, now)
-            mail = report(s, db, account, last, now)
-            if mail is None:
+            mails = reports(s, db, account, last, now)
+            if not mails:
                 return False
-            ledger.queue_unfiled(db, [mail], now)
-            event(log, "customer-report", account=account.name, to=len(mail.recipients))
+            ledger.queue_unfiled(db, mails, now)
+            event(log, "customer-report", account=account.name, mails=len(mails))
             return True
 
         try:
             sent += await sch.store.run(job)
+            sch.sent_on[(Periodic.CUSTOMER_REPORT, account.name)] = today  # settled for today
         except Exception as exc:  # ours (a template, a bug): the others go on, retried next pass
             sch.fault("customer-report", exc)
     return sent
 
 
-def report(
+def reports(
     s: Services, db: Db, account: Account, last: datetime | None, now: datetime
-) -> Outbound | None:
-    """The account's report as of ``now`` (None: no open ticket, nothing resolved, or nobody
-    to send it to)."""
+) -> list[Outbound]:
+    """The account's reports as of ``now``: one to ``report_contacts`` of all its tickets, or,
+    with none configured, one to each person on its open tickets of the tickets they are on (a
+    ticket's mail goes to its people and nobody else). None when there is nothing to report."""
     weeks = s.config.reports.customer_every_weeks or 2
-    since = last or now - timedelta(weeks=weeks)
-    found = board.of(db, [account.name], since, now)
+    found = board.of(db, [account.name], last or now - timedelta(weeks=weeks), now)
     if not found.open and not found.resolved:
-        return None
-    contacts = [a.lower() for a in account.report_contacts] or list(
-        dict.fromkeys(p for t in found.open for p in participants.of(db, t.id))
-    )
-    if not contacts:
-        return None
+        return []
+    if account.report_contacts:
+        whom = [a.lower() for a in account.report_contacts]
+        return [_mail(s, db, account, whom, found.open, found.resolved, now)]
+    people = {t.id: participants.of(db, t.id) for t in found.open + found.resolved}
+    mails = []
+    for person in dict.fromkeys(p for t in found.open for p in people[t.id]):
+        mine = [t for t in found.open if person in people[t.id]]
+        done = [t for t in found.resolved if person in people[t.id]]
+        mails.append(_mail(s, db, account, [person], mine, done, now))
+    return mails
+
+
+def _mail(
+    s: Services,
+    db: Db,
+    account: Account,
+    to: list[str],
+    open_: list[Ticket],
+    resolved: list[Ticket],
+    now: datetime,
+) -> Outbound:
     tz = s.calendar.tz
-    language = account.language or _usual([t.language for t in found.open + found.resolved])
-    speech = s.composer.speech(language)
-    nexts = board.next_dates(db, [t.id for t in found.open])
+    language = account.language or _usual([t.language for t in open_ + resolved])
+    nexts = board.next_dates(db, [t.id for t in open_])
     open_rows = [
         {
             "key": t.key,
@@ -96,27 +115,27 @@ def report(
             "what": kind_words(nexts[t.id].kind, nexts[t.id].point) if t.id in nexts else "",
             "next": when(nexts[t.id].due_at, tz) if t.id in nexts else "",
         }
-        for t in found.open
+        for t in open_
     ]
-    resolved = [
+    resolved_rows = [
         {"key": t.key, "subject": t.subject, "resolved": when(t.resolved_at or now, tz)}
-        for t in found.resolved
+        for t in resolved
     ]
     sc = account.sc or s.config.routing.default_sc
     return s.composer.build(
         MailKind.CUSTOMER_REPORT,
         Template.CUSTOMER_REPORT,
         None,
-        Envelope(to=tuple(contacts), cc=(sc,) if sc else ()),
+        Envelope(to=tuple(to), cc=(sc,) if sc else ()),
         {
-            "customer_name": "",  # several people read it: "Hello,"
+            "customer_name": "",  # an account's report: "Hello,"
             "account": account.name,
             "as_of": when(now, tz),
             "sc_name": s.directory.name_of(sc) if sc else "",
             "open": open_rows,
-            "resolved": resolved,
+            "resolved": resolved_rows,
         },
-        subject=speech.report_subject(len(found.open), now.astimezone(tz)),
+        subject=s.composer.speech(language).report_subject(len(open_), now.astimezone(tz)),
         language=language,
     )
 

@@ -32,6 +32,8 @@ async def run(sch: Scheduler, now: datetime) -> int:
     for sc, accounts in s.directory.sc_accounts().items():
         if not s.directory.on_shift(sc, now):
             continue  # their digest waits for the start of their shift
+        if sch.sent_on.get((Periodic.SC_DIGEST, sc)) == s.directory.hours_of(sc).local_date(now):
+            continue  # today's went (or had nothing to say): no need to ask the database
 
         def job(db: Db, sc: str = sc, accounts: list[str] = accounts) -> bool:
             hours = s.directory.hours_of(sc)
@@ -50,6 +52,7 @@ async def run(sch: Scheduler, now: datetime) -> int:
 
         try:
             sent += await sch.store.run(job)
+            sch.sent_on[(Periodic.SC_DIGEST, sc)] = s.directory.hours_of(sc).local_date(now)
         except Exception as exc:  # ours (a template, a bug): the others go on, retried next pass
             sch.fault("sc-digest", exc)
     return sent
