@@ -430,3 +430,23 @@ report_contacts = ["it@acme.example"]
     assert await hs.scalar("SELECT COUNT(*) FROM last_sent WHERE kind = 'customer-report'") == 0
     unknown = await cli("customer-report", "Nobody", "--preview", "--config", str(config))
     assert unknown.returncode == 2 and "no account 'Nobody' (Acme)" in unknown.stderr
+
+
+async def test_a_follow_up_asking_for_a_quote_gets_the_scs_own_date(hs: Harness) -> None:
+    await hs.receive(customer_mail(1, body=f"Hello,\n\n{WHY}\n"))
+    hs.clock.advance(timedelta(minutes=30))
+    follow_up = customer_mail(
+        2, subject="Re: Problem number 1", body=f"Hi,\n\n{QUOTE}\n",
+        in_reply_to="<customer-1@acme.example>", date=MONDAY_10 + timedelta(minutes=30),
+    )  # fmt: skip
+    await hs.receive(follow_up)
+    assert await hs.scalar("SELECT se FROM tickets") == "sam@example.com"  # still Sam's ticket
+    quote = await hs.scalar("SELECT owner || ' ' || due_at FROM commitments WHERE point LIKE"
+                            " '%quote%'")  # fmt: skip
+    owner, due = str(quote).split(" ")
+    assert owner == "casey@example.com" and local(due) == MONDAY_10 + timedelta(minutes=90)
+    text = " ".join(kind(hs, "ack")[1].text().split())
+    assert (
+        f"Casey Consultant, who looks after your account, will answer “{QUOTE}” by Monday"
+        " 23 November, 11:30 EST:" in text
+    )

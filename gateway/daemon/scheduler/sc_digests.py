@@ -43,7 +43,11 @@ async def run(sch: Scheduler, now: datetime) -> int:
                 return False
             sends.mark(db, Periodic.SC_DIGEST, sc, now)  # today's, sent or (empty) skipped
             since = last or now - timedelta(days=1)
-            found = board.of(db, accounts, since, hours.end_of_day(day))
+            # "Due today": by the end of the SC's day or the team's, whichever is later.
+            team = s.calendar.local_date(now)
+            ends = [hours.end_of_day(day)]
+            ends += [s.calendar.end_of_day(team)] if s.calendar.is_business_day(team) else []
+            found = board.of(db, accounts, since, max(ends))
             if not found:
                 return False
             ledger.queue_unfiled(db, [digest(s, sc, accounts, found, since, now)], now)
