@@ -450,3 +450,21 @@ async def test_a_follow_up_asking_for_a_quote_gets_the_scs_own_date(hs: Harness)
         f"Casey Consultant, who looks after your account, will answer “{QUOTE}” by Monday"
         " 23 November, 11:30 EST:" in text
     )
+
+
+async def test_an_scs_open_request_moves_to_who_covers_while_they_are_away(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    base = shifts()
+    people = [p.model_dump() for p in base.people]
+    for p in people:
+        if p["address"] == "casey@example.com":
+            p["away"] = ["2026-11-24"]  # Tuesday
+    config = make_config(people=people, accounts=[a.model_dump() for a in base.accounts])
+    async with harness(config, clock, sink) as h:
+        await h.receive(customer_mail(1, body=QUOTE))  # Monday: Casey's
+        assert await h.scalar("SELECT se FROM tickets") == "casey@example.com"
+        await h.later(timedelta(hours=23))  # Tuesday 09:00: Casey is away
+        assert await h.scalar("SELECT se FROM tickets") == "robin@example.com"
+        handed = [m for m in sink.messages if m["X-Support-Kind"] == "se-copy"][-1]
+        assert handed["To"] == "robin@example.com" and QUOTE in " ".join(handed.text().split())

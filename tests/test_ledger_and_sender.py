@@ -487,7 +487,7 @@ def test_the_demo_tells_the_whole_story() -> None:
         "and we will not manage that",
         "will reply by Wednesday 25 November, 17:00 EST",
         "[Tuesday 24 November, 08:15 EST] 2 business hours before the date, the SE is warned",
-        "1 acknowledgement, 1 SE copy, 1 warning, 1 revised ETA, 1 alert, 2 SC digest(s)",
+        "Done: 5 mails sent; 1 acknowledgement, 1 SE copy, 1 warning, 1 revised ETA, 1 alert;",
         "Casey (the SC) had her accounts' digest at the start of her day",
         "Due today (1):",
     ):

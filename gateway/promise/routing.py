@@ -91,6 +91,9 @@ class Directory:
         person = self.people.get(address.lower())
         return person is not None and person.role is Role.SC
 
+    def scs(self) -> list[str]:
+        return [p.address for p in self.config.people if p.role is Role.SC]
+
     def sc_accounts(self) -> dict[str, list[str]]:
         """Each SC's accounts (those naming them as their SC), by the SC's address."""
         out: dict[str, list[str]] = {}
@@ -147,7 +150,7 @@ class Directory:
         own = (account.sc if account else "") or self.config.routing.default_sc
         if not own:
             return "", "no SC for the account: the SE answers it"
-        others = [p.address for p in self.config.people if p.role is Role.SC]
+        others = self.scs()
         order = [own, (account.backup_sc if account else ""), self.config.routing.default_sc]
         for who in dict.fromkeys(a for a in (*order, *others) if a):
             if self.on_shift(who, at):

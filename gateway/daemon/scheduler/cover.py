@@ -24,12 +24,15 @@ log = logging.getLogger("gateway.scheduler")
 
 async def run(sch: Scheduler, now: datetime) -> int:
     """Each open ticket of an SE who is away today moves to who covers (the product's
-    backup, the account's SE, else the least-loaded SE who is in), who gets the whole
+    backup, the account's SE, else the least-loaded SE who is in), an SC's (a request they
+    own) to the account's backup SC, else the team's default SC; who covers gets the whole
     story; customer mail from then on names the person actually on it."""
     s = sch.s
     today = s.calendar.local_date(now)
     s.directory.set_mail_leave(await sch.store.run(lambda db: leave.current(db, today)))
-    away = [se for se in s.directory.ses() if not s.directory.available(se, today)]
+    # SEs, and SCs (the owners of requests they own: a quote, an invoice) away today.
+    owners = [*s.directory.ses(), *s.directory.scs()]
+    away = [who for who in owners if not s.directory.available(who, today)]
     if not away:
         return 0
     ids = await sch.store.run(lambda db: tickets.open_of(db, away))
@@ -40,9 +43,13 @@ async def run(sch: Scheduler, now: datetime) -> int:
             t = tickets.get(db, ticket_id)
             if t.state is TicketState.RESOLVED or s.directory.available(t.se, today):
                 return False
-            stored = tickets.loads(db)
-            loads = {se: Load(n, last) for se, (n, last) in stored.items()}
-            new, why = s.directory.se_cover(t.product, t.account, today, loads)
+            if s.directory.is_sc(t.se):
+                new = s.directory.sc_cover(t.se, t.account, today)
+                why = "SC who covers for the account"
+            else:
+                stored = tickets.loads(db)
+                loads = {se: Load(n, last) for se, (n, last) in stored.items()}
+                new, why = s.directory.se_cover(t.product, t.account, today, loads)
             if not new or new.lower() == t.se.lower():
                 return False
             tickets.update(db, t.id, se=new)
