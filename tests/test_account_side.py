@@ -19,8 +19,10 @@ from gateway.cli.sink import Received, SmtpSink
 from gateway.core.clock import FakeClock
 from gateway.core.config import Config, ConfigError, load_config, parse_config
 from gateway.core.config.team import default_requests
+from gateway.core.models import Periodic
 from gateway.mail.requests import kind_of, owned
 from gateway.promise.routing import Directory
+from gateway.store import Db, sends
 from tests.conftest import (
     MONDAY_10,
     NY,
@@ -468,3 +470,17 @@ async def test_an_scs_open_request_moves_to_who_covers_while_they_are_away(
         assert await h.scalar("SELECT se FROM tickets") == "robin@example.com"
         handed = [m for m in sink.messages if m["X-Support-Kind"] == "se-copy"][-1]
         assert handed["To"] == "robin@example.com" and QUOTE in " ".join(handed.text().split())
+
+
+async def test_a_days_digest_is_claimed_once_whoever_asks(hs: Harness) -> None:
+    """Two schedulers in a take-over, or one asked twice: one digest a day for each SC."""
+    monday, tuesday = MONDAY_10, MONDAY_10 + timedelta(days=1)
+
+    def claim(now: datetime, since: datetime) -> Callable[[Db], bool]:
+        return lambda db: sends.claim(db, Periodic.SC_DIGEST, "Casey@example.com", now, since)
+
+    midnight = MONDAY_10.replace(hour=0)
+    assert await hs.store.run(claim(monday, midnight))
+    assert not await hs.store.run(claim(monday + timedelta(hours=1), midnight))
+    assert await hs.store.run(claim(tuesday, midnight + timedelta(days=1)))
+    assert not await hs.store.run(claim(tuesday, midnight + timedelta(days=1)))

@@ -11,6 +11,8 @@ writing to us only (not the customer) is recorded on the ticket."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from gateway.commands import TABLE
 from gateway.core.models import Action, MailKind, Outbound, Periodic, Ticket
 from gateway.mail.mime import Envelope, staff_subject
@@ -77,8 +79,9 @@ def _memorialised(s: Services, w: Work, db: Db, t: Ticket, writer: str, met: int
         subject=staff_subject(t, "Copy", msg.subject),
     )
     mails = [copy]
-    if sends.last(db, Periodic.KEEP_SC_HINT, writer) is None:
-        sends.mark(db, Periodic.KEEP_SC_HINT, writer, w.now)
+    if sends.claim(
+        db, Periodic.KEEP_SC_HINT, writer, w.now, since=datetime.min.replace(tzinfo=UTC)
+    ):
         hint = (
             f"Your mail to {t.customer_address} on {t.key} is recorded on the ticket"
             + (f" ({met} of its dates met)" if met else "")

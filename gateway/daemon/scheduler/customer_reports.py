@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from gateway.core.config import Account
@@ -55,9 +55,11 @@ async def run(sch: Scheduler, now: datetime) -> int:
 
         def job(db: Db, account: Account = account) -> bool:
             last = sends.last(db, Periodic.CUSTOMER_REPORT, account.name)
-            if not due_today(s, last, now):
+            midnight = datetime.combine(today, time(0), tzinfo=s.calendar.tz)
+            if not due_today(s, last, now) or not sends.claim(
+                db, Periodic.CUSTOMER_REPORT, account.name, now, since=midnight
+            ):
                 return False
-            sends.mark(db, Periodic.CUSTOMER_REPORT, account.name, now)
             mails = reports(s, db, account, last, now)
             if not mails:
                 return False

@@ -5,7 +5,7 @@ the customers who sound unhappy with us; none on a day with nothing to say."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from gateway.core.log import event
@@ -39,9 +39,9 @@ async def run(sch: Scheduler, now: datetime) -> int:
             hours = s.directory.hours_of(sc)
             day = hours.local_date(now)
             last = sends.last(db, Periodic.SC_DIGEST, sc)
-            if last is not None and hours.local_date(last) >= day:
-                return False
-            sends.mark(db, Periodic.SC_DIGEST, sc, now)  # today's, sent or (empty) skipped
+            midnight = datetime.combine(day, time(0), tzinfo=hours.tz)
+            if not sends.claim(db, Periodic.SC_DIGEST, sc, now, since=midnight):
+                return False  # today's went (or, empty, was skipped)
             since = last or now - timedelta(days=1)
             # "Due today": by the end of the SC's day or the team's, whichever is later.
             team = s.calendar.local_date(now)
