@@ -470,6 +470,11 @@ async def test_an_scs_open_request_moves_to_who_covers_while_they_are_away(
         assert await h.scalar("SELECT se FROM tickets") == "robin@example.com"
         handed = [m for m in sink.messages if m["X-Support-Kind"] == "se-copy"][-1]
         assert handed["To"] == "robin@example.com" and QUOTE in " ".join(handed.text().split())
+        # Robin's shift starts at 12:00: their digest covers Acme today, Casey gets none.
+        await h.later(timedelta(hours=3, minutes=1))
+        digests = [m for m in sink.messages if m["X-Support-Kind"] == "sc-digest"]
+        assert [m["To"] for m in digests if "Tuesday" in m.text()] == ["robin@example.com"]
+        assert "Your accounts (Acme)" in digests[-1].text()
 
 
 async def test_a_days_digest_is_claimed_once_whoever_asks(hs: Harness) -> None:

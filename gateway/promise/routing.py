@@ -94,12 +94,13 @@ class Directory:
     def scs(self) -> list[str]:
         return [p.address for p in self.config.people if p.role is Role.SC]
 
-    def sc_accounts(self) -> dict[str, list[str]]:
-        """Each SC's accounts (those naming them as their SC), by the SC's address."""
+    def sc_accounts(self, today: date) -> dict[str, list[str]]:
+        """Each SC's accounts on ``today``, by the SC's address: those naming them as their
+        SC, and those whose SC is away while they cover (see :meth:`sc_cover`)."""
         out: dict[str, list[str]] = {}
         for a in self.config.accounts:
             if a.sc:
-                out.setdefault(a.sc.lower(), []).append(a.name)
+                out.setdefault(self.sc_cover(a.sc, a.name, today).lower(), []).append(a.name)
         return out
 
     def ses(self) -> list[str]:

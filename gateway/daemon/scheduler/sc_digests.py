@@ -29,7 +29,7 @@ async def run(sch: Scheduler, now: datetime) -> int:
     if not s.config.reports.sc_digest:
         return 0
     sent = 0
-    for sc, accounts in s.directory.sc_accounts().items():
+    for sc, accounts in s.directory.sc_accounts(s.calendar.local_date(now)).items():
         if not s.directory.on_shift(sc, now):
             continue  # their digest waits for the start of their shift
         if sch.sent_on.get((Periodic.SC_DIGEST, sc)) == s.directory.hours_of(sc).local_date(now):
