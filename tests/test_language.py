@@ -312,3 +312,28 @@ async def test_an_se_sets_the_tickets_language_when_detection_guessed_wrong(h: H
     assert "We will get back to you by Tuesday 24 November, 15:00 EST." in reply
     assert "the customer's mail is now written in English" in text(kind(h, "se-confirm")[0])
     assert await h.scalar("SELECT language FROM tickets") == "en"
+
+
+def test_the_reader_names_our_languages_on_labelled_text_and_no_wrong_one() -> None:
+    """A short run of scripts/bench-language: paragraph-length texts (three translated messages
+    from the machine's /usr/share/locale) in each language."""
+    from tests.bench_language import SHIPPED, labelled
+
+    for code in ("en", "de", "es", "fr", "ca", "tr", "ja"):
+        texts = labelled(code, 100, join=3)
+        if len(texts) < 100:
+            pytest.skip(f"this machine has too few {code} translations installed")
+        right = wrong = 0
+        for text in texts:
+            found, sure = language.detect(text)
+            right += sure >= language.SURE and found == code
+            wrong += sure >= language.SURE and found != code and found in SHIPPED
+        if code in SHIPPED:
+            assert right >= 93, (code, right)
+        assert wrong <= 2, (code, wrong)
+
+
+def test_english_words_in_a_mail_in_another_script_do_not_make_it_english() -> None:
+    assert language.detect("INSTEAD OF トリガーは FOR EACH ROW でなければなりません")[1] < 0.8
+    assert language.detect("Экспорт не работает с ошибкой E42 since this morning")[1] < 0.8
+    assert choose("Экспорт не работает", content_language="de").language == "de"
