@@ -8,7 +8,8 @@ Prints:
   baseline in the same run (imapclient batched fetch, mail-parser, an acknowledgement and an
   SE's copy composed with the standard library and sent; no logic, no database) and the ratio;
 - the daemon's peak RSS, and its RSS after start with 1,000 and with 100,000 stored tickets;
-- the scheduler's tick time with 100,000 and 1,000,000 stored commitments.
+- the scheduler's tick time with 100,000 stored commitments (and 1,000,000 with ``--million``:
+  seeding them takes half an hour).
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ import argparse
 import asyncio
 import html
 import os
+import re
 import sqlite3
 import statistics
 import tempfile
 import time
+import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -117,12 +121,44 @@ def backlog(dovecot: Dovecot, count: int, first: int) -> None:
                 c.append("INBOX", customer(first + n)[0])
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user and system, all threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stages(log: Path) -> dict[str, float]:
+    """The daemon's ``gateway_stage_cpu_seconds`` by stage, and the messages they count, from its
+    /metrics (its port is in its log)."""
+    port = re.search(r"metrics-up .*port=(\d+)", log.read_text())
+    if port is None:
+        return {}
+    with urllib.request.urlopen(f"http://127.0.0.1:{port[1]}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    out = {
+        m[1]: float(m[2])
+        for m in re.finditer(r'^gateway_stage_cpu_seconds_total\{stage="(\w+)"\} (\S+)', text, re.M)
+    }
+    taken = re.search(r"^gateway_stage_messages_total (\S+)", text, re.M)
+    out["messages"] = float(taken[1]) if taken else 0.0
+    return out
+
+
+@dataclass
+class Run:
+    rate: float  # messages a second
+    peak_kb: int  # the highest peak RSS of the daemons
+    cpu_ms: float  # the daemons' CPU time a message (all threads)
+    stages: dict[str, float]  # ms of CPU a message by pipeline stage (the processing threads)
+
+
 async def throughput(
     base: Path, dovecot: Dovecot, sink: SmtpSink, count: int, gateways: int = 1
-) -> tuple[float, int]:
+) -> Run:
     """A backlog in the mailbox, then ``gateways`` daemons on one database (the first leads:
     it fetches; all of them process and send): messages per second until every mail's
-    acknowledgement and SE copy are at the sink; the highest peak RSS of the daemons."""
+    acknowledgement and SE copy are at the sink; the highest peak RSS of the daemons, their
+    CPU time and the processing threads' by stage, a message."""
     backlog(dovecot, count, 200_000 + 100_000 * gateways)
     config = write_config(base, dovecot, sink, f"throughput-{gateways}")
     before = len(sink.messages)
@@ -142,10 +178,18 @@ async def throughput(
                 raise TimeoutError("throughput run did not finish")
         secs = time.monotonic() - t0
         peak = max(peak, *(rss_kb(proc.pid, "VmHWM") for proc in procs))
+        cpu = sum(cpu_seconds(proc.pid) for proc in procs)
+        by_stage: dict[str, float] = {}
+        for i in range(gateways):
+            figures = await asyncio.to_thread(stages, base / f"throughput-{gateways}-{i}.log")
+            for stage, value in figures.items():
+                by_stage[stage] = by_stage.get(stage, 0.0) + value
     finally:
         for proc in procs:
             await proc.stop(60)
-    return count / secs, peak
+    taken = by_stage.pop("messages", 0.0) or 1.0
+    per = {stage: 1000 * value / taken for stage, value in by_stage.items()}
+    return Run(count / secs, peak, 1000 * cpu / count, per)
 
 
 def acknowledgement(mail: mailparser.MailParser, sender: str) -> bytes:
@@ -305,10 +349,11 @@ async def main_async(args: argparse.Namespace, base: Path) -> None:
             f"p99 {p99 * 1000:.0f} ms",
             flush=True,
         )
-        rates, peak = {}, 0
-        for gateways in args.gateways:
-            rates[gateways], most = await throughput(base, dovecot, sink, args.backlog, gateways)
-            peak = max(peak, most)
+        runs = {
+            gateways: await throughput(base, dovecot, sink, args.backlog, gateways)
+            for gateways in args.gateways
+        }
+        peak = max(run.peak_kb for run in runs.values())
         # (last: the baseline leaves its mail in the mailbox)
         base_rate = await raw_baseline(dovecot, sink, args.backlog)
         print(
@@ -316,13 +361,18 @@ async def main_async(args: argparse.Namespace, base: Path) -> None:
             f" acknowledgement and a copy): {base_rate:.0f} messages/s",
             flush=True,
         )
-        for gateways, rate in rates.items():
+        for gateways, run in runs.items():
             print(
                 f"throughput ({args.backlog} backlog, {gateways} gateway"
-                f"{'s' if gateways > 1 else ''}): {rate:.0f} messages/s;"
-                f" ratio to the baseline {rate / base_rate:.2f}",
+                f"{'s' if gateways > 1 else ''}): {run.rate:.0f} messages/s;"
+                f" ratio to the baseline {run.rate / base_rate:.2f};"
+                f" CPU {run.cpu_ms:.1f} ms a message (the whole daemon)",
                 flush=True,
             )
+            if run.stages:
+                table = ", ".join(f"{k} {v:.2f}" for k, v in run.stages.items())
+                total = sum(run.stages.values())
+                print(f"  processing CPU, ms a message: {table}; total {total:.2f}", flush=True)
         print(f"peak RSS during the backlog: {peak / 1024:.0f} MB (per gateway)", flush=True)
         if CLUSTER is not None:
             return  # (the stored-ticket figures below fill a SQLite file)
@@ -333,7 +383,7 @@ async def main_async(args: argparse.Namespace, base: Path) -> None:
             f"{large / 1024:.0f} MB with 100,000",
             flush=True,
         )
-        for count in (100_000, 1_000_000):
+        for count in (100_000, 1_000_000) if args.million else (100_000,):
             print(
                 f"scheduler tick with {count:,} stored commitments: "
                 f"{await tick_time(base, count) * 1000:.1f} ms",
@@ -352,6 +402,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=int, default=100, help="mails for the latency figure")
     p.add_argument("--backlog", type=int, default=10_000, help="mails in the backlog")
     p.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    p.add_argument(
+        "--million",
+        action="store_true",
+        help="also time the tick with 1,000,000 stored commitments (seeding takes half an hour)",
+    )
     p.add_argument(
         "--gateways",
         type=lambda v: [int(n) for n in v.split(",")],

@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from gateway.cli.explain import explain
 from gateway.cli.sink import Received, SmtpSink
 from gateway.core.clock import FakeClock
 from gateway.core.config import Config, HoursSection
 from gateway.promise import load as capacity
 from gateway.promise.calendar import BusinessCalendar
+from gateway.store import commitments
 from tests.conftest import MONDAY_10, NY, customer_mail, harness, relay_reply
 from tests.harness import Harness
 
@@ -58,8 +61,9 @@ def test_an_se_owing_more_than_the_model_reads_keeps_no_new_date() -> None:
     owed = [NOW + timedelta(hours=1, seconds=i) for i in range(capacity.OWED_MAX + 100)]
     e = capacity.estimate(CAL, NOW, TUESDAY_10, se(owed))
     assert not e.keeps
-    # 501 replies at 8 a business day: 62.6 business days of 9 hours from Monday 10:00.
-    assert e.likely == CAL.add_business_time(NOW, timedelta(hours=9) * (501 / 8))
+    # 201 replies at 8 a business day: 25.1 business days of 9 hours from Monday 10:00.
+    assert capacity.OWED_MAX == 200
+    assert e.likely == CAL.add_business_time(NOW, timedelta(hours=9) * (201 / 8))
     assert f"more than {capacity.OWED_MAX} replies owed" in e.why
 
 
@@ -194,6 +198,30 @@ async def test_when_nobody_can_keep_it_the_customer_gets_a_later_date_and_the_le
         )
         assert why["route"]["se"] == "dana@example.com"
         assert why["eta"] == "2026-11-24T15:00:00-05:00"
+
+
+async def test_an_se_who_owes_more_than_the_check_reads_is_passed_over_without_reading_them(
+    make_config: Callable[..., Config],
+    clock: FakeClock,
+    sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store says "more than OWED_MAX" by an index walk; the check then reads none of the
+    SE's dates (a backlog's cost per mail stays flat) and the ticket goes to an SE who can."""
+    monkeypatch.setattr(capacity, "OWED_MAX", 3)
+    config = make_config(capacity={"replies_per_day": 20, "headroom": 1})
+    async with harness(config, clock, sink) as h:
+        for n in (3, 4):
+            assert not await h.store.run(
+                lambda db, n=n: commitments.owes_more_than(db, "sam@example.com", n)
+            )
+        await fill(h, 4)  # Sam took all four (he could keep each date when it came)
+        assert await h.store.run(lambda db: commitments.owes_more_than(db, "sam@example.com", 3))
+        raw = customer_mail("next", body="Why does the export fail with E42?")
+        why = await explain(config, raw, clock.now())
+        [reason] = [r for r in why["reasons"] if r.startswith("capacity:")]
+        assert "Sam Engineer: more than 3 replies owed at 20 a day, not before" in reason
+        assert why["route"]["se"] == "dana@example.com"
 
 
 async def test_an_urgent_mail_is_checked_against_its_own_reply_date(

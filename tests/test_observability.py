@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -65,6 +66,13 @@ async def test_metrics_and_health(
         assert "gateway_outbox_depth 0.0" in text
         assert 'gateway_commitments{state="open"}' in text
         assert "gateway_imap_up 1.0" in text
+        # Where the processing thread's CPU goes, by pipeline step, for both mails.
+        assert "gateway_stage_messages_total 2.0" in text
+        compose = re.search(
+            r'^gateway_stage_cpu_seconds_total\{stage="compose"\} (\S+)', text, re.M
+        )
+        assert compose is not None and float(compose[1]) > 0
+        assert 'gateway_stage_cpu_seconds_total{stage="record"}' in text
 
         # Our own fault (here a template that raises) holds the mail and says so.
         def broken(*args: object, **kwargs: object) -> object:

@@ -82,6 +82,8 @@ class Gateway:
         self.metrics = (
             Metrics(config.database.target, clock.now) if config.metrics.enabled else None
         )
+        if self.metrics is not None:
+            self.metrics.count_stages(self.services.stages)
         self.metrics_port = 0
         self.sender = Sender(
             self.store,

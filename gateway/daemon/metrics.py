@@ -17,10 +17,11 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, make_wsgi_app
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 
 from gateway.core.models import Action, MailClass, MailKind
+from gateway.pipeline.work import Stages
 from gateway.store import figures
 from gateway.store.db import Db, database_errors, read_once
 
@@ -95,6 +96,10 @@ class Metrics:
         for component in ("processor", "scheduler"):
             self.internal_errors.labels(component)
         self._thread: threading.Thread | None = None
+
+    def count_stages(self, stages: Stages) -> None:
+        """Export the processing thread's CPU time by pipeline step (read at scrape time)."""
+        self.registry.register(_StageFigures(stages))
 
     def observe_message(self, mail_class: str, action: str, lag_seconds: float) -> None:
         self.messages.labels(mail_class or "unknown", action).inc()
@@ -178,6 +183,26 @@ class _StoredFigures:
         )
         blocked.add_metric([], g.blocked)
         yield blocked
+
+
+class _StageFigures:
+    def __init__(self, stages: Stages) -> None:
+        self.stages = stages
+
+    def collect(self) -> Iterator[Any]:
+        cpu = CounterMetricFamily(
+            "gateway_stage_cpu_seconds",
+            "CPU time of the processing thread by pipeline step (and recording the outcome)",
+            labels=["stage"],
+        )
+        for stage, seconds in list(self.stages.seconds.items()):
+            cpu.add_metric([stage], seconds)
+        yield cpu
+        taken = CounterMetricFamily(
+            "gateway_stage_messages", "Messages the processing thread took through the pipeline"
+        )
+        taken.add_metric([], self.stages.messages)
+        yield taken
 
 
 @dataclass(frozen=True)

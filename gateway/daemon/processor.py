@@ -140,6 +140,7 @@ class Processor:
 
     def _journey(self, db: Db, w: Work) -> tuple[str, str]:
         done = run_pipeline(self.services, w, db)
+        started = time.thread_time()
         inbox.record_decisions(db, w.row.id, w.decisions)
         inbox.mark_done(
             db,
@@ -151,6 +152,8 @@ class Processor:
             ticket_id=w.ticket.id if w.ticket else None,
             now=w.now,
         )
+        self.services.stages.add("record", time.thread_time() - started)
+        self.services.stages.messages += 1
         return done.action.value, done.reason
 
     def _hold(self, db: Db, w: Work, exc: Exception) -> tuple[str, str]:

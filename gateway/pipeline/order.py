@@ -8,6 +8,7 @@ every step for one message inside one database transaction, so either all of a m
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from gateway.pipeline.work import Done, Services, Work
@@ -62,9 +63,15 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
 
 def run_pipeline(s: Services, w: Work, db: Db) -> Done:
     """Run every step; return how the message's journey ended."""
-    for _name, step in PIPELINE:
+    clock, stages = time.thread_time, s.stages
+    started = clock()
+    for name, step in PIPELINE:
         try:
             step(s, w, db)
         except Done as done:
             return done
+        finally:
+            ended = clock()
+            stages.add(name, ended - started)
+            started = ended
     raise AssertionError("the compose step always ends the journey")

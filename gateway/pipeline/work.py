@@ -30,6 +30,19 @@ class Done(Exception):
 
 
 @dataclass
+class Stages:
+    """CPU seconds the processing thread spent in each pipeline step (and in recording each
+    message's outcome), and how many messages it took through: what ``/metrics`` exports as
+    ``gateway_stage_cpu_seconds`` and the benchmark prints per message."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    messages: int = 0
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+
+@dataclass
 class Services:
     """Everything the steps need, built once from the config."""
 
@@ -40,6 +53,7 @@ class Services:
     directory: Directory
     composer: Composer
     ours: rules.Ours
+    stages: Stages = field(default_factory=Stages)
 
     @classmethod
     def build(cls, config: Config, clock: Clock) -> Services:

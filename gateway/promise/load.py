@@ -24,11 +24,12 @@ from datetime import date, datetime, timedelta
 from gateway.promise.calendar import BusinessCalendar
 from gateway.promise.words import when
 
-# The owed replies looked at, soonest first. An SE who owes more (at 7 a day, 70 business days of
-# work) keeps no new date whatever the rest are; their likely time is then a lower bound, and
-# each message's check stays as cheap with a backlog of 10,000 as with 500 (the check is
-# O(owed) per message: unbounded, a backlog took O(n^2)).
-OWED_MAX = 500
+# The owed replies looked at, soonest first. An SE who owes more (at 7 a day, 29 business days of
+# work, when a reply date is at most three days out) keeps no new date whatever the rest are;
+# their likely time is then a lower bound, and each message's check stays as cheap with a
+# backlog of 10,000 as with 200 (the check is O(owed) per message: unbounded, a backlog took
+# O(n^2)).
+OWED_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,11 @@ class Candidate:
 
     se: str
     name: str
-    owed: Sequence[datetime]  # the reply dates they owe (one per ticket)
+    owed: Sequence[datetime]  # the reply dates they owe (one per ticket), or none when swamped
     per_day: float  # replies a business day
     record: timedelta | None  # the record's percentile of their reply times, if enough replies
     away: Callable[[date], bool]
+    swamped: bool = False  # they owe more than OWED_MAX (their dates are not read)
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,8 @@ class Estimate:
 def estimate(cal: BusinessCalendar, now: datetime, due: datetime, c: Candidate) -> Estimate:
     """When ``c`` would likely answer a new reply due at ``due``."""
     owed = sorted(c.owed)
-    if len(owed) > OWED_MAX:
-        return _swamped(cal, now, c, owed[:OWED_MAX])
+    if c.swamped or len(owed) > OWED_MAX:
+        return _swamped(cal, now, c)
     done = _completions(cal, now, c, len(owed) + 1)  # done[m]: when m replies are through
     first = sum(1 for d in owed if d <= due)  # the new one waits for these
     # The earliest place in their queue that makes no reply they owe late that would be kept.
@@ -82,11 +84,11 @@ def estimate(cal: BusinessCalendar, now: datetime, due: datetime, c: Candidate) 
     return Estimate(c.se, likely, keeps, ", ".join(parts))
 
 
-def _swamped(cal: BusinessCalendar, now: datetime, c: Candidate, owed: list[datetime]) -> Estimate:
+def _swamped(cal: BusinessCalendar, now: datetime, c: Candidate) -> Estimate:
     """More than ``OWED_MAX`` replies owed: not before all of the first ``OWED_MAX`` are done."""
-    likely = _through(cal, now, c, len(owed) + 1)
+    likely = _through(cal, now, c, OWED_MAX + 1)
     why = (
-        f"{c.name}: more than {len(owed)} replies owed at {c.per_day:g} a day,"
+        f"{c.name}: more than {OWED_MAX} replies owed at {c.per_day:g} a day,"
         f" not before {when(likely, cal.tz)}"
     )
     return Estimate(c.se, likely, False, why)

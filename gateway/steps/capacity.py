@@ -58,10 +58,12 @@ def _candidate(s: Services, db: Db, se: str, now: datetime) -> capacity.Candidat
         ]
         if len(took) >= c.record_min_replies:
             record = capacity.percentile(took, c.record_percentile)
+    swamped = commitments.owes_more_than(db, se, capacity.OWED_MAX)
     return capacity.Candidate(
         se=se,
         name=d.name_of(se),
-        owed=commitments.owed_by(db, se, capacity.OWED_MAX + 1),
+        owed=[] if swamped else commitments.owed_by(db, se, capacity.OWED_MAX),
+        swamped=swamped,
         per_day=d.replies_per_day(se),
         record=record,
         away=d.is_away(se),

@@ -163,13 +163,23 @@ def due_unmet_for(
 
 
 # A reply is owed while a dated reply (or point) is open on a ticket whose ball is in our court.
-_REPLY_KINDS = "kind IN ('actionable', 'point') AND promised = 1"
+_REPLY_KINDS = "kind IN ('actionable', 'point') AND promised = 1"  # (index commitments_met_reply)
 
 
 def owed_of(db: Db, ticket_id: int) -> datetime | None:
     """The ticket's earliest standing reply date (kept on the ticket by triggers), if any."""
     row = db.execute("SELECT owed_at FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
     return from_ts(row[0]) if row and row[0] else None
+
+
+def owes_more_than(db: Db, se: str, count: int) -> bool:
+    """Whether ``se`` owes more than ``count`` reply dates (an index walk, no rows read out)."""
+    cur = db.execute(
+        "SELECT 1 FROM tickets WHERE se = ? AND state IN ('new', 'answered')"
+        " AND owed_at IS NOT NULL LIMIT 1 OFFSET ?",
+        (se, count),
+    )
+    return cur.fetchone() is not None
 
 
 def owed_by(db: Db, se: str, limit: int) -> list[datetime]:
@@ -188,8 +198,11 @@ def replies_of(db: Db, se: str, since: datetime) -> list[tuple[datetime, datetim
     and the points it answered are one)."""
     cur = db.execute(
         "SELECT DISTINCT c.ticket_id, c.made_at, c.met_at FROM commitments c"
-        " JOIN tickets t ON t.id = c.ticket_id"
-        f" WHERE c.met_at >= ? AND t.se = ? AND {_REPLY_KINDS}",
+        # (from the replies met lately, index commitments_met_reply, to their tickets: from the
+        # SE's tickets it read every ticket they ever had, a backlog's too)
+        " CROSS JOIN tickets t"
+        f" WHERE t.id = c.ticket_id AND c.met_at >= ? AND t.se = ? AND c.met_at IS NOT NULL"
+        f" AND {_REPLY_KINDS}",
         (ts(since), se),
     )
     return [(from_ts(r[1]), from_ts(r[2])) for r in cur.fetchall()]
