@@ -21,6 +21,8 @@ import os
 import re
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -327,6 +329,31 @@ async def tick_time(base: Path, count: int) -> float:
     return statistics.median(times)
 
 
+def command_times(config: Path, mail: Path, runs: int = 5) -> dict[str, float]:
+    """Each operator command a person types, the median of ``runs`` starts in seconds (the
+    installed entry point, as a shell runs it; the first run also fills the template cache)."""
+    entry = Path(sys.executable).with_name("support-gateway")
+    commands = {
+        "--help": ["--help"],
+        "check-config": ["check-config", "--config", str(config)],
+        "status": ["status", "--config", str(config)],
+        "explain": ["explain", "--config", str(config), str(mail)],
+    }
+    out = {}
+    for name, argv in commands.items():
+        samples = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            done = subprocess.run([str(entry), *argv], capture_output=True, check=False)
+            took = time.perf_counter() - t0
+            if done.returncode != 0:
+                raise RuntimeError(f"{name} failed: {done.stderr.decode()[-500:]}")
+            samples.append(took)
+        samples.sort()
+        out[name] = samples[len(samples) // 2]
+    return out
+
+
 async def main_async(args: argparse.Namespace, base: Path) -> None:
     global CLUSTER
     if args.engine == "postgresql":
@@ -347,6 +374,16 @@ async def main_async(args: argparse.Namespace, base: Path) -> None:
         print(
             f"latency (APPEND -> ack at the sink, {len(lat)} mails): p50 {p50 * 1000:.0f} ms, "
             f"p99 {p99 * 1000:.0f} ms",
+            flush=True,
+        )
+        times = await asyncio.to_thread(
+            command_times,
+            base / "latency.toml",
+            Path(__file__).parent.parent / "deploy" / "examples" / "customer-mail.eml",
+        )
+        print(
+            "command start-up (median of 5): "
+            + ", ".join(f"{name} {secs:.2f} s" for name, secs in times.items()),
             flush=True,
         )
         runs = {

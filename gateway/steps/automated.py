@@ -18,8 +18,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from email import message_from_bytes
 
-from flufl.bounce import scan_message
-
 from gateway.core.models import Action, MailClass, MailKind, Ticket
 from gateway.mail.mime import Envelope, staff_subject
 from gateway.mail.staff_reply import find_relay
@@ -42,6 +40,8 @@ def bounce_facts(raw: bytes) -> tuple[list[str], list[str], str]:
     """
     text = raw.decode("utf-8", "replace")
     ids = list(dict.fromkeys(_ID_LINE.findall(text)))
+    from flufl.bounce import scan_message  # 145 patterns: compiled when a bounce comes
+
     try:
         found = scan_message(message_from_bytes(raw))
     except Exception:  # a detector tripping over a hostile bounce: no address, nothing marked

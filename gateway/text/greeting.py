@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 
-from nameparser import HumanName
-
 _NAME = re.compile(r"^[^\W\d_]+(?:['\u2019-][^\W\d_]+)*$")
 # A first "name" that is a mailbox's purpose, not a person's name.
 _ROLES = frozenset(
@@ -39,6 +37,8 @@ def first_name(display_name: str) -> str:
     words = {w.lower().strip(".,") for w in re.split(r"[\s,]+", name)}
     if words & _ORGANISATION:
         return ""
+    from nameparser import HumanName  # its vocabularies load on the first name read
+
     first = HumanName(name).first
     if first.lower() in _ROLES:
         return ""
