@@ -168,3 +168,29 @@ async def test_the_demo_says_why_when_its_story_does_not_happen(
     assert "The story stopped: expected 2 messages at the SMTP sink, got 0" in out
     assert "message 1: " in out, "what happened to the customer's mail"
     assert "RuntimeError: the ack template's data is missing" in out
+
+
+def test_a_template_cache_that_cannot_be_written_or_read_costs_no_mail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiled templates are cached between runs; a full or read-only disk under the cache
+    must not fail a render (a mail would wait on it)."""
+    import jinja2
+    import jinja2.bccache
+
+    from gateway.mail import templating
+
+    def full(*args: object, **kwargs: object) -> object:
+        raise OSError(28, "No space left on device")
+
+    env = jinja2.Environment(
+        loader=jinja2.DictLoader({"t": "hello {{ name }}"}),
+        bytecode_cache=templating._Cache(str(tmp_path)),
+    )
+    monkeypatch.setattr(jinja2.bccache.tempfile, "NamedTemporaryFile", full)
+    assert env.get_template("t").render(name="Ann") == "hello Ann"
+    monkeypatch.undo()
+    assert env.cache is not None
+    env.cache.clear()  # (compiled templates kept in memory: the next get reads the disk cache)
+    monkeypatch.setattr("builtins.open", full)
+    assert env.get_template("t").render(name="Bo") == "hello Bo"

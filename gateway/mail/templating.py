@@ -11,6 +11,7 @@ our fault, never the customer's: ``check-config`` and ``run`` refuse such a set 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
@@ -29,6 +30,7 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
+from jinja2.bccache import Bucket
 
 from gateway.core.models import Ticket, TicketState
 from gateway.text.speech import ENGLISH, Greeting, Speech, speak
@@ -107,6 +109,21 @@ class PackageTemplates(BaseLoader):
         return sorted(n.name for n in self.root.iterdir() if n.name.endswith(".j2"))
 
 
+class _Cache(FileSystemBytecodeCache):
+    """A cache that cannot be read or written (a full or read-only disk) is no cache: the
+    template compiles as it would without one, and no mail waits on it."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
 @cache
 def _bytecode_cache() -> BytecodeCache | None:
     """Compiled templates kept between runs (every command and each start checks all of them: a
@@ -114,7 +131,7 @@ def _bytecode_cache() -> BytecodeCache | None:
     ours) under the temporary directory, keyed by each template's source. Without one (a
     read-only or foreign temporary directory), templates compile each time."""
     try:
-        return FileSystemBytecodeCache()
+        return _Cache()
     except (OSError, RuntimeError):
         return None
 
