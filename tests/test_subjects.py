@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gateway.mail.subjects import Token, bare, reply_subject, strip_prefixes, tokens
+from gateway.store.tickets import new_token
 
 
 @pytest.mark.parametrize(
@@ -57,3 +60,12 @@ def test_tokens_bracketed_first_then_bare_or_in_parentheses() -> None:
     assert tokens("re: sup-12", "SUP") == [Token("SUP-12", False)]
     # Part of a longer word or number is no token.
     assert tokens("XSUP-12 SUP-12a SUP-123456789012 MYSUP-1", "SUP") == []
+
+
+def test_ticket_tokens_are_unguessable_and_safe_in_an_address() -> None:
+    """Ten of 32 letters and digits (no l, o, 0, 1 to misread), every one of them used, and no
+    two alike in thousands."""
+    tokens = [new_token() for _ in range(4000)]
+    assert all(len(t) == 10 and re.fullmatch(r"[a-km-np-z2-9]+", t) for t in tokens)
+    assert len(set(tokens)) == len(tokens)
+    assert set("".join(tokens)) == set("abcdefghijkmnpqrstuvwxyz23456789")

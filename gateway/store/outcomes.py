@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from gateway.store.db import Db, from_ts, ts
 
@@ -59,10 +60,10 @@ def ticket_times(db: Db) -> list[TicketTimes]:
     ]
 
 
-@dataclass(frozen=True)
-class TicketOutcome:
+class TicketOutcome(NamedTuple):
     """A ticket's figures for ``report`` and the web view's promise record (times as stored:
-    UTC ISO text, whose text order is time order)."""
+    UTC ISO text, whose text order is time order). A tuple: a four months' record makes tens of
+    thousands (a frozen dataclass took 20 ms more to build them)."""
 
     id: int
     se: str
@@ -98,4 +99,4 @@ def per_ticket(db: Db, since: datetime, until: datetime | None = None) -> list[T
         " ORDER BY t.received_at, t.id",
         (ts(since), ts(until) if until is not None else "9999"),
     )
-    return [TicketOutcome(*r) for r in cur.fetchall()]
+    return list(map(TicketOutcome._make, cur.fetchall()))

@@ -57,11 +57,16 @@ class RecordPages(SiteBase):
         end = datetime.combine(until + timedelta(days=1), time.min, tz)
         rows = await self.reader.run(lambda db: outcomes.per_ticket(db, start, end))
 
+        weeks: dict[str, str] = {}  # by the minute received (UTC): the same local week
+
         def week(r: Any, field: str) -> str:
             if field != "week":
                 return str(getattr(r, field)) or "(none)"
-            d = datetime.fromisoformat(r.received_at).astimezone(tz).date()
-            return (d - timedelta(days=d.weekday())).isoformat()
+            minute = r.received_at[:16]
+            if minute not in weeks:
+                d = datetime.fromisoformat(r.received_at).astimezone(tz).date()
+                weeks[minute] = (d - timedelta(days=d.weekday())).isoformat()
+            return weeks[minute]
 
         # Thousands of tickets' sums: in a worker thread, never on the daemon's event loop.
         figures = await asyncio.to_thread(
