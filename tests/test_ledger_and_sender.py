@@ -14,9 +14,10 @@ import pytest
 
 from gateway.core.config import Config
 from gateway.daemon import processor as processor_module
+from gateway.daemon import sender as sender_module
 from gateway.daemon.ingest.smtp import SmtpIngress
 from gateway.mail import conversation
-from gateway.store import inbox
+from gateway.store import inbox, outbox
 from gateway.store.db import Db
 from tests.conftest import customer_mail
 from tests.harness import Harness, transaction
@@ -261,6 +262,43 @@ async def test_a_batch_gives_way_when_the_sender_waits_for_the_database(
     assert await waiter == 1
     assert await processing == 5
     assert h.store.waiting == 0
+
+
+async def test_the_sender_sends_on_while_the_database_is_busy_and_marks_every_mail_once(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mail's "sent" mark waits for the database (here the first mark's own transaction is
+    slow); the next mail does not wait for it, but no more than UNMARKED_MAX go unmarked (what
+    a crash would resend). Then every mail is marked sent, and none went twice."""
+    now = h.clock.now()
+    async with transaction(h.store) as db:
+        for n in range(6):
+            raw = customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}")
+            inbox.store_raw(db, raw, now, now, source="test", keys=conversation.keys(raw))
+    assert await h.processor.process_pending() == 6  # 12 mails queued: 6 acks, 6 SE copies
+    slow, free = threading.Event(), threading.Event()
+    mark_sent = outbox.mark_sent
+
+    def slow_mark(*args: Any, **kwargs: Any) -> None:
+        if not slow.is_set():
+            slow.set()
+            free.wait(10)  # in the store's thread: the database stays held
+        mark_sent(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "mark_sent", slow_mark)
+    draining = asyncio.create_task(h.sender.drain())
+    for _ in range(500):
+        if len(h.sink.messages) >= sender_module.UNMARKED_MAX:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)  # the sender now waits for its marks
+    assert len(h.sink.messages) == sender_module.UNMARKED_MAX and slow.is_set()
+    free.set()
+    assert await draining == 12
+    ids = [m["Message-ID"] for m in h.sink.messages]
+    assert len(ids) == 12 and len(set(ids)) == 12
+    assert await h.scalar("SELECT count(*) FROM outbox WHERE state = 'sent'") == 12
+    assert h.sender.sent == 12
 
 
 async def test_relay_4xx_is_retried_with_the_same_message_id(h: Harness) -> None:

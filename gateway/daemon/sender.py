@@ -1,7 +1,8 @@
 """Drains the outbox over SMTP: the only component that talks to the relay.
 
 A row is marked sent only after the relay's ``250`` to ``DATA``; a crash between the two resends
-the same bytes (same Message-ID) once. 4xx replies and connection trouble are retried with capped
+the same bytes (same Message-ID) once. The next mail goes while the last one's mark waits for
+the database, but at most :data:`UNMARKED_MAX` are ever sent and not yet marked. 4xx replies and connection trouble are retried with capped
 exponential backoff; 5xx replies, and mail still failing after ``smtp.give_up_hours``, are
 dead-lettered with the relay's words.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -43,6 +45,10 @@ RELAY_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 PAGE = 50  # rows read per query: bounds the memory a backlog of large mails can take
+# Mails accepted by the relay whose "sent" is not yet committed, at most: the next send does not
+# wait for the last one's commit (the processor may hold the database), but a crash resends
+# at most these (each once, the same bytes: its Message-ID lets a client drop the copy).
+UNMARKED_MAX = 4
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,44 @@ async def login_xoauth2(smtp: aiosmtplib.SMTP, cfg: SmtpSection, tokens: TokenSo
         f"SMTP relay {cfg.host}",
         cfg.user,
     )
+
+
+class _Marks:
+    """ "Sent" marks committed behind the sends, several in one transaction when they queue."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.jobs: list[Callable[[Db], None]] = []
+        self.after: list[Callable[[], None]] = []
+        self.flushing: asyncio.Task[None] | None = None
+        self.unmarked = 0  # sent, not yet committed
+
+    async def add(self, job: Callable[[Db], None], after: Callable[[], None]) -> None:
+        if self.flushing is not None and self.flushing.done():
+            self.flushing.result()  # a failed commit ends the drain: its mails go again
+        self.jobs.append(job)
+        self.after.append(after)
+        self.unmarked += 1
+        if self.flushing is None or self.flushing.done():
+            self.flushing = asyncio.ensure_future(self._flush())
+        if self.unmarked >= UNMARKED_MAX:
+            await self.wait()
+
+    async def _flush(self) -> None:
+        while self.jobs:
+            jobs, after = self.jobs, self.after
+            self.jobs, self.after = [], []
+            await self.store.run(partial(_run_all, jobs))
+            self.unmarked -= len(jobs)
+            for done in after:
+                done()
+
+    async def wait(self) -> None:
+        """Until every mark so far is committed (a failed commit is raised here)."""
+        while self.flushing is not None and not self.flushing.done():
+            await asyncio.shield(self.flushing)  # a stop does not abandon a commit
+        if self.flushing is not None:
+            self.flushing.result()
 
 
 class Sender:
@@ -176,12 +220,13 @@ class Sender:
         stopping: asyncio.Event | None,
     ) -> int:
         sent = 0
+        marks = _Marks(self.store)
         try:
             while rows:
                 for row in rows:
                     if stopping is not None and stopping.is_set():
                         return sent  # finish the send in hand, start no new one
-                    if await self._send(smtp, row, blocked):
+                    if await self._send(smtp, row, blocked, marks):
                         sent += 1
                     unsent.discard(row.id)
                     if not smtp.is_connected:
@@ -191,6 +236,7 @@ class Sender:
                 rows, blocked = await self.store.run(partial(self._page, after=rows[-1].id))
                 unsent.update(row.id for row in rows)
         finally:
+            await marks.wait()
             if smtp.is_connected:
                 try:
                     await smtp.quit()
@@ -206,7 +252,11 @@ class Sender:
         return rows, outbox.undeliverable(db, addresses, now)
 
     async def _send(
-        self, smtp: aiosmtplib.SMTP, row: OutboxRow, undeliverable: dict[str, str]
+        self,
+        smtp: aiosmtplib.SMTP,
+        row: OutboxRow,
+        undeliverable: dict[str, str],
+        marks: _Marks,
     ) -> bool:
         blocked = {a: why for a, why in undeliverable.items() if a in row.recipients}
         recipients = [r for r in row.recipients if r not in blocked]
@@ -236,21 +286,23 @@ class Sender:
                     db, row, deferred, now + self.backoff(row.attempts), note or "", now
                 )
 
-        await self.store.run(sent)
-        self.sent += 1
-        self.held.discard(row.id)
-        self.last_result = "ok"
-        if self.metrics is not None:
-            self.metrics.sent.labels(row.kind).inc()
-        event(
-            log,
-            "sent",
-            outbox_id=row.id,
-            kind=row.kind,
-            message_id=row.message_id,
-            rcpt=",".join(row.recipients),
-            refused=note or "",
-        )
+        def recorded() -> None:
+            self.sent += 1
+            self.held.discard(row.id)
+            self.last_result = "ok"
+            if self.metrics is not None:
+                self.metrics.sent.labels(row.kind).inc()
+            event(
+                log,
+                "sent",
+                outbox_id=row.id,
+                kind=row.kind,
+                message_id=row.message_id,
+                rcpt=",".join(row.recipients),
+                refused=note or "",
+            )
+
+        await marks.add(sent, recorded)
         return True
 
     async def _internal(self, rows: list[OutboxRow], exc: Exception, doing: str) -> None:
@@ -310,3 +362,8 @@ class Sender:
             reason=failure.text,
             retry_at=next_at.isoformat(),
         )
+
+
+def _run_all(jobs: list[Callable[[Db], None]], db: Db) -> None:
+    for job in jobs:
+        job(db)
