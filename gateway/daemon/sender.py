@@ -2,9 +2,9 @@
 
 A row is marked sent only after the relay's ``250`` to ``DATA``; a crash between the two resends
 the same bytes (same Message-ID) once. The next mail goes while the last one's mark waits for
-the database, but at most :data:`UNMARKED_MAX` are ever sent and not yet marked. 4xx replies and connection trouble are retried with capped
-exponential backoff; 5xx replies, and mail still failing after ``smtp.give_up_hours``, are
-dead-lettered with the relay's words.
+the database, but at most :data:`UNMARKED_MAX` are ever sent and not yet marked. 4xx replies
+and connection trouble are retried with capped exponential backoff; 5xx replies, and mail still
+failing after ``smtp.give_up_hours``, are dead-lettered with the relay's words.
 
 Only the relay's failures are the relay's (:data:`RELAY_ERRORS`). Any other exception while
 sending is a fault of ours: it is logged with its traceback and counted

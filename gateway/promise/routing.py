@@ -24,7 +24,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from gateway.core.config import Account, Config, Person, Product
+from gateway.core.config import Account, Config, Person, Product, parse_days
 from gateway.core.models import Role, Route
 from gateway.promise.calendar import BusinessCalendar
 
@@ -164,8 +164,14 @@ class Directory:
         return cover, f"SC {cover}: nobody on shift, {self.name_of(own)} away"
 
     def is_away(self, address: str) -> Callable[[date], bool]:
-        """Whether ``address`` is away on a day (a stranger to the config is never in)."""
-        return lambda day: not self.available(address, day)
+        """Whether ``address`` is away on a day (a stranger to the config is never in), by the
+        leave this job's transaction read (a capacity estimate asks it of many days)."""
+        person = self.people.get(address.lower())
+        if person is None:
+            return lambda day: True
+        days = parse_days(tuple(person.away))
+        spans = self._mail_leave.get().get(address.lower(), ())
+        return lambda day: day in days or any(first <= day <= last for first, last in spans)
 
     def available(self, address: str, today: date) -> bool:
         person = self.people.get(address.lower())
