@@ -470,6 +470,8 @@ async def main_async(args: argparse.Namespace, base: Path) -> None:
         print(f"peak RSS during the backlog: {peak / 1024:.0f} MB (per gateway)", flush=True)
         if CLUSTER is not None:
             return  # (the stored-ticket figures below fill a SQLite file)
+        # An empty mailbox: the baseline's mail would be a backlog to the daemon's backfill.
+        await asyncio.to_thread(backlog, dovecot, 0, 0)
         small = await rss_with_tickets(base, dovecot, sink, 1_000)
         large = await rss_with_tickets(base, dovecot, sink, 100_000)
         print(
