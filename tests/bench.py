@@ -86,6 +86,13 @@ async def wait_until(check: object, timeout: float) -> None:
     raise TimeoutError("benchmark step did not finish")
 
 
+async def ack_arrival(sink: SmtpSink, mid: str, before: int) -> float:
+    """When the acknowledgement of Message-ID ``mid`` reached the sink (after its first
+    ``before`` messages)."""
+    await wait_until(lambda: any(m["In-Reply-To"] == mid for m in sink.messages[before:]), 30)
+    return next(m for m in sink.messages[before:] if m["In-Reply-To"] == mid).arrived_at
+
+
 async def latency(base: Path, dovecot: Dovecot, sink: SmtpSink, count: int) -> list[float]:
     config = write_config(base, dovecot, sink, "latency")
     proc = Daemon(config, "--backfill", "2026-01-01", log=base / "latency.log")
@@ -98,14 +105,7 @@ async def latency(base: Path, dovecot: Dovecot, sink: SmtpSink, count: int) -> l
             before = len(sink.messages)
             t0 = time.monotonic()
             await asyncio.to_thread(dovecot.append, raw)
-            await wait_until(
-                lambda mid=mid, before=before: any(
-                    m["In-Reply-To"] == mid for m in sink.messages[before:]
-                ),
-                30,
-            )
-            ack = next(m for m in sink.messages[before:] if m["In-Reply-To"] == mid)
-            samples.append(ack.arrived_at - t0)
+            samples.append(await ack_arrival(sink, mid, before) - t0)
             await asyncio.sleep(0.2)
     finally:
         await proc.stop(60)
@@ -141,14 +141,7 @@ async def lmtp_latency(base: Path, dovecot: Dovecot, sink: SmtpSink, count: int)
             raw, mid, sender = customer(150_000 + n)
             before = len(sink.messages)
             handed = await asyncio.to_thread(hand, raw, sender)
-            await wait_until(
-                lambda mid=mid, before=before: any(
-                    m["In-Reply-To"] == mid for m in sink.messages[before:]
-                ),
-                30,
-            )
-            ack = next(m for m in sink.messages[before:] if m["In-Reply-To"] == mid)
-            samples.append(ack.arrived_at - handed)
+            samples.append(await ack_arrival(sink, mid, before) - handed)
             await asyncio.sleep(0.2)
     finally:
         await proc.stop(60)

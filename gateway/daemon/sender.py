@@ -103,16 +103,15 @@ class _Marks:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.jobs: list[Callable[[Db], None]] = []
-        self.after: list[Callable[[], None]] = []
+        # Each mark, and what to do once it is committed (count it, log it).
+        self.jobs: list[tuple[Callable[[Db], None], Callable[[], None]]] = []
         self.flushing: asyncio.Task[None] | None = None
         self.unmarked = 0  # sent, not yet committed
 
     async def add(self, job: Callable[[Db], None], after: Callable[[], None]) -> None:
         if self.flushing is not None and self.flushing.done():
             self.flushing.result()  # a failed commit ends the drain: its mails go again
-        self.jobs.append(job)
-        self.after.append(after)
+        self.jobs.append((job, after))
         self.unmarked += 1
         if self.flushing is None or self.flushing.done():
             self.flushing = asyncio.ensure_future(self._flush())
@@ -121,11 +120,10 @@ class _Marks:
 
     async def _flush(self) -> None:
         while self.jobs:
-            jobs, after = self.jobs, self.after
-            self.jobs, self.after = [], []
-            await self.store.run(partial(_run_all, jobs))
+            jobs, self.jobs = self.jobs, []
+            await self.store.run(partial(_run_all, [job for job, _ in jobs]))
             self.unmarked -= len(jobs)
-            for done in after:
+            for _, done in jobs:
                 done()
 
     async def wait(self) -> None:

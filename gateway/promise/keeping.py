@@ -78,20 +78,8 @@ def _came_due(done: str | None, due: str | None, now: str) -> bool:
     return done is not None or (due is not None and due <= now)
 
 
-# What :func:`_counts` counts for a ticket, in order (the tickets themselves first).
-_COUNTED = (
-    "tickets",
-    "acknowledged_in_time",
-    "answered_in_time",
-    "reply_came_due",
-    "answered",
-    "resolved_in_time",
-    "resolution_came_due",
-    "resolved",
-    "dates_met",
-    "dates_missed",
-    "revised_etas",
-)
+# What :func:`_counts` counts for a ticket, in order: the report's columns that are sums.
+_COUNTED = tuple(c for c in COLUMNS if c not in ("scope", "name", "eta_hit_rate"))
 
 
 def _counts(r: outcomes.TicketOutcome, ack_minutes: int, now: str) -> tuple[int, ...]:

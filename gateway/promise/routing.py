@@ -174,11 +174,7 @@ class Directory:
         return lambda day: day in days or any(first <= day <= last for first, last in spans)
 
     def available(self, address: str, today: date) -> bool:
-        person = self.people.get(address.lower())
-        if person is None or person.away_on(today):
-            return False
-        spans = self._mail_leave.get().get(address.lower(), ())
-        return not any(first <= today <= last for first, last in spans)
+        return not self.is_away(address)(today)
 
     # -- the decision --------------------------------------------------------------------
 

@@ -148,9 +148,6 @@ class Person(Section):
         None, gt=0, description="This SE's replies a business day (unset: capacity's default)."
     )
 
-    def away_on(self, day: date) -> bool:
-        return day in parse_days(tuple(self.away))
-
     @field_validator("address")
     @classmethod
     def _addr(cls, v: str) -> str:
