@@ -40,6 +40,21 @@ def owed_astray(db: Db) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in rows]
 
 
+def figures_astray(db: Db) -> list[tuple[Any, ...]]:
+    """Tickets whose kept promise-record figures (first dates, dates met and missed, the
+    acknowledgement's delay, revised dates sent; kept by triggers) are not what their dates and
+    mail say: none, whatever happened to them."""
+    rows = db.execute(
+        "SELECT t.key FROM tickets t JOIN ticket_dates d ON d.ticket_id = t.id"
+        " JOIN ticket_mail m ON m.ticket_id = t.id"
+        " WHERE t.first_reply_due IS DISTINCT FROM d.reply_due"
+        " OR t.first_resolution_due IS DISTINCT FROM d.resolution_due"
+        " OR t.dates_met != d.met OR t.dates_missed != d.missed"
+        " OR t.ack_delay_us IS DISTINCT FROM m.ack_delay_us OR t.revised_etas != m.revised"
+    ).fetchall()
+    return [tuple(r) for r in rows]
+
+
 @asynccontextmanager
 async def transaction(store: Store) -> AsyncIterator[Db]:
     """Tests only: one transaction on the store's database file through a connection of its

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.store import Db, Store, inbox, outbox, postgres, tickets
-from gateway.store.db import MIGRATIONS, bind, statements
-from tests.harness import owed_astray, transaction
+from gateway.promise import keeping
+from gateway.store import Db, Store, inbox, outbox, outcomes, postgres, tickets
+from gateway.store.db import MIGRATIONS, bind, statements, ts
+from tests.harness import figures_astray, owed_astray, transaction
 
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)
 
@@ -188,15 +189,73 @@ async def scratch(database: dict[str, str]) -> AsyncIterator[Any]:
 KEPT_OPS = st.lists(
     st.tuples(
         st.sampled_from(
-            ["open", "resolve", "reopen", "assign", "promise", "meet", "miss", "revise"]
+            [
+                *("open", "resolve", "reopen", "assign", "promise", "meet", "miss", "revise"),
+                *("move", "mail", "send", "readdress"),
+            ]
         ),
         st.integers(0, 11),
         st.sampled_from(["a@x", "b@x"]),
         st.sampled_from(["new", "answered", "waiting"]),
         st.sampled_from(["actionable", "point", "resolution", "ack"]),
+        st.sampled_from(["ack", "revised-eta", "se-copy"]),
     ),
     max_size=30,
 )
+
+
+def test_the_record_counts_an_acknowledgement_at_the_target_and_not_a_microsecond_later(
+    scratch: Any,
+) -> None:
+    """The promise record's figures, kept per ticket: an acknowledgement exactly at the target
+    is in time, one a microsecond later (across a second) is not, an unsent one is neither;
+    the first reply date counts, not its revision; a revised date sent is counted."""
+    db = bind(scratch)
+    # Received at these microseconds past a second; acknowledged one hour and these
+    # microseconds later: in time, in time, late (the same second), late (the next second).
+    late = [(500_000, 0), (999_999, 0), (0, 1), (999_999, 1)]
+    received = [T0 + timedelta(microseconds=m) for m, _ in late]
+    sent = [
+        at + timedelta(hours=1, microseconds=d) for at, (_, d) in zip(received, late, strict=True)
+    ]
+    received.append(T0)  # not acknowledged yet
+    scratch.execute("BEGIN")
+    try:
+        for n, at in enumerate(received, 1):
+            db.execute(
+                "INSERT INTO tickets (id, key, subject, customer_address, customer_name, token,"
+                " se, state, received_at, created_at, last_customer_message_id, responded_at)"
+                " VALUES (?, ?, 's', 'c@x', '', 'tok', 'a@x', 'answered', ?, ?, ?, ?)",
+                (n, f"SUP-{n}", ts(at), ts(at), f"<m{n}@x>", ts(at + timedelta(hours=30))),
+            )
+        mail = [(n, "ack", at) for n, at in enumerate(sent, 1)]
+        mail += [(1, "ack", sent[0] + timedelta(hours=2)), (5, "ack", None)]
+        mail += [(5, "revised-eta", None)]
+        for n, (ticket, kind, at) in enumerate(mail, 1):
+            db.execute(
+                "INSERT INTO outbox (id, ticket_id, kind, message_id, mail_from, rcpt, state,"
+                " next_attempt_at, created_at) VALUES (?, ?, ?, '<m>', 's', 'r', 'queued', ?, ?)",
+                (n, ticket, kind, ts(T0), ts(T0)),
+            )
+            if at is not None:  # accepted by the relay later, as the sender marks it
+                db.execute("UPDATE outbox SET sent_at = ? WHERE id = ?", (ts(at), n))
+        # Ticket 5's reply date (a day) was revised (two days): answered at 30 hours is late
+        # against the first date given, and the first date is missed.
+        for n, due, revision_of in ((1, 24, None), (2, 48, 1)):
+            db.execute(
+                "INSERT INTO commitments (id, ticket_id, kind, due_at, told, made_at,"
+                " revision_of, missed_at) VALUES (?, 5, 'actionable', ?, '', ?, ?, ?)",
+                (n, ts(T0 + timedelta(hours=due)), ts(T0), revision_of, None),
+            )
+        db.execute("UPDATE commitments SET missed_at = due_at WHERE id = 1")
+        now = T0 + timedelta(days=3)
+        rows = outcomes.tallies(db, [("all", T0 - timedelta(days=1), None)], 60, now)
+        figures = {g["name"]: g for g in keeping.figures(rows, ("se",))}["all"]
+    finally:
+        scratch.execute("ROLLBACK")
+    assert (figures["tickets"], figures["acknowledged_in_time"]) == (5, 2)
+    assert (figures["answered_in_time"], figures["reply_came_due"]) == (0, 5)
+    assert (figures["dates_met"], figures["dates_missed"], figures["revised_etas"]) == (0, 1, 1)
 
 
 @settings(
@@ -204,18 +263,35 @@ KEPT_OPS = st.lists(
 )
 @given(ops=KEPT_OPS)
 def test_what_triggers_keep_matches_the_rows_on_either_engine(
-    scratch: Any, ops: list[tuple[str, int, str, str, str]]
+    scratch: Any, ops: list[tuple[str, int, str, str, str, str]]
 ) -> None:
-    """Each SE's load and each ticket's earliest owed date, kept by triggers (different code on
-    each engine), equal what the tickets and dates say after any changes."""
+    """Each SE's load, each ticket's earliest owed date and its promise-record figures, kept by
+    triggers (different code on each engine), equal what the tickets, dates and mail say after
+    any changes."""
     db = bind(scratch)
     scratch.execute("BEGIN")
     try:
-        made = dates = 0
-        for op, n, se, state, kind in ops:
+        made = dates = mails = 0
+        for op, n, se, state, kind, mail in ops:
             ticket = n % made + 1 if made else 0
-            at = (T0 + timedelta(hours=n)).isoformat()
-            if op == "open" or not made:
+            at = ts(T0 + timedelta(hours=n, microseconds=n * 7919))
+            if op == "mail" and made:
+                mails += 1
+                sent = at if n % 2 else None
+                db.execute(
+                    "INSERT INTO outbox (id, ticket_id, kind, message_id, mail_from, rcpt, state,"
+                    " next_attempt_at, created_at, sent_at) VALUES (?, ?, ?, '<m>', 's', 'r', ?,"
+                    " ?, ?, ?)",
+                    (mails, ticket, mail, "sent" if n % 2 else "queued", at, at, sent),
+                )
+            elif op in ("send", "readdress") and mails:
+                column, value = ("sent_at", at) if op == "send" else ("ticket_id", ticket)
+                db.execute(f"UPDATE outbox SET {column} = ? WHERE id = ?", (value, n % mails + 1))
+            elif op == "move" and dates:
+                db.execute(
+                    "UPDATE commitments SET ticket_id = ? WHERE id = ?", (ticket, n % dates + 1)
+                )
+            elif op == "open" or not made:
                 made += 1
                 db.execute(
                     "INSERT INTO tickets (id, key, subject, customer_address, customer_name,"
@@ -260,5 +336,6 @@ def test_what_triggers_keep_matches_the_rows_on_either_engine(
                 r[0]: (r[1], r[2]) for r in loads
             }
             assert owed_astray(db) == []
+            assert figures_astray(db) == []
     finally:
         scratch.execute("ROLLBACK")

@@ -28,7 +28,7 @@ from tests.conftest import (
     running,
 )
 from tests.dovecot import Dovecot
-from tests.harness import owed_astray, transaction
+from tests.harness import figures_astray, owed_astray, transaction
 from tests.test_conversation import sc_forward, with_files
 from tests.test_forwards import original_mail
 
@@ -278,7 +278,7 @@ async def test_a_week_long_ticket_among_several_people(
     try:
         async with transaction(store) as db:
             row = db.execute("SELECT count(*), max(state), max(se) FROM tickets").fetchone()
-            astray = owed_astray(db)
+            astray = owed_astray(db) + figures_astray(db)
             people = [
                 r[0]
                 for r in db.execute(
@@ -288,7 +288,7 @@ async def test_a_week_long_ticket_among_several_people(
     finally:
         await store.stop()
     assert tuple(row) == (1, "new", DANA), "one ticket, reopened, with Dana"
-    assert astray == [], "what the ticket owes soonest is kept through its whole week"
+    assert astray == [], "what the ticket owes soonest and its record are kept all week"
     assert ", ".join(people) == f"{JANE}, {ROSALIE}"
 
 
@@ -325,6 +325,7 @@ async def test_a_forward_and_a_merge_stay_threaded_end_to_end(
 
     async with Store(config.database.target) as store, transaction(store) as db:
         assert owed_astray(db) == [], "what each ticket owes soonest is kept through a merge"
+        assert figures_astray(db) == [], "and its promise-record figures"
     notice = next(m for m in sink.messages if m["X-Support-Kind"] == "merge-notice")
     assert notice["To"] == JANE and notice["Subject"] == ack["Subject"]
     assert notice["In-Reply-To"] == "<orig-1@acme.example>"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +16,7 @@ from starlette.responses import (
 
 from gateway.promise import keeping as report
 from gateway.store import outcomes
+from gateway.store.db import Db
 from gateway.web import auth, charts
 from gateway.web.site import (
     Refused,
@@ -53,31 +53,19 @@ class RecordPages(SiteBase):
     async def _figures(self, request: Request) -> tuple[date, date, list[dict[str, Any]]]:
         since, until = self._period(request)
         tz = self._tz()
-        start = datetime.combine(since, time.min, tz)
-        end = datetime.combine(until + timedelta(days=1), time.min, tz)
-        rows = await self.reader.run(lambda db: outcomes.per_ticket(db, start, end))
+        ack_minutes, now = self.config().sla.acknowledge_minutes, self.clock.now()
 
-        weeks: dict[str, str] = {}  # by the minute received (UTC): the same local week
+        def job(db: Db) -> list[outcomes.Tally]:
+            # Only the weeks that can hold tickets (any dates may be asked for).
+            span = outcomes.received_span(db)
+            if span is None:
+                return []
+            first, last = (t.astimezone(tz).date() for t in span)
+            weeks = _weeks(max(since, first), min(until, last), tz)
+            return outcomes.tallies(db, weeks, ack_minutes, now)
 
-        def week(r: Any, field: str) -> str:
-            if field != "week":
-                return str(getattr(r, field)) or "(none)"
-            minute = r.received_at[:16]
-            if minute not in weeks:
-                d = datetime.fromisoformat(r.received_at).astimezone(tz).date()
-                weeks[minute] = (d - timedelta(days=d.weekday())).isoformat()
-            return weeks[minute]
-
-        # Thousands of tickets' sums: in a worker thread, never on the daemon's event loop.
-        figures = await asyncio.to_thread(
-            report.figures,
-            rows,
-            self.config().sla.acknowledge_minutes,
-            self.clock.now(),
-            ("week", "se", "product", "account"),
-            week,
-        )
-        return since, until, figures
+        rows = await self.reader.run(job)
+        return since, until, report.figures(rows, ("week", "se", "product", "account"))
 
     async def promise_record(self, request: Request, who: auth.Viewer) -> Response:
         if not who.staff:
@@ -130,6 +118,21 @@ class RecordPages(SiteBase):
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="promises-{since}-{until}.csv"'},
         )
+
+
+def _weeks(since: date, until: date, tz: tzinfo) -> list[tuple[str, datetime, datetime]]:
+    """The local weeks (Monday to Monday) from ``since`` to ``until``, cut at those days."""
+
+    def midnight(d: date) -> datetime:
+        return datetime.combine(d, time.min, tz)
+
+    weeks = []
+    monday = since - timedelta(days=since.weekday())
+    while monday <= until:
+        end = min(monday + timedelta(days=7), until + timedelta(days=1))
+        weeks.append((monday.isoformat(), midnight(max(monday, since)), midnight(end)))
+        monday += timedelta(days=7)
+    return weeks
 
 
 def _bar(r: dict[str, Any], measure: str, short: bool = False) -> charts.Bar:
