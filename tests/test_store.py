@@ -105,6 +105,56 @@ async def test_a_version_1_database_is_upgraded_with_its_history(tmp_path: Path)
     ]
 
 
+async def test_a_version_21_database_gets_its_tickets_record_figures(tmp_path: Path) -> None:
+    """Schema 22 keeps each ticket's promise-record figures: an existing database's tickets get
+    theirs when it is upgraded (the record would otherwise count them as never acknowledged)."""
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    _schema(con, versions=21)
+    for n in (1, 2):
+        _ticket(con, n, "sam@example.com", "answered", T0)
+    for ticket, kind, sent in ((1, "ack", T0 + timedelta(minutes=7)), (1, "revised-eta", None)):
+        con.execute(
+            "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, state,"
+            " next_attempt_at, created_at, sent_at) VALUES (?, ?, '<o@x>', 's@x', 'c@x', ?, ?,"
+            " ?, ?)",
+            (ticket, kind, "sent" if sent else "queued", ts(T0), ts(T0), sent and ts(sent)),
+        )
+    for n, kind, hours, revision_of, met in (
+        (1, "actionable", 24, None, None),
+        (2, "actionable", 48, 1, 30),
+        (3, "resolution", 72, None, None),
+    ):
+        con.execute(
+            "INSERT INTO commitments (id, ticket_id, kind, due_at, told, made_at, revision_of,"
+            " met_at) VALUES (?, 1, ?, ?, '', ?, ?, ?)",
+            (n, kind, ts(T0 + timedelta(hours=hours)), ts(T0), revision_of,
+             met and ts(T0 + timedelta(hours=met))),
+        )  # fmt: skip
+    con.execute("UPDATE commitments SET missed_at = due_at, superseded_by = 2 WHERE id = 1")
+    con.commit()
+    con.close()
+
+    async with Store(path) as store, transaction(store) as db:
+        astray = figures_astray(db)
+        kept = db.execute(
+            "SELECT ack_delay_us, first_reply_due, first_resolution_due, dates_met, dates_missed,"
+            " revised_etas FROM tickets ORDER BY id"
+        ).fetchall()
+    assert astray == []
+    assert [tuple(r) for r in kept] == [
+        (
+            7 * 60 * 1_000_000,
+            ts(T0 + timedelta(hours=24)),
+            ts(T0 + timedelta(hours=72)),
+            1,
+            1,
+            1,
+        ),
+        (None, None, None, 0, 0, 0),
+    ]
+
+
 OPS = st.lists(
     st.tuples(
         st.sampled_from(["open", "resolve", "reopen", "assign"]),
