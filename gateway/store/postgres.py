@@ -127,9 +127,11 @@ def connect(url: str, read_only: bool = False) -> psycopg.Connection[Any]:
         row_factory=_row_factory,
         application_name="support-gateway",
     )
-    # Plan each query for its values and the tables as they are now: a plan cached while the
-    # tables were small (a new database fills fast) read every open ticket's dates per message.
-    con.execute("SET plan_cache_mode = force_custom_plan")
+    # PostgreSQL's own plan cache mode: a statement run often gets a generic plan, replanned
+    # when ANALYZE sees the tables grow. Forcing a fresh plan for every statement (as we did
+    # while the owed dates were read per open ticket) cost a third of each message: 42 -> 60
+    # messages/s without it, and per-message time stays flat as a new database fills (5,000
+    # tickets in process; see README "Benchmark").
     if read_only:
         con.execute("SET default_transaction_read_only = on")
     return con
