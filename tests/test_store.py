@@ -308,6 +308,27 @@ def test_the_record_counts_an_acknowledgement_at_the_target_and_not_a_microsecon
     assert (figures["dates_met"], figures["dates_missed"], figures["revised_etas"]) == (0, 1, 1)
 
 
+def test_the_caps_read_a_mailboxs_hour_and_day_at_once(scratch: Any) -> None:
+    """The per-address caps' counts: mail queued to one mailbox (plus-tags and case are one)
+    in the last hour and the last day; older mail and other mailboxes do not count."""
+    db = bind(scratch)
+    now = T0
+    scratch.execute("BEGIN")
+    try:
+        for minutes, to in ((20, "Jane+a@acme.example"), (300, "jane@acme.example")):
+            outbox.record_automatic(db, (to,), now - timedelta(minutes=minutes))
+        outbox.record_automatic(db, ("jane@acme.example",), now - timedelta(hours=30))
+        outbox.record_automatic(db, ("bob@acme.example",), now)
+        counts = outbox.automatic_counts(
+            db, "jane@acme.example", now - timedelta(hours=1), now - timedelta(days=1)
+        )
+        alone = outbox.automatic_sent_to(db, "JANE+b@acme.example", now - timedelta(days=2))
+    finally:
+        scratch.execute("ROLLBACK")
+    assert counts == (1, 2)
+    assert alone == 3
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -89,12 +89,12 @@ def _over_cap(
     outsiders; our own SC and SE in CC are not counted."""
     capped = {}
     for rcpt in (r for r in out.recipients if r not in (ticket.sc, ticket.se)):
-        hour = outbox.automatic_sent_to(db, rcpt, now - timedelta(hours=1))
+        hour, day = outbox.automatic_counts(
+            db, rcpt, now - timedelta(hours=1), now - timedelta(days=1)
+        )
         if hour >= safety.max_auto_per_hour:
             capped[rcpt] = f"its mailbox already got {hour} automatic mails this hour"
-            continue
-        day = outbox.automatic_sent_to(db, rcpt, now - timedelta(days=1))
-        if day >= safety.max_auto_per_day:
+        elif day >= safety.max_auto_per_day:
             capped[rcpt] = f"its mailbox already got {day} automatic mails today"
     return capped
 

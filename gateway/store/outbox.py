@@ -184,12 +184,18 @@ def forget_automatic(db: Db, before: datetime) -> None:
 
 def automatic_sent_to(db: Db, address: str, since: datetime) -> int:
     """How many automatic mails were queued to ``address``'s mailbox since ``since``."""
-    cur = db.execute(
-        "SELECT count(*) FROM automatic_mail WHERE address = ? AND queued_at >= ?",
-        (mailbox(address), ts(since)),
-    )
-    row = cur.fetchone()
-    return int(row[0]) if row else 0
+    return automatic_counts(db, address, since, since)[0]
+
+
+def automatic_counts(db: Db, address: str, lately: datetime, since: datetime) -> tuple[int, int]:
+    """How many automatic mails were queued to ``address``'s mailbox since ``lately`` and since
+    the earlier ``since`` (the hour's and the day's caps, in one reading)."""
+    row = db.execute(
+        "SELECT count(*) FILTER (WHERE queued_at >= ?), count(*) FROM automatic_mail"
+        " WHERE address = ? AND queued_at >= ?",
+        (ts(lately), mailbox(address), ts(since)),
+    ).fetchone()
+    return int(row[0]), int(row[1])
 
 
 def sent_to(db: Db, message_ids: tuple[str, ...]) -> list[tuple[int | None, tuple[str, ...]]]:

@@ -60,8 +60,11 @@ def add(
 ) -> list[str]:
     """Add (name, address) pairs not yet on the ticket, while fewer than ``cap`` are (pending
     ones count too); return the addresses added."""
+    if not people:
+        return []
     added = []
-    count = len(of(db, ticket_id)) + len(pending_of(db, ticket_id))
+    row = db.execute("SELECT count(*) FROM participants WHERE ticket_id = ?", (ticket_id,))
+    count = int(row.fetchone()[0])
     for name, address in people:
         if count >= cap:
             break

@@ -145,11 +145,14 @@ def create(
     )
     ticket_id = int(cur.fetchone()[0])
     number = first_number + ticket_id - 1
-    db.execute("UPDATE tickets SET key = ? WHERE id = ?", (f"{prefix}-{number}", ticket_id))
+    cur = db.execute(
+        "UPDATE tickets SET key = ? WHERE id = ? RETURNING *", (f"{prefix}-{number}", ticket_id)
+    )
+    ticket = _ticket(cur.fetchone())
     add_message_id(db, msg.message_id, ticket_id, "in")
     # The requester is the first of the ticket's people.
     participants.add(db, ticket_id, [(msg.from_name, msg.from_address)], now, "mail", 1)
-    return get(db, ticket_id)
+    return ticket
 
 
 def customer_follow_up(db: Db, ticket: Ticket, msg: InboundMessage) -> Ticket:
