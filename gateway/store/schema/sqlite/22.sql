@@ -39,8 +39,8 @@ UPDATE tickets SET (ack_delay_us, revised_etas)
     = (SELECT ack_delay_us, revised FROM ticket_mail WHERE ticket_id = tickets.id);
 -- The commitments' triggers keep what each ticket owes soonest (15) and its dates, in one
 -- write of the ticket, named by NEW's and OLD's ticket (15's update trigger named it through
--- the updated row, and SQLite read every open commitment for each update: 27 ms each with
--- 100,000 tickets).
+-- the updated row, and SQLite read every open date of every ticket for each update: 27 ms each
+-- with 100,000 open dates).
 DROP TRIGGER owed_insert;
 DROP TRIGGER owed_update;
 DROP TRIGGER owed_delete;
