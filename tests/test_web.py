@@ -197,6 +197,9 @@ def test_a_lead_sees_the_promise_record_and_releases_quarantined_mail(
             .get_attribute("href")
             .endswith("/report.csv?since=2026-11-01&until=2026-11-30")
         )
+        # Any dates may be asked for: the weeks counted are those that can hold tickets.
+        b.get(story.url + "/report?since=0001-01-01&until=9999-12-31")
+        assert "Tickets received 0001-01-01 to 9999-12-31: 2." in text(b, "#overall")
         b.get(story.url + "/ops")
         health = text(b, "#health")
         assert "True" not in health and "False" not in health, "words, not Python"
