@@ -25,6 +25,13 @@ from gateway.promise.calendar import BusinessCalendar
 from gateway.store import Db, Store, inbox, tickets
 from gateway.store.commitments import open_for
 
+# What the simulated SEs write: an answer, as the gateway reads one (a greeting alone answers
+# nothing, and its dates would stay open until they were missed).
+ANSWER = (
+    "Hello,\n\nThe export fails because the file is over 2 GB. Export a month at a time and it"
+    " goes through; we are looking at lifting the limit.\n"
+)
+FIXED = "The limit is lifted: an export of any size now goes through in one file.\n"
 SETTLE_DAYS = 10  # after the last arrival, time for the last tickets to be answered
 
 
@@ -231,7 +238,7 @@ class World:
         if what == "reply":
             sim.owes_reply = False
             resolve = not sim.needs_fix and not sim.follow_up
-            await self._se_mail(sim, ("#resolved\n" if resolve else "") + "Hello, here is why.")
+            await self._se_mail(sim, ("#resolved\n" if resolve else "") + ANSWER)
             if sim.follow_up:
                 sim.follow_up = False
                 later = timedelta(hours=self.rng.uniform(1, 30))
@@ -242,7 +249,7 @@ class World:
                 hours = _lognormal(self.rng, self.traffic.investigate_hours, self.traffic.spread)
                 sim.fix_ready = self.cal.add_business_time(self.clock.now(), hours)
         else:
-            await self._se_mail(sim, "#resolved\nHello, it is fixed.")
+            await self._se_mail(sim, "#resolved\n" + FIXED)
             sim.done = True
 
     # -- the engineers ----------------------------------------------------------------------
