@@ -78,9 +78,9 @@ _COUNTS = {
     " OR t.first_resolution_due <= ?)",
     "resolved": "count(t.resolved_at)",
     # (the resolution *target* is no promise: dates_met and dates_missed count promised dates)
-    "dates_met": "coalesce(sum(t.dates_met), 0)",
-    "dates_missed": "coalesce(sum(t.dates_missed), 0)",
-    "revised_etas": "coalesce(sum(t.revised_etas), 0)",
+    "dates_met": "sum(t.dates_met)",
+    "dates_missed": "sum(t.dates_missed)",
+    "revised_etas": "sum(t.revised_etas)",
 }
 COUNTED: tuple[str, ...] = tuple(_COUNTS)
 

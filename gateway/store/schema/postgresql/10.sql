@@ -28,6 +28,8 @@ UPDATE tickets SET (first_reply_due, first_resolution_due, dates_met, dates_miss
     = (SELECT reply_due, resolution_due, met, missed FROM ticket_dates WHERE ticket_id = id);
 UPDATE tickets SET (ack_delay_us, revised_etas)
     = (SELECT ack_delay_us, revised FROM ticket_mail WHERE ticket_id = id);
+-- Each ticket named by OLD or NEW, one branch each: a loop over the two (one statement body)
+-- measured 1-1.5 ms a message slower.
 CREATE OR REPLACE FUNCTION owed_keep() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.ticket_id != NEW.ticket_id) THEN

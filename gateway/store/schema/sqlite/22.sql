@@ -80,14 +80,13 @@ CREATE TRIGGER ticket_mail_insert AFTER INSERT ON outbox
         = (SELECT ack_delay_us, revised FROM ticket_mail WHERE ticket_id = NEW.ticket_id)
         WHERE id = NEW.ticket_id;
 END;
+-- (ticket_mail is read per ticket through its key, so one statement serves OLD's and NEW's;
+-- the grouped ticket_owed above is not, which is why those triggers name each ticket.)
 CREATE TRIGGER ticket_mail_update AFTER UPDATE OF ticket_id, kind, sent_at ON outbox
     WHEN OLD.kind IN ('ack', 'revised-eta') OR NEW.kind IN ('ack', 'revised-eta') BEGIN
     UPDATE tickets SET (ack_delay_us, revised_etas)
-        = (SELECT ack_delay_us, revised FROM ticket_mail WHERE ticket_id = NEW.ticket_id)
-        WHERE id = NEW.ticket_id;
-    UPDATE tickets SET (ack_delay_us, revised_etas)
-        = (SELECT ack_delay_us, revised FROM ticket_mail WHERE ticket_id = OLD.ticket_id)
-        WHERE id = OLD.ticket_id AND OLD.ticket_id IS NOT NEW.ticket_id;
+        = (SELECT ack_delay_us, revised FROM ticket_mail WHERE ticket_id = tickets.id)
+        WHERE id IN (OLD.ticket_id, NEW.ticket_id);
 END;
 CREATE TRIGGER ticket_mail_delete AFTER DELETE ON outbox
     WHEN OLD.kind IN ('ack', 'revised-eta') BEGIN
