@@ -208,6 +208,39 @@ async def test_a_constraint_error_quarantines_that_message_and_the_next_goes_on(
     assert len(h.to("b@two.example")) == 1
 
 
+async def test_a_write_the_database_refuses_after_the_fact_is_that_messages_fault(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a message's writes go without waiting for each answer (pipeline mode), so
+    the server may refuse one after the gateway has moved on. The refusal must still be found
+    before the message's savepoint is released: that message is quarantined with the reason,
+    and the next one is processed (neither blamed for it nor rolled back with it)."""
+    record = inbox.record_decisions
+    refusals: list[int] = []
+
+    def refused_late(db: Db, inbox_id: int, decisions: list[tuple[str, str, str]]) -> None:
+        if inbox_id == 1 and not refusals:  # a row the schema refuses; its answer is not read
+            refusals.append(inbox_id)
+            db.execute(
+                "INSERT INTO decisions (inbox_id, step, verdict, reason) VALUES (?, ?, ?, ?)",
+                (inbox_id, None, "x", "y"),
+            )
+        record(db, inbox_id, decisions)
+
+    monkeypatch.setattr(inbox, "record_decisions", refused_late)
+    await h.receive(customer_mail(1, subject="refused late"))
+    await h.receive(customer_mail(2, sender="b@two.example"))
+    assert await h.scalar("SELECT state FROM inbox WHERE id = 1") == "quarantined"
+    reason = str(await h.scalar("SELECT reason FROM inbox WHERE id = 1"))
+    assert "step" in reason and ("NotNull" in reason or "NOT NULL" in reason), reason
+    assert await h.scalar("SELECT state FROM inbox WHERE id = 2") == "processed"
+    assert len(h.to("b@two.example")) == 1
+    # Its writes were rolled back with it: no ticket, nothing sent to its sender.
+    jane = "SELECT count(*) FROM tickets WHERE customer_address = 'jane@acme.example'"
+    assert await h.scalar(jane) == 0
+    assert h.to("jane@acme.example") == []
+
+
 async def test_a_backlog_is_processed_even_when_each_batch_starts_late(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -124,6 +124,7 @@ class Processor:
             db.execute("SAVEPOINT message")
             try:
                 action, reason = self._journey(db, w)
+                db.settle()  # a statement of this message's that failed raises here
             except Exception as exc:
                 if transient(exc):
                     raise  # can pass (locked, disk full): the batch rolls back, all stay new

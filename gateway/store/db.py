@@ -68,6 +68,9 @@ class SqliteDb:
     def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor:
         return self._con.executemany(sql, [tuple(p) for p in parameters])
 
+    def settle(self) -> None:
+        """Each statement has run when it returns: nothing to wait for."""
+
 
 def is_postgres(target: str | Path) -> bool:
     """Whether a database target is a PostgreSQL URL (else it is a SQLite file)."""
@@ -233,9 +236,14 @@ class Store:
         return await self._in_thread(partial(self._transaction, job=job, keep=False))
 
     def _transaction(self, con: Any, job: Callable[[Db], T], keep: bool = True) -> T:
+        if self.postgres:
+            from gateway.store import postgres
+
+            # Pipeline mode: the writes go without a round trip each (see postgres.PgDb).
+            with con.pipeline() as pipeline:
+                return within(con, "BEGIN", lambda: job(postgres.PgDb(con, pipeline)), keep)
         # SQLite: take the write lock at once, so a transaction never fails half-way to get it.
-        begin = "BEGIN" if self.postgres else "BEGIN IMMEDIATE"
-        return within(con, begin, lambda: job(bind(con)), keep)
+        return within(con, "BEGIN IMMEDIATE", lambda: job(bind(con)), keep)
 
     async def _in_thread(self, work: Callable[[Any], T]) -> T:
         """Run ``work(connection)`` in a worker thread, under the store's lock."""

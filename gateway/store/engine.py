@@ -54,6 +54,10 @@ class Db(Protocol):
 
     def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Cursor: ...
     def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Cursor: ...
+    def settle(self) -> None:
+        """Wait until every statement sent has run: one that failed raises here, not later
+        (PostgreSQL sends a transaction's writes without waiting for each; SQLite has run
+        each statement when it returns)."""
 
 
 def within(con: Any, begin: str, work: Callable[[], T], keep: bool = True) -> T:

@@ -50,8 +50,17 @@ class Row(tuple[Any, ...]):
 
 
 def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
-    names = {c.name: i for i, c in enumerate(cursor.description or ())}
+    result = cursor.pgresult
+    fields = tuple(result.fname(i) for i in range(result.nfields)) if result is not None else ()
+    names = _names(fields)
     return lambda values: Row(values, names)
+
+
+@lru_cache(maxsize=1024)
+def _names(fields: tuple[bytes | None, ...]) -> dict[str, int]:
+    """Column names -> positions, once per shape of result (psycopg's ``description`` builds
+    an object a column for every result: a tenth of a millisecond a message)."""
+    return {(f or b"").decode(): i for i, f in enumerate(fields)}
 
 
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|(?<!:):([A-Za-z_]\w*)")
@@ -97,25 +106,60 @@ def _text(value: Any) -> Any:
     return value
 
 
+class Pending:
+    """A cursor of a statement sent in pipeline mode (see :class:`PgDb`): reading its rows
+    waits for them (psycopg syncs), and so does reading its row count."""
+
+    __slots__ = ("_cur", "_pipeline")
+
+    def __init__(self, cur: psycopg.Cursor[Any], pipeline: psycopg.Pipeline) -> None:
+        self._cur = cur
+        self._pipeline = pipeline
+
+    @property
+    def rowcount(self) -> int:
+        if self._cur.pgresult is None:
+            self._pipeline.sync()
+        return self._cur.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall()
+
+
 class PgDb:
-    """:class:`gateway.store.db.Db` over a psycopg connection."""
+    """:class:`gateway.store.db.Db` over a psycopg connection.
+
+    With a ``pipeline`` (a writing transaction: see :meth:`gateway.store.db.Store.run`), a
+    statement is sent without waiting for the server's answer: only a statement whose rows or
+    row count are read waits, so the writes of a message cost no round trip each. A statement
+    that fails raises at the next wait, at the latest at :meth:`settle` (which the processor
+    calls before it releases a message's savepoint, so the failure is that message's)."""
 
     dialect = Dialect.POSTGRESQL
 
-    def __init__(self, con: psycopg.Connection[Any]) -> None:
+    def __init__(self, con: psycopg.Connection[Any], pipeline: psycopg.Pipeline | None = None):
         self._con = con
+        self._pipeline = pipeline
 
     def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Any:
         query, names = translate(sql)
         cur = self._con.cursor()
         cur.execute(query, _arguments(names, parameters) or None)
-        return cur
+        return cur if self._pipeline is None else Pending(cur, self._pipeline)
 
     def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Any:
         query, names = translate(sql)
         cur = self._con.cursor()
         cur.executemany(query, [_arguments(names, p) for p in parameters])
-        return cur
+        return cur if self._pipeline is None else Pending(cur, self._pipeline)
+
+    def settle(self) -> None:
+        """Wait for every statement sent: the first that failed raises here."""
+        if self._pipeline is not None:
+            self._pipeline.sync()
 
 
 def connect(url: str, read_only: bool = False) -> psycopg.Connection[Any]:
