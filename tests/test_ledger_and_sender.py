@@ -208,13 +208,15 @@ async def test_a_constraint_error_quarantines_that_message_and_the_next_goes_on(
     assert len(h.to("b@two.example")) == 1
 
 
+@pytest.mark.parametrize("then_read", [False, True], ids=["found-at-the-end", "found-by-a-read"])
 async def test_a_write_the_database_refuses_after_the_fact_is_that_messages_fault(
-    h: Harness, monkeypatch: pytest.MonkeyPatch
+    h: Harness, monkeypatch: pytest.MonkeyPatch, then_read: bool
 ) -> None:
     """On PostgreSQL a message's writes go without waiting for each answer (pipeline mode), so
     the server may refuse one after the gateway has moved on. The refusal must still be found
-    before the message's savepoint is released: that message is quarantined with the reason,
-    and the next one is processed (neither blamed for it nor rolled back with it)."""
+    before the message's savepoint is released (by the next read, or else at the end of the
+    message), and its rollback must run: that message is quarantined with the reason, and the
+    next one is processed (neither blamed for it nor rolled back with it)."""
     record = inbox.record_decisions
     refusals: list[int] = []
 
@@ -225,6 +227,8 @@ async def test_a_write_the_database_refuses_after_the_fact_is_that_messages_faul
                 "INSERT INTO decisions (inbox_id, step, verdict, reason) VALUES (?, ?, ?, ?)",
                 (inbox_id, None, "x", "y"),
             )
+            if then_read:
+                db.execute("SELECT count(*) FROM decisions").fetchone()
         record(db, inbox_id, decisions)
 
     monkeypatch.setattr(inbox, "record_decisions", refused_late)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -216,6 +217,34 @@ async def test_a_cancelled_job_ends_before_the_next_one_starts(database: dict[st
         assert await second > 0  # the first job committed, then the second one ran
     finally:
         proceed.set()
+        await store.stop()
+
+
+async def test_a_job_that_fails_after_an_unread_refused_write_leaves_the_next_job_whole(
+    database: dict[str, str],
+) -> None:
+    """A job whose write the database refuses, unread (PostgreSQL sends writes without waiting
+    for them), and which then fails for a reason of its own: it is rolled back whole, and the
+    next job runs on a clean connection (not in the first one's failed transaction)."""
+    store = Store(database.get("url") or database["path"])
+    await store.start()
+
+    def refused_then_ours(db: Db) -> None:
+        db.execute("CREATE TABLE t (n INTEGER NOT NULL)")
+        with contextlib.suppress(sqlite3.IntegrityError):  # SQLite refuses it at once
+            db.execute("INSERT INTO t VALUES (NULL)")
+        raise KeyError("a bug of ours")
+
+    def again(db: Db) -> int:
+        db.execute("CREATE TABLE t (n INTEGER NOT NULL)")  # the first one's was rolled back
+        db.execute("INSERT INTO t VALUES (1)")
+        return int(db.execute("SELECT count(*) FROM t").fetchone()[0])
+
+    try:
+        with pytest.raises(KeyError):
+            await store.run(refused_then_ours)
+        assert await store.run(again) == 1
+    finally:
         await store.stop()
 
 

@@ -240,8 +240,7 @@ class Store:
             from gateway.store import postgres
 
             # Pipeline mode: the writes go without a round trip each (see postgres.PgDb).
-            with con.pipeline() as pipeline:
-                return within(con, "BEGIN", lambda: job(postgres.PgDb(con, pipeline)), keep)
+            return postgres.transaction(con, job, keep)
         # SQLite: take the write lock at once, so a transaction never fails half-way to get it.
         return within(con, "BEGIN IMMEDIATE", lambda: job(bind(con)), keep)
 

@@ -18,6 +18,7 @@ Timestamps stay ISO 8601 text in UTC (the store's ``ts``), as in SQLite: one for
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -26,7 +27,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from gateway.store.engine import Dialect, within
+from gateway.store.engine import Dialect, T, within
 from gateway.store.schema import POSTGRESQL as MIGRATIONS
 
 
@@ -106,60 +107,109 @@ def _text(value: Any) -> Any:
     return value
 
 
+class Pipe:
+    """A writing transaction's pipeline (see :class:`PgDb`). A statement that fails leaves the
+    server skipping whatever was sent after it until the next sync: ``wait`` syncs at once when
+    a wait raises, so what the caller sends next (``ROLLBACK TO``, ``ROLLBACK``) runs."""
+
+    __slots__ = ("pipeline",)
+
+    def __init__(self, pipeline: psycopg.Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def wait(self, work: Callable[[], T]) -> T:
+        try:
+            return work()
+        except psycopg.Error:
+            self.recover()
+            raise
+
+    def recover(self) -> None:
+        # Its own error is the failure already raised, or the connection gone: the caller's
+        # error says which.
+        with contextlib.suppress(psycopg.Error):
+            self.pipeline.sync()
+
+
 class Pending:
-    """A cursor of a statement sent in pipeline mode (see :class:`PgDb`): reading its rows
-    waits for them (psycopg syncs), and so does reading its row count."""
+    """A cursor of a statement sent in pipeline mode: reading its rows waits for them (psycopg
+    flushes and reads), and so does reading its row count (a sync)."""
 
-    __slots__ = ("_cur", "_pipeline")
+    __slots__ = ("_cur", "_pipe")
 
-    def __init__(self, cur: psycopg.Cursor[Any], pipeline: psycopg.Pipeline) -> None:
+    def __init__(self, cur: psycopg.Cursor[Any], pipe: Pipe) -> None:
         self._cur = cur
-        self._pipeline = pipeline
+        self._pipe = pipe
 
     @property
     def rowcount(self) -> int:
         if self._cur.pgresult is None:
-            self._pipeline.sync()
+            self._pipe.wait(self._pipe.pipeline.sync)
         return self._cur.rowcount
 
     def fetchone(self) -> Any:
-        return self._cur.fetchone()
+        return self._pipe.wait(self._cur.fetchone)
 
     def fetchall(self) -> list[Any]:
-        return self._cur.fetchall()
+        return self._pipe.wait(self._cur.fetchall)
 
 
 class PgDb:
     """:class:`gateway.store.db.Db` over a psycopg connection.
 
-    With a ``pipeline`` (a writing transaction: see :meth:`gateway.store.db.Store.run`), a
-    statement is sent without waiting for the server's answer: only a statement whose rows or
-    row count are read waits, so the writes of a message cost no round trip each. A statement
-    that fails raises at the next wait, at the latest at :meth:`settle` (which the processor
-    calls before it releases a message's savepoint, so the failure is that message's)."""
+    With a :class:`Pipe` (a writing transaction: :func:`transaction`), a statement is sent
+    without waiting for the server's answer: only a statement whose rows or row count are read
+    waits, so the writes of a message cost no round trip each. A statement that fails raises at
+    the next wait, at the latest at :meth:`settle` (which the processor calls before it releases
+    a message's savepoint, so the failure is that message's)."""
 
     dialect = Dialect.POSTGRESQL
 
-    def __init__(self, con: psycopg.Connection[Any], pipeline: psycopg.Pipeline | None = None):
+    def __init__(self, con: psycopg.Connection[Any], pipe: Pipe | None = None) -> None:
         self._con = con
-        self._pipeline = pipeline
+        self._pipe = pipe
 
     def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Any:
         query, names = translate(sql)
         cur = self._con.cursor()
-        cur.execute(query, _arguments(names, parameters) or None)
-        return cur if self._pipeline is None else Pending(cur, self._pipeline)
+        if self._pipe is None:
+            return cur.execute(query, _arguments(names, parameters) or None)
+        self._pipe.wait(lambda: cur.execute(query, _arguments(names, parameters) or None))
+        return Pending(cur, self._pipe)
 
     def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Any:
         query, names = translate(sql)
         cur = self._con.cursor()
-        cur.executemany(query, [_arguments(names, p) for p in parameters])
-        return cur if self._pipeline is None else Pending(cur, self._pipeline)
+        rows = [_arguments(names, p) for p in parameters]
+        if self._pipe is None:
+            cur.executemany(query, rows)
+            return cur
+        self._pipe.wait(lambda: cur.executemany(query, rows))
+        return Pending(cur, self._pipe)
 
     def settle(self) -> None:
         """Wait for every statement sent: the first that failed raises here."""
-        if self._pipeline is not None:
-            self._pipeline.sync()
+        if self._pipe is not None:
+            self._pipe.wait(self._pipe.pipeline.sync)
+
+
+def transaction(con: psycopg.Connection[Any], job: Callable[[PgDb], T], keep: bool = True) -> T:
+    """One writing transaction in pipeline mode: ``job``, then COMMIT once every statement has
+    run (ROLLBACK when anything raises, or when it is not to be kept). A failure the job never
+    waited for raises here, before the commit."""
+    with con.pipeline() as pipeline:
+        pipe = Pipe(pipeline)
+        db = PgDb(con, pipe)
+        con.execute("BEGIN")
+        try:
+            result = job(db)
+            db.settle()
+        except BaseException:
+            pipe.recover()  # a failure unseen so far must not swallow the ROLLBACK
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT" if keep else "ROLLBACK")
+    return result
 
 
 def connect(url: str, read_only: bool = False) -> psycopg.Connection[Any]:
