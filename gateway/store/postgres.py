@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import psycopg
@@ -124,6 +124,10 @@ class Pipe:
             self.recover()
             raise
 
+    def sync(self) -> None:
+        """Wait for every statement sent: the first that failed raises here."""
+        self.wait(self.pipeline.sync)
+
     def recover(self) -> None:
         # Its own error is the failure already raised, or the connection gone: the caller's
         # error says which.
@@ -144,7 +148,7 @@ class Pending:
     @property
     def rowcount(self) -> int:
         if self._cur.pgresult is None:
-            self._pipe.wait(self._pipe.pipeline.sync)
+            self._pipe.sync()
         return self._cur.rowcount
 
     def fetchone(self) -> Any:
@@ -172,44 +176,46 @@ class PgDb:
     def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Any:
         query, names = translate(sql)
         cur = self._con.cursor()
-        if self._pipe is None:
-            return cur.execute(query, _arguments(names, parameters) or None)
-        self._pipe.wait(lambda: cur.execute(query, _arguments(names, parameters) or None))
-        return Pending(cur, self._pipe)
+        return self._sent(cur, partial(cur.execute, query, _arguments(names, parameters) or None))
 
     def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Any:
         query, names = translate(sql)
         cur = self._con.cursor()
-        rows = [_arguments(names, p) for p in parameters]
+        return self._sent(
+            cur, partial(cur.executemany, query, [_arguments(names, p) for p in parameters])
+        )
+
+    def _sent(self, cur: psycopg.Cursor[Any], send: Callable[[], object]) -> Any:
+        """``send()`` the statement; its cursor (in pipeline mode, one that waits when read)."""
         if self._pipe is None:
-            cur.executemany(query, rows)
+            send()
             return cur
-        self._pipe.wait(lambda: cur.executemany(query, rows))
+        self._pipe.wait(send)
         return Pending(cur, self._pipe)
 
     def settle(self) -> None:
         """Wait for every statement sent: the first that failed raises here."""
         if self._pipe is not None:
-            self._pipe.wait(self._pipe.pipeline.sync)
+            self._pipe.sync()
 
 
 def transaction(con: psycopg.Connection[Any], job: Callable[[PgDb], T], keep: bool = True) -> T:
-    """One writing transaction in pipeline mode: ``job``, then COMMIT once every statement has
-    run (ROLLBACK when anything raises, or when it is not to be kept). A failure the job never
-    waited for raises here, before the commit."""
+    """One writing transaction in pipeline mode (see :func:`within`): ``job``, then COMMIT once
+    every statement has run. A failure the job never waited for raises before the commit."""
     with con.pipeline() as pipeline:
         pipe = Pipe(pipeline)
         db = PgDb(con, pipe)
-        con.execute("BEGIN")
-        try:
-            result = job(db)
-            db.settle()
-        except BaseException:
-            pipe.recover()  # a failure unseen so far must not swallow the ROLLBACK
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT" if keep else "ROLLBACK")
-    return result
+
+        def work() -> T:
+            try:
+                result = job(db)
+                db.settle()
+            except BaseException:
+                pipe.recover()  # a failure unseen so far must not swallow the ROLLBACK
+                raise
+            return result
+
+        return within(con, "BEGIN", work, keep)
 
 
 def connect(url: str, read_only: bool = False) -> psycopg.Connection[Any]:
