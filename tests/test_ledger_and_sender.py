@@ -4,6 +4,7 @@ tests/harness.py): every assertion is about what a customer or an SE would recei
 from __future__ import annotations
 
 import asyncio
+import smtplib
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -380,10 +381,10 @@ async def test_a_fault_of_ours_while_sending_holds_the_mail_and_says_so(
     """Not the relay's failure: no dead letter, no "relay" words; the traceback is logged, the
     sender shows degraded, and the mail goes once the fault is mended."""
 
-    async def broken(*args: object, **kwargs: object) -> object:
+    def broken(*args: object, **kwargs: object) -> object:
         raise TypeError("a bug of ours")
 
-    monkeypatch.setattr(aiosmtplib.SMTP, "sendmail", broken)
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", broken)
     await h.receive(customer_mail(1))
     assert await h.scalar("SELECT count(*) FROM outbox WHERE state = 'queued'") == 2
     error = str(await h.scalar("SELECT last_error FROM outbox WHERE kind = 'ack'"))

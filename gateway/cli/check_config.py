@@ -5,8 +5,8 @@ logs in to IMAP and the SMTP relay. Exit status 2 names each problem."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import smtplib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,37 +88,19 @@ def readable_by_others(config: Config) -> list[str]:
 
 
 def _check_smtp(config: Config) -> int:
-    from gateway.daemon import oauth2
+    from gateway.daemon import relay
     from gateway.daemon.oauth2 import TokenSource
 
     cfg = config.smtp
+    failing: tuple[type[BaseException], ...] = (*relay.RELAY_ERRORS, KeyError)  # (a secret)
     try:
-        cls = smtplib.SMTP_SSL if cfg.tls.value == "tls" else smtplib.SMTP
-        with cls(cfg.host, cfg.port, timeout=cfg.timeout_seconds) as smtp:
-            if cfg.tls.value == "starttls":
-                smtp.starttls()
-            if cfg.user and cfg.auth == "xoauth2":
-                smtp.ehlo_or_helo_if_needed()
-                oauth2.login(
-                    TokenSource(cfg.oauth2_token),
-                    # A refusal comes as a 334 challenge, answered with an empty line.
-                    lambda token: smtp.auth(
-                        "XOAUTH2",
-                        lambda challenge=None: (
-                            ""
-                            if challenge is not None
-                            else oauth2.initial_response(cfg.user, token)
-                        ),
-                    ),
-                    (smtplib.SMTPAuthenticationError,),
-                    f"SMTP relay {cfg.host}",
-                    cfg.user,
-                )
-            elif cfg.user:
-                smtp.login(cfg.user, cfg.password.read().get_secret_value())
+        # The daemon's own way in: TLS as configured (its certificate checked unless
+        # tls_verify = false), then the login.
+        secret = relay.password(cfg)
+        with contextlib.closing(relay.connect(cfg, secret, TokenSource(cfg.oauth2_token))) as smtp:
             smtp.noop()
         print(f"smtp: connected to {cfg.host}:{cfg.port}")
         return 0
-    except (OSError, smtplib.SMTPException, KeyError, oauth2.TokenRefused) as exc:
+    except failing as exc:
         print(f"smtp: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.policy
 import json
+import ssl
 import time
 from base64 import b64decode
 from dataclasses import dataclass, field
@@ -104,9 +105,19 @@ class _OAuth2Handler(_Handler):
 
 
 class SmtpSink:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
+    ) -> None:
+        """With ``tls`` (a server context): STARTTLS offered and required before MAIL, or
+        with ``implicit_tls`` TLS from the first byte (port 465's way)."""
         self.host = host
         self.port = port
+        self.tls = tls
+        self.implicit_tls = implicit_tls
         self.messages: list[Received] = []
         self.fail_with = ""
         self.refuse: dict[str, str] = {}
@@ -126,10 +137,17 @@ class SmtpSink:
                     auth_require_tls=False,  # loopback only
                 )
                 if self.oauth2_tokens is not None
-                else SMTP(_Handler(self), decode_data=False, enable_SMTPUTF8=True)
+                else SMTP(
+                    _Handler(self),
+                    decode_data=False,
+                    enable_SMTPUTF8=True,
+                    tls_context=None if self.implicit_tls else self.tls,
+                    require_starttls=self.tls is not None and not self.implicit_tls,
+                )
             ),
             host=self.host,
             port=self.port,
+            ssl=self.tls if self.implicit_tls else None,
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
 

@@ -9,8 +9,7 @@ message names the server and the user and never the token.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TypeVar
 
 from gateway.core.config import Secret
@@ -61,31 +60,12 @@ def login(
     where: str,
     user: str,
 ) -> T:
-    """``attempt(token)``; on refusal once more with a fresh token (blocking code: IMAP)."""
+    """``attempt(token)``; on refusal once more with a fresh token (blocking code: IMAP, SMTP)."""
     try:
         return attempt(tokens.token())
     except refused:
         pass
     try:
         return attempt(tokens.refresh())
-    except refused as exc:
-        raise _refused(where, user, exc) from None
-
-
-async def login_async(
-    tokens: TokenSource,
-    attempt: Callable[[str], Awaitable[T]],
-    refused: tuple[type[BaseException], ...],
-    where: str,
-    user: str,
-) -> T:
-    """The same for a coroutine (SMTP); the token is read off the event loop (its source may
-    be a command)."""
-    try:
-        return await attempt(await asyncio.to_thread(tokens.token))
-    except refused:
-        pass
-    try:
-        return await attempt(await asyncio.to_thread(tokens.refresh))
     except refused as exc:
         raise _refused(where, user, exc) from None

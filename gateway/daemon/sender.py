@@ -1,4 +1,5 @@
-"""Drains the outbox over SMTP: the only component that talks to the relay.
+"""Drains the outbox over SMTP: the only component that sends (the conversation with the relay
+itself is :mod:`gateway.daemon.relay`'s, in a worker thread).
 
 A row is marked sent only after the relay's ``250`` to ``DATA``; a crash between the two resends
 the same bytes (same Message-ID) once. The next mail goes while the last one's mark waits for
@@ -17,32 +18,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-
-import aiosmtplib
+from typing import TypeVar
 
 from gateway.core.clock import Clock
-from gateway.core.config import SmtpSection, TlsMode, tls_context
+from gateway.core.config import SmtpSection
 from gateway.core.log import event
 from gateway.core.waits import backoff, wait_any
-from gateway.daemon import oauth2
+from gateway.daemon import relay
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.oauth2 import TokenSource
+from gateway.daemon.relay import RELAY_ERRORS
 from gateway.store import Db, Store, outbox
 from gateway.store.outbox import OutboxRow
 
 log = logging.getLogger("gateway.sender")
 
-# What the relay (or the way to it) can do to a send: refuse it, drop the connection, time out,
-# fail TLS (ssl.SSLError is an OSError), refuse our login. Anything else is our fault.
-RELAY_ERRORS: tuple[type[BaseException], ...] = (
-    aiosmtplib.SMTPException,
-    OSError,
-    oauth2.TokenRefused,
-)
+T = TypeVar("T")
 
 PAGE = 50  # rows read per query: bounds the memory a backlog of large mails can take
 # Mails accepted by the relay whose "sent" is not yet committed, at most: the next send does not
@@ -59,43 +55,22 @@ class Failure:
 
 def classify_error(exc: BaseException) -> Failure:
     """One place that decides whether an SMTP failure is worth retrying."""
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        codes = [r.code for r in exc.recipients]
-        text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-        return Failure(
-            bool(codes) and all(c >= 500 for c in codes), f"all recipients refused: {text}"
-        )
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return Failure(exc.code >= 500, f"{exc.code} {exc.message}")
-    return Failure(False, f"{type(exc).__name__}: {exc}")
+    return Failure(*relay.describe(exc))
 
 
-def connect_kwargs(cfg: SmtpSection) -> dict[str, object]:
-    context = tls_context(cfg.tls_verify)
-    kwargs: dict[str, object] = {
-        "hostname": cfg.host,
-        "port": cfg.port,
-        "timeout": cfg.timeout_seconds,
-        "use_tls": cfg.tls is TlsMode.TLS,
-        "start_tls": cfg.tls is TlsMode.STARTTLS,
-        "tls_context": context,
-    }
-    if cfg.user and cfg.auth == "password":
-        kwargs["username"] = cfg.user
-        kwargs["password"] = cfg.password.read().get_secret_value()
-    return kwargs  # XOAUTH2 logs in after connecting: see :func:`login_xoauth2`
-
-
-async def login_xoauth2(smtp: aiosmtplib.SMTP, cfg: SmtpSection, tokens: TokenSource) -> None:
-    """AUTH XOAUTH2 on a connected relay; a refused token is fetched again and tried once more
-    (then :class:`~gateway.daemon.oauth2.TokenRefused`, naming no secret)."""
-    await oauth2.login_async(
-        tokens,
-        partial(smtp.auth_xoauth2, cfg.user),
-        (aiosmtplib.SMTPAuthenticationError,),
-        f"SMTP relay {cfg.host}",
-        cfg.user,
-    )
+async def _on_relay(smtp: smtplib.SMTP, call: Callable[[], T]) -> T:
+    """``call`` (a blocking conversation with the relay) in a worker thread. Cancelled (a stop
+    that would not wait), the call in progress is interrupted and waited for, so nothing else
+    ever uses the connection at the same time."""
+    running: asyncio.Future[T] = asyncio.ensure_future(asyncio.to_thread(call))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        relay.interrupt(smtp)
+        await asyncio.wait([running])
+        if not running.cancelled():
+            running.exception()  # its outcome is moot once we are cancelled
+        raise
 
 
 class _Marks:
@@ -181,25 +156,18 @@ class Sender:
         unsent = {row.id for row in rows}
         try:
             # A password may come from a command: read it off the event loop.
-            kwargs = await asyncio.to_thread(connect_kwargs, self.cfg)
+            secret = await asyncio.to_thread(relay.password, self.cfg)
         except Exception as exc:  # the secret cannot be read: ours to mend, nothing is lost
             await self._internal(rows, exc, "reading the relay's secret")
             return 0
-        smtp = aiosmtplib.SMTP(**kwargs)  # type: ignore[arg-type]
         try:
-            await smtp.connect()
-            if self.cfg.user and self.cfg.auth == "xoauth2":
-                await login_xoauth2(smtp, self.cfg, self.tokens)
+            smtp = await asyncio.to_thread(relay.connect, self.cfg, secret, self.tokens)
         except RELAY_ERRORS as exc:
-            if smtp.is_connected:
-                smtp.close()
             failure = classify_error(exc)
             for row in rows:
                 await self._failed(row, Failure(False, f"relay unreachable: {failure.text}"))
             return 0
         except Exception as exc:
-            if smtp.is_connected:
-                smtp.close()
             await self._internal(rows, exc, "connecting to the relay")
             return 0
         try:
@@ -211,7 +179,7 @@ class Sender:
 
     async def _drain(
         self,
-        smtp: aiosmtplib.SMTP,
+        smtp: smtplib.SMTP,
         rows: list[OutboxRow],
         blocked: dict[str, str],
         unsent: set[int],
@@ -227,7 +195,7 @@ class Sender:
                     if await self._send(smtp, row, blocked, marks):
                         sent += 1
                     unsent.discard(row.id)
-                    if not smtp.is_connected:
+                    if not relay.connected(smtp):
                         return sent  # the rest wait for the next pass (and a new connection)
                 if len(rows) < PAGE:
                     break
@@ -235,11 +203,8 @@ class Sender:
                 unsent.update(row.id for row in rows)
         finally:
             await marks.wait()
-            if smtp.is_connected:
-                try:
-                    await smtp.quit()
-                except aiosmtplib.SMTPException:
-                    smtp.close()
+            if relay.connected(smtp):
+                await _on_relay(smtp, partial(relay.quit, smtp))
         return sent
 
     def _page(self, db: Db, after: int) -> tuple[list[OutboxRow], dict[str, str]]:
@@ -251,7 +216,7 @@ class Sender:
 
     async def _send(
         self,
-        smtp: aiosmtplib.SMTP,
+        smtp: smtplib.SMTP,
         row: OutboxRow,
         undeliverable: dict[str, str],
         marks: _Marks,
@@ -264,7 +229,9 @@ class Sender:
             await self._failed(row, Failure(True, f"undeliverable (recent bounce): {reasons}"))
             return False
         try:
-            refused, _ = await smtp.sendmail(row.mail_from, recipients, row.raw)
+            refused = await _on_relay(
+                smtp, partial(relay.send, smtp, row.mail_from, recipients, row.raw)
+            )
         except RELAY_ERRORS as exc:
             await self._failed(row, classify_error(exc))
             return False
