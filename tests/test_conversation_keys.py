@@ -3,12 +3,20 @@ two mails of one conversation share one, and nothing a sender writes makes many 
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.mail import conversation
 from gateway.store import inbox
 from gateway.store.db import MIGRATIONS, bind, statements
 from tests.conftest import MONDAY_10, customer_mail
+
+DATA = Path(__file__).parent / "data"
 
 
 def shared(a: bytes, b: bytes) -> set[int]:
@@ -89,3 +97,58 @@ def test_keys_are_kept_only_while_the_mail_waits() -> None:
 def test_a_sender_the_header_parser_trips_on_makes_no_error() -> None:
     raw = b"From: a:b@c;d\nMessage-ID: <x@y>\nSubject: [SUP-9] x\n\nhi\n"
     assert len(conversation.keys(raw)) == 2, "the Message-ID and the token; no sender"
+
+
+def _keys_reading_everything(raw: bytes, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The keys as they were read before the parse stopped at the blank line (the parser fed
+    the whole first 256 KiB)."""
+    with monkeypatch.context() as m:
+        m.setattr(conversation, "_HEADER_END", re.compile(rb"(?!)"))  # never found
+        return conversation.keys(raw)
+
+
+def test_reading_up_to_the_blank_line_finds_the_same_keys_in_real_mail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every mail of the test corpus (bounces, auto-replies, clients' replies, forwards)."""
+    mails = sorted(p for p in DATA.rglob("*") if p.is_file() and p.suffix in (".eml", ".txt"))
+    assert len(mails) > 100
+    for path in mails:
+        raw = path.read_bytes()
+        assert conversation.keys(raw) == _keys_reading_everything(raw, monkeypatch), path.name
+
+
+_LINE_END = st.sampled_from([b"\r\n", b"\n", b"\r"])
+_HEADER = st.sampled_from(
+    [
+        b"From: Jane <jane@acme.example>",
+        b"From: =?utf-8?q?J=C3=A9r=C3=B4me?= <j@x.example>",
+        b"Subject: Re: [SUP-12] still broken",
+        b"Subject: =?utf-8?b?W1NVUC0zNF0gaMOpbGFz?=",
+        b"Message-ID: <m1@acme.example>",
+        b"In-Reply-To: <m0@acme.example>",
+        b"References: <r1@a.example>\t<r2@a.example>",
+        b"\t<folded@a.example> SUP-99",
+        b" continued",
+        b"X-Odd: \r",
+        b"not a header line",
+        b"",
+        b"From: Second <second@b.example>",
+        b"Subject: SUP-56 in the body?",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(st.tuples(_HEADER, _LINE_END), max_size=14),
+    body=st.binary(max_size=200),
+)
+def test_reading_up_to_the_blank_line_finds_the_same_keys_whatever_the_line_ends(
+    lines: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    """Headers with any line ends (CRLF, LF, bare CR, mixed), folded, broken or missing, blank
+    lines anywhere, any body after them: the same keys as reading everything."""
+    raw = b"".join(line + end for line, end in lines) + body
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert conversation.keys(raw) == _keys_reading_everything(raw, monkeypatch)

@@ -31,6 +31,10 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 # purpose (a shared key costs a wait, a missed one a second ticket).
 _TOKEN = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z0-9]{0,15}-\d{1,9})(?![\w-])")
 _PARSER = BytesHeaderParser(policy=compat32)
+HEADERS_MAX = 262144  # bytes read for the keys; a header block is smaller
+# The blank line that ends the header block, whatever the line ends: the parser reads no
+# further, but would still be fed (and split into lines) every byte after it.
+_HEADER_END = re.compile(rb"\n\r?\n|\r\r")
 
 
 def _hashed(kind: str, value: str) -> int:
@@ -49,7 +53,9 @@ def keys(raw: bytes) -> list[int]:
 
 
 def _keys(raw: bytes) -> list[int]:
-    headers = _PARSER.parsebytes(raw[:262144])  # headers only; a header block is smaller
+    block = raw[:HEADERS_MAX]
+    end = _HEADER_END.search(block)
+    headers = _PARSER.parsebytes(block[: end.end()] if end else block)
 
     def values(name: str) -> list[str]:
         return [clean(str(v)) for v in headers.get_all(name) or []]
