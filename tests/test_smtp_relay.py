@@ -17,7 +17,8 @@ from gateway.core.clock import FakeClock
 from gateway.core.config import Config
 from gateway.daemon import relay
 from gateway.daemon.oauth2 import TokenSource
-from gateway.daemon.sender import Sender, classify_error
+from gateway.daemon.relay import classify_error
+from gateway.daemon.sender import Sender
 from gateway.mail import conversation
 from gateway.store import inbox
 from tests.conftest import customer_mail, harness

@@ -120,7 +120,7 @@ def quit(smtp: smtplib.SMTP) -> None:
     """QUIT, or just close when the relay has gone already."""
     try:
         smtp.quit()
-    except RELAY_ERRORS:
+    except OSError:  # (smtplib's errors are OSErrors)
         smtp.close()
 
 
@@ -133,14 +133,22 @@ def interrupt(smtp: smtplib.SMTP) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def describe(exc: BaseException) -> tuple[bool, str]:
-    """(permanent, the relay's words) of a relay failure: the one place that decides whether
-    it is worth trying again."""
+@dataclass(frozen=True)
+class Failure:
+    permanent: bool
+    text: str
+
+
+def classify_error(exc: BaseException) -> Failure:
+    """Whether a relay failure is worth trying again, and the relay's words: the one place
+    that decides."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         refused = exc.recipients.items()
         text = "; ".join(f"{r}: {code} {_text(reply)}" for r, (code, reply) in refused)
-        return bool(codes) and all(c >= 500 for c in codes), f"all recipients refused: {text}"
+        return Failure(
+            bool(codes) and all(c >= 500 for c in codes), f"all recipients refused: {text}"
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
-        return exc.smtp_code >= 500, f"{exc.smtp_code} {_text(exc.smtp_error)}"
-    return False, f"{type(exc).__name__}: {exc}"
+        return Failure(exc.smtp_code >= 500, f"{exc.smtp_code} {_text(exc.smtp_error)}")
+    return Failure(False, f"{type(exc).__name__}: {exc}")

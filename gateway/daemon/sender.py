@@ -20,7 +20,6 @@ import asyncio
 import logging
 import smtplib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import TypeVar
@@ -32,7 +31,7 @@ from gateway.core.waits import backoff, wait_any
 from gateway.daemon import relay
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.oauth2 import TokenSource
-from gateway.daemon.relay import RELAY_ERRORS
+from gateway.daemon.relay import RELAY_ERRORS, Failure, classify_error
 from gateway.store import Db, Store, outbox
 from gateway.store.outbox import OutboxRow
 
@@ -45,17 +44,6 @@ PAGE = 50  # rows read per query: bounds the memory a backlog of large mails can
 # wait for the last one's commit (the processor may hold the database), but a crash resends
 # at most these (each once, the same bytes: its Message-ID lets a client drop the copy).
 UNMARKED_MAX = 4
-
-
-@dataclass(frozen=True)
-class Failure:
-    permanent: bool
-    text: str
-
-
-def classify_error(exc: BaseException) -> Failure:
-    """One place that decides whether an SMTP failure is worth retrying."""
-    return Failure(*relay.describe(exc))
 
 
 async def _on_relay(smtp: smtplib.SMTP, call: Callable[[], T]) -> T:
