@@ -30,16 +30,16 @@ from gateway.core.clock import Clock
 from gateway.core.config import Config
 from gateway.core.models import MailKind, Outbound, Ticket
 from gateway.mail.attachments import Attachment
+from gateway.mail.flatten import flatten
 from gateway.mail.inbound import clean
 from gateway.mail.samples import problems
 from gateway.mail.subjects import bare, reply_subject
 from gateway.mail.templating import (
     CUSTOMER,
-    PARTS,
     Template,
     common_context,
     environment,
-    render,
+    render_parts,
     with_greeting,
 )
 from gateway.promise.routing import Directory
@@ -196,7 +196,7 @@ class Composer:
             if template in CUSTOMER
             else ENGLISH
         )
-        txt, html = (render(self.env, template, part, ctx, speech) for part in PARTS)
+        txt, html = render_parts(self.env, template, ctx, speech)
         body: Message = MIMEMultipart("alternative", _boundary(), policy=_POLICY)
         body.attach(_text(txt, "plain"))
         body.attach(_text(html, "html"))
@@ -233,9 +233,7 @@ class Composer:
             if value:
                 body[header] = _header(header, value)
         recipients = tuple(dict.fromkeys([*envelope.to, *envelope.cc]))
-        return Outbound(
-            kind, message_id, support.address, recipients, body.as_bytes(policy=_POLICY)
-        )
+        return Outbound(kind, message_id, support.address, recipients, flatten(body, _POLICY))
 
 
 def _thread_ids(ids: list[str]) -> str:
@@ -316,7 +314,11 @@ def _attachment(f: Attachment) -> Message:
     """A file the SE sent, base64, under its safe name (RFC 2231 when not ASCII); an inline
     image keeps its Content-ID so the HTML that names it shows it."""
     maintype, _, subtype = f.content_type.partition("/")
-    part = MIMEBase(maintype or "application", subtype or "octet-stream", policy=_POLICY)
+    if maintype.lower() in ("multipart", "message") or not (maintype and subtype):
+        # A container type cannot be sent base64 (RFC 2046), and the generator would take
+        # its bytes for parts: such a file goes as plain bytes, under its name.
+        maintype, subtype = "application", "octet-stream"
+    part = MIMEBase(maintype, subtype, policy=_POLICY)
     part.set_payload(f.data)
     encode_base64(part)
     name: str | tuple[str, str, str] = (

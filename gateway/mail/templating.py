@@ -165,9 +165,29 @@ def render(
     env: Environment, template: Template, part: str, context: dict[str, Any], speech: Speech
 ) -> str:
     """One part of ``template`` in ``speech``'s language (our own people's mail: English)."""
+    return _render(env, template, part, _said(template, context, speech), speech)
+
+
+def render_parts(
+    env: Environment, template: Template, context: dict[str, Any], speech: Speech
+) -> tuple[str, str]:
+    """The text and HTML parts of ``template``, as :func:`render` writes them (the context's
+    phrases said once for both)."""
+    said = _said(template, context, speech)
+    text, html = (_render(env, template, part, said, speech) for part in PARTS)
+    return text, html
+
+
+def _said(template: Template, context: dict[str, Any], speech: Speech) -> dict[str, Any]:
     # Every date said in the reader's words: the customer's language, or ours for staff.
-    context = speak(context, speech if template in CUSTOMER else speech.staff)
-    return env.select_template(names_in(template, part, speech.language)).render(context)
+    said: dict[str, Any] = speak(context, speech if template in CUSTOMER else speech.staff)
+    return said
+
+
+def _render(
+    env: Environment, template: Template, part: str, said: dict[str, Any], speech: Speech
+) -> str:
+    return env.select_template(names_in(template, part, speech.language)).render(said)
 
 
 # -- the render check -----------------------------------------------------------------------------
