@@ -306,8 +306,8 @@ async def test_the_sender_sends_on_while_the_database_is_busy_and_marks_every_ma
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A mail's "sent" mark waits for the database (here the first mark's own transaction is
-    slow); the next mail does not wait for it, but no more than UNMARKED_MAX go unmarked (what
-    a crash would resend). Then every mail is marked sent, and none went twice."""
+    slow); the mails sent with it in one run do not wait for it, but no more than UNMARKED_MAX go
+    unmarked (what a crash would resend). Then every mail is marked sent, and none went twice."""
     now = h.clock.now()
     async with transaction(h.store) as db:
         for n in range(6):

@@ -151,8 +151,10 @@ async def _silent_after_data(
     writer: asyncio.StreamWriter,
     got_body: asyncio.Event,
     clients: list[asyncio.StreamWriter],
+    taken: int = 0,
 ) -> None:
-    """A relay that takes the envelope and the body, then never answers (a hung server)."""
+    """A relay that takes the envelope and the body, then never answers (a hung server); with
+    ``taken``, it first takes that many mails as a relay does."""
     clients.append(writer)
     writer.write(b"220 hung.test ESMTP\r\n")
     while line := await reader.readline():
@@ -161,6 +163,10 @@ async def _silent_after_data(
             writer.write(b"354 go ahead\r\n")
             while (await reader.readline()) not in (b".\r\n", b""):
                 pass
+            if taken:
+                taken -= 1
+                writer.write(b"250 2.0.0 queued\r\n")
+                continue
             got_body.set()
             await reader.read()  # silence until the client goes
             break
@@ -199,6 +205,44 @@ async def test_a_stop_does_not_wait_on_a_relay_that_stopped_answering_and_loses_
             assert len(sink.messages) == 2
     finally:
         for client in clients:  # (a sender still waiting on one gets its end here)
+            client.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_stop_in_the_middle_of_a_run_marks_what_the_relay_took_and_sends_the_rest_later(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    """Mails go several to a call to the relay's thread: stopped while the relay hangs on the
+    second, the first (taken with a 250) is marked sent and never goes again; the second does."""
+    got_body = asyncio.Event()
+    clients: list[asyncio.StreamWriter] = []
+    server = await asyncio.start_server(
+        partial(_silent_after_data, got_body=got_body, clients=clients, taken=1), "127.0.0.1", 0
+    )
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with harness(make_config(), clock, sink) as h:
+            raw, now = customer_mail(1), clock.now()
+            keys = conversation.keys(raw)
+            await h.store.run(
+                lambda db: inbox.store_raw(db, raw, now, now, source="test", keys=keys)
+            )
+            await h.processor.process_pending()  # the ack and the SE's copy: one run
+            hung_cfg = h.sender.cfg.model_copy(update={"port": port, "timeout_seconds": 300})
+            draining = asyncio.create_task(Sender(h.store, hung_cfg, clock).drain())
+            await asyncio.wait_for(got_body.wait(), 10)
+            draining.cancel()
+            done, _ = await asyncio.wait([draining], timeout=5)
+            assert draining in done and draining.cancelled()
+            states = await h.store.run(
+                lambda db: db.execute("SELECT kind, state FROM outbox ORDER BY id").fetchall()
+            )
+            assert [tuple(r) for r in states] == [("ack", "sent"), ("se-copy", "queued")]
+            assert await h.sender.drain() == 1
+            assert [m["X-Support-Kind"] for m in sink.messages] == ["se-copy"]
+    finally:
+        for client in clients:
             client.close()
         server.close()
         await server.wait_closed()

@@ -18,7 +18,7 @@ import contextlib
 import re
 import smtplib
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gateway.core.config import SmtpSection, TlsMode, tls_context
@@ -110,6 +110,28 @@ def send(
         smtp.close()  # dropped: its state is unknown, the next mail goes over a new one
         raise
     return {address: Refusal(code, _text(reply)) for address, (code, reply) in refused.items()}
+
+
+Outcome = dict[str, Refusal] | Exception  # a mail's refused recipients, or why it did not go
+
+
+def send_run(
+    smtp: smtplib.SMTP,
+    mails: Sequence[tuple[str, Sequence[str], bytes]],
+    go_on: Callable[[], bool],
+    outcomes: list[Outcome],
+) -> None:
+    """Several mail transactions in a row (sender, recipients, bytes), in one call: each one's
+    outcome is appended to ``outcomes`` as soon as it is known, so a caller that interrupts the
+    run still knows which mails the relay took. After the first, a mail goes only while the
+    connection stands and ``go_on()``."""
+    for mail_from, recipients, raw in mails:
+        if outcomes and not (connected(smtp) and go_on()):
+            return
+        try:
+            outcomes.append(send(smtp, mail_from, recipients, raw))
+        except Exception as exc:  # this mail's outcome: the caller tells ours from the relay's
+            outcomes.append(exc)
 
 
 def connected(smtp: smtplib.SMTP) -> bool:

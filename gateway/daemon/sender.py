@@ -2,8 +2,8 @@
 itself is :mod:`gateway.daemon.relay`'s, in a worker thread).
 
 A row is marked sent only after the relay's ``250`` to ``DATA``; a crash between the two resends
-the same bytes (same Message-ID) once. The next mail goes while the last one's mark waits for
-the database, but at most :data:`UNMARKED_MAX` are ever sent and not yet marked. 4xx replies
+the same bytes (same Message-ID) once. Mails go a few at a time (:data:`RUN`) in one call to the
+relay's thread, and at most :data:`UNMARKED_MAX` are ever sent and not yet marked. 4xx replies
 and connection trouble are retried with capped exponential backoff; 5xx replies, and mail still
 failing after ``smtp.give_up_hours``, are dead-lettered with the relay's words.
 
@@ -20,6 +20,7 @@ import asyncio
 import logging
 import smtplib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import TypeVar
@@ -40,10 +41,20 @@ log = logging.getLogger("gateway.sender")
 T = TypeVar("T")
 
 PAGE = 50  # rows read per query: bounds the memory a backlog of large mails can take
-# Mails accepted by the relay whose "sent" is not yet committed, at most: the next send does not
-# wait for the last one's commit (the processor may hold the database), but a crash resends
-# at most these (each once, the same bytes: its Message-ID lets a client drop the copy).
+# Mails accepted by the relay whose "sent" is not yet committed, at most: a crash resends at
+# most these (each once, the same bytes: its Message-ID lets a client drop the copy).
 UNMARKED_MAX = 4
+# Mails sent in one call to the relay's thread: a hand-off between threads costs more CPU than a
+# small mail's conversation with the relay, and their marks share one commit. As many as may go
+# unmarked: the next run goes once these are marked.
+RUN = UNMARKED_MAX
+
+
+@dataclass(frozen=True)
+class _Mail:
+    row: OutboxRow
+    recipients: list[str]  # those it goes to
+    blocked: dict[str, str]  # those it does not go to now (a recent bounce), and why
 
 
 async def _on_relay(smtp: smtplib.SMTP, call: Callable[[], T]) -> T:
@@ -71,14 +82,18 @@ class _Marks:
         self.flushing: asyncio.Task[None] | None = None
         self.unmarked = 0  # sent, not yet committed
 
-    async def add(self, job: Callable[[Db], None], after: Callable[[], None]) -> None:
-        if self.flushing is not None and self.flushing.done():
-            self.flushing.result()  # a failed commit ends the drain: its mails go again
+    def add(self, job: Callable[[Db], None], after: Callable[[], None]) -> None:
         self.jobs.append((job, after))
         self.unmarked += 1
         if self.flushing is None or self.flushing.done():
             self.flushing = asyncio.ensure_future(self._flush())
-        if self.unmarked >= UNMARKED_MAX:
+
+    async def room(self, count: int) -> None:
+        """Until ``count`` more may be sent without passing :data:`UNMARKED_MAX` (a failed
+        commit is raised here: it ends the drain, and its mails go again)."""
+        if self.flushing is not None and self.flushing.done():
+            self.flushing.result()
+        if self.unmarked + count > UNMARKED_MAX:
             await self.wait()
 
     async def _flush(self) -> None:
@@ -177,12 +192,14 @@ class Sender:
         marks = _Marks(self.store)
         try:
             while rows:
-                for row in rows:
+                queue = list(rows)
+                while queue:
                     if stopping is not None and stopping.is_set():
-                        return sent  # finish the send in hand, start no new one
-                    if await self._send(smtp, row, blocked, marks):
-                        sent += 1
-                    unsent.discard(row.id)
+                        return sent  # finish the sends in hand, start no new one
+                    run = await self._next_run(queue, blocked, unsent)
+                    if run:
+                        await marks.room(len(run))
+                        sent += await self._send(smtp, run, marks, stopping, unsent)
                     if not relay.connected(smtp):
                         return sent  # the rest wait for the next pass (and a new connection)
                 if len(rows) < PAGE:
@@ -202,33 +219,70 @@ class Sender:
         addresses = tuple(dict.fromkeys(a for row in rows for a in row.recipients))
         return rows, outbox.undeliverable(db, addresses, now)
 
+    async def _next_run(
+        self, queue: list[OutboxRow], undeliverable: dict[str, str], unsent: set[int]
+    ) -> list[_Mail]:
+        """The next rows to send in one go (at most :data:`RUN`), each with the recipients it
+        goes to; a row whose addressee cannot have mail now fails here instead (and is done:
+        off ``unsent``)."""
+        run: list[_Mail] = []
+        while queue and len(run) < RUN:
+            row = queue.pop(0)
+            blocked = {a: why for a, why in undeliverable.items() if a in row.recipients}
+            recipients = [r for r in row.recipients if r not in blocked]
+            # The first recipient is the one the mail is for (To:); copies without it mislead.
+            if not recipients or row.recipients[0] in blocked:
+                reasons = "; ".join(f"{a}: {why}" for a, why in blocked.items())
+                await self._failed(row, Failure(True, f"undeliverable (recent bounce): {reasons}"))
+                unsent.discard(row.id)
+                continue
+            run.append(_Mail(row, recipients, blocked))
+        return run
+
     async def _send(
         self,
         smtp: smtplib.SMTP,
-        row: OutboxRow,
-        undeliverable: dict[str, str],
+        run: list[_Mail],
         marks: _Marks,
-    ) -> bool:
-        blocked = {a: why for a, why in undeliverable.items() if a in row.recipients}
-        recipients = [r for r in row.recipients if r not in blocked]
-        # The first recipient is the one the mail is for (To:); copies without it mislead.
-        if not recipients or row.recipients[0] in blocked:
-            reasons = "; ".join(f"{a}: {why}" for a, why in blocked.items())
-            await self._failed(row, Failure(True, f"undeliverable (recent bounce): {reasons}"))
-            return False
+        stopping: asyncio.Event | None,
+        unsent: set[int],
+    ) -> int:
+        """Send ``run`` over the connection in one call to the relay's thread (each call costs
+        more CPU than a small mail's conversation) and record each outcome; return how many went.
+        Stopped half-way, the mails the relay took are still marked sent. Each mail tried is
+        taken off ``unsent``."""
+        outcomes: list[relay.Outcome] = []
+        mails = [(m.row.mail_from, m.recipients, m.row.raw) for m in run]
+
+        def go_on() -> bool:
+            return stopping is None or not stopping.is_set()
+
         try:
-            refused = await _on_relay(
-                smtp, partial(relay.send, smtp, row.mail_from, recipients, row.raw)
-            )
-        except RELAY_ERRORS as exc:
-            await self._failed(row, classify_error(exc))
-            return False
-        except Exception as exc:
-            await self._internal([row], exc, "sending")
-            return False
-        now = self.clock.now()
+            await _on_relay(smtp, partial(relay.send_run, smtp, mails, go_on, outcomes))
+        except asyncio.CancelledError:
+            for mail, outcome in zip(run, outcomes, strict=False):
+                if isinstance(outcome, dict):
+                    marks.add(*self._mark(mail, outcome))
+            raise
+        sent = 0
+        for mail, outcome in zip(run, outcomes, strict=False):
+            unsent.discard(mail.row.id)
+            if isinstance(outcome, dict):
+                marks.add(*self._mark(mail, outcome))
+                sent += 1
+            elif isinstance(outcome, RELAY_ERRORS):
+                await self._failed(mail.row, classify_error(outcome))
+            else:
+                await self._internal([mail.row], outcome, "sending")
+        return sent
+
+    def _mark(
+        self, mail: _Mail, refused: dict[str, relay.Refusal]
+    ) -> tuple[Callable[[Db], None], Callable[[], None]]:
+        """The "sent" mark of a mail the relay took, and what to do once it is committed."""
+        row, now = mail.row, self.clock.now()
         deferred = tuple(r for r, resp in refused.items() if resp.code < 500)
-        skipped = [f"{a}: not sent, undeliverable ({why})" for a, why in blocked.items()]
+        skipped = [f"{a}: not sent, undeliverable ({why})" for a, why in mail.blocked.items()]
         refusals = [f"{r}: {resp.code} {resp.message}" for r, resp in refused.items()]
         note = "; ".join(refusals + skipped) or None
 
@@ -255,8 +309,7 @@ class Sender:
                 refused=note or "",
             )
 
-        await marks.add(sent, recorded)
-        return True
+        return sent, recorded
 
     async def _internal(self, rows: list[OutboxRow], exc: Exception, doing: str) -> None:
         """A fault of ours while ``doing``: each row held for a retry, never dead-lettered."""
