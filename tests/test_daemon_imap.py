@@ -322,3 +322,17 @@ async def test_the_stored_count_counts_each_message_once(
         await sink.wait_for(6)
         assert gw.imap.stored == 3
         assert "3 stored" in gw.status_line()
+
+
+async def test_processed_and_quarantined_mail_each_go_to_their_folder(
+    mailbox: Dovecot, sink: SmtpSink, clock: FakeClock, make_config: Callable[..., Config]
+) -> None:
+    """A customer's mail and a malformed one handled together: one moves to Processed, the other
+    to Quarantine (both moves in one call to the IMAP thread), nothing stays in the inbox."""
+    async with running(make_config(mailbox), clock):
+        mailbox.append(b"\r\n\r\n")
+        mailbox.append(customer_mail(1))
+        await sink.wait_for(2, timeout=30)
+        await eventually(lambda: mailbox.count("Processed") == 1)
+        await eventually(lambda: mailbox.count("Quarantine") == 1)
+    assert mailbox.count("INBOX") == 0

@@ -330,14 +330,22 @@ class ImapIngest:
             for r in rows
             if r[1] == self._uidvalidity and r[3] in (InboxState.QUARANTINED, InboxState.SPAM)
         ]
-        await asyncio.to_thread(
-            self._move, client, [r[2] for r in processed], self.cfg.processed_folder
-        )
-        await asyncio.to_thread(
-            self._move, client, [r[2] for r in quarantined], self.cfg.quarantine_folder
-        )
+        moves = [
+            (uids, folder)
+            for uids, folder in (
+                ([r[2] for r in processed], self.cfg.processed_folder),
+                ([r[2] for r in quarantined], self.cfg.quarantine_folder),
+            )
+            if uids
+        ]
+        if moves:  # one call to a worker thread (each costs more CPU than a MOVE)
+            await asyncio.to_thread(self._move_all, client, moves)
         done = [r[0] for r in processed + quarantined] + stale
         await self.store.run(lambda db: inbox.mark_disposed(db, done))
+
+    def _move_all(self, client: imapclient.IMAPClient, moves: list[tuple[list[int], str]]) -> None:
+        for uids, folder in moves:
+            self._move(client, uids, folder)
 
     def _move(self, client: imapclient.IMAPClient, uids: list[int], folder: str) -> None:
         if not uids:
