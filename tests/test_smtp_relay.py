@@ -8,6 +8,7 @@ import asyncio
 import ssl
 import subprocess
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 
 import pytest
@@ -22,6 +23,7 @@ from gateway.daemon.sender import Sender
 from gateway.mail import conversation
 from gateway.store import inbox
 from tests.conftest import customer_mail, harness
+from tests.harness import Harness
 
 
 @pytest.fixture(scope="module")
@@ -174,13 +176,19 @@ async def _silent_after_data(
     writer.close()
 
 
-async def test_a_stop_does_not_wait_on_a_relay_that_stopped_answering_and_loses_nothing(
-    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
-) -> None:
+@asynccontextmanager
+async def _stopped_while_the_relay_hangs(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink, taken: int = 0
+) -> AsyncIterator[Harness]:
+    """One customer mail processed (its ack and SE copy queued), a drain towards a relay that
+    takes ``taken`` mails and then hangs after the next one's body, and the daemon's stop (after
+    its drain_seconds) while it hangs: the drain must end within 5 s, not the relay's 300."""
     got_body = asyncio.Event()
     clients: list[asyncio.StreamWriter] = []
     server = await asyncio.start_server(
-        partial(_silent_after_data, got_body=got_body, clients=clients), "127.0.0.1", 0
+        partial(_silent_after_data, got_body=got_body, clients=clients, taken=taken),
+        "127.0.0.1",
+        0,
     )
     port = server.sockets[0].getsockname()[1]
     try:
@@ -190,19 +198,14 @@ async def test_a_stop_does_not_wait_on_a_relay_that_stopped_answering_and_loses_
             await h.store.run(
                 lambda db: inbox.store_raw(db, raw, now, now, source="test", keys=keys)
             )
-            await h.processor.process_pending()  # the ack and the SE's copy queued
+            await h.processor.process_pending()  # the ack and the SE's copy queued: one run
             hung_cfg = h.sender.cfg.model_copy(update={"port": port, "timeout_seconds": 300})
-            hung = Sender(h.store, hung_cfg, clock)
-            draining = asyncio.create_task(hung.drain())
+            draining = asyncio.create_task(Sender(h.store, hung_cfg, clock).drain())
             await asyncio.wait_for(got_body.wait(), 10)
             draining.cancel()  # the daemon's stop, after its drain_seconds
             done, _ = await asyncio.wait([draining], timeout=5)  # not the relay's 300 s
             assert draining in done and draining.cancelled()
-            queued = await h.scalar("SELECT count(*) FROM outbox WHERE state = 'queued'")
-            assert queued == 2, "the mail in hand is not marked sent: it goes again"
-            await h.sender.drain()
-            assert {m["X-Support-Kind"] for m in sink.messages} == {"ack", "se-copy"}
-            assert len(sink.messages) == 2
+            yield h
     finally:
         for client in clients:  # (a sender still waiting on one gets its end here)
             client.close()
@@ -210,39 +213,26 @@ async def test_a_stop_does_not_wait_on_a_relay_that_stopped_answering_and_loses_
         await server.wait_closed()
 
 
+async def test_a_stop_does_not_wait_on_a_relay_that_stopped_answering_and_loses_nothing(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    async with _stopped_while_the_relay_hangs(make_config, clock, sink) as h:
+        queued = await h.scalar("SELECT count(*) FROM outbox WHERE state = 'queued'")
+        assert queued == 2, "the mail in hand is not marked sent: it goes again"
+        await h.sender.drain()
+        assert {m["X-Support-Kind"] for m in sink.messages} == {"ack", "se-copy"}
+        assert len(sink.messages) == 2
+
+
 async def test_a_stop_in_the_middle_of_a_run_marks_what_the_relay_took_and_sends_the_rest_later(
     make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
 ) -> None:
     """Mails go several to a call to the relay's thread: stopped while the relay hangs on the
     second, the first (taken with a 250) is marked sent and never goes again; the second does."""
-    got_body = asyncio.Event()
-    clients: list[asyncio.StreamWriter] = []
-    server = await asyncio.start_server(
-        partial(_silent_after_data, got_body=got_body, clients=clients, taken=1), "127.0.0.1", 0
-    )
-    port = server.sockets[0].getsockname()[1]
-    try:
-        async with harness(make_config(), clock, sink) as h:
-            raw, now = customer_mail(1), clock.now()
-            keys = conversation.keys(raw)
-            await h.store.run(
-                lambda db: inbox.store_raw(db, raw, now, now, source="test", keys=keys)
-            )
-            await h.processor.process_pending()  # the ack and the SE's copy: one run
-            hung_cfg = h.sender.cfg.model_copy(update={"port": port, "timeout_seconds": 300})
-            draining = asyncio.create_task(Sender(h.store, hung_cfg, clock).drain())
-            await asyncio.wait_for(got_body.wait(), 10)
-            draining.cancel()
-            done, _ = await asyncio.wait([draining], timeout=5)
-            assert draining in done and draining.cancelled()
-            states = await h.store.run(
-                lambda db: db.execute("SELECT kind, state FROM outbox ORDER BY id").fetchall()
-            )
-            assert [tuple(r) for r in states] == [("ack", "sent"), ("se-copy", "queued")]
-            assert await h.sender.drain() == 1
-            assert [m["X-Support-Kind"] for m in sink.messages] == ["se-copy"]
-    finally:
-        for client in clients:
-            client.close()
-        server.close()
-        await server.wait_closed()
+    async with _stopped_while_the_relay_hangs(make_config, clock, sink, taken=1) as h:
+        states = await h.store.run(
+            lambda db: db.execute("SELECT kind, state FROM outbox ORDER BY id").fetchall()
+        )
+        assert [tuple(r) for r in states] == [("ack", "sent"), ("se-copy", "queued")]
+        assert await h.sender.drain() == 1
+        assert [m["X-Support-Kind"] for m in sink.messages] == ["se-copy"]

@@ -348,8 +348,6 @@ class ImapIngest:
             self._move(client, uids, folder)
 
     def _move(self, client: imapclient.IMAPClient, uids: list[int], folder: str) -> None:
-        if not uids:
-            return
         if not folder:
             client.add_flags(uids, [imapclient.SEEN])
         elif client.has_capability("MOVE"):
