@@ -336,3 +336,35 @@ async def test_processed_and_quarantined_mail_each_go_to_their_folder(
         await eventually(lambda: mailbox.count("Processed") == 1)
         await eventually(lambda: mailbox.count("Quarantine") == 1)
     assert mailbox.count("INBOX") == 0
+
+
+async def test_a_backlog_is_moved_out_of_the_inbox_in_a_few_passes_not_one_a_batch(
+    mailbox: Dovecot,
+    sink: SmtpSink,
+    clock: FakeClock,
+    make_config: Callable[..., Config],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Twenty mails processed one a transaction (twenty batches, each saying "mail to move"):
+    the inbox is cleared in a few MOVE passes, each some eight hand-offs between threads, not in
+    one pass a batch; every mail still lands in Processed."""
+    from gateway.daemon import processor
+    from gateway.daemon.ingest.imap import ImapIngest
+
+    monkeypatch.setattr(processor, "BATCH_MESSAGES", 1)
+    passes: list[int] = []
+    move_all = ImapIngest._move_all
+
+    def counted(self: ImapIngest, client: object, moves: list[tuple[list[int], str]]) -> None:
+        passes.append(sum(len(uids) for uids, _ in moves))
+        move_all(self, client, moves)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ImapIngest, "_move_all", counted)
+    for n in range(20):
+        mailbox.append(customer_mail(n, sender=f"c{n}@acme.example"))
+    async with running(make_config(mailbox), clock, backfill_since=clock.now().date()):
+        await sink.wait_for(40, timeout=30)
+        await eventually(lambda: mailbox.count("Processed") == 20)
+    assert sum(passes) == 20
+    assert len(passes) <= 3, passes
+    assert mailbox.count("INBOX") == 0
