@@ -17,6 +17,7 @@ import idna
 import mailparser
 
 from gateway.core.models import InboundMessage
+from gateway.mail.plain_addresses import plain_mailboxes
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _SPACE = re.compile(r"[\r\n\t]+")
@@ -138,6 +139,9 @@ def _mailboxes(value: str) -> list[tuple[str, str]]:
 
 
 def _address_header(value: str) -> tuple[Address, ...]:
+    plain = plain_mailboxes(value)  # the common header, read faster to the same result
+    if plain is not None:
+        return plain
     header = cast(AddressHeader, _HEADERS("to", value))
     return header.addresses
 
