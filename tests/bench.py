@@ -7,6 +7,8 @@ Prints:
   with 1 or more gateways on one database (``--gateways 1,2,4``, PostgreSQL), beside a raw
   baseline in the same run (imapclient batched fetch, mail-parser, an acknowledgement and an
   SE's copy composed with the standard library and sent; no logic, no database) and the ratio;
+  and processing alone (until the last message was processed) beside it, with how long sending
+  trailed after it;
 - the daemon's peak RSS, and its RSS after start with 1,000 and with 100,000 stored tickets;
 - the scheduler's tick time with 100,000 and with 1,000,000 stored commitments.
 """
@@ -196,6 +198,29 @@ class Run:
     peak_kb: int  # the highest peak RSS of the daemons
     cpu_ms: float  # the daemons' CPU time a message (all threads)
     stages: dict[str, float]  # ms of CPU a message by pipeline stage (the processing threads)
+    processed_rate: float  # messages a second until the last was processed (not yet all sent)
+    trail: float  # seconds from the last message processed to the last mail at the sink
+
+
+class Processed:
+    """How many messages the daemons' logs say were processed (a ``message`` line each), read
+    as the logs grow."""
+
+    def __init__(self, logs: list[Path]) -> None:
+        self.offsets = dict.fromkeys(logs, 0)
+        self.count = 0
+
+    def read(self) -> int:
+        for log, offset in self.offsets.items():
+            if not log.exists():
+                continue
+            with log.open("rb") as f:
+                f.seek(offset)
+                data = f.read()
+            end = data.rfind(b"\n") + 1  # a line still being written is read next time
+            self.count += data[:end].count(b" gateway.processor message ")
+            self.offsets[log] = offset + end
+        return self.count
 
 
 async def throughput(
@@ -209,20 +234,22 @@ async def throughput(
     config = write_config(base, dovecot, sink, f"throughput-{gateways}")
     before = len(sink.messages)
     t0 = time.monotonic()
-    procs = [
-        Daemon(config, "--backfill", "2026-01-01", log=base / f"throughput-{gateways}-{i}.log")
-        for i in range(gateways)
-    ]
+    logs = [base / f"throughput-{gateways}-{i}.log" for i in range(gateways)]
+    procs = [Daemon(config, "--backfill", "2026-01-01", log=log) for log in logs]
     for proc in procs:
         await proc.start()
     peak = 0
+    processed, processed_secs = Processed(logs), 0.0
     try:
         while len(sink.messages) - before < 2 * count:
+            if not processed_secs and processed.read() >= count:
+                processed_secs = time.monotonic() - t0
             peak = max(peak, *(rss_kb(proc.pid, "VmHWM") for proc in procs))
             await asyncio.sleep(0.1)
             if time.monotonic() - t0 > 60 + count:
                 raise TimeoutError("throughput run did not finish")
         secs = time.monotonic() - t0
+        processed_secs = processed_secs or secs  # (processed and sent within one look)
         peak = max(peak, *(rss_kb(proc.pid, "VmHWM") for proc in procs))
         cpu = sum(cpu_seconds(proc.pid) for proc in procs)
         by_stage: dict[str, float] = {}
@@ -235,7 +262,9 @@ async def throughput(
             await proc.stop(60)
     taken = by_stage.pop("messages", 0.0) or 1.0
     per = {stage: 1000 * value / taken for stage, value in by_stage.items()}
-    return Run(count / secs, peak, 1000 * cpu / count, per)
+    return Run(
+        count / secs, peak, 1000 * cpu / count, per, count / processed_secs, secs - processed_secs
+    )
 
 
 def acknowledgement(mail: mailparser.MailParser, sender: str) -> bytes:
@@ -469,6 +498,13 @@ async def main_async(args: argparse.Namespace, base: Path) -> None:
                 f"{'s' if gateways > 1 else ''}): {run.rate:.0f} messages/s;"
                 f" ratio to the baseline {run.rate / base_rate:.2f};"
                 f" CPU {run.cpu_ms:.1f} ms a message (the whole daemon)",
+                flush=True,
+            )
+            trail = f"{run.trail:.1f} s" if run.trail >= 0.1 else "within 0.1 s (a look)"
+            print(
+                f"  processing alone: {run.processed_rate:.0f} messages/s"
+                f" (ratio {run.processed_rate / base_rate:.2f}); the last mail went"
+                f" {trail} after the last message was processed",
                 flush=True,
             )
             if run.stages:
