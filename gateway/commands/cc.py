@@ -42,7 +42,9 @@ def run(a: Acting, arg: str) -> None:
     cap = a.s.config.safety.max_participants
     if participants.confirm(a.db, t.id, address):
         a.done.append(f"{address} confirmed: in CC of every mail to the customer from now on")
-    elif participants.add(a.db, t.id, [("", address)], a.now, a.sender, cap):
+    elif participants.add(
+        a.db, participants.read(a.db, t.id), [("", address)], a.now, a.sender, cap
+    ):
         a.done.append(f"{address} added: in CC of every mail to the customer from now on")
     elif participants.includes(a.db, t.id, address):
         a.done.append(f"{address} was already on the ticket")

@@ -139,6 +139,7 @@ class Work:
     deadline: Deadline | None = None  # a deadline they stated this time
     resumed: bool = False  # their reply ended a wait on them: our dates moved later
     pending: list[str] = field(default_factory=list)  # copied by an unauthenticated mail
+    people: list[str] = field(default_factory=list)  # whom the ticket's mail goes to (in CC)
     route: Route | None = None
     sc_share: ScShare | None = None  # points the SC answers on a ticket someone else owns
     capacity: Check | None = None  # whether the reply date can be kept, and by whom

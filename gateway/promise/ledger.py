@@ -159,7 +159,7 @@ def resume(
     return moved
 
 
-def set_eta(db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str) -> int:
+def set_eta(db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str) -> None:
     """An engineer's date for the next step: it supersedes the open next-step commitment."""
     current = [
         c
@@ -167,16 +167,18 @@ def set_eta(db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by:
         if c.kind in (DateKind.ACTIONABLE, DateKind.UPDATE)
     ]
     revision_of = current[0].id if current else None
-    return commitments.make(
+    commitments.make(
         db, ticket.id, DateKind.UPDATE, due, told, now, revision_of=revision_of, made_by=by
     )
 
 
-def set_resolution(db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str) -> int:
+def set_resolution(
+    db: Db, ticket: Ticket, due: datetime, now: datetime, told: str, by: str
+) -> None:
     """An engineer's resolution date (``#eta resolve``): a promise to the customer, superseding
     the open resolution target."""
     current = [c for c in commitments.open_for(db, ticket.id) if c.kind == DateKind.RESOLUTION]
-    return commitments.make(
+    commitments.make(
         db,
         ticket.id,
         DateKind.RESOLUTION,

@@ -28,13 +28,13 @@ from gateway.pipeline.composing import (
 )
 from gateway.pipeline.work import Done, Services, Work
 from gateway.promise import ledger
-from gateway.store import Db, participants
+from gateway.store import Db
 from gateway.text import details
 from gateway.text.speech import ENGLISH, Ask, language_name
 
 
 def step_compose(s: Services, w: Work, db: Db) -> None:
-    c = _composing(s, w, db)
+    c = _composing(s, w)
     for mails in MAILS:
         w.outgoing.extend(mails(s, w, c))
     cap_staff_mail(s, w, db, c.t)
@@ -45,7 +45,7 @@ def step_compose(s: Services, w: Work, db: Db) -> None:
     raise Done(action, f"{c.t.key}: " + ", ".join(o.kind for o in w.outgoing) + " queued")
 
 
-def _composing(s: Services, w: Work, db: Db) -> Composing:
+def _composing(s: Services, w: Work) -> Composing:
     t, msg, route = w.the_ticket, w.message, w.route
     assert route is not None
     d = s.directory
@@ -54,7 +54,7 @@ def _composing(s: Services, w: Work, db: Db) -> Composing:
     return Composing(
         t=t,
         route=route,
-        people=participants.of(db, t.id),
+        people=w.people,
         dates=dates,
         common={
             "customer_name": msg.from_name or msg.from_address,

@@ -28,19 +28,21 @@ def step_participants(s: Services, w: Work, db: Db) -> None:
     writer = [p for p in wanted if p[1] == msg.from_address][:1]
     copied = [p for p in wanted if p not in writer]
     cap = s.config.safety.max_participants
-    added = participants.add(db, t.id, writer, w.now, "mail", cap)
+    people = participants.read(db, t.id)
+    added = participants.add(db, people, writer, w.now, "mail", cap)
     if doubt and s.config.relay.unauthenticated_cc == "confirm":
         # An unauthenticated mail may be forged: whoever it copies is kept on the ticket, but
         # gets no mail until an SE confirms them (#cc add): never the SE's answer to a stranger.
-        w.pending = participants.add(db, t.id, copied, w.now, "mail", cap, pending=True)
+        w.pending = participants.add(db, people, copied, w.now, "mail", cap, pending=True)
         if w.pending:
             w.decide(
                 "participants", f"{len(w.pending)} pending", f"{doubt}: " + ", ".join(w.pending)
             )
     else:
-        added += participants.add(db, t.id, copied, w.now, "mail", cap)
+        added += participants.add(db, people, copied, w.now, "mail", cap)
     if added:
         w.decide("participants", f"+{len(added)}", ", ".join(added))
+    w.people = people.mailed()
 
 
 def _mailboxes_of(msg: InboundMessage) -> list[tuple[str, str]]:

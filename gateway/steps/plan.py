@@ -26,10 +26,9 @@ def step_plan(s: Services, w: Work, db: Db) -> None:
         # The policy's resolution date is a target until an engineer sets one (#eta resolve).
         promised = p.kind != DateKind.RESOLUTION
         if p.missed is not None:
-            revision_of = commitments.make(
-                db, t.id, p.kind, p.missed, s.when(p.missed, t), w.now, promised=promised
+            revision_of = commitments.make_missed(
+                db, t.id, p.kind, p.missed, s.when(p.missed, t), w.now, promised
             )
-            commitments.mark_missed(db, revision_of, w.now)
         commitments.make(
             db, t.id, p.kind, p.due, s.when(p.due, t), w.now, revision_of, promised=promised
         )

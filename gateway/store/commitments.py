@@ -38,10 +38,55 @@ def make(
     point: str = "",
     promised: bool = True,
     owner: str = "",
+) -> None:
+    """Record a date made; ``revision_of``: the commitment it replaces, now superseded by it.
+
+    The new row's id is not read back: on PostgreSQL a read waits for every statement sent
+    before it, and these inserts (with the triggers that keep the ticket's dates) are the
+    dearest of a message."""
+    _insert(db, ticket_id, kind, due_at, told, now, revision_of, made_by, point, promised, owner)
+    if revision_of is not None:
+        db.execute(
+            "UPDATE commitments SET superseded_by = (SELECT max(id) FROM commitments"
+            " WHERE ticket_id = ? AND revision_of = ?) WHERE id = ?",
+            (ticket_id, revision_of, revision_of),
+        )
+
+
+def make_missed(
+    db: Db,
+    ticket_id: int,
+    kind: DateKind,
+    due_at: datetime,
+    told: str,
+    now: datetime,
+    promised: bool,
 ) -> int:
-    cur = db.execute(
+    """Record a date that had already passed when it was made (mail read after its reply date):
+    made and missed at once, for :func:`make` to revise; its id."""
+    cur = _insert(db, ticket_id, kind, due_at, told, now, None, "policy", "", promised, "", now)
+    return int(cur.fetchone()[0])
+
+
+def _insert(
+    db: Db,
+    ticket_id: int,
+    kind: DateKind,
+    due_at: datetime,
+    told: str,
+    now: datetime,
+    revision_of: int | None,
+    made_by: str,
+    point: str,
+    promised: bool,
+    owner: str,
+    missed_at: datetime | None = None,
+) -> Any:
+    """The insert; with ``missed_at``, the new row's id to read (``RETURNING``)."""
+    return db.execute(
         "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, revision_of, made_by,"
-        " point, promised, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " point, promised, owner, missed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        + (" RETURNING id" if missed_at else ""),
         (
             ticket_id,
             kind,
@@ -53,14 +98,9 @@ def make(
             point,
             int(promised),
             owner.lower(),
+            ts(missed_at) if missed_at else None,
         ),
     )
-    commitment_id = int(cur.fetchone()[0])
-    if revision_of is not None:
-        db.execute(
-            "UPDATE commitments SET superseded_by = ? WHERE id = ?", (commitment_id, revision_of)
-        )
-    return commitment_id
 
 
 def mark_missed(db: Db, commitment_id: int, now: datetime) -> bool:

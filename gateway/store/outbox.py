@@ -21,23 +21,35 @@ class OutboxRow:
     created_at: datetime
 
 
-def enqueue(db: Db, out: Outbound, ticket_id: int | None, now: datetime) -> int:
-    cur = db.execute(
-        "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, next_attempt_at,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (
-            ticket_id,
-            out.kind,
-            out.message_id,
-            out.mail_from,
-            ",".join(out.recipients),
-            ts(now),
-            ts(now),
-        ),
+_OUTBOX = (
+    "INSERT INTO outbox (ticket_id, kind, message_id, mail_from, rcpt, next_attempt_at,"
+    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def enqueue(db: Db, out: Outbound, ticket_id: int | None, now: datetime) -> None:
+    """Queue a mail: its row and its text. On PostgreSQL in one statement, whose new id is never
+    read back here (a read waits for every statement sent before it)."""
+    row = (
+        ticket_id,
+        out.kind,
+        out.message_id,
+        out.mail_from,
+        ",".join(out.recipients),
+        ts(now),
+        ts(now),
     )
-    outbox_id = int(cur.fetchone()[0])
-    db.execute("INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (outbox_id, out.raw))
-    return outbox_id
+    if db.dialect is Dialect.POSTGRESQL:
+        db.execute(
+            f"WITH o AS ({_OUTBOX} RETURNING id)"
+            " INSERT INTO outbox_raw (outbox_id, raw) SELECT id, ? FROM o",
+            (*row, out.raw),
+        )
+        return
+    cur = db.execute(_OUTBOX + " RETURNING id", row)
+    db.execute(
+        "INSERT INTO outbox_raw (outbox_id, raw) VALUES (?, ?)", (cur.fetchone()[0], out.raw)
+    )
 
 
 # PostgreSQL: rows a sender takes are claimed by its database session, so no other gateway

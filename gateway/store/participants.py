@@ -4,9 +4,36 @@ customer-facing mail, up to ``safety.max_participants``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from gateway.store.db import Db, ts
+
+
+@dataclass
+class People:
+    """A ticket's people as read once (:func:`read`) and kept by :func:`add`: who mail goes to
+    is known without reading again (on PostgreSQL a read waits for every statement sent
+    before it)."""
+
+    ticket_id: int
+    joined: list[tuple[str, bool]] = field(default_factory=list)  # (address, pending), in order
+
+    def mailed(self) -> list[str]:
+        """As :func:`of`: the addresses mail goes to, in the order they joined."""
+        return [address for address, pending in self.joined if not pending]
+
+    def has(self, address: str) -> bool:
+        key = address.lower()
+        return any(a.lower() == key for a, _ in self.joined)
+
+
+def read(db: Db, ticket_id: int) -> People:
+    cur = db.execute(
+        "SELECT address, pending FROM participants WHERE ticket_id = ? ORDER BY added_at, rowid",
+        (ticket_id,),
+    )
+    return People(ticket_id, [(r[0], bool(r[1])) for r in cur.fetchall()])
 
 
 def of(db: Db, ticket_id: int) -> list[str]:
@@ -51,32 +78,30 @@ def includes(db: Db, ticket_id: int, address: str) -> bool:
 
 def add(
     db: Db,
-    ticket_id: int,
-    people: list[tuple[str, str]],
+    people: People,
+    wanted: list[tuple[str, str]],
     now: datetime,
     added_by: str,
     cap: int,
     pending: bool = False,
 ) -> list[str]:
-    """Add (name, address) pairs not yet on the ticket, while fewer than ``cap`` are (pending
-    ones count too); return the addresses added."""
-    if not people:
-        return []
+    """Add (name, address) pairs not yet among ``people``, while fewer than ``cap`` are (pending
+    ones count too); return the addresses added. Nothing is read: ``people`` says who is on the
+    ticket (a new ticket's: ``People(id)``)."""
     added = []
-    row = db.execute("SELECT count(*) FROM participants WHERE ticket_id = ?", (ticket_id,))
-    count = int(row.fetchone()[0])
-    for name, address in people:
-        if count >= cap:
+    for name, address in wanted:
+        if len(people.joined) >= cap:
             break
-        cur = db.execute(
+        if people.has(address):
+            continue
+        db.execute(
             "INSERT INTO participants"
             " (ticket_id, address, address_key, name, added_by, added_at, pending)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (ticket_id, address, address.lower(), name, added_by, ts(now), int(pending)),
+            (people.ticket_id, address, address.lower(), name, added_by, ts(now), int(pending)),
         )
-        if cur.rowcount:
-            added.append(address)
-            count += 1
+        people.joined.append((address, pending))
+        added.append(address)
     return added
 
 

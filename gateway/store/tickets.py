@@ -151,7 +151,8 @@ def create(
     ticket = _ticket(cur.fetchone())
     add_message_id(db, msg.message_id, ticket_id, "in")
     # The requester is the first of the ticket's people.
-    participants.add(db, ticket_id, [(msg.from_name, msg.from_address)], now, "mail", 1)
+    new = participants.People(ticket_id)
+    participants.add(db, new, [(msg.from_name, msg.from_address)], now, "mail", 1)
     return ticket
 
 
