@@ -21,7 +21,7 @@ from gateway.mail import conversation
 from gateway.store import inbox, outbox
 from gateway.store.db import Db
 from tests.conftest import customer_mail
-from tests.harness import Harness, transaction
+from tests.harness import Harness, figures_astray, owed_astray, transaction
 
 
 async def test_unanswered_ticket_gets_one_revised_eta_per_miss(h: Harness) -> None:
@@ -98,6 +98,21 @@ async def test_mail_that_waited_is_acknowledged_with_a_date_still_ahead(h: Harne
     assert "Monday 23 November" not in ack.text(), "no talk of dates nobody was told"
     await h.later(timedelta(minutes=10))
     assert len(h.to("jane@acme.example")) == 1, "the date told at intake is not revised again"
+    # The ledger: the policy's date (Monday) made and missed at once, superseded by the date
+    # told; the ticket owes that one.
+    rows = await h.store.run(
+        lambda db: db.execute(
+            "SELECT id, missed_at, revision_of, superseded_by, due_at FROM commitments"
+            " WHERE kind = 'actionable' ORDER BY id"
+        ).fetchall()
+    )
+    (missed, missed_at, first_of, first_by, _), (told, told_missed, of, by, due) = rows
+    assert (missed_at is not None, first_of, first_by) == (True, None, told)
+    assert (told_missed, of, by) == (None, missed, None)
+    assert due.startswith("2026-11-24T22:00")  # Tuesday 17:00 EST
+    assert await h.scalar("SELECT owed_at FROM tickets") == due
+    async with transaction(h.store) as db:
+        assert owed_astray(db) == [] and figures_astray(db) == []
 
 
 async def test_hostile_mail_is_quarantined_and_the_next_one_still_processed(h: Harness) -> None:
@@ -608,3 +623,4 @@ async def test_a_dead_letter_to_the_customer_alerts_the_se_and_sc_once(h: Harnes
     assert "Jane Customer did not get the acknowledgement on SUP-1001" in alert.text()
     assert "554 5.6.0 Message refused for good" in alert.text()
     assert h.to("jane@acme.example") == []
+
