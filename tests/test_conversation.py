@@ -166,6 +166,32 @@ async def test_the_customers_colleagues_in_cc_stay_in_cc(h: Harness) -> None:
     assert revised["Cc"] == "r.payne@acme.example, casey@example.com"
 
 
+async def test_a_ticket_keeps_at_most_the_cap_of_people_each_once(h: Harness) -> None:
+    # Jane copies herself (in capitals), a colleague twice (in two spellings) and eleven more:
+    # the ticket keeps her and the first nine others (safety.max_participants, 10), each once,
+    # in the order the mail named them; everyone kept is in CC.
+    names = ["a1@acme.example", "A1@ACME.example", "JANE@acme.example"]
+    names += [f"a{n}@acme.example" for n in range(2, 13)]
+    await h.receive(colleague_cc(1, ", ".join(names), body="Why does the export fail?"))
+    kept = ["jane@acme.example", *(f"a{n}@acme.example" for n in range(1, 10))]
+    people = await h.joined("SELECT address FROM participants ORDER BY ticket_id, rowid")
+    assert people == ",".join(kept)
+    [ack] = kind(h, "ack")
+    assert ack["Cc"] == ", ".join([*kept[1:], "casey@example.com"])
+    # Her next mail copies one more: the ticket is full, nobody new joins or is copied.
+    await h.receive(
+        colleague_cc(
+            2,
+            "a13@acme.example",
+            subject="Re: Problem number 1 [SUP-1001]",
+            in_reply_to="<customer-1@acme.example>",
+            body="Does it also affect the nightly import?",
+        )
+    )
+    assert await h.joined("SELECT address FROM participants ORDER BY rowid") == ",".join(kept)
+    assert "a13@acme.example" not in kind(h, "ack")[1]["Cc"]
+
+
 async def test_an_se_adds_and_removes_people_with_cc_commands(h: Harness) -> None:
     await h.receive(customer_mail(1, body="Why does the export fail?"))
     await h.receive(se_reply(h, "#cc add ops@acme.example\nHello Jane, fixed in 4.2.1."))

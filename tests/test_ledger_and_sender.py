@@ -623,4 +623,3 @@ async def test_a_dead_letter_to_the_customer_alerts_the_se_and_sc_once(h: Harnes
     assert "Jane Customer did not get the acknowledgement on SUP-1001" in alert.text()
     assert "554 5.6.0 Message refused for good" in alert.text()
     assert h.to("jane@acme.example") == []
-
