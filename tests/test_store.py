@@ -15,9 +15,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from gateway.core.models import Route, TicketState
+from gateway.mail.inbound import parse
 from gateway.promise import keeping
-from gateway.store import Db, Store, inbox, outbox, outcomes, postgres, tickets
+from gateway.store import Db, Store, inbox, outbox, outcomes, participants, postgres, tickets
 from gateway.store.db import MIGRATIONS, bind, statements, ts
+from tests.conftest import customer_mail
 from tests.harness import figures_astray, owed_astray, transaction
 
 T0 = datetime(2026, 11, 23, 15, tzinfo=UTC)
@@ -453,5 +456,40 @@ def test_what_triggers_keep_matches_the_rows_on_either_engine(
             }
             assert owed_astray(db) == []
             assert figures_astray(db) == []
+    finally:
+        scratch.execute("ROLLBACK")
+
+
+def test_a_new_tickets_key_is_its_prefix_and_number_from_the_first(scratch: Any) -> None:
+    """Ticket keys count from ``support.first_ticket_number`` under ``support.ticket_prefix``,
+    one a ticket, on either engine (PostgreSQL makes the key in the insert itself); the row
+    comes back whole, and its requester is its first person."""
+    if isinstance(scratch, sqlite3.Connection):
+        scratch.row_factory = sqlite3.Row  # as the store's own connection reads rows
+    db = bind(scratch)
+    scratch.execute("BEGIN")
+    try:
+        made = [
+            tickets.create(
+                db,
+                parse(customer_mail(n, sender=f"c{n}@acme.example")),
+                Route(account="acme", se="sam@example.com", sc="casey@example.com", reason="test"),
+                T0,
+                T0 + timedelta(minutes=n),
+                "CASE",
+                5000,
+            )
+            for n in (1, 2)
+        ]
+        assert [t.key for t in made] == ["CASE-5000", "CASE-5001"]
+        first = made[0]
+        assert (first.subject, first.customer_address, first.se, first.state) == (
+            "Problem number 1",
+            "c1@acme.example",
+            "sam@example.com",
+            TicketState.NEW,
+        )
+        assert tickets.by_key(db, "CASE-5001") == made[1]
+        assert participants.of(db, first.id) == ["c1@acme.example"]
     finally:
         scratch.execute("ROLLBACK")

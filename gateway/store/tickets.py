@@ -106,6 +106,13 @@ def add_message_id(db: Db, message_id: str, ticket_id: int, direction: str) -> N
     )
 
 
+_NEW_COLUMNS = (
+    "subject, customer_address, customer_name, customer_utc_offset, account, product, token,"
+    " se, sc, state, received_at, created_at, last_customer_message_id, references_, question,"
+    " language"
+)
+
+
 def create(
     db: Db,
     msg: InboundMessage,
@@ -116,39 +123,47 @@ def create(
     first_number: int,
     language: str = "en",
 ) -> Ticket:
-    # The key is derived from the row id so it is unique without a second counter; a random
-    # placeholder keeps the UNIQUE constraint satisfied until the id is known.
-    cur = db.execute(
-        "INSERT INTO tickets (key, subject, customer_address, customer_name, customer_utc_offset,"
-        " account, product, token, se, sc, state, received_at, created_at,"
-        " last_customer_message_id, references_, question, language)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (
-            f"tmp-{secrets.token_hex(8)}",
-            msg.subject,
-            msg.from_address,
-            msg.from_name,
-            msg.utc_offset_minutes,
-            route.account,
-            route.product,
-            new_token(),
-            route.se,
-            route.sc,
-            TicketState.NEW.value,
-            ts(received_at),
-            ts(now),
-            msg.message_id,
-            " ".join(msg.references),
-            (msg.text or msg.html).strip()[:600],
-            language,
-        ),
+    # The key is derived from the row id, so it is unique without a second counter.
+    values = (
+        msg.subject,
+        msg.from_address,
+        msg.from_name,
+        msg.utc_offset_minutes,
+        route.account,
+        route.product,
+        new_token(),
+        route.se,
+        route.sc,
+        TicketState.NEW.value,
+        ts(received_at),
+        ts(now),
+        msg.message_id,
+        " ".join(msg.references),
+        (msg.text or msg.html).strip()[:600],
+        language,
     )
-    ticket_id = int(cur.fetchone()[0])
-    number = first_number + ticket_id - 1
-    cur = db.execute(
-        "UPDATE tickets SET key = ? WHERE id = ? RETURNING *", (f"{prefix}-{number}", ticket_id)
-    )
+    if db.dialect is Dialect.POSTGRESQL:
+        # One statement, and one wait for the server: the id drawn first, the key made of it.
+        cur = db.execute(
+            "WITH n AS (SELECT nextval(pg_get_serial_sequence('tickets', 'id')) AS id)"
+            f" INSERT INTO tickets (id, key, {_NEW_COLUMNS}) VALUES ((SELECT id FROM n),"
+            " CAST(? AS TEXT) || '-' || ((SELECT id FROM n) + ? - 1),"
+            f" {marks(values)}) RETURNING *",
+            (prefix, first_number, *values),
+        )
+    else:
+        # A random placeholder keeps the UNIQUE constraint satisfied until the id is known.
+        cur = db.execute(
+            f"INSERT INTO tickets (key, {_NEW_COLUMNS}) VALUES (?, {marks(values)}) RETURNING id",
+            (f"tmp-{secrets.token_hex(8)}", *values),
+        )
+        ticket_id = int(cur.fetchone()[0])
+        cur = db.execute(
+            "UPDATE tickets SET key = ? WHERE id = ? RETURNING *",
+            (f"{prefix}-{first_number + ticket_id - 1}", ticket_id),
+        )
     ticket = _ticket(cur.fetchone())
+    ticket_id = ticket.id
     add_message_id(db, msg.message_id, ticket_id, "in")
     # The requester is the first of the ticket's people.
     new = participants.People(ticket_id)
