@@ -14,7 +14,8 @@ from gateway.store.db import Db, ts
 class People:
     """A ticket's people as read once (:func:`read`) and kept by :func:`add`: who mail goes to
     is known without reading again (on PostgreSQL a read waits for every statement sent
-    before it)."""
+    before it). Nobody else changes them meanwhile: a mail to a ticket locks it (the thread
+    step), and a new ticket is nobody else's yet."""
 
     ticket_id: int
     joined: list[tuple[str, bool]] = field(default_factory=list)  # (address, pending), in order
