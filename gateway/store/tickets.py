@@ -157,16 +157,15 @@ def create(
             f"INSERT INTO tickets (key, {_NEW_COLUMNS}) VALUES (?, {marks(values)}) RETURNING id",
             (f"tmp-{secrets.token_hex(8)}", *values),
         )
-        ticket_id = int(cur.fetchone()[0])
+        made = int(cur.fetchone()[0])
         cur = db.execute(
             "UPDATE tickets SET key = ? WHERE id = ? RETURNING *",
-            (f"{prefix}-{first_number + ticket_id - 1}", ticket_id),
+            (f"{prefix}-{first_number + made - 1}", made),
         )
     ticket = _ticket(cur.fetchone())
-    ticket_id = ticket.id
-    add_message_id(db, msg.message_id, ticket_id, "in")
+    add_message_id(db, msg.message_id, ticket.id, "in")
     # The requester is the first of the ticket's people.
-    new = participants.People(ticket_id)
+    new = participants.People(ticket.id)
     participants.add(db, new, [(msg.from_name, msg.from_address)], now, "mail", 1)
     return ticket
 
