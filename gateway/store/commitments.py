@@ -26,6 +26,12 @@ class Commitment:
     made_at: datetime | None = None
 
 
+_INSERT = (
+    "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, revision_of, made_by, point,"
+    " promised, owner, missed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def make(
     db: Db,
     ticket_id: int,
@@ -44,7 +50,8 @@ def make(
     The new row's id is not read back: on PostgreSQL a read waits for every statement sent
     before it, and these inserts (with the triggers that keep the ticket's dates) are the
     dearest of a message."""
-    _insert(db, ticket_id, kind, due_at, told, now, revision_of, made_by, point, promised, owner)
+    values = (ticket_id, kind, ts(due_at), told, ts(now), revision_of, made_by, point)
+    db.execute(_INSERT, (*values, int(promised), owner.lower(), None))
     if revision_of is not None:
         db.execute(
             "UPDATE commitments SET superseded_by = (SELECT max(id) FROM commitments"
@@ -62,45 +69,11 @@ def make_missed(
     now: datetime,
     promised: bool,
 ) -> int:
-    """Record a date that had already passed when it was made (mail read after its reply date):
-    made and missed at once, for :func:`make` to revise; its id."""
-    cur = _insert(db, ticket_id, kind, due_at, told, now, None, "policy", "", promised, "", now)
+    """Record a policy's date that had already passed when it was made (mail read after its
+    reply date): made and missed at once, for :func:`make` to revise; its id."""
+    values = (ticket_id, kind, ts(due_at), told, ts(now), None, "policy", "")
+    cur = db.execute(_INSERT + " RETURNING id", (*values, int(promised), "", ts(now)))
     return int(cur.fetchone()[0])
-
-
-def _insert(
-    db: Db,
-    ticket_id: int,
-    kind: DateKind,
-    due_at: datetime,
-    told: str,
-    now: datetime,
-    revision_of: int | None,
-    made_by: str,
-    point: str,
-    promised: bool,
-    owner: str,
-    missed_at: datetime | None = None,
-) -> Any:
-    """The insert; with ``missed_at``, the new row's id to read (``RETURNING``)."""
-    return db.execute(
-        "INSERT INTO commitments (ticket_id, kind, due_at, told, made_at, revision_of, made_by,"
-        " point, promised, owner, missed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        + (" RETURNING id" if missed_at else ""),
-        (
-            ticket_id,
-            kind,
-            ts(due_at),
-            told,
-            ts(now),
-            revision_of,
-            made_by,
-            point,
-            int(promised),
-            owner.lower(),
-            ts(missed_at) if missed_at else None,
-        ),
-    )
 
 
 def mark_missed(db: Db, commitment_id: int, now: datetime) -> bool:
