@@ -14,8 +14,8 @@ import aiosmtplib
 import pytest
 
 from gateway.core.config import Config
+from gateway.daemon import drain as drain_module
 from gateway.daemon import processor as processor_module
-from gateway.daemon import sender as sender_module
 from gateway.daemon.ingest.smtp import SmtpIngress
 from gateway.mail import conversation
 from gateway.store import inbox, outbox
@@ -341,11 +341,11 @@ async def test_the_sender_sends_on_while_the_database_is_busy_and_marks_every_ma
     monkeypatch.setattr(outbox, "mark_sent", slow_mark)
     draining = asyncio.create_task(h.sender.drain())
     for _ in range(500):
-        if len(h.sink.messages) >= sender_module.UNMARKED_MAX:
+        if len(h.sink.messages) >= drain_module.UNMARKED_MAX:
             break
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.3)  # the sender now waits for its marks
-    assert len(h.sink.messages) == sender_module.UNMARKED_MAX and slow.is_set()
+    assert len(h.sink.messages) == drain_module.UNMARKED_MAX and slow.is_set()
     free.set()
     assert await draining == 12
     ids = [m["Message-ID"] for m in h.sink.messages]

@@ -28,6 +28,7 @@ class Received:
     mail_from: str
     rcpt: list[str]
     raw: bytes
+    peer: tuple[str, int] | None = None  # the client's address and port: its connection
     arrived_at: float = field(init=False, default_factory=time.monotonic)
 
     @cached_property
@@ -68,7 +69,12 @@ class _Handler:
             return self.sink.fail_with
         raw = envelope.original_content or b""
         self.sink.messages.append(
-            Received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], bytes(raw))
+            Received(
+                str(envelope.mail_from),
+                [str(r) for r in envelope.rcpt_tos],
+                bytes(raw),
+                session.peer[:2] if isinstance(session.peer, tuple) else None,
+            )
         )
         self.sink.arrived.set()
         return "250 OK"

@@ -2,10 +2,12 @@
 itself is :mod:`gateway.daemon.relay`'s, in a worker thread).
 
 A row is marked sent only after the relay's ``250`` to ``DATA``; a crash between the two resends
-the same bytes (same Message-ID) once. Mails go a few at a time (:data:`RUN`) in one call to the
-relay's thread, and at most :data:`UNMARKED_MAX` are ever sent and not yet marked. 4xx replies
-and connection trouble are retried with capped exponential backoff; 5xx replies, and mail still
-failing after ``smtp.give_up_hours``, are dead-lettered with the relay's words.
+the same bytes (same Message-ID) once. While mail waits, it goes over up to ``smtp.connections``
+connections at once (a distant relay's round trips overlap), a few mails at a time in one call
+to a connection's thread; at most :data:`gateway.daemon.drain.UNMARKED_MAX` are ever being
+sent, or sent and not yet marked, over all of them. 4xx replies and connection trouble are
+retried with capped exponential backoff; 5xx replies, and mail still failing after
+``smtp.give_up_hours``, are dead-lettered with the relay's words.
 
 Only the relay's failures are the relay's (:data:`RELAY_ERRORS`). Any other exception while
 sending is a fault of ours: it is logged with its traceback and counted
@@ -23,13 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import TypeVar
 
 from gateway.core.clock import Clock
 from gateway.core.config import SmtpSection
 from gateway.core.log import event
 from gateway.core.waits import backoff, wait_any
 from gateway.daemon import relay
+from gateway.daemon.drain import PAGE, Drain, Marks, on_relay
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.oauth2 import TokenSource
 from gateway.daemon.relay import RELAY_ERRORS, Failure, classify_error
@@ -38,78 +40,12 @@ from gateway.store.outbox import OutboxRow
 
 log = logging.getLogger("gateway.sender")
 
-T = TypeVar("T")
-
-PAGE = 50  # rows read per query: bounds the memory a backlog of large mails can take
-# Mails accepted by the relay whose "sent" is not yet committed, at most: a crash resends at
-# most these (each once, the same bytes: its Message-ID lets a client drop the copy).
-UNMARKED_MAX = 4
-# Mails sent in one call to the relay's thread: a hand-off between threads costs more CPU than a
-# small mail's conversation with the relay, and their marks share one commit. As many as may go
-# unmarked: the next run goes once these are marked.
-RUN = UNMARKED_MAX
-
 
 @dataclass(frozen=True)
 class _Mail:
     row: OutboxRow
     recipients: list[str]  # those it goes to
     blocked: dict[str, str]  # those it does not go to now (a recent bounce), and why
-
-
-async def _on_relay(smtp: smtplib.SMTP, call: Callable[[], T]) -> T:
-    """``call`` (a blocking conversation with the relay) in a worker thread. Cancelled (a stop
-    that would not wait), the call in progress is interrupted and waited for, so nothing else
-    ever uses the connection at the same time."""
-    running: asyncio.Future[T] = asyncio.ensure_future(asyncio.to_thread(call))
-    try:
-        return await asyncio.shield(running)
-    except asyncio.CancelledError:
-        relay.interrupt(smtp)
-        await asyncio.wait([running])
-        if not running.cancelled():
-            running.exception()  # its outcome is moot once we are cancelled
-        raise
-
-
-class _Marks:
-    """ "Sent" marks committed behind the sends, several in one transaction when they queue."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        # Each mark, and what to do once it is committed (count it, log it).
-        self.jobs: list[tuple[Callable[[Db], None], Callable[[], None]]] = []
-        self.flushing: asyncio.Task[None] | None = None
-        self.unmarked = 0  # sent, not yet committed
-
-    def add(self, job: Callable[[Db], None], after: Callable[[], None]) -> None:
-        self.jobs.append((job, after))
-        self.unmarked += 1
-        if self.flushing is None or self.flushing.done():
-            self.flushing = asyncio.ensure_future(self._flush())
-
-    async def room(self, count: int) -> None:
-        """Until ``count`` more may be sent without passing :data:`UNMARKED_MAX` (a failed
-        commit is raised here: it ends the drain, and its mails go again)."""
-        if self.flushing is not None and self.flushing.done():
-            self.flushing.result()
-        if self.unmarked + count > UNMARKED_MAX:
-            await self.wait()
-
-    async def _flush(self) -> None:
-        while self.jobs:
-            jobs, self.jobs = self.jobs, []
-            await self.store.run(partial(_run_all, [job for job, _ in jobs]))
-            self.unmarked -= len(jobs)
-            for _, done in jobs:
-                done()
-
-    async def wait(self) -> None:
-        """Until every mark so far is committed (a failed commit is raised here)."""
-        while self.flushing is not None and not self.flushing.done():
-            await asyncio.shield(self.flushing)  # a stop does not abandon a commit
-        if self.flushing is not None:
-            self.flushing.result()
 
 
 class Sender:
@@ -149,10 +85,10 @@ class Sender:
         )
 
     async def drain(self, stopping: asyncio.Event | None = None) -> int:
-        """Send every due row, a page at a time over one connection; return how many were
-        sent. (Mail queued while a page is sent is picked up by the next page, not left for the
-        next tick.)"""
-        rows, blocked = await self.store.run(partial(self._page, after=0))
+        """Send every due row, a page at a time, over up to ``smtp.connections`` connections;
+        return how many were sent. (Mail queued while a page is sent is picked up by the next
+        page, not left for the next tick.)"""
+        rows, blocked = await self.store.run(partial(self.page, after=0))
         if not rows:
             return 0
         # Rows taken but not yet sent or failed (PostgreSQL claims them: given back at the end).
@@ -174,7 +110,7 @@ class Sender:
             await self._internal(rows, exc, "connecting to the relay")
             return 0
         try:
-            return await self._drain(smtp, rows, blocked, unsent, stopping)
+            return await self._drain(smtp, rows, blocked, unsent, stopping, secret)
         finally:
             if unsent and self.store.postgres:
                 now = self.clock.now()
@@ -187,46 +123,42 @@ class Sender:
         blocked: dict[str, str],
         unsent: set[int],
         stopping: asyncio.Event | None,
+        secret: str,
     ) -> int:
-        sent = 0
-        marks = _Marks(self.store)
+        drain = Drain(self, rows, blocked, unsent, stopping)
+        lanes = [asyncio.ensure_future(drain.lane(smtp))]
+        if drain.waiting():  # more than one run: more connections
+            lanes += [
+                asyncio.ensure_future(drain.extra_lane(secret))
+                for _ in range(self.cfg.connections - 1)
+            ]
         try:
-            while rows:
-                queue = list(rows)
-                while queue:
-                    if stopping is not None and stopping.is_set():
-                        return sent  # finish the sends in hand, start no new one
-                    run = await self._next_run(queue, blocked, unsent)
-                    if run:
-                        await marks.room(len(run))
-                        sent += await self._send(smtp, run, marks, stopping, unsent)
-                    if not relay.connected(smtp):
-                        return sent  # the rest wait for the next pass (and a new connection)
-                if len(rows) < PAGE:
-                    break
-                rows, blocked = await self.store.run(partial(self._page, after=rows[-1].id))
-                unsent.update(row.id for row in rows)
+            for lane in asyncio.as_completed(lanes):
+                await lane
+        except BaseException:  # one lane failed (or we are stopped): the others end too
+            for lane in lanes:
+                lane.cancel()
+            await asyncio.wait(lanes)
+            raise
         finally:
-            await marks.wait()
-            if relay.connected(smtp):
-                await _on_relay(smtp, partial(relay.quit, smtp))
-        return sent
+            await drain.marks.wait()
+        return drain.sent
 
-    def _page(self, db: Db, after: int) -> tuple[list[OutboxRow], dict[str, str]]:
+    def page(self, db: Db, after: int) -> tuple[list[OutboxRow], dict[str, str]]:
         """The next page of due rows, and which of their recipients must get no mail now."""
         now = self.clock.now()
         rows = outbox.due(db, now, PAGE, after)
         addresses = tuple(dict.fromkeys(a for row in rows for a in row.recipients))
         return rows, outbox.undeliverable(db, addresses, now)
 
-    async def _next_run(
-        self, queue: list[OutboxRow], undeliverable: dict[str, str], unsent: set[int]
+    async def next_run(
+        self, queue: list[OutboxRow], undeliverable: dict[str, str], unsent: set[int], most: int
     ) -> list[_Mail]:
-        """The next rows to send in one go (at most :data:`RUN`), each with the recipients it
-        goes to; a row whose addressee cannot have mail now fails here instead (and is done:
-        off ``unsent``)."""
+        """The next rows to send in one go (at most ``most``), each with the recipients it goes
+        to; a row whose addressee cannot have mail now fails here instead (and is done: off
+        ``unsent``)."""
         run: list[_Mail] = []
-        while queue and len(run) < RUN:
+        while queue and len(run) < most:
             row = queue.pop(0)
             blocked = {a: why for a, why in undeliverable.items() if a in row.recipients}
             recipients = [r for r in row.recipients if r not in blocked]
@@ -239,11 +171,11 @@ class Sender:
             run.append(_Mail(row, recipients, blocked))
         return run
 
-    async def _send(
+    async def send(
         self,
         smtp: smtplib.SMTP,
         run: list[_Mail],
-        marks: _Marks,
+        marks: Marks,
         stopping: asyncio.Event | None,
         unsent: set[int],
     ) -> int:
@@ -258,12 +190,14 @@ class Sender:
             return stopping is None or not stopping.is_set()
 
         try:
-            await _on_relay(smtp, partial(relay.send_run, smtp, mails, go_on, outcomes))
+            await on_relay(smtp, partial(relay.send_run, smtp, mails, go_on, outcomes))
         except asyncio.CancelledError:
             for mail, outcome in zip(run, outcomes, strict=False):
                 if isinstance(outcome, dict):
                     marks.add(*self._mark(mail, outcome))
             raise
+        finally:
+            marks.give_back(len(run) - sum(isinstance(o, dict) for o in outcomes))
         sent = 0
         for mail, outcome in zip(run, outcomes, strict=False):
             unsent.discard(mail.row.id)
@@ -368,8 +302,3 @@ class Sender:
             reason=failure.text,
             retry_at=next_at.isoformat(),
         )
-
-
-def _run_all(jobs: list[Callable[[Db], None]], db: Db) -> None:
-    for job in jobs:
-        job(db)

@@ -64,6 +64,14 @@ class SmtpSection(Section):
         description="The OAuth2 token's source (run again or re-read when a token is refused).",
     )
     timeout_seconds: float = Field(60, gt=0, description="Timeout of one SMTP conversation.")
+    connections: int = Field(
+        2,
+        ge=1,
+        le=4,
+        description="Connections to the relay at once while mail waits (a distant relay takes a"
+        " backlog faster over several). Whatever their number, at most 4 mails are ever sent"
+        " and not yet recorded as sent (what a crash could send twice).",
+    )
     retry_initial_seconds: float = Field(
         30, gt=0, description="First retry delay after a 4xx or a connection failure."
     )

@@ -1,0 +1,144 @@
+"""A backlog goes to the relay over several connections at once (``smtp.connections``): a
+distant relay's round trips overlap. Each mail still goes once, every one is marked sent, at
+most four are ever out and unrecorded whatever the number of connections, and a relay that takes
+fewer connections gets everything over those it takes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from gateway.cli import sink as sink_module
+from gateway.cli.sink import SmtpSink
+from gateway.core.clock import FakeClock
+from gateway.core.config import Config
+from gateway.daemon import drain as drain_module
+from gateway.daemon import relay
+from gateway.mail import conversation
+from gateway.store import inbox, outbox
+from tests.conftest import customer_mail, harness
+from tests.harness import Harness, transaction
+
+
+async def queued_mails(h: Harness, customers: int) -> int:
+    """``customers`` new mails processed: their acknowledgements and copies queued."""
+    now = h.clock.now()
+    async with transaction(h.store) as db:
+        for n in range(customers):
+            raw = customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}")
+            inbox.store_raw(db, raw, now, now, source="test", keys=conversation.keys(raw))
+    assert await h.processor.process_pending() == customers
+    queued = await h.scalar("SELECT count(*) FROM outbox WHERE state = 'queued'")
+    assert isinstance(queued, int) and queued >= 2 * customers
+    return queued
+
+
+async def test_a_backlog_goes_over_two_connections_at_once_and_each_mail_once(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay holds each mail's DATA until mail is in DATA over a second connection too: one
+    connection alone would never get its 250 (the relay then refuses, and the mail would not be
+    sent). With the default two, both are in flight together, and each mail arrives once."""
+    queued = await queued_mails(h, 6)
+    in_data: set[object] = set()
+    both = asyncio.Event()
+    handle_data = sink_module._Handler.handle_DATA
+
+    async def data_once_two_are_open(
+        self: Any, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        in_data.add(session.peer)
+        if len(in_data) >= 2:
+            both.set()
+        try:
+            await asyncio.wait_for(both.wait(), 5)
+        except TimeoutError:
+            return "554 only one connection was ever in DATA"
+        return await handle_data(self, server, session, envelope)
+
+    monkeypatch.setattr(sink_module._Handler, "handle_DATA", data_once_two_are_open)
+    assert await h.sender.drain() == queued
+    ids = [m["Message-ID"] for m in h.sink.messages]
+    assert len(ids) == queued and len(set(ids)) == queued
+    assert len({m.peer for m in h.sink.messages}) == 2
+    assert await h.scalar("SELECT count(*) FROM outbox WHERE state = 'sent'") == queued
+    assert h.sender.sent == queued
+
+
+async def test_at_most_four_mails_are_out_and_unrecorded_over_all_connections(
+    make_config: Callable[..., Config],
+    clock: FakeClock,
+    sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With four connections and the first "sent" mark held in the database, the relay gets
+    four mails and no more (what a crash then could send twice); freed, every mail goes once."""
+    config = make_config(smtp={"connections": 4})
+    async with harness(config, clock, sink) as h:
+        queued = await queued_mails(h, 8)
+        held, free = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        mark_sent = outbox.mark_sent
+
+        def held_mark(*args: Any, **kwargs: Any) -> None:
+            if not held.is_set():
+                loop.call_soon_threadsafe(held.set)
+                asyncio.run_coroutine_threadsafe(free.wait(), loop).result(10)
+            mark_sent(*args, **kwargs)
+
+        monkeypatch.setattr(outbox, "mark_sent", held_mark)
+        draining = asyncio.create_task(h.sender.drain())
+        await asyncio.wait_for(held.wait(), 10)
+        for _ in range(30):  # the connections have time to send more, if they would
+            await asyncio.sleep(0.01)
+        assert len(sink.messages) == drain_module.UNMARKED_MAX
+        free.set()
+        assert await draining == queued
+        assert len({m["Message-ID"] for m in sink.messages}) == len(sink.messages) == queued
+        assert len({m.peer for m in sink.messages}) > 1
+
+
+async def test_a_relay_that_takes_one_connection_gets_every_mail_over_it(
+    h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A relay that answers a second connection 421 (too many connections): the first sends
+    everything, nothing is failed or lost, and the log says why fewer connections were used."""
+    queued = await queued_mails(h, 5)
+    connect = relay.connect
+    opened = 0
+
+    def one_connection(*args: Any, **kwargs: Any) -> smtplib.SMTP:
+        nonlocal opened
+        opened += 1
+        if opened > 1:
+            raise smtplib.SMTPConnectError(421, b"4.7.0 too many connections from your host")
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(relay, "connect", one_connection)
+    with caplog.at_level(logging.INFO, logger="gateway.sender"):
+        assert await h.sender.drain() == queued
+    assert opened == 2
+    assert len({m.peer for m in h.sink.messages}) == 1
+    assert len({m["Message-ID"] for m in h.sink.messages}) == len(h.sink.messages) == queued
+    assert await h.scalar("SELECT count(*) FROM outbox WHERE state != 'sent'") == 0
+    refused = [
+        r.getMessage() for r in caplog.records if "relay-connection-refused" in r.getMessage()
+    ]
+    assert len(refused) == 1 and "421" in refused[0] and "too many connections" in refused[0]
+
+
+async def test_one_connection_sends_the_backlog_alone(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    config = make_config(smtp={"connections": 1})
+    async with harness(config, clock, sink) as h:
+        queued = await queued_mails(h, 6)
+        assert await h.sender.drain() == queued
+        assert len({m.peer for m in sink.messages}) == 1
+        assert len({m["Message-ID"] for m in sink.messages}) == len(sink.messages) == queued
