@@ -9,6 +9,8 @@ Prints:
   SE's copy composed with the standard library and sent; no logic, no database) and the ratio;
   and processing alone (until the last message was processed) beside it, with how long sending
   trailed after it;
+- with ``--relay-rtt N``: a relay N ms away (a link that holds every chunk half of that each
+  way), mails a second over 1, 2 and 4 connections (``smtp.connections``);
 - the daemon's peak RSS, and its RSS after start with 1,000 and with 100,000 stored tickets;
 - the scheduler's tick time with 100,000 and with 1,000,000 stored commitments.
 """
@@ -62,7 +64,15 @@ def rss_kb(pid: int, field: str = "VmRSS") -> int:
 CLUSTER: Postgres | None = None
 
 
-def write_config(base: Path, dovecot: Dovecot, sink: SmtpSink, name: str) -> Path:
+def write_config(
+    base: Path,
+    dovecot: Dovecot,
+    sink: SmtpSink,
+    name: str,
+    relay_port: int | None = None,
+    connections: int = 2,
+) -> Path:
+    """The daemon's config: the sink as relay (or whatever listens on ``relay_port``)."""
     secret = base / "imap-password"
     secret.write_text(PASSWORD)
     config = base / f"{name}.toml"
@@ -71,10 +81,12 @@ def write_config(base: Path, dovecot: Dovecot, sink: SmtpSink, name: str) -> Pat
             imap_port=dovecot.port,
             user=USER,
             secret=secret,
-            smtp_port=sink.port,
+            smtp_port=relay_port or sink.port,
             db=base / f"{name}.db",
             url=f'url = "{CLUSTER.database()}"' if CLUSTER is not None else "",
-        ).replace("idle_recheck_seconds = 2", "idle_recheck_seconds = 60")
+        )
+        .replace("idle_recheck_seconds = 2", "idle_recheck_seconds = 60")
+        .replace("[smtp]\n", f"[smtp]\nconnections = {connections}\n")
     )
     return config
 
@@ -265,6 +277,62 @@ async def throughput(
     return Run(
         count / secs, peak, 1000 * cpu / count, per, count / processed_secs, secs - processed_secs
     )
+
+
+class SlowLink:
+    """A relay far away: a TCP link to ``port`` that holds every chunk ``delay`` seconds in each
+    direction."""
+
+    def __init__(self, port: int, delay: float) -> None:
+        self.target = port
+        self.delay = delay
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        far_reader, far_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        await asyncio.gather(self._pump(reader, far_writer), self._pump(far_reader, writer))
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                await asyncio.sleep(self.delay)
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+
+async def distant_relay(
+    base: Path, dovecot: Dovecot, sink: SmtpSink, count: int, rtt_ms: float, connections: int
+) -> float:
+    """Mails a second (from the first at the sink to the last) to a relay ``rtt_ms`` away, over
+    ``connections``: a backlog of ``count`` customers' mail, an acknowledgement and a copy
+    each."""
+    backlog(dovecot, count, 700_000 + 10_000 * connections)
+    link = SlowLink(sink.port, rtt_ms / 2000)
+    port = await link.start()
+    name = f"distant-{connections}"
+    config = write_config(base, dovecot, sink, name, relay_port=port, connections=connections)
+    before = len(sink.messages)
+    proc = Daemon(config, "--backfill", "2026-01-01", log=base / f"{name}.log")
+    await proc.start()
+    try:
+        await wait_until(lambda: len(sink.messages) - before >= 2 * count, 60 + count)
+    finally:
+        await proc.stop(60)
+        await link.stop()
+    arrived = [m.arrived_at for m in sink.messages[before:]]
+    return (len(arrived) - 1) / (max(arrived) - min(arrived))
 
 
 def acknowledgement(mail: mailparser.MailParser, sender: str) -> bytes:
@@ -485,6 +553,19 @@ async def main_async(args: argparse.Namespace, base: Path) -> None:
             for gateways in args.gateways
         }
         peak = max(run.peak_kb for run in runs.values())
+        if args.relay_rtt:
+            far = {
+                n: await distant_relay(base, dovecot, sink, 100, args.relay_rtt, n)
+                for n in (1, 2, 4)
+            }
+            print(
+                f"a relay {args.relay_rtt:g} ms away (100 customers' mail, 200 mails): "
+                + ", ".join(
+                    f"{rate:.1f} mails/s over {n} connection{'s' if n > 1 else ''}"
+                    for n, rate in far.items()
+                ),
+                flush=True,
+            )
         # (last: the baseline leaves its mail in the mailbox)
         base_rate = await raw_baseline(dovecot, sink, args.backlog)
         print(
@@ -542,6 +623,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=int, default=100, help="mails for the latency figure")
     p.add_argument("--backlog", type=int, default=10_000, help="mails in the backlog")
     p.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
+    p.add_argument(
+        "--relay-rtt",
+        type=float,
+        default=0,
+        metavar="N",
+        help="also send to a relay N ms away (round trip) over 1, 2 and 4 connections",
+    )
     p.add_argument(
         "--gateways",
         type=lambda v: [int(n) for n in v.split(",")],
