@@ -9,6 +9,7 @@ import asyncio
 import logging
 import smtplib
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -142,3 +143,19 @@ async def test_one_connection_sends_the_backlog_alone(
         assert await h.sender.drain() == queued
         assert len({m.peer for m in sink.messages}) == 1
         assert len({m["Message-ID"] for m in sink.messages}) == len(sink.messages) == queued
+
+
+async def test_a_recipient_who_bounced_gets_nothing_on_a_later_page(h: Harness) -> None:
+    """More mail than a page (50 rows), shared by two connections: the last customer's address
+    bounced lately, so the acknowledgement on the second page is not sent but dead-lettered with
+    the reason, and everyone else's mail goes once."""
+    queued = await queued_mails(h, 30)
+    assert queued > drain_module.PAGE
+    now = h.clock.now()
+    async with transaction(h.store) as db:
+        outbox.mark_undeliverable(db, "c29@acme.example", now + timedelta(days=7), "550", None)
+    assert await h.sender.drain() == queued - 1
+    assert [m for m in h.sink.messages if "c29@acme.example" in m.rcpt] == []
+    assert len({m["Message-ID"] for m in h.sink.messages}) == len(h.sink.messages) == queued - 1
+    dead = await h.scalar("SELECT last_error FROM outbox WHERE state = 'dead'")
+    assert "undeliverable" in str(dead) and "c29@acme.example" in str(dead)

@@ -123,7 +123,9 @@ class Drain:
     ) -> None:
         self.sender = sender
         self.queue = list(rows)
-        self.blocked = blocked  # the page's recipients that must get no mail now
+        # Recipients that must get no mail now, of every page so far: one dict, added to, so a
+        # run being taken while another connection reads the next page sees its rows' too.
+        self.blocked = blocked
         self.unsent = unsent
         self.stopping = stopping
         self.after = rows[-1].id if rows else 0
@@ -145,7 +147,8 @@ class Drain:
             if self.queue or not self.more:
                 return bool(self.queue)
             page = partial(self.sender.page, after=self.after)
-            rows, self.blocked = await self.sender.store.run(page)
+            rows, blocked = await self.sender.store.run(page)
+            self.blocked.update(blocked)
             self.unsent.update(row.id for row in rows)
             self.queue += rows
             self.more = len(rows) == PAGE
