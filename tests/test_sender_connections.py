@@ -21,19 +21,17 @@ from gateway.core.clock import FakeClock
 from gateway.core.config import Config
 from gateway.daemon import drain as drain_module
 from gateway.daemon import relay
-from gateway.mail import conversation
-from gateway.store import inbox, outbox
+from gateway.store import outbox
 from tests.conftest import customer_mail, harness
-from tests.harness import Harness, transaction
+from tests.harness import Harness, storing, transaction
 
 
 async def queued_mails(h: Harness, customers: int) -> int:
     """``customers`` new mails processed: their acknowledgements and copies queued."""
-    now = h.clock.now()
-    async with transaction(h.store) as db:
-        for n in range(customers):
-            raw = customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}")
-            inbox.store_raw(db, raw, now, now, source="test", keys=conversation.keys(raw))
+    raws = [
+        customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}") for n in range(customers)
+    ]
+    await h.store.run(storing(raws, h.clock.now()))
     assert await h.processor.process_pending() == customers
     queued = await h.scalar("SELECT count(*) FROM outbox WHERE state = 'queued'")
     assert isinstance(queued, int) and queued >= 2 * customers

@@ -138,6 +138,25 @@ class Drain:
         self.run = max(1, UNMARKED_MAX // sender.cfg.connections)
         self.sent = 0
 
+    async def send(self, smtp: smtplib.SMTP, secret: str) -> int:
+        """Send every row over ``smtp`` and, while more than one run waits, over up to
+        ``smtp.connections`` in all; how many were sent."""
+        lanes = [asyncio.ensure_future(self.lane(smtp))]
+        if self.waiting():
+            more = self.sender.cfg.connections - 1
+            lanes += [asyncio.ensure_future(self.extra_lane(secret)) for _ in range(more)]
+        try:
+            for lane in asyncio.as_completed(lanes):
+                await lane
+        except BaseException:  # one lane failed (or we are stopped): the others end too
+            for lane in lanes:
+                lane.cancel()
+            await asyncio.wait(lanes)
+            raise
+        finally:
+            await self.marks.wait()
+        return self.sent
+
     def waiting(self) -> bool:
         return len(self.queue) > self.run or self.more
 

@@ -110,39 +110,11 @@ class Sender:
             await self._internal(rows, exc, "connecting to the relay")
             return 0
         try:
-            return await self._drain(smtp, rows, blocked, unsent, stopping, secret)
+            return await Drain(self, rows, blocked, unsent, stopping).send(smtp, secret)
         finally:
             if unsent and self.store.postgres:
                 now = self.clock.now()
                 await self.store.run(lambda db: outbox.unclaim(db, sorted(unsent), now))
-
-    async def _drain(
-        self,
-        smtp: smtplib.SMTP,
-        rows: list[OutboxRow],
-        blocked: dict[str, str],
-        unsent: set[int],
-        stopping: asyncio.Event | None,
-        secret: str,
-    ) -> int:
-        drain = Drain(self, rows, blocked, unsent, stopping)
-        lanes = [asyncio.ensure_future(drain.lane(smtp))]
-        if drain.waiting():  # more than one run: more connections
-            lanes += [
-                asyncio.ensure_future(drain.extra_lane(secret))
-                for _ in range(self.cfg.connections - 1)
-            ]
-        try:
-            for lane in asyncio.as_completed(lanes):
-                await lane
-        except BaseException:  # one lane failed (or we are stopped): the others end too
-            for lane in lanes:
-                lane.cancel()
-            await asyncio.wait(lanes)
-            raise
-        finally:
-            await drain.marks.wait()
-        return drain.sent
 
     def page(self, db: Db, after: int) -> tuple[list[OutboxRow], dict[str, str]]:
         """The next page of due rows, and which of their recipients must get no mail now."""
