@@ -26,16 +26,38 @@ from tests.conftest import customer_mail, harness
 from tests.harness import Harness, storing, transaction
 
 
-async def queued_mails(h: Harness, customers: int) -> int:
-    """``customers`` new mails processed: their acknowledgements and copies queued."""
+async def queued_mails(h: Harness, customers: int, first: int = 0) -> int:
+    """``customers`` new mails processed (numbered from ``first``): their acknowledgements and
+    copies queued."""
     raws = [
-        customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}") for n in range(customers)
+        customer_mail(n, sender=f"c{n}@acme.example", subject=f"case {n}")
+        for n in range(first, first + customers)
     ]
     await h.store.run(storing(raws, h.clock.now()))
     assert await h.processor.process_pending() == customers
     queued = await h.scalar("SELECT count(*) FROM outbox WHERE state = 'queued'")
     assert isinstance(queued, int) and queued >= 2 * customers
     return queued
+
+
+def at_most_open(monkeypatch: pytest.MonkeyPatch, most: int) -> Callable[[], int]:
+    """The relay answers a connection 421 while ``most`` of ours are open (a provider's limit
+    on connections at once); returns how many connections were asked for so far."""
+    connect = relay.connect
+    opened: list[smtplib.SMTP] = []
+    asked = 0
+
+    def limited(*args: Any, **kwargs: Any) -> smtplib.SMTP:
+        nonlocal asked
+        asked += 1
+        if sum(smtp.sock is not None for smtp in opened) >= most:
+            raise smtplib.SMTPConnectError(421, b"4.7.0 too many connections from your host")
+        smtp = connect(*args, **kwargs)
+        opened.append(smtp)
+        return smtp
+
+    monkeypatch.setattr(relay, "connect", limited)
+    return lambda: asked
 
 
 async def test_a_backlog_goes_over_two_connections_at_once_and_each_mail_once(
@@ -107,29 +129,60 @@ async def test_a_relay_that_takes_one_connection_gets_every_mail_over_it(
     h: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A relay that answers a second connection 421 (too many connections): the first sends
-    everything, nothing is failed or lost, and the log says why fewer connections were used."""
+    everything, nothing is failed or lost, and the log says why fewer connections were used.
+    The next drains for ten minutes ask for no second connection (none refused, nothing
+    logged again); after that, one more try."""
+    asked = at_most_open(monkeypatch, 1)
+
+    def refusals() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "relay-connection-refused" in r.message]
+
+    caplog.set_level(logging.INFO, logger="gateway.sender")
     queued = await queued_mails(h, 5)
-    connect = relay.connect
-    opened = 0
-
-    def one_connection(*args: Any, **kwargs: Any) -> smtplib.SMTP:
-        nonlocal opened
-        opened += 1
-        if opened > 1:
-            raise smtplib.SMTPConnectError(421, b"4.7.0 too many connections from your host")
-        return connect(*args, **kwargs)
-
-    monkeypatch.setattr(relay, "connect", one_connection)
-    with caplog.at_level(logging.INFO, logger="gateway.sender"):
-        assert await h.sender.drain() == queued
-    assert opened == 2
+    assert await h.sender.drain() == queued
+    assert asked() == 2
     assert len({m.peer for m in h.sink.messages}) == 1
     assert len({m["Message-ID"] for m in h.sink.messages}) == len(h.sink.messages) == queued
     assert await h.scalar("SELECT count(*) FROM outbox WHERE state != 'sent'") == 0
-    refused = [
-        r.getMessage() for r in caplog.records if "relay-connection-refused" in r.getMessage()
-    ]
-    assert len(refused) == 1 and "421" in refused[0] and "too many connections" in refused[0]
+    (refused,) = refusals()
+    assert "421" in refused and "too many connections" in refused
+    assert "at most 1 connection for 10 minutes" in refused
+
+    h.clock.advance(timedelta(minutes=9))
+    later = await queued_mails(h, 5, first=5)
+    assert await h.sender.drain() == later
+    assert asked() == 3 and len(refusals()) == 1  # one connection asked for, none refused
+
+    h.clock.advance(timedelta(minutes=2))
+    last = await queued_mails(h, 5, first=10)
+    assert await h.sender.drain() == last
+    assert asked() == 5 and len(refusals()) == 2  # ten minutes on: a second asked for again
+    assert len(h.sink.messages) == queued + later + last
+    assert await h.scalar("SELECT count(*) FROM outbox WHERE state != 'sent'") == 0
+
+
+async def test_a_relay_that_takes_two_of_four_connections_gets_two_for_a_while(
+    make_config: Callable[..., Config],
+    clock: FakeClock,
+    sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``connections = 4`` and a relay that takes two: the third is refused once, the fourth is
+    not asked for, and the next drain opens two (not four, to be refused again)."""
+    config = make_config(smtp={"connections": 4})
+    caplog.set_level(logging.INFO, logger="gateway.sender")
+    async with harness(config, clock, sink) as h:
+        asked = at_most_open(monkeypatch, 2)
+        queued = await queued_mails(h, 8)
+        assert await h.sender.drain() == queued
+        assert asked() == 3
+        refused = [r.message for r in caplog.records if "relay-connection-refused" in r.message]
+        assert len(refused) == 1 and "at most 2 connections for 10 minutes" in refused[0]
+        more = await queued_mails(h, 8, first=8)
+        assert await h.sender.drain() == more
+        assert asked() == 5
+        assert len({m["Message-ID"] for m in sink.messages}) == len(sink.messages) == queued + more
 
 
 async def test_one_connection_sends_the_backlog_alone(

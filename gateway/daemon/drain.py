@@ -11,6 +11,7 @@ import asyncio
 import logging
 import smtplib
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
@@ -32,6 +33,9 @@ PAGE = 50  # rows read per query: bounds the memory a backlog of large mails can
 # connections: a crash resends at most these (each once, the same bytes: its Message-ID lets a
 # client drop the copy).
 UNMARKED_MAX = 4
+# After a relay refuses a further connection, drains use one connection for this long: no
+# connection asked for only to be refused, and no log line, at every drain of a backlog.
+FEWER_FOR = timedelta(minutes=10)
 
 
 async def on_relay(smtp: smtplib.SMTP, call: Callable[[], T]) -> T:
@@ -132,6 +136,7 @@ class Drain:
         self.more = len(rows) == PAGE  # a next page may follow
         self.paging = asyncio.Lock()
         self.connecting = asyncio.Lock()  # one new connection at a time (a token is shared)
+        self.open = 1  # connections opened
         self.marks = Marks(sender.store)
         # Mails a call to a connection's thread sends: a hand-off between threads costs more
         # CPU than a small mail's conversation with the relay, and their marks share a commit.
@@ -143,7 +148,7 @@ class Drain:
         ``smtp.connections`` in all; how many were sent."""
         lanes = [asyncio.ensure_future(self.lane(smtp))]
         if self.waiting():
-            more = self.sender.cfg.connections - 1
+            more = self.sender.connections() - 1
             lanes += [asyncio.ensure_future(self.extra_lane(secret)) for _ in range(more)]
         try:
             for lane in asyncio.as_completed(lanes):
@@ -195,21 +200,25 @@ class Drain:
 
     async def extra_lane(self, secret: str) -> None:
         """One more connection while rows wait. The relay may refuse it (a limit on
-        connections): the first goes on alone, nothing is lost."""
+        connections): those open go on, nothing is lost, and for a while no drain asks for
+        more than the relay took."""
         cfg = self.sender.cfg
         async with self.connecting:
-            if not self.waiting():
+            if not self.waiting() or self.open >= self.sender.connections():
                 return
             try:
                 smtp = await asyncio.to_thread(relay.connect, cfg, secret, self.sender.tokens)
             except Exception as exc:
                 failure = classify_error(exc) if isinstance(exc, RELAY_ERRORS) else None
+                self.sender.refused_after(self.open)
                 event(
                     log,
                     "relay-connection-refused",
                     logging.INFO,
                     error=failure.text if failure else f"{type(exc).__name__}: {exc}",
-                    note="sending over fewer connections",
+                    note=f"at most {self.open} connection{'s' if self.open > 1 else ''}"
+                    f" for {FEWER_FOR.seconds // 60} minutes",
                 )
                 return
+            self.open += 1
         await self.lane(smtp)

@@ -23,7 +23,7 @@ import logging
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from gateway.core.clock import Clock
@@ -31,7 +31,7 @@ from gateway.core.config import SmtpSection
 from gateway.core.log import event
 from gateway.core.waits import backoff, wait_any
 from gateway.daemon import relay
-from gateway.daemon.drain import PAGE, Drain, Marks, on_relay
+from gateway.daemon.drain import FEWER_FOR, PAGE, Drain, Marks, on_relay
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.oauth2 import TokenSource
 from gateway.daemon.relay import RELAY_ERRORS, Failure, classify_error
@@ -67,6 +67,9 @@ class Sender:
         self.sent = 0
         self.tokens = TokenSource(cfg.oauth2_token)  # kept between connections (XOAUTH2)
         self.held: set[int] = set()  # rows held after an internal error (for /healthz)
+        # A relay that refused a further connection: how many it took, and until when drains
+        # ask for no more than that (see :meth:`connections`).
+        self.fewer: tuple[int, datetime] | None = None
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -115,6 +118,21 @@ class Sender:
             if unsent and self.store.postgres:
                 now = self.clock.now()
                 await self.store.run(lambda db: outbox.unclaim(db, sorted(unsent), now))
+
+    def connections(self) -> int:
+        """How many connections a drain may open now: ``smtp.connections``, or for a while
+        after the relay refused one, as many as it took then."""
+        if self.fewer is not None:
+            took, until = self.fewer
+            if self.clock.now() < until:
+                return took
+            self.fewer = None
+        return self.cfg.connections
+
+    def refused_after(self, took: int) -> None:
+        """The relay refused a further connection with ``took`` open: ask for no more for
+        :data:`FEWER_FOR` (no connection opened only to be refused, and logged, each drain)."""
+        self.fewer = (took, self.clock.now() + FEWER_FOR)
 
     def page(self, db: Db, after: int) -> tuple[list[OutboxRow], dict[str, str]]:
         """The next page of due rows, and which of their recipients must get no mail now."""

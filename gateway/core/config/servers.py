@@ -70,7 +70,8 @@ class SmtpSection(Section):
         le=4,
         description="Connections to the relay at once while mail waits (a distant relay takes a"
         " backlog faster over several). Whatever their number, at most 4 mails are ever sent"
-        " and not yet recorded as sent (what a crash could send twice).",
+        " and not yet recorded as sent (what a crash could send twice). A relay that refuses"
+        " one more is asked for no more than it took for the next 10 minutes.",
     )
     retry_initial_seconds: float = Field(
         30, gt=0, description="First retry delay after a 4xx or a connection failure."
