@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -61,6 +62,14 @@ ENGINES = tuple(
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: about SQLite's file; not run on PostgreSQL")
+    # A suite stopped with SIGTERM (a CI timeout, kill) ends as if interrupted by Ctrl-C: the
+    # session's fixtures are torn down, so its PostgreSQL cluster and Dovecot stop with it
+    # instead of running on with their files in /tmp.
+    signal.signal(signal.SIGTERM, _interrupted)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
