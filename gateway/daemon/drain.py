@@ -33,8 +33,8 @@ PAGE = 50  # rows read per query: bounds the memory a backlog of large mails can
 # connections: a crash resends at most these (each once, the same bytes: its Message-ID lets a
 # client drop the copy).
 UNMARKED_MAX = 4
-# After a relay refuses a further connection, drains use one connection for this long: no
-# connection asked for only to be refused, and no log line, at every drain of a backlog.
+# After a relay refuses a further connection, drains open no more than it took for this long:
+# no connection asked for only to be refused (and logged) at every drain of a backlog.
 FEWER_FOR = timedelta(minutes=10)
 
 
