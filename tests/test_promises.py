@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from gateway.cli.sink import Received, SmtpSink
 from gateway.core.clock import FakeClock
 from gateway.core.config import Config
+from gateway.pipeline.work import Services
 from gateway.promise.words import dates_owed
+from gateway.store import tickets
 from gateway.store.commitments import Commitment
 from tests.conftest import customer_mail
 from tests.harness import Harness
@@ -111,6 +113,36 @@ async def test_an_urgent_ticket_gets_an_update_every_business_hour_we_owe_one(
     assert len(kind(h, "status-update")) == 2
     missed = await h.scalar("SELECT count(*) FROM outbox WHERE kind = 'status-update'")
     assert missed == 2, "the normal ticket got none in the same hours"
+
+
+async def test_with_updates_for_urgent_tickets_only_the_others_are_not_read_at_every_pass(
+    make_config: Callable[..., Config], clock: FakeClock, sink: SmtpSink
+) -> None:
+    """``status_update_business_days = 0``: only urgent tickets get updates. An ordinary
+    ticket, once a pass has seen it, is known to owe none and is not read again at every pass
+    (its due time stayed unknown, so each pass read every such ticket again); turned on by a
+    reload, its update is due two business days after our last mail."""
+    from tests.conftest import harness
+
+    config = make_config(sla={"status_update_business_days": 0})
+    async with harness(config, clock, sink) as h:
+        await h.receive(customer_mail(1, body="Production is down. Can you help?"))
+        await h.receive(customer_mail(2, sender="li@globex.example", body="Why E42?"))
+        await h.receive(se_reply(h, "#priority urgent"))
+        await h.later(timedelta(minutes=1))
+        assert await h.store.run(tickets.update_due_unknown) == []
+        await h.later(timedelta(hours=1, minutes=1))
+        assert [u["To"] for u in kind(h, "status-update")] == ["jane@acme.example"]
+        await h.later(timedelta(minutes=1))  # (the urgent one's next, after that update)
+        assert await h.store.run(tickets.update_due_unknown) == []
+
+        h.scheduler.s = Services.build(make_config(), h.clock)  # a reload: updates on
+        h.scheduler.policy_changed()
+        await h.later(timedelta(minutes=1))
+        due = await h.scalar(
+            "SELECT update_due_at FROM tickets WHERE customer_address = 'li@globex.example'"
+        )
+        assert str(due).startswith("2026-11-25T15:00"), "Wednesday 10:00 New York"
 
 
 async def test_an_away_se_and_sc_are_covered(

@@ -237,9 +237,17 @@ def update_due_unknown(db: Db) -> list[tuple[int, datetime, str]]:
     return [(r[0], from_ts(r[1]), r[2]) for r in cur.fetchall()]
 
 
-def set_update_due(db: Db, due: list[tuple[int, datetime]]) -> None:
+# A ticket owed no status update under the policy in force (updates only for urgent tickets,
+# and it is not): known, so the pass does not read it again; as text it sorts after every
+# instant, so it is never due. A reload or a change of priority computes it again.
+NO_UPDATE = "never"
+
+
+def set_update_due(db: Db, due: list[tuple[int, datetime | None]]) -> None:
+    """Each ticket's next status update (None: none is owed under the policy in force)."""
     db.executemany(
-        "UPDATE tickets SET update_due_at = ? WHERE id = ?", [(ts(at), tid) for tid, at in due]
+        "UPDATE tickets SET update_due_at = ? WHERE id = ?",
+        [(NO_UPDATE if at is None else ts(at), tid) for tid, at in due],
     )
 
 

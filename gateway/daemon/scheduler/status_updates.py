@@ -39,15 +39,11 @@ async def run(sch: Scheduler, now: datetime) -> int:
     def read(db: Db) -> tuple[list[int], set[int]]:
         if forget_times:
             tickets.forget_update_due(db)
-        # Only tickets written to since the last pass have no due time yet (indexed).
+        # Only tickets written to since the last pass have no due time yet (indexed); one
+        # owed none (updates for urgent tickets only) is marked so, and not read again.
         unknown = tickets.update_due_unknown(db)
         tickets.set_update_due(
-            db,
-            [
-                (tid, next_at)
-                for tid, at, priority in unknown
-                if (next_at := next_update(at, priority)) is not None
-            ],
+            db, [(tid, next_update(at, priority)) for tid, at, priority in unknown]
         )
         return tickets.updates_due(db, now), shunts.waiting(db, now)
 
