@@ -6,7 +6,7 @@ lead at once."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -67,12 +67,44 @@ def test_an_se_owing_more_than_the_model_reads_keeps_no_new_date() -> None:
     assert f"more than {capacity.OWED_MAX} replies owed" in e.why
 
 
-def test_the_day_walk_agrees_with_the_reply_walk() -> None:
-    for n in (1, 7, 8, 9, 40, 501):
-        c = se([], per_day=7)
-        walked = capacity._completions(CAL, NOW, c, n)[-1]
-        # The reply walk adds a fraction of a day per reply: microseconds of rounding apart.
-        assert abs(capacity._through(CAL, NOW, c, n) - walked) < timedelta(milliseconds=1)
+# Two windows a day (a lunch break), Monday to Friday.
+SPLIT = BusinessCalendar(NY, [[(time(8), time(12)), (time(13), time(17))]] * 5 + [[], []])
+
+
+@pytest.mark.parametrize("cal", [CAL, SPLIT], ids=["one window", "lunch break"])
+@pytest.mark.parametrize(
+    "now",
+    [
+        NOW,  # Monday 10:00: the first day in part
+        NOW - timedelta(hours=3),  # 7:00, before opening: the first day whole
+        NOW + timedelta(hours=7),  # 17:00, closing time
+        NOW + timedelta(days=5, hours=2),  # Saturday noon
+    ],
+    ids=["mid-morning", "before opening", "at closing", "saturday"],
+)
+def test_the_day_walk_agrees_with_the_reply_walk(cal: BusinessCalendar, now: datetime) -> None:
+    away = {date(2026, 11, 25), date(2026, 11, 30), date(2026, 12, 1)}
+    for per_day, n in ((7, 1), (7, 7), (7, 8), (7, 9), (7, 14), (7, 40), (7, 501), (8, 201)):
+        for c in (se([], per_day=per_day), se([], per_day=per_day, away=away.__contains__)):
+            walked = capacity._completions(cal, now, c, n)[-1]
+            through = capacity._through(cal, now, c, n)
+            # The reply walk adds a fraction of a day per reply: microseconds of rounding apart,
+            # in the SE's working time (the close of their day and the opening of their next
+            # day in are one instant of it).
+            apart = working_between(cal, c, min(through, walked), max(through, walked))
+            assert apart < timedelta(milliseconds=1), (per_day, n, through, walked)
+
+
+def working_between(
+    cal: BusinessCalendar, c: capacity.Candidate, a: datetime, b: datetime
+) -> timedelta:
+    """The open time of ``c``'s days in (not away) from ``a`` to ``b``."""
+    total, day = timedelta(), cal.local_date(a)
+    while day <= cal.local_date(b):
+        for start, end in () if c.away(day) else cal.windows(day):
+            total += max(timedelta(), min(end, b) - max(start, a))
+        day += timedelta(days=1)
+    return total
 
 
 def test_replies_owed_first_push_the_likely_time_past_the_date() -> None:

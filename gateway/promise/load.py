@@ -130,6 +130,10 @@ def _through(cal: BusinessCalendar, now: datetime, c: Candidate, n: int) -> date
     day = cal.local_date(now)
     for _ in range(3660):
         windows = () if c.away(day) else cal.windows(day)
+        if windows and need > 1 and now <= windows[0][0]:
+            need -= 1  # a whole business day ahead, and more work after it
+            day += timedelta(days=1)
+            continue
         length = sum((b - a for a, b in windows), timedelta())
         for start, end in windows:
             start = max(start, now)
