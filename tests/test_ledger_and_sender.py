@@ -21,7 +21,7 @@ from gateway.mail import conversation
 from gateway.store import inbox, outbox
 from gateway.store.db import Db
 from tests.conftest import customer_mail
-from tests.harness import Harness, figures_astray, owed_astray, transaction
+from tests.harness import Harness, figures_astray, owed_astray, storing, transaction
 
 
 async def test_unanswered_ticket_gets_one_revised_eta_per_miss(h: Harness) -> None:
@@ -352,6 +352,41 @@ async def test_the_sender_sends_on_while_the_database_is_busy_and_marks_every_ma
     assert len(ids) == 12 and len(set(ids)) == 12
     assert await h.scalar("SELECT count(*) FROM outbox WHERE state = 'sent'") == 12
     assert h.sender.sent == 12
+
+
+async def test_a_page_of_due_mail_passes_over_what_is_not_due_and_stops_when_full(
+    h: Harness,
+) -> None:
+    """The sender's page: queued rows in id order after the last page, those deferred (a 4xx,
+    not yet due) and those sent passed over, no more than a page. On SQLite it walks an index
+    of the queued rows in id order, with no sort: it sorted every queued row due, bytes and all,
+    for each page of a backlog."""
+    raws = [customer_mail(n, sender=f"c{n}@acme.example") for n in range(8)]
+    await h.store.run(storing(raws, h.clock.now()))
+    assert await h.processor.process_pending() == 8
+    ids = [int(i) for i in (await h.joined("SELECT id FROM outbox ORDER BY id")).split(",")]
+    assert len(ids) == 16
+    later = h.clock.now() + timedelta(minutes=5)
+    async with transaction(h.store) as db:
+        db.execute(f"UPDATE outbox SET state = 'sent' WHERE id IN ({ids[0]}, {ids[1]})")
+        db.execute(
+            f"UPDATE outbox SET next_attempt_at = ? WHERE id IN ({ids[2]}, {ids[4]})",
+            (later.isoformat(timespec="microseconds"),),
+        )
+
+    def pages(db: Db) -> list[list[int]]:
+        now = h.clock.now()
+        first = [r.id for r in outbox.due(db, now, limit=3)]
+        return [first, [r.id for r in outbox.due(db, now, limit=3, after_id=first[-1])]]
+
+    assert await h.store.run(pages) == [[ids[3], ids[5], ids[6]], ids[7:10]]
+    if not h.store.postgres:
+        sql = outbox._DUE.format(index=" INDEXED BY outbox_queued", when="next_attempt_at <= ?")
+        plan = await h.store.run(
+            lambda db: db.execute(f"EXPLAIN QUERY PLAN {sql}", (0, "", 3)).fetchall()
+        )
+        details = " / ".join(str(r[3]) for r in plan)
+        assert "USING INDEX outbox_queued" in details and "TEMP B-TREE" not in details, details
 
 
 async def test_relay_4xx_is_retried_with_the_same_message_id(h: Harness) -> None:

@@ -56,8 +56,9 @@ def enqueue(db: Db, out: Outbound, ticket_id: int | None, now: datetime) -> None
 # sends them meanwhile. A claim ends with its session (a gateway killed: its rows are due to the
 # others at once, sent with the same Message-ID) or after CLAIM (a session that lives on).
 CLAIM = timedelta(minutes=2)
+# The queued rows in id order (outbox_queued), up to a page: no row after the page is read.
 _DUE = (
-    "SELECT id, kind, message_id, mail_from, rcpt, raw, attempts, created_at FROM outbox"
+    "SELECT id, kind, message_id, mail_from, rcpt, raw, attempts, created_at FROM outbox{index}"
     " JOIN outbox_raw ON outbox_id = id WHERE state = 'queued' AND id > ? AND {when}"
     " ORDER BY id LIMIT ?"
 )
@@ -71,9 +72,9 @@ def due(db: Db, now: datetime, limit: int = 50, after_id: int = 0) -> list[Outbo
     """Queued rows due by ``now``, oldest first, from after ``after_id`` (paging)."""
     postgres = db.dialect is Dialect.POSTGRESQL
     if postgres:
-        sql = _DUE.format(when=_UNCLAIMED) + " FOR UPDATE OF outbox SKIP LOCKED"
+        sql = _DUE.format(index="", when=_UNCLAIMED) + " FOR UPDATE OF outbox SKIP LOCKED"
     else:
-        sql = _DUE.format(when="next_attempt_at <= ?")
+        sql = _DUE.format(index=" INDEXED BY outbox_queued", when="next_attempt_at <= ?")
     cur = db.execute(sql, (after_id, ts(now), limit))
     rows = [
         OutboxRow(r[0], r[1], r[2], r[3], tuple(r[4].split(",")), bytes(r[5]), r[6], from_ts(r[7]))
