@@ -40,6 +40,12 @@ async def queued_mails(h: Harness, customers: int, first: int = 0) -> int:
     return queued
 
 
+def refusals_in(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The sender's log lines about a connection the relay refused."""
+    lines = [r.getMessage() for r in caplog.records]
+    return [line for line in lines if "relay-connection-refused" in line]
+
+
 def at_most_open(monkeypatch: pytest.MonkeyPatch, most: int) -> Callable[[], int]:
     """The relay answers a connection 421 while ``most`` of ours are open (a provider's limit
     on connections at once); returns how many connections were asked for so far."""
@@ -133,10 +139,6 @@ async def test_a_relay_that_takes_one_connection_gets_every_mail_over_it(
     The next drains for ten minutes ask for no second connection (none refused, nothing
     logged again); after that, one more try."""
     asked = at_most_open(monkeypatch, 1)
-
-    def refusals() -> list[str]:
-        return [r.getMessage() for r in caplog.records if "relay-connection-refused" in r.message]
-
     caplog.set_level(logging.INFO, logger="gateway.sender")
     queued = await queued_mails(h, 5)
     assert await h.sender.drain() == queued
@@ -144,19 +146,21 @@ async def test_a_relay_that_takes_one_connection_gets_every_mail_over_it(
     assert len({m.peer for m in h.sink.messages}) == 1
     assert len({m["Message-ID"] for m in h.sink.messages}) == len(h.sink.messages) == queued
     assert await h.scalar("SELECT count(*) FROM outbox WHERE state != 'sent'") == 0
-    (refused,) = refusals()
+    (refused,) = refusals_in(caplog)
     assert "421" in refused and "too many connections" in refused
     assert "at most 1 connection for 10 minutes" in refused
 
     h.clock.advance(timedelta(minutes=9))
     later = await queued_mails(h, 5, first=5)
     assert await h.sender.drain() == later
-    assert asked() == 3 and len(refusals()) == 1  # one connection asked for, none refused
+    assert asked() == 3 and len(refusals_in(caplog)) == 1  # one connection asked for, none refused
 
     h.clock.advance(timedelta(minutes=2))
     last = await queued_mails(h, 5, first=10)
     assert await h.sender.drain() == last
-    assert asked() == 5 and len(refusals()) == 2  # ten minutes on: a second asked for again
+    assert (
+        asked() == 5 and len(refusals_in(caplog)) == 2
+    )  # ten minutes on: a second asked for again
     assert len(h.sink.messages) == queued + later + last
     assert await h.scalar("SELECT count(*) FROM outbox WHERE state != 'sent'") == 0
 
@@ -177,7 +181,7 @@ async def test_a_relay_that_takes_two_of_four_connections_gets_two_for_a_while(
         queued = await queued_mails(h, 8)
         assert await h.sender.drain() == queued
         assert asked() == 3
-        refused = [r.message for r in caplog.records if "relay-connection-refused" in r.message]
+        refused = refusals_in(caplog)
         assert len(refused) == 1 and "at most 2 connections for 10 minutes" in refused[0]
         more = await queued_mails(h, 8, first=8)
         assert await h.sender.drain() == more
