@@ -138,9 +138,12 @@ class Drain:
         self.connecting = asyncio.Lock()  # one new connection at a time (a token is shared)
         self.open = 1  # connections opened
         self.marks = Marks(sender.store)
+        self.most = sender.connections()  # connections this drain may open
         # Mails a call to a connection's thread sends: a hand-off between threads costs more
         # CPU than a small mail's conversation with the relay, and their marks share a commit.
-        self.run = max(1, UNMARKED_MAX // sender.cfg.connections)
+        # The places are shared by the connections (all four over one, when the relay takes
+        # only one).
+        self.run = max(1, UNMARKED_MAX // self.most)
         self.sent = 0
 
     async def send(self, smtp: smtplib.SMTP, secret: str) -> int:
@@ -148,8 +151,8 @@ class Drain:
         ``smtp.connections`` in all; how many were sent."""
         lanes = [asyncio.ensure_future(self.lane(smtp))]
         if self.waiting():
-            more = self.sender.connections() - 1
-            lanes += [asyncio.ensure_future(self.extra_lane(secret)) for _ in range(more)]
+            more = range(self.most - 1)
+            lanes += [asyncio.ensure_future(self.extra_lane(secret)) for _ in more]
         try:
             for lane in asyncio.as_completed(lanes):
                 await lane
